@@ -14,7 +14,7 @@ import {
 } from '@ton/core';
 import { sign } from '@ton/crypto';
 import { Op, Leg, legQueryId } from './opcodes';
-import { expectOp } from './tep74';
+import { expectOp } from './cells';
 
 export { Leg, legQueryId };
 

@@ -13,7 +13,7 @@ import {
     Slice,
 } from '@ton/core';
 import { Op } from './opcodes';
-import { expectOp } from './tep74';
+import { expectOp } from './cells';
 import { buildInternalTransfer, jettonWalletAddress } from './JettonWallet';
 
 /** Decimals of the test USD (written in the off-chain metadata JSON, as for USDT). */

@@ -15,7 +15,7 @@ import {
     Slice,
 } from '@ton/core';
 import { Op } from './opcodes';
-import { expectOp } from './tep74';
+import { expectOp } from './cells';
 
 /** Exit codes of the jetton (contracts/jetton/errors.tolk). */
 export const JettonError = {
