@@ -211,22 +211,34 @@ describe('Escrow (jetton)', () => {
             expect(await e.getBudget()).toBe(40n * TEST_USD);
         });
 
-        it('returns deposits after close and after the deadline', async () => {
+        it('books late deposits (after the deadline, after close) so the client can refund them; nothing gets stuck', async () => {
             await sendUsd(env.client, escrow.address, 10n * TEST_USD);
             env.blockchain.now = NOW + 30 * DAY;
-            const late = await sendUsd(env.client, escrow.address, 5n * TEST_USD, { forwardTonAmount: toNano('0.05') });
-            expect(late.transactions).toHaveTransaction({ from: escrow.address, to: escrowWallet, op: Op.transfer });
-            expect(escrowEvents(late, escrow.address)).toHaveLength(0);
-            expect(await escrow.getBudget()).toBe(10n * TEST_USD);
-            expect(await usdOf(escrow.address)).toBe(10n * TEST_USD);
+            // only the minimum forward: a return transfer could not be paid from it, booking can
+            const late = await sendUsd(env.client, escrow.address, 5n * TEST_USD);
+            expect(late.transactions).not.toHaveTransaction({ from: escrow.address, to: escrowWallet, op: Op.transfer });
+            expect(escrowEvents(late, escrow.address)).toMatchObject([{ kind: 'deposit', amount: 5n * TEST_USD }]);
+            expect(await escrow.getBudget()).toBe(15n * TEST_USD);
+            expect(await usdOf(escrow.address)).toBe(15n * TEST_USD);
+            // past the deadline the signer may still settle earned work until the client refunds
+            const rel = await escrow.sendRelease(env.relayer.getSender(), { ...(await signedRelease(env, escrow, 1n)), value: EscrowAttach.releaseJetton });
+            expect(rel.transactions).toHaveTransaction({ to: escrow.address, success: true });
+            const ref = await escrow.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
+            expect(escrowEvents(ref, escrow.address).find((e) => e.kind === 'refund')).toMatchObject({ amount: 15n * TEST_USD - 1n - releaseFee(1n, 250) });
+            expect(await usdOf(escrow.address)).toBe(0n);
 
             const e = (await jettonEscrow({ projectId: 504n })).escrow;
             await e.sendClose(env.relayer.getSender(), await signedClose(env, e));
-            const closed = await sendUsd(env.client, e.address, 5n * TEST_USD, { forwardTonAmount: toNano('0.05') });
-            expect(closed.transactions).toHaveTransaction({ from: e.address, to: usd.walletAddressOf(e.address), op: Op.transfer });
-            expect(await e.getBudget()).toBe(0n);
+            const before = await usdOf(env.client.address);
+            const closed = await sendUsd(env.client, e.address, 5n * TEST_USD);
+            expect(escrowEvents(closed, e.address)).toMatchObject([{ kind: 'deposit', amount: 5n * TEST_USD }]);
+            expect(await e.getBudget()).toBe(5n * TEST_USD);
+            // closed: a release is refused, the refund brings the late deposit home
+            const refused = await e.sendRelease(env.relayer.getSender(), { ...(await signedRelease(env, e, 1n)), value: EscrowAttach.releaseJetton });
+            expect(refused.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.closed });
+            await e.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
             expect(await usdOf(e.address)).toBe(0n);
-            expect(await usdOf(env.client.address)).toBe(1000n * TEST_USD - 10n * TEST_USD);
+            expect(await usdOf(env.client.address)).toBe(before);
         });
 
         it('a zero-amount notification from its own wallet credits nothing', async () => {
