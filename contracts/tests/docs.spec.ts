@@ -1,7 +1,8 @@
-// contracts/README.md's exit-code table is generated from errors.tolk; codes are unique.
+// contracts/README.md's exit-code table and TL-B are generated from errors.tolk and scheme.tlb;
+// codes are unique.
 import { readFileSync } from 'fs';
 import path from 'path';
-import { allExitCodes, withTable, ROOT } from '../scripts/exitCodes';
+import { allExitCodes, withGenerated, ROOT } from '../scripts/docs';
 
 describe('exit codes', () => {
     const codes = allExitCodes();
@@ -20,8 +21,8 @@ describe('exit codes', () => {
         }
     });
 
-    it('table in contracts/README.md is up to date (npm run docs)', () => {
+    it('contracts/README.md is up to date (npm run docs)', () => {
         const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf-8');
-        expect(readme).toBe(withTable(readme, codes));
+        expect(readme).toBe(withGenerated(readme, codes));
     });
 });

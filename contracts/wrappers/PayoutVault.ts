@@ -249,27 +249,11 @@ export function signBatch(request: Cell, secretKey: Buffer): Cell {
 
 // ------------------------------------------------------------------ internal messages
 
-// vault_fund#2c4547ea query_id:uint64 project_id:uint64 amount:Coins = VaultMsg;
-export interface VaultFund {
-    queryId: bigint;
-    projectId: bigint;
-    amount: bigint;
-}
-
-export function buildVaultFund(m: VaultFund): Cell {
-    return beginCell()
-        .storeUint(Op.vault_fund, 32)
-        .storeUint(m.queryId, 64)
-        .storeUint(m.projectId, 64)
-        .storeCoins(m.amount)
-        .endCell();
-}
-
-export function parseVaultFund(c: Cell): VaultFund {
-    const s = c.beginParse();
-    expectOp(s, Op.vault_fund);
-    return { queryId: s.loadUintBig(64), projectId: s.loadUintBig(64), amount: s.loadCoins() };
-}
+// vault_fund#2c4547ea (the escrow's leg 1; also any TON funding of a TON vault): one layout,
+// written once in Escrow.ts.
+import { buildVaultFund, parseVaultFund, VaultFund } from './Escrow';
+export { buildVaultFund, parseVaultFund };
+export type { VaultFund };
 
 function buildQueryOnly(op: number, queryId: bigint): Cell {
     return beginCell().storeUint(op, 32).storeUint(queryId, 64).endCell();
@@ -628,20 +612,10 @@ export function parseEvGasToppedUp(c: Cell): EvGasToppedUp {
     return { queryId: s.loadUintBig(64), from: s.loadAddress(), amount: s.loadCoins() };
 }
 
-// ev_jetton_wallet_learned#189fe399 wallet:MsgAddressInt
-export interface EvJettonWalletLearned {
-    wallet: Address;
-}
-
-export function buildEvJettonWalletLearned(e: EvJettonWalletLearned): Cell {
-    return beginCell().storeUint(Op.ev_jetton_wallet_learned, 32).storeAddress(e.wallet).endCell();
-}
-
-export function parseEvJettonWalletLearned(c: Cell): EvJettonWalletLearned {
-    const s = c.beginParse();
-    expectOp(s, Op.ev_jetton_wallet_learned);
-    return { wallet: s.loadAddress() };
-}
+// ev_jetton_wallet_learned#189fe399: the same event as the escrow's, written once in Escrow.ts.
+import { buildEvJettonWalletLearned, parseEvJettonWalletLearned, EvJettonWalletLearned } from './Escrow';
+export { buildEvJettonWalletLearned, parseEvJettonWalletLearned };
+export type { EvJettonWalletLearned };
 
 /** Any vault event, tagged by its TL-B constructor name. */
 export type VaultEvent =
