@@ -8,7 +8,7 @@ import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from
 import { createHash } from 'crypto';
 import { loadCode } from './compile';
 import { deployTestUsd, TestUsd } from '../tests/helpers/jetton-fixture';
-import { Escrow, EscrowAttach, EscrowConfig, signClose, signRelease } from '../wrappers/Escrow';
+import { Escrow, EscrowAttach, EscrowConfig, parseEscrowStorage, signClose, signRelease } from '../wrappers/Escrow';
 import { buildVaultBatchRequest, PayoutItem, PayoutVault, signBatch, VaultConfig } from '../wrappers/PayoutVault';
 
 export const NOW = 1_800_000_000;
@@ -84,6 +84,12 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
     if (!(await vaults.usd.getJettonWallet())) throw new Error('USD vault did not learn its jetton wallet');
 
     const escrowCode = loadCode('Escrow');
+    // The escrow's current seqno, read from its data (a get-method run costs ~13 ms in sandbox).
+    const seqnoOf = async (escrow: SandboxContract<Escrow>): Promise<bigint> => {
+        const st = (await blockchain.getContract(escrow.address)).accountState;
+        if (st?.type !== 'active' || !st.state.data) throw new Error('escrow is not active');
+        return parseEscrowStorage(st.state.data).seqno;
+    };
     const world: World = {
         blockchain,
         signer,
@@ -122,18 +128,16 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
             });
         },
         async release(kind, escrow, amount) {
-            const seqno = await escrow.getSeqno();
             const signed = signRelease(
-                { escrow: escrow.address, seqno: BigInt(seqno), validUntil: BigInt((blockchain.now ?? NOW) + 600), amount },
+                { escrow: escrow.address, seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600), amount },
                 signer.secretKey,
             );
             const value = kind === 'ton' ? EscrowAttach.releaseTon : EscrowAttach.releaseJetton;
             return escrow.sendRelease(relayer.getSender(), { ...signed, value });
         },
         async close(escrow) {
-            const seqno = await escrow.getSeqno();
             const signed = signClose(
-                { escrow: escrow.address, seqno: BigInt(seqno), validUntil: BigInt((blockchain.now ?? NOW) + 600) },
+                { escrow: escrow.address, seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600) },
                 signer.secretKey,
             );
             return escrow.sendClose(relayer.getSender(), signed);
