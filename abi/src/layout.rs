@@ -68,3 +68,83 @@ macro_rules! tagged_layout {
 }
 
 pub(crate) use tagged_layout;
+
+/// Declares a message whose only field is `query_id:uint64`.
+macro_rules! query_only {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $op:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            /// Query id.
+            #[serde(with = "crate::json::dec")]
+            pub query_id: u64,
+        }
+
+        impl $ty {
+            fn store_fields(
+                &self,
+                b: &mut ::tycho_types::cell::CellBuilder,
+            ) -> $crate::error::Result<()> {
+                Ok(b.store_u64(self.query_id)?)
+            }
+
+            fn load_fields(
+                s: &mut ::tycho_types::cell::CellSlice<'_>,
+            ) -> $crate::error::Result<Self> {
+                Ok(Self {
+                    query_id: s.load_u64()?,
+                })
+            }
+        }
+        $crate::layout::tagged_layout!($ty, $name, $op);
+    };
+}
+
+pub(crate) use query_only;
+
+/// Declares one of the payment messages that share
+/// `query_id:uint64 project_id:uint64 amount:Coins` (vault_fund, platform_fee,
+/// escrow_refund_payment): one layout, one place.
+macro_rules! leg_payment {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $op:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            /// A [`crate::escrow::LegQueryId`] when an escrow sends it.
+            #[serde(with = "crate::json::dec")]
+            pub query_id: u64,
+            /// The project the money belongs to.
+            #[serde(with = "crate::json::dec")]
+            pub project_id: u64,
+            /// nanoTON (the message's value) or jetton base units.
+            #[serde(with = "crate::json::dec")]
+            pub amount: u128,
+        }
+
+        impl $ty {
+            fn store_fields(
+                &self,
+                b: &mut ::tycho_types::cell::CellBuilder,
+            ) -> $crate::error::Result<()> {
+                b.store_u64(self.query_id)?;
+                b.store_u64(self.project_id)?;
+                $crate::codec::store_coins(b, self.amount)
+            }
+
+            fn load_fields(
+                s: &mut ::tycho_types::cell::CellSlice<'_>,
+            ) -> $crate::error::Result<Self> {
+                Ok(Self {
+                    query_id: s.load_u64()?,
+                    project_id: s.load_u64()?,
+                    amount: $crate::codec::load_coins(s)?,
+                })
+            }
+        }
+        $crate::layout::tagged_layout!($ty, $name, $op);
+    };
+}
+
+pub(crate) use leg_payment;

@@ -8,34 +8,19 @@ use tycho_types::models::StdAddr;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::json;
-use crate::layout::{Layout, tagged_layout};
+use crate::layout::{Layout, leg_payment, query_only, tagged_layout};
 use crate::opcodes;
 use crate::signing::SignedRequest;
 
-/// TL-B: `escrow_deploy#27dd0fac query_id:uint64 = EscrowMsg;`
-///
-/// Anyone. A jetton escrow asks its jetton master for its own wallet (TEP-89); a TON escrow only
-/// keeps the attached TON as gas float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EscrowDeploy {
-    /// Query id.
-    #[serde(with = "json::dec")]
-    pub query_id: u64,
-}
-
-impl EscrowDeploy {
-    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-        Ok(b.store_u64(self.query_id)?)
-    }
-
-    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-        Ok(Self {
-            query_id: s.load_u64()?,
-        })
-    }
-}
-tagged_layout!(EscrowDeploy, "escrow_deploy", opcodes::ESCROW_DEPLOY);
+query_only!(
+    /// TL-B: `escrow_deploy#27dd0fac query_id:uint64 = EscrowMsg;`
+    ///
+    /// Anyone. A jetton escrow asks its jetton master for its own wallet (TEP-89); a TON escrow only
+    /// keeps the attached TON as gas float.
+    EscrowDeploy,
+    "escrow_deploy",
+    opcodes::ESCROW_DEPLOY
+);
 
 /// TL-B: `escrow_deposit#17e68fcf query_id:uint64 amount:Coins = EscrowMsg;`
 ///
@@ -212,98 +197,29 @@ impl EscrowClose {
 }
 tagged_layout!(EscrowClose, "escrow_close", opcodes::ESCROW_CLOSE);
 
-/// TL-B: `escrow_refund#6eca230e query_id:uint64 = EscrowMsg;`
-///
-/// Client only: refund of the unreleased remainder once closed or at/after the deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EscrowRefund {
-    /// Query id.
-    #[serde(with = "json::dec")]
-    pub query_id: u64,
-}
+query_only!(
+    /// TL-B: `escrow_refund#6eca230e query_id:uint64 = EscrowMsg;`
+    ///
+    /// Client only: refund of the unreleased remainder once closed or at/after the deadline.
+    EscrowRefund,
+    "escrow_refund",
+    opcodes::ESCROW_REFUND
+);
 
-impl EscrowRefund {
-    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-        Ok(b.store_u64(self.query_id)?)
-    }
+leg_payment!(
+    /// TL-B: `platform_fee#206f96a6 query_id:uint64 project_id:uint64 amount:Coins = TreasuryMsg;`
+    ///
+    /// Leg 2: escrow -> treasury, value = amount (TON escrow).
+    PlatformFee,
+    "platform_fee",
+    opcodes::PLATFORM_FEE
+);
 
-    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-        Ok(Self {
-            query_id: s.load_u64()?,
-        })
-    }
-}
-tagged_layout!(EscrowRefund, "escrow_refund", opcodes::ESCROW_REFUND);
-
-/// TL-B: `platform_fee#206f96a6 query_id:uint64 project_id:uint64 amount:Coins = TreasuryMsg;`
-///
-/// Leg 2: escrow -> treasury, value = amount (TON escrow).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformFee {
-    /// A [`LegQueryId`] with leg 2.
-    #[serde(with = "json::dec")]
-    pub query_id: u64,
-    /// The escrow's project.
-    #[serde(with = "json::dec")]
-    pub project_id: u64,
-    /// nanoTON of fee.
-    #[serde(with = "json::dec")]
-    pub amount: u128,
-}
-
-impl PlatformFee {
-    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-        b.store_u64(self.query_id)?;
-        b.store_u64(self.project_id)?;
-        codec::store_coins(b, self.amount)
-    }
-
-    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-        Ok(Self {
-            query_id: s.load_u64()?,
-            project_id: s.load_u64()?,
-            amount: codec::load_coins(s)?,
-        })
-    }
-}
-tagged_layout!(PlatformFee, "platform_fee", opcodes::PLATFORM_FEE);
-
-/// TL-B: `escrow_refund_payment#64cea0bd query_id:uint64 project_id:uint64 amount:Coins
-/// = ClientMsg;`
-///
-/// Leg 3: escrow -> client, value = amount (TON escrow).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EscrowRefundPayment {
-    /// A [`LegQueryId`] with leg 3.
-    #[serde(with = "json::dec")]
-    pub query_id: u64,
-    /// The escrow's project.
-    #[serde(with = "json::dec")]
-    pub project_id: u64,
-    /// nanoTON refunded.
-    #[serde(with = "json::dec")]
-    pub amount: u128,
-}
-
-impl EscrowRefundPayment {
-    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-        b.store_u64(self.query_id)?;
-        b.store_u64(self.project_id)?;
-        codec::store_coins(b, self.amount)
-    }
-
-    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-        Ok(Self {
-            query_id: s.load_u64()?,
-            project_id: s.load_u64()?,
-            amount: codec::load_coins(s)?,
-        })
-    }
-}
-tagged_layout!(
+leg_payment!(
+    /// TL-B: `escrow_refund_payment#64cea0bd query_id:uint64 project_id:uint64 amount:Coins
+    /// = ClientMsg;`
+    ///
+    /// Leg 3: escrow -> client, value = amount (TON escrow).
     EscrowRefundPayment,
     "escrow_refund_payment",
     opcodes::ESCROW_REFUND_PAYMENT

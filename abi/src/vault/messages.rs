@@ -8,70 +8,18 @@ use tycho_types::models::StdAddr;
 use crate::codec;
 use crate::error::Result;
 use crate::json;
-use crate::layout::tagged_layout;
+use crate::layout::{leg_payment, query_only, tagged_layout};
 use crate::opcodes;
 
-/// TL-B: `vault_fund#2c4547ea query_id:uint64 project_id:uint64 amount:Coins = VaultMsg;`
-///
-/// Funding a vault: leg 1 of an escrow release (TON: the message body, value = amount; jetton:
-/// the forward payload of the transfer), or anyone funding a TON vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VaultFund {
-    /// A [`crate::escrow::LegQueryId`] with leg 1 when sent by an escrow.
-    #[serde(with = "json::dec")]
-    pub query_id: u64,
-    /// The project the money comes from.
-    #[serde(with = "json::dec")]
-    pub project_id: u64,
-    /// nanoTON or jetton base units.
-    #[serde(with = "json::dec")]
-    pub amount: u128,
-}
-
-impl VaultFund {
-    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-        b.store_u64(self.query_id)?;
-        b.store_u64(self.project_id)?;
-        codec::store_coins(b, self.amount)
-    }
-
-    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-        Ok(Self {
-            query_id: s.load_u64()?,
-            project_id: s.load_u64()?,
-            amount: codec::load_coins(s)?,
-        })
-    }
-}
-tagged_layout!(VaultFund, "vault_fund", opcodes::VAULT_FUND);
-
-/// Declares a message whose only field is `query_id:uint64`.
-macro_rules! query_only {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $op:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub struct $ty {
-            /// Query id.
-            #[serde(with = "json::dec")]
-            pub query_id: u64,
-        }
-
-        impl $ty {
-            fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
-                Ok(b.store_u64(self.query_id)?)
-            }
-
-            fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
-                Ok(Self {
-                    query_id: s.load_u64()?,
-                })
-            }
-        }
-        tagged_layout!($ty, $name, $op);
-    };
-}
+leg_payment!(
+    /// TL-B: `vault_fund#2c4547ea query_id:uint64 project_id:uint64 amount:Coins = VaultMsg;`
+    ///
+    /// Funding a vault: leg 1 of an escrow release (TON: the message body, value = amount; jetton:
+    /// the forward payload of the transfer), or anyone funding a TON vault.
+    VaultFund,
+    "vault_fund",
+    opcodes::VAULT_FUND
+);
 
 query_only!(
     /// TL-B: `vault_top_up#730b0b0e query_id:uint64 = VaultMsg;` — TON gas float (any vault).
