@@ -5,7 +5,7 @@
 import { Address, Cell, external, toNano, Transaction } from '@ton/core';
 import { KeyPair, keyPairFromSeed } from '@ton/crypto';
 import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from '@ton/sandbox';
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { loadCode } from './compile';
 import { deployTestUsd, TestUsd } from '../tests/helpers/jetton-fixture';
 import { Escrow, EscrowAttach, EscrowConfig, parseEscrowStorage, signClose, signRelease } from '../wrappers/Escrow';
@@ -48,8 +48,8 @@ export function throwawayKey(label: string): KeyPair {
     return keyPairFromSeed(createHash('sha256').update(`labelmint-throwaway-test-key:${label}`).digest());
 }
 
-/** n distinct basechain addresses with no account on the chain (yet). */
-export function freshAddresses(n: number, salt: string): Address[] {
+/** n distinct basechain addresses with no account on the chain (yet); random unless salted. */
+export function freshAddresses(n: number, salt: string = randomBytes(8).toString('hex')): Address[] {
     return Array.from({ length: n }, (_, i) => new Address(0, createHash('sha256').update(`${salt}:${i}`).digest()));
 }
 

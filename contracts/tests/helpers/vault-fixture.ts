@@ -3,7 +3,8 @@
 import { Address, Cell, external, Transaction } from '@ton/core';
 import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from '@ton/sandbox';
 import { KeyPair, keyPairFromSeed } from '@ton/crypto';
-import { createHash, randomBytes } from 'crypto';
+import { createHash } from 'crypto';
+import { freshAddresses } from '../../scripts/world';
 import { loadCode } from '../../scripts/compile';
 import {
     buildVaultBatchRequest,
@@ -25,10 +26,7 @@ export function keyPair(label: string): KeyPair {
     return keyPairFromSeed(createHash('sha256').update(`labelmint-vault-test:${label}`).digest());
 }
 
-/** n distinct basechain addresses that do not exist on the chain (yet). */
-export function freshAddresses(n: number, salt = randomBytes(8).toString('hex')): Address[] {
-    return Array.from({ length: n }, (_, i) => new Address(0, createHash('sha256').update(`${salt}:${i}`).digest()));
-}
+export { freshAddresses } from '../../scripts/world';
 
 export interface VaultEnv {
     blockchain: Blockchain;
