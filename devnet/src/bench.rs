@@ -1,0 +1,107 @@
+//! A throughput benchmark of the engine: `wallets` v4r2 wallets each send one simple
+//! transfer to a fresh address; every transfer is two transactions (the wallet's external,
+//! then the delivery). Run it in a release build: `cargo run --release -p labelmint-devnet
+//! -- bench`.
+
+use std::time::{Duration, Instant};
+
+use tycho_types::boc::Boc;
+use tycho_types::cell::HashBytes;
+use tycho_types::models::StdAddr;
+
+use crate::config::{DEFAULT_FAUCET_PHRASE, seed_from_phrase};
+use crate::engine::Chain;
+use crate::engine::genesis::{DEFAULT_FAUCET_BALANCE, Genesis};
+use crate::error::Result;
+use crate::wallet::{Transfer, WalletV4R2};
+
+/// What the benchmark measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Transfers sent (one per wallet).
+    pub transfers: usize,
+    /// Transactions executed in blocks.
+    pub transactions: usize,
+    /// Blocks produced (masterchain + basechain pairs).
+    pub blocks: usize,
+    /// Time spent validating the externals (sendMessage dry runs).
+    pub submit: Duration,
+    /// Time spent producing the blocks (execution + block and state cells).
+    pub produce: Duration,
+}
+
+impl BenchReport {
+    /// Transfers per second, counting block production only.
+    pub fn transfers_per_sec(&self) -> f64 {
+        self.transfers as f64 / self.produce.as_secs_f64()
+    }
+
+    /// Transfers per second including the sendMessage dry runs.
+    pub fn transfers_per_sec_end_to_end(&self) -> f64 {
+        self.transfers as f64 / (self.produce + self.submit).as_secs_f64()
+    }
+
+    /// Block pairs per second under this load.
+    pub fn blocks_per_sec(&self) -> f64 {
+        self.blocks as f64 / self.produce.as_secs_f64()
+    }
+}
+
+/// Runs the benchmark with `wallets` senders.
+pub fn run(wallets: usize) -> Result<BenchReport> {
+    let now = 1_800_000_000;
+    let seeds: Vec<[u8; 32]> = (0..wallets)
+        .map(|i| seed_from_phrase(&format!("bench wallet {i}")))
+        .collect();
+    let genesis = Genesis {
+        faucet_seed: seed_from_phrase(DEFAULT_FAUCET_PHRASE),
+        faucet_balance: DEFAULT_FAUCET_BALANCE,
+        jetton_admin: None,
+        extra_wallets: seeds.clone(),
+    };
+    let mut chain = Chain::new(&genesis, now)?;
+    let messages = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let mut to = [0u8; 32];
+            to[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let transfer = Transfer {
+                to: StdAddr::new(0, HashBytes(to)),
+                amount: 10_000_000,
+                bounce: false,
+                body: None,
+                init: None,
+                mode: 3,
+            };
+            let msg =
+                WalletV4R2::from_seed(*seed).external_transfer(0, now + 600, &[transfer], false)?;
+            Ok(Boc::encode(&msg))
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let started = Instant::now();
+    for m in &messages {
+        chain.submit_external(m, now)?;
+    }
+    let submit = started.elapsed();
+
+    let started = Instant::now();
+    let mut transactions = 0;
+    let mut blocks = 0;
+    loop {
+        let p = chain.produce_block(now + 1 + blocks as u32)?;
+        transactions += p.transactions;
+        blocks += 1;
+        if p.queued == 0 && chain.pending_externals() == 0 {
+            break;
+        }
+    }
+    Ok(BenchReport {
+        transfers: wallets,
+        transactions,
+        blocks,
+        submit,
+        produce: started.elapsed(),
+    })
+}

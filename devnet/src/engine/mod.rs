@@ -1,0 +1,337 @@
+//! The engine: account store, message queue, transaction execution and block production.
+//!
+//! One [`Chain`] holds the masterchain and one basechain shard. Every [`Chain::produce_block`]
+//! makes one basechain block and one masterchain block that registers it:
+//!
+//! ```text
+//!  sendMessage ──validate (dry run)──> pending externals ─┐
+//!                                                         v
+//!  internal queue (by created_lt, hash) ──────────> execute in lt order ──> out msgs ─┐
+//!        ^                                                 │                         │
+//!        └──────────── internal out msgs (and bounces) <───┴─────────────────────────┘
+//!                                  │ transactions, new account states
+//!                                  v
+//!              basechain Block (AccountBlocks, state update, master_ref)
+//!                                  v
+//!              masterchain Block (McBlockExtra.shards -> the basechain block)
+//! ```
+
+pub mod block;
+pub mod exec;
+pub mod genesis;
+pub mod getter;
+mod produce;
+pub mod shard;
+pub mod store;
+pub mod ton_config;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use tycho_executor::ExecutorParams;
+use tycho_types::boc::Boc;
+use tycho_types::cell::{Cell, HashBytes};
+use tycho_types::models::{
+    BlockId, BlockRef, IntAddr, MsgInfo, OwnedMessage, ShardAccount, ShardIdent, StdAddr,
+};
+
+use crate::engine::exec::Outcome;
+use crate::engine::genesis::{Genesis, GenesisAccounts};
+use crate::engine::shard::{ShardChain, StoredBlock};
+use crate::engine::store::Store;
+use crate::engine::ton_config::TonConfig;
+use crate::error::{Error, Result};
+
+/// Blocks start on multiples of this logical time, as on mainnet.
+pub const LT_ALIGN: u64 = 1_000_000;
+
+/// At most this many transactions go into one block; the rest of the queue waits.
+pub const MAX_TXS_PER_BLOCK: usize = 10_000;
+
+/// At most this many external messages wait for a block; more are refused.
+pub const MAX_PENDING_EXTERNALS: usize = 20_000;
+
+/// Largest external message BOC accepted (config param 43's default `max_ext_msg_size`).
+pub const MAX_EXT_MSG_BYTES: usize = 65_535;
+
+/// What one block production did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducedBlocks {
+    /// The new masterchain block.
+    pub master: BlockId,
+    /// The new basechain block.
+    pub shard: BlockId,
+    /// Transactions executed.
+    pub transactions: usize,
+    /// Internal messages still queued.
+    pub queued: usize,
+}
+
+/// The chain: masterchain + one basechain shard.
+pub struct Chain {
+    config: TonConfig,
+    /// The masterchain.
+    pub master: ShardChain,
+    /// The basechain's single shard.
+    pub base: ShardChain,
+    pending_externals: VecDeque<Cell>,
+    pending_hashes: std::collections::HashSet<HashBytes>,
+    queue: BTreeMap<(u64, HashBytes), Cell>,
+    genesis: GenesisAccounts,
+    store: Option<Store>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("master_seqno", &self.master.blocks.len())
+            .field("base_seqno", &self.base.blocks.len())
+            .field("queued", &self.queue.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shard of the basechain (the whole workchain).
+pub const BASECHAIN: ShardIdent = ShardIdent::BASECHAIN;
+
+fn std_dst(info: &MsgInfo) -> Option<StdAddr> {
+    let dst = match info {
+        MsgInfo::Int(i) => &i.dst,
+        MsgInfo::ExtIn(i) => &i.dst,
+        MsgInfo::ExtOut(_) => return None,
+    };
+    match dst {
+        IntAddr::Std(a) => Some(a.clone()),
+        IntAddr::Var(_) => None,
+    }
+}
+
+fn rand_seed(shard: &ShardIdent, seqno: u32) -> HashBytes {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"labelmint-devnet rand seed");
+    h.update(shard.workchain().to_be_bytes());
+    h.update(seqno.to_be_bytes());
+    HashBytes(h.finalize().into())
+}
+
+fn zero_ref() -> BlockRef {
+    BlockRef {
+        end_lt: 0,
+        seqno: 0,
+        root_hash: HashBytes::ZERO,
+        file_hash: HashBytes::ZERO,
+    }
+}
+
+impl Chain {
+    /// Opens the chain kept in `dir` if it holds one, else starts a new one from `genesis`
+    /// and keeps it there. Without a folder the chain lives in memory.
+    pub fn open(genesis: &Genesis, now: u32, dir: Option<&std::path::Path>) -> Result<Self> {
+        let Some(dir) = dir else {
+            return Self::new(genesis, now);
+        };
+        let store = Store::open(dir)?;
+        if store.has_chain() {
+            let loaded = store.load()?;
+            let chain = Self {
+                config: TonConfig::load(now)?,
+                master: loaded.master,
+                base: loaded.base,
+                pending_externals: VecDeque::new(),
+                pending_hashes: Default::default(),
+                queue: loaded.queue,
+                genesis: loaded.genesis,
+                store: Some(store),
+            };
+            tracing::info!(
+                dir = %dir.display(),
+                seqno = chain.master.blocks.len().saturating_sub(1),
+                "continuing the stored chain"
+            );
+            return Ok(chain);
+        }
+        let mut chain = Self::new(genesis, now)?;
+        store.save_genesis(&chain.genesis)?;
+        if let (Some(m), Some(b)) = (chain.master.last(), chain.base.last()) {
+            store.save_blocks(m, b, &chain.queue)?;
+        }
+        chain.store = Some(store);
+        Ok(chain)
+    }
+
+    /// A new in-memory chain from genesis: the masterchain and basechain zero states
+    /// (seqno 0); blocks start at seqno 1.
+    pub fn new(genesis: &Genesis, now: u32) -> Result<Self> {
+        let config = TonConfig::load(now)?;
+        let (addresses, accounts) = genesis.accounts()?;
+        let mut chain = Self {
+            config,
+            master: ShardChain::new(ShardIdent::MASTERCHAIN),
+            base: ShardChain::new(BASECHAIN),
+            pending_externals: VecDeque::new(),
+            pending_hashes: Default::default(),
+            queue: BTreeMap::new(),
+            genesis: addresses,
+            store: None,
+        };
+        for account in accounts {
+            chain.base.put_account(account)?;
+        }
+        let global_id = chain.config.global_id;
+        let base_zero = block::zerostate(global_id, BASECHAIN, now, &chain.base.accounts)?;
+        let mc_zero = block::zerostate(
+            global_id,
+            ShardIdent::MASTERCHAIN,
+            now,
+            &chain.master.accounts,
+        )?;
+        chain.base.blocks.push(base_zero);
+        chain.master.blocks.push(mc_zero);
+        Ok(chain)
+    }
+
+    /// The genesis addresses.
+    pub fn genesis(&self) -> &GenesisAccounts {
+        &self.genesis
+    }
+
+    /// The blockchain config.
+    pub fn config(&self) -> &TonConfig {
+        &self.config
+    }
+
+    fn shard_mut(&mut self, workchain: i32) -> Option<&mut ShardChain> {
+        match workchain {
+            -1 => Some(&mut self.master),
+            0 => Some(&mut self.base),
+            _ => None,
+        }
+    }
+
+    /// The shard chain of a workchain (-1 or 0).
+    pub fn shard(&self, workchain: i32) -> Option<&ShardChain> {
+        match workchain {
+            -1 => Some(&self.master),
+            0 => Some(&self.base),
+            _ => None,
+        }
+    }
+
+    /// The last masterchain block.
+    pub fn last_master(&self) -> Result<&StoredBlock> {
+        self.master.last().ok_or_else(|| Error::BlockNotFound {
+            block: "masterchain head".into(),
+        })
+    }
+
+    /// The last basechain block.
+    pub fn last_base(&self) -> Result<&StoredBlock> {
+        self.base.last().ok_or_else(|| Error::BlockNotFound {
+            block: "basechain head".into(),
+        })
+    }
+
+    /// The current state of an account.
+    pub fn account(&self, address: &StdAddr) -> Result<ShardAccount> {
+        let shard = self
+            .shard(address.workchain as i32)
+            .ok_or(Error::BadMessage {
+                reason: format!("workchain {} does not exist", address.workchain),
+            })?;
+        shard.shard_account(&address.address)
+    }
+
+    fn next_start_lt(&self) -> u64 {
+        let last = [self.master.last(), self.base.last()]
+            .into_iter()
+            .flatten()
+            .map(|b| b.end_lt)
+            .max()
+            .unwrap_or(0);
+        (last / LT_ALIGN + 1) * LT_ALIGN
+    }
+
+    fn params(&self, now: u32, block_lt: u64, shard: &ShardIdent) -> ExecutorParams {
+        let seqno = self.base.blocks.len() as u32;
+        ExecutorParams {
+            block_unixtime: now,
+            block_lt,
+            rand_seed: rand_seed(shard, seqno),
+            prev_mc_block_id: self.master.last().map(|b| b.id),
+            ..Default::default()
+        }
+    }
+
+    /// Checks an external message the way a validator would (a dry run on the current state)
+    /// and queues it for the next block. Returns the message hash.
+    pub fn submit_external(&mut self, boc: &[u8], now: u32) -> Result<HashBytes> {
+        if boc.len() > MAX_EXT_MSG_BYTES {
+            return Err(Error::BadMessage {
+                reason: format!(
+                    "{} bytes exceed the {MAX_EXT_MSG_BYTES}-byte limit",
+                    boc.len()
+                ),
+            });
+        }
+        let cell = Boc::decode(boc).map_err(Error::bad_boc)?;
+        let hash = *cell.repr_hash();
+        if self.pending_hashes.contains(&hash) {
+            return Ok(hash); // already waiting for the next block
+        }
+        if self.pending_externals.len() >= MAX_PENDING_EXTERNALS {
+            return Err(Error::BadMessage {
+                reason: format!("{MAX_PENDING_EXTERNALS} external messages already pending"),
+            });
+        }
+        let msg = cell
+            .parse::<OwnedMessage>()
+            .map_err(|e| Error::BadMessage {
+                reason: format!("not a Message: {e}"),
+            })?;
+        if !matches!(msg.info, MsgInfo::ExtIn(_)) {
+            return Err(Error::BadMessage {
+                reason: "only external-in messages can be sent".into(),
+            });
+        }
+        let dst = std_dst(&msg.info).ok_or(Error::BadMessage {
+            reason: "destination must be a standard address".into(),
+        })?;
+        let state = self.account(&dst)?;
+        let params = self.params(now, self.next_start_lt(), &BASECHAIN);
+        let outcome = exec::execute(
+            &self.config.parsed,
+            &params,
+            &dst,
+            true,
+            cell.clone(),
+            &state,
+            self.next_start_lt(),
+        )?;
+        match outcome {
+            Outcome::Rejected(r) => Err(Error::ExternalRejected {
+                address: dst.to_string(),
+                reason: r.to_string(),
+            }),
+            Outcome::Committed(_) => {
+                self.pending_hashes.insert(hash);
+                self.pending_externals.push_back(cell);
+                Ok(hash)
+            }
+        }
+    }
+
+    /// Externals waiting for the next block.
+    pub fn pending_externals(&self) -> usize {
+        self.pending_externals.len()
+    }
+
+    /// Internal messages waiting for delivery.
+    pub fn queued_internals(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+#[cfg(test)]
+mod parity;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+//! TON's real blockchain config, as @ton/sandbox ships it, made digestible for tycho-executor.
+//!
+//! `data/ton-config.boc` is the config-params dictionary of @ton/sandbox 0.41.0's
+//! `defaultConfig` (see `data/README.md`). tycho-types cannot parse TON's config param 12
+//! (workchain descriptions use the `workchain_v2#a7` tag), so the executor's parsed view gets a
+//! substitute param 12 (basechain only, basic format) while contracts keep seeing the raw,
+//! unmodified config in c7.
+
+use tycho_executor::ParsedConfig;
+use tycho_types::boc::Boc;
+use tycho_types::cell::{Cell, HashBytes};
+use tycho_types::dict::Dict;
+use tycho_types::models::{
+    BlockchainConfig, BlockchainConfigParams, WorkchainDescription, WorkchainFormat,
+    WorkchainFormatBasic,
+};
+
+use crate::error::{Error, Result};
+
+/// The raw config-params dictionary (a BOC of its root cell).
+pub const TON_CONFIG_BOC: &[u8] = include_bytes!("../../data/ton-config.boc");
+
+/// The chain's config: the raw cells contracts see and the executor's parsed view.
+pub struct TonConfig {
+    /// Exactly the shipped config (config address from param 0 + params).
+    pub raw: BlockchainConfig,
+    /// The executor's view (param 12 substituted, see the module doc; `raw` is the original).
+    pub parsed: ParsedConfig,
+    /// Param 19.
+    pub global_id: i32,
+}
+
+impl std::fmt::Debug for TonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TonConfig")
+            .field("global_id", &self.global_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_err(e: impl std::fmt::Display) -> Error {
+    Error::Config {
+        reason: e.to_string(),
+    }
+}
+
+impl TonConfig {
+    /// Loads the shipped config; `now` selects the storage prices in force.
+    pub fn load(now: u32) -> Result<Self> {
+        let root = Boc::decode(TON_CONFIG_BOC).map_err(config_err)?;
+        let params = BlockchainConfigParams::from_raw(root);
+        let address = params
+            .get_raw(0)
+            .map_err(config_err)?
+            .ok_or_else(|| config_err("param 0 (config address) missing"))?
+            .load_u256()
+            .map_err(config_err)?;
+        let raw = BlockchainConfig { address, params };
+        let global_id = raw
+            .params
+            .get_raw(19)
+            .map_err(config_err)?
+            .ok_or_else(|| config_err("param 19 (global id) missing"))?
+            .load_u32()
+            .map_err(config_err)? as i32;
+
+        let mut substituted = raw.clone();
+        substituted
+            .params
+            .set_workchains(&basechain_only())
+            .map_err(config_err)?;
+        let mut parsed = ParsedConfig::parse(substituted, now).map_err(config_err)?;
+        parsed.raw = raw.clone();
+        Ok(Self {
+            raw,
+            parsed,
+            global_id,
+        })
+    }
+
+    /// The raw config-params dictionary root.
+    pub fn params_root(&self) -> Cell {
+        // A non-empty dictionary always has a root; the shipped one has ~40 params.
+        self.raw.params.as_dict().root().clone().unwrap_or_default()
+    }
+}
+
+fn basechain_only() -> Dict<i32, WorkchainDescription> {
+    let mut workchains = Dict::new();
+    let desc = WorkchainDescription {
+        enabled_since: 0,
+        actual_min_split: 0,
+        min_split: 0,
+        max_split: 0,
+        active: true,
+        accept_msgs: true,
+        zerostate_root_hash: HashBytes::ZERO,
+        zerostate_file_hash: HashBytes::ZERO,
+        version: 0,
+        format: WorkchainFormat::Basic(WorkchainFormatBasic {
+            vm_version: 0,
+            vm_mode: 0,
+        }),
+    };
+    // Setting one key in an empty dictionary cannot fail for a valid value.
+    if let Err(e) = workchains.set(0, desc) {
+        tracing::error!(error = %e, "building the substitute workchain dictionary");
+    }
+    workchains
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_parses_with_the_param_12_substitute() {
+        let config = TonConfig::load(1_800_000_000).unwrap();
+        assert_eq!(config.global_id, -239);
+        assert!(config.parsed.workchains.contains_key(&0));
+        // Contracts see the raw param 12, not the substitute.
+        assert_eq!(
+            config.parsed.raw.params.get_raw_cell(12).unwrap(),
+            config.raw.params.get_raw_cell(12).unwrap()
+        );
+    }
+}

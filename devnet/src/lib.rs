@@ -1,0 +1,89 @@
+//! # labelmint-devnet — a local TON chain that runs the real contracts and speaks liteserver
+//!
+//! No TON network is reachable from LabelMint's machines, so the project brings its own chain:
+//! the compiled contract code (labelmint-abi's Escrow, PayoutVault and test USD jetton, wallet
+//! v4r2) runs in [tycho-executor](tycho_executor) against TON's real blockchain config, and the
+//! chain is served over the standard liteserver protocol (ADNL, ton_liteapi), so the indexer,
+//! the settler and any third-party liteclient talk to it exactly as to a mainnet liteserver.
+//!
+//! ```text
+//!  liteclient ──ADNL/TCP──> liteapi::server ──> liteapi::handler ──┐   (transport, wire types)
+//!                                                                 │ lock
+//!  block producer (every --block-time, or Devnet::produce_block) ──┤
+//!                                                                 v
+//!                             node::Node ── engine::Chain                 (engine)
+//!                                  pending externals (validated by a dry run in sendMessage)
+//!                                  internal queue ordered by (created_lt, hash)
+//!                                  engine::exec (tycho-executor + TON parity fixes)
+//!                                  engine::shard  accounts (ShardAccounts) + blocks + history
+//!                                  engine::block  Block cells: basechain block, then the
+//!                                                 masterchain block whose shard hashes name it
+//!                                  engine::store  the state folder: blocks (+ queue), replayed
+//!                                                 by their Merkle state updates on start
+//! ```
+//!
+//! The layers: **wire types** are ton_liteapi's `tl` module and [`liteapi::convert`];
+//! **transport** is [`liteapi::server`] (ADNL handshake + ton_liteapi's `LitePeer`, multiplexed
+//! with tokio-tower); the **engine** is [`engine`] (executor, block producer, account store),
+//! with no knowledge of the network.
+//!
+//! ## TON parity fixes (see `engine::ton_config` and `engine::exec`)
+//!
+//! - Config param 12 uses TON's `workchain_v2#a7` tag that tycho-types cannot parse: the
+//!   executor's parsed view gets a substitute (basechain only); contracts see the raw config.
+//! - On deploy tycho-executor writes `msg_state_used = account_activated = true` in the compute
+//!   phase where TON writes `false`: cleared, the transaction reserialized and the account's
+//!   `last_trans_hash` set to the fixed hash.
+//! - The VM version is tycho's fixed v12 (the version TON's current config asks for).
+//!
+//! ## What it must never do
+//!
+//! - Never panic on input: malformed BOCs, wrong message kinds, unknown methods and garbage on
+//!   the socket are errors (`liteServer.error`, or a closed connection for undecodable TL).
+//! - Never include a rejected external message in a block: `sendMessage` dry-runs it and
+//!   returns the error, as a validator's collator would refuse it.
+//! - Never block forever: unsupported methods answer `liteServer.error` at once;
+//!   `waitMasterchainSeqno` is capped at [`liteapi::handler::MAX_WAIT`].
+//! - Never be mistaken for a real network: keys come from public phrases; the global id is
+//!   TON mainnet's (-239) only because the shipped config says so.
+//!
+//! ## Errors and features
+//!
+//! One error type, [`Error`], with structured variants, mapped to the wire in one function
+//! ([`liteapi::handler::to_wire`]). No feature flags.
+//!
+//! ## Known gaps (issue 3)
+//!
+//! Proofs are empty except the block header proof and the account-state proof; masterchain
+//! states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
+//! approximate; parity with @ton/sandbox is checked for wallet v4r2 and the escrow's deploy
+//! and TON deposit only (see `engine::parity` and the README).
+//!
+//! ## Example
+//!
+//! ```no_run
+//! # async fn demo() -> labelmint_devnet::Result<()> {
+//! use labelmint_devnet::{Config, spawn};
+//!
+//! let devnet = spawn(Config::test()).await?; // 127.0.0.1, port 0, on-demand blocks
+//! println!("liteserver at {} key {}", devnet.addr(), hex::encode(devnet.public_key()));
+//! let produced = devnet.produce_block()?;
+//! assert_eq!(produced.master.seqno, 1);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod bench;
+pub mod client;
+pub mod config;
+pub mod devnet;
+pub mod engine;
+pub mod error;
+pub mod faucet;
+pub mod liteapi;
+pub mod node;
+pub mod wallet;
+
+pub use crate::config::Config;
+pub use crate::devnet::{Devnet, spawn};
+pub use crate::error::{Error, Result};
