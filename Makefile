@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt
+.PHONY: help up test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop indexer-fixtures
 
 help:
 	@echo "make up     run the demo scenario on @ton/sandbox and print the gas table"
@@ -13,6 +13,8 @@ help:
 	@echo "make build  recompile the Tolk contracts into contracts/build/"
 	@echo "make gas    re-measure contracts/GAS.md"
 	@echo "make vectors  rewrite contracts/vectors/abi.json (TS -> Rust ABI test vectors)"
+	@echo "make pg     start the private Postgres (.data/pg, 127.0.0.1:54329) and print DATABASE_URL; make pg-stop"
+	@echo "make indexer-fixtures  rewrite indexer/tests/fixtures/flows.json from sandbox runs"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -39,8 +41,20 @@ rust-lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-rust-test: tools
-	$(CARGO) test --workspace --locked
+# The indexer's tests need Postgres: a private cluster (scripts/pg.sh: installs postgresql-15 if
+# missing, runs it from .data/pg on 127.0.0.1:54329; idempotent).
+rust-test: tools pg
+	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) test --workspace --locked
+
+pg:
+	@./scripts/pg.sh
+
+pg-stop:
+	@./scripts/pg.sh stop
+
+# Rewrite indexer/tests/fixtures/flows.json (real sandbox transactions for the indexer's tests).
+indexer-fixtures: node-deps
+	cd contracts && npx ts-node scripts/indexerFixtures.ts
 
 build: node-deps
 	cd contracts && npm run --silent build

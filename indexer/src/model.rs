@@ -1,0 +1,397 @@
+//! The rows the indexer writes: plain data, one struct per table, built by [`crate::decode`]
+//! and the tailer, written by [`crate::store`]. Nothing here talks to Postgres or the chain.
+
+use labelmint_abi::Event;
+use tycho_types::models::StdAddr;
+
+/// A block id as the liteserver protocol names it (`tonNode.blockIdExt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockRef {
+    /// -1 for the masterchain, 0 for the basechain.
+    pub workchain: i32,
+    /// The shard prefix with its tag bit (`0x8000_0000_0000_0000` is the whole workchain).
+    pub shard: u64,
+    /// The block's seqno within its shard.
+    pub seqno: u32,
+    /// The block's root cell hash.
+    pub root_hash: [u8; 32],
+    /// The hash of the block's BOC file.
+    pub file_hash: [u8; 32],
+}
+
+/// The shard id of a whole workchain (no split).
+pub const SHARD_FULL: u64 = 0x8000_0000_0000_0000;
+
+/// One row of `blocks`: a masterchain block or a shard block it committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRow {
+    /// The block.
+    pub id: BlockRef,
+    /// The block's creation time.
+    pub gen_utime: Option<u32>,
+    /// The first lt of the block.
+    pub start_lt: Option<u64>,
+    /// The last lt of the block.
+    pub end_lt: Option<u64>,
+}
+
+/// One row of `transactions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRow {
+    /// Raw address (`0:ab..`).
+    pub account: String,
+    /// Logical time.
+    pub lt: u64,
+    /// The transaction cell's hash.
+    pub hash: [u8; 32],
+    /// The shard block holding it.
+    pub block: BlockRef,
+    /// Unix time.
+    pub now: u32,
+    /// The account's previous transaction.
+    pub prev_trans_hash: [u8; 32],
+    /// Its lt.
+    pub prev_trans_lt: u64,
+    /// Status before (`uninit`, `frozen`, `active`, `nonexist`).
+    pub orig_status: &'static str,
+    /// Status after.
+    pub end_status: &'static str,
+    /// Total fees in nanoTON.
+    pub total_fees: u128,
+    /// `ordinary` or `tick_tock`.
+    pub tx_kind: &'static str,
+    /// The compute phase's exit code, when it ran.
+    pub compute_exit_code: Option<i32>,
+    /// Why the compute phase was skipped (`no_state`, `bad_state`, `no_gas`, `suspended`).
+    pub compute_skip_reason: Option<&'static str>,
+    /// Whether the compute phase succeeded, when it ran.
+    pub compute_success: Option<bool>,
+    /// Gas used by the compute phase.
+    pub gas_used: Option<u64>,
+    /// Gas fees of the compute phase (nanoTON).
+    pub gas_fees: Option<u128>,
+    /// The action phase's result code, when it ran.
+    pub action_result_code: Option<i32>,
+    /// Whether the transaction was aborted.
+    pub aborted: bool,
+    /// Whether the account was destroyed.
+    pub destroyed: bool,
+    /// Number of out messages.
+    pub out_msg_count: u16,
+    /// The raw BOC.
+    pub boc: Vec<u8>,
+}
+
+/// `in` or `out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The transaction's in message.
+    In,
+    /// One of its out messages.
+    Out,
+}
+
+impl Direction {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// One row of `messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// The transaction it belongs to.
+    pub tx_hash: [u8; 32],
+    /// In or out.
+    pub direction: Direction,
+    /// 0 for the in message; the out_msgs key for out messages.
+    pub idx: u16,
+    /// The message cell's hash.
+    pub msg_hash: [u8; 32],
+    /// `int`, `ext_in` or `ext_out`.
+    pub msg_kind: &'static str,
+    /// Raw source address; `None` for external sources.
+    pub src: Option<String>,
+    /// Raw destination address; `None` for external destinations.
+    pub dst: Option<String>,
+    /// nanoTON attached (internal only).
+    pub value: Option<u128>,
+    /// Forwarding fee (internal only).
+    pub fwd_fee: Option<u128>,
+    /// The bounce flag (internal only).
+    pub bounce: Option<bool>,
+    /// The bounced flag (internal only).
+    pub bounced: Option<bool>,
+    /// Creation lt (internal and external-out).
+    pub created_lt: Option<u64>,
+    /// Creation time (internal and external-out).
+    pub created_at: Option<u32>,
+    /// The body's first 32 bits.
+    pub op: Option<u32>,
+    /// The body cell's hash (the referenced cell, or the inline remainder as a cell).
+    pub body_hash: [u8; 32],
+}
+
+/// An event decoded from an external-out message of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedEvent {
+    /// The out message's idx.
+    pub msg_idx: u16,
+    /// The event.
+    pub event: Event,
+}
+
+/// What kind of account a watched address is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// A project escrow.
+    Escrow,
+    /// A payout vault.
+    Vault,
+    /// The jetton wallet of an escrow or vault.
+    JettonWallet,
+    /// Anything else registered by hand.
+    Other,
+}
+
+impl AccountKind {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Escrow => "escrow",
+            AccountKind::Vault => "vault",
+            AccountKind::JettonWallet => "jetton_wallet",
+            AccountKind::Other => "other",
+        }
+    }
+
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "escrow" => AccountKind::Escrow,
+            "vault" => AccountKind::Vault,
+            "jetton_wallet" => AccountKind::JettonWallet,
+            "other" => AccountKind::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of `watched_accounts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedAccount {
+    /// Raw address.
+    pub address: String,
+    /// What it is.
+    pub kind: AccountKind,
+    /// The escrow's project.
+    pub project_id: Option<u64>,
+    /// The owner of a jetton wallet.
+    pub owner: Option<String>,
+    /// `TON` or the jetton master.
+    pub currency: Option<String>,
+}
+
+/// One row of `events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// The transaction that emitted it.
+    pub tx_hash: [u8; 32],
+    /// The out message's idx.
+    pub msg_idx: u16,
+    /// The emitter (raw address).
+    pub contract: String,
+    /// The emitter's kind, when watched.
+    pub contract_kind: Option<AccountKind>,
+    /// The transaction's lt.
+    pub lt: u64,
+    /// The transaction's time.
+    pub now: u32,
+    /// The event's TL-B constructor name.
+    pub kind: &'static str,
+    /// The project it concerns.
+    pub project_id: Option<u64>,
+    /// The payout item it concerns.
+    pub payout_item_id: Option<u64>,
+    /// The query id it carries.
+    pub query_id: Option<u64>,
+    /// Its main amount.
+    pub amount: Option<u128>,
+    /// The platform fee (ev_release).
+    pub fee: Option<u128>,
+    /// The running figure after the event.
+    pub balance_after: Option<u128>,
+    /// labelmint-abi's JSON form of the event's fields.
+    pub fields: serde_json::Value,
+    /// The jetton wallet an `ev_jetton_wallet_learned` announces (raw address): the store
+    /// starts watching it in the same transaction.
+    pub announced_wallet: Option<String>,
+}
+
+impl EventRow {
+    /// The row of an event decoded from transaction `tx`, whose account is `watched` (when it
+    /// is watched).
+    pub fn new(
+        tx: &TransactionRow,
+        decoded: &DecodedEvent,
+        watched: Option<&WatchedAccount>,
+    ) -> Self {
+        let c = EventColumns::of(&decoded.event);
+        let fields = serde_json::to_value(&decoded.event)
+            .ok()
+            .and_then(|mut v| v.get_mut("fields").map(serde_json::Value::take))
+            .unwrap_or(serde_json::Value::Null);
+        EventRow {
+            tx_hash: tx.hash,
+            msg_idx: decoded.msg_idx,
+            contract: tx.account.clone(),
+            contract_kind: watched.map(|w| w.kind),
+            lt: tx.lt,
+            now: tx.now,
+            kind: decoded.event.name(),
+            project_id: c.project_id.or(watched.and_then(|w| w.project_id)),
+            payout_item_id: c.payout_item_id,
+            query_id: c.query_id,
+            amount: c.amount,
+            fee: c.fee,
+            balance_after: c.balance_after,
+            fields,
+            announced_wallet: match &decoded.event {
+                Event::EvJettonWalletLearned(e) => Some(raw_address(&e.wallet)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The typed columns of an event (see the `events` table's comments).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventColumns {
+    /// The event's own project id.
+    pub project_id: Option<u64>,
+    /// The payout item id.
+    pub payout_item_id: Option<u64>,
+    /// The query id.
+    pub query_id: Option<u64>,
+    /// The main amount.
+    pub amount: Option<u128>,
+    /// The fee.
+    pub fee: Option<u128>,
+    /// The running figure after the event.
+    pub balance_after: Option<u128>,
+}
+
+impl EventColumns {
+    /// Maps every event kind onto the columns.
+    pub fn of(event: &Event) -> Self {
+        let none = EventColumns::default();
+        match event {
+            Event::EvDeposit(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                balance_after: Some(e.deposited),
+                ..none
+            },
+            Event::EvRelease(e) => EventColumns {
+                amount: Some(e.amount),
+                fee: Some(e.fee),
+                balance_after: Some(e.remaining),
+                ..none
+            },
+            Event::EvReleaseBounced(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                balance_after: Some(e.remaining),
+                ..none
+            },
+            Event::EvRefund(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                ..none
+            },
+            Event::EvRefundBounced(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                ..none
+            },
+            Event::EvClosed(e) => EventColumns {
+                balance_after: Some(e.remaining),
+                ..none
+            },
+            Event::EvJettonWalletLearned(_) => none,
+            Event::EvVaultFunded(e) => EventColumns {
+                project_id: Some(e.project_id),
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                ..none
+            },
+            Event::EvBatchExecuted(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.total),
+                balance_after: Some(e.window_used),
+                ..none
+            },
+            Event::EvPayoutBounced(e) => EventColumns {
+                payout_item_id: Some(e.item_id),
+                amount: Some(e.amount),
+                ..none
+            },
+            Event::EvAdminChange(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
+            Event::EvGasToppedUp(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                ..none
+            },
+        }
+    }
+}
+
+/// One row of `account_states`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountStateRow {
+    /// Raw address.
+    pub address: String,
+    /// nanoTON.
+    pub balance: u128,
+    /// `uninit`, `frozen`, `active` or `nonexist`.
+    pub status: &'static str,
+    /// The lt of its last transaction.
+    pub last_lt: u64,
+    /// The hash of its last transaction.
+    pub last_tx_hash: Option<[u8; 32]>,
+}
+
+/// Everything one masterchain block contributes, written in one Postgres transaction with the
+/// checkpoint by [`crate::store::Store::write_master_block`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MasterBlockRows {
+    /// The masterchain block's seqno (the checkpoint after the write).
+    pub mc_seqno: u32,
+    /// The masterchain block and the shard blocks it committed.
+    pub blocks: Vec<BlockRow>,
+    /// The kept transactions.
+    pub transactions: Vec<TransactionRow>,
+    /// Their messages.
+    pub messages: Vec<MessageRow>,
+    /// Their decoded events.
+    pub events: Vec<EventRow>,
+    /// The latest states of the watched accounts touched.
+    pub account_states: Vec<AccountStateRow>,
+}
+
+/// The raw form of an address: `<workchain>:<64 lowercase hex>`.
+pub fn raw_address(addr: &StdAddr) -> String {
+    format!("{}:{}", addr.workchain, hex::encode(addr.address.0))
+}
+
+/// The raw form of an address given as workchain and account id.
+pub fn raw_address_parts(workchain: i32, account: &[u8; 32]) -> String {
+    format!("{workchain}:{}", hex::encode(account))
+}

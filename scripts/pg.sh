@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster for the tests and `make up`: no system service is assumed.
+#
+#   scripts/pg.sh          install postgresql-15 if missing, init and start the cluster, create the
+#                          role and database; prints DATABASE_URL=... as its last line
+#   scripts/pg.sh stop     stop the cluster (the data stays)
+#   scripts/pg.sh url      print the DATABASE_URL only
+#
+# Idempotent: a running cluster is left alone. The data lives in <repo>/.data/pg (git-ignored),
+# owned by the `postgres` OS user (initdb refuses to run as root), listening on 127.0.0.1 only,
+# on a private port (PGPORT, default 54329). CI runs this as root on a fresh machine.
+# When the checkout sits where the postgres user cannot enter (under /root, mode 700), the data
+# goes to /var/lib/postgresql/labelmint/<hash of the checkout path> instead.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_VERSION="${PG_VERSION:-15}"
+PGPORT="${PGPORT:-54329}"
+ROLE="labelmint"
+DB="labelmint"
+PASSWORD="labelmint"
+URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/$DB"
+
+bindir() { echo "/usr/lib/postgresql/$PG_VERSION/bin"; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Runs a command as the `postgres` OS user (or as ourselves when we are not root).
+as_pg() {
+    if is_root; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+install_pg() {
+    if [ -x "$(bindir)/pg_ctl" ]; then return; fi
+    if ! is_root; then
+        echo "postgresql-$PG_VERSION is missing and we are not root: install it first" >&2
+        exit 1
+    fi
+    echo "installing postgresql-$PG_VERSION" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # postgresql-common would create and start a system cluster: we only want the binaries.
+    # (A drop-in, not an edit of the package's conffile, so dpkg asks nothing.)
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/labelmint-no-main-cluster.conf
+    apt-get install -y -qq --no-install-recommends "postgresql-$PG_VERSION" >/dev/null
+}
+
+# Sets BASE (data, socket, log live under it) and creates it with the right owner.
+locate() {
+    BASE="$ROOT/.data"
+    if is_root; then
+        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+        mkdir -p "$BASE"
+        chmod o+x "$BASE"
+        if ! runuser -u postgres -- test -x "$BASE"; then
+            BASE="/var/lib/postgresql/labelmint/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+            install -d -o postgres -g postgres -m 755 /var/lib/postgresql/labelmint
+        fi
+    fi
+    DATA="$BASE/pg"
+    RUN="$BASE/pg-run"    # socket and server log
+    LOG="$RUN/postgres.log"
+    # Unix socket paths are limited to 107 bytes: a deep checkout uses a folder in /tmp.
+    SOCK="$RUN"
+    if [ ${#SOCK} -gt 80 ]; then SOCK="/tmp/labelmint-pg-$PGPORT"; fi
+}
+
+running() { [ -s "$DATA/PG_VERSION" ] && as_pg "$(bindir)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+
+start_pg() {
+    locate
+    if is_root; then
+        install -d -o postgres -g postgres -m 700 "$RUN" "$SOCK"
+    else
+        install -d -m 700 "$RUN" "$SOCK"
+    fi
+    if [ ! -s "$DATA/PG_VERSION" ]; then
+        if is_root; then install -d -o postgres -g postgres -m 700 "$DATA"; else install -d -m 700 "$DATA"; fi
+        as_pg "$(bindir)/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        # Socket connections (the postgres user, this script) trusted; TCP needs the password.
+        cat > "$DATA/pg_hba.conf" <<HBA
+local all all trust
+host  all all 127.0.0.1/32 scram-sha-256
+HBA
+    fi
+    if ! running; then
+        # Settings on the command line, not in postgresql.conf: the port or folder may change.
+        as_pg "$(bindir)/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $SOCK -c max_connections=200" \
+            start >/dev/null
+    fi
+    psql_su() { as_pg "$(bindir)/psql" -h "$SOCK" -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+    if [ "$(psql_su -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" != "1" ]; then
+        # CREATEDB: the tests create and drop one database each.
+        psql_su -d postgres -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'"
+    fi
+    if [ "$(psql_su -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
+        psql_su -d postgres -c "CREATE DATABASE $DB OWNER $ROLE"
+    fi
+}
+
+case "${1:-start}" in
+    start)
+        install_pg
+        start_pg
+        echo "DATABASE_URL=$URL"
+        ;;
+    stop)
+        locate
+        if [ -x "$(bindir)/pg_ctl" ] && running; then
+            as_pg "$(bindir)/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+            echo "postgres stopped" >&2
+        fi
+        ;;
+    url)
+        echo "$URL"
+        ;;
+    *)
+        echo "usage: $0 [start|stop|url]" >&2
+        exit 2
+        ;;
+esac
