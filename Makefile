@@ -5,10 +5,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop indexer-fixtures
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop indexer-fixtures
 
 help:
-	@echo "make up     run the demo scenario on @ton/sandbox and print the gas table"
+	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), deploy an escrow and a vault,"
+	@echo "            run a deposit, a release and a payout batch through liteapi, print them; Ctrl-C stops"
+	@echo "make demo-sandbox  the same money flow on @ton/sandbox (TON + USD) and the gas table"
 	@echo "make test   every test: contracts build check, jest (sandbox), cargo fmt/clippy/test"
 	@echo "make build  recompile the Tolk contracts into contracts/build/"
 	@echo "make gas    re-measure contracts/GAS.md"
@@ -22,7 +24,12 @@ tools:
 node-deps: tools
 	@./scripts/node-deps.sh
 
-up: node-deps
+# The devnet: genesis (or the chain kept in .data/devnet), then the scenario through liteapi;
+# it keeps running until Ctrl-C. rm -rf .data/devnet for a new chain.
+up: tools
+	$(CARGO) run --locked -p labelmint-devnet --bin devnet -- up
+
+demo-sandbox: node-deps
 	cd contracts && npm run --silent build:check
 	cd contracts && npx ts-node scripts/demo.ts
 	@echo

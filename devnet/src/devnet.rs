@@ -102,6 +102,7 @@ pub async fn spawn(config: Config) -> Result<Devnet> {
                         seqno = p.master.seqno,
                         transactions = p.transactions,
                         queued = p.queued,
+                        reused_dry_runs = p.reused_dry_runs,
                         "block"
                     ),
                     Ok(_) => {}

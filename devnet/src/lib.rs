@@ -12,7 +12,9 @@
 //!  block producer (every --block-time, or Devnet::produce_block) ──┤
 //!                                                                 v
 //!                             node::Node ── engine::Chain                 (engine)
-//!                                  pending externals (validated by a dry run in sendMessage)
+//!                                  pending externals (validated by a dry run in sendMessage;
+//!                                  the dry run's transaction is reused by the block when its
+//!                                  inputs did not change: engine::DryRunKey)
 //!                                  internal queue ordered by (created_lt, hash)
 //!                                  engine::exec (tycho-executor + TON parity fixes)
 //!                                  engine::shard  accounts (ShardAccounts) + blocks + history
@@ -39,7 +41,9 @@
 //! ## What it must never do
 //!
 //! - Never panic on input: malformed BOCs, wrong message kinds, unknown methods and garbage on
-//!   the socket are errors (`liteServer.error`, or a closed connection for undecodable TL).
+//!   the socket are errors: `liteServer.error` for any query whose request does not decode
+//!   (including unknown methods), a closed connection only for frames that are not an
+//!   `adnl.message.query` at all.
 //! - Never include a rejected external message in a block: `sendMessage` dry-runs it and
 //!   returns the error, as a validator's collator would refuse it.
 //! - Never block forever: unsupported methods answer `liteServer.error` at once;
@@ -56,8 +60,16 @@
 //!
 //! Proofs are empty except the block header proof and the account-state proof; masterchain
 //! states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
-//! approximate; parity with @ton/sandbox is checked for wallet v4r2 and the escrow's deploy
-//! and TON deposit only (see `engine::parity` and the README).
+//! approximate. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
+//! escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
+//! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
+//! because sandbox and the devnet allocate lt differently (see the README).
+//!
+//! ## `devnet up`
+//!
+//! [`scenario`] runs LabelMint's money flow on a running devnet through the liteserver
+//! protocol only (deploy a vault and an escrow, deposit, signed release, signed payout batch)
+//! and prints what it did; `make up` runs it and keeps the devnet up.
 //!
 //! ## Example
 //!
@@ -82,6 +94,7 @@ pub mod error;
 pub mod faucet;
 pub mod liteapi;
 pub mod node;
+pub mod scenario;
 pub mod wallet;
 
 pub use crate::config::Config;

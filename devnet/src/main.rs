@@ -44,6 +44,10 @@ enum Command {
         #[arg(long)]
         usd: Option<String>,
     },
+    /// Start the devnet, run LabelMint's money flow on it through the liteserver (deploy a
+    /// vault and an escrow, deposit, signed release, signed payout batch), print addresses,
+    /// transactions and balances, then keep the devnet running until Ctrl-C.
+    Up,
     /// Measure simple wallet transfers per second and blocks per second (use --release).
     Bench {
         /// Number of wallets, each sending one transfer.
@@ -67,12 +71,19 @@ impl From<Args> for labelmint_devnet::Config {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // `up` prints its own report on stdout: only warnings in the log unless RUST_LOG says more.
+    let default_log = if matches!(args.command, Some(Command::Up)) {
+        "warn"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_log.into()),
         )
         .init();
-    let args = Args::parse();
     if let Some(Command::Faucet { to, ton, usd }) = &args.command {
         use labelmint_devnet::client::{FaucetAmount, faucet};
         use labelmint_devnet::faucet::{TON_DECIMALS, USD_DECIMALS, parse_units};
@@ -104,9 +115,17 @@ async fn main() -> anyhow::Result<()> {
             r.transfers_per_sec_end_to_end()
         );
         println!("blocks/s under load    {:.1}", r.blocks_per_sec());
+        println!(
+            "dry runs reused        {} of {} externals",
+            r.reused_dry_runs, r.transfers
+        );
         return Ok(());
     }
     let state_dir = args.state_dir.clone();
+    let up = matches!(args.command, Some(Command::Up));
+    if up && args.block_time == 0 {
+        anyhow::bail!("`devnet up` needs blocks: give --block-time above 0");
+    }
     let devnet = labelmint_devnet::spawn(args.into()).await?;
     println!("liteserver   {}", devnet.addr());
     println!("server key   {}", hex::encode(devnet.public_key()));
@@ -117,6 +136,21 @@ async fn main() -> anyhow::Result<()> {
         state_dir.join("global-config.json").display()
     );
     println!("faucet key   {}", state_dir.join("faucet.json").display());
+    if up {
+        println!();
+        let mut out = std::io::stdout();
+        labelmint_devnet::scenario::run(
+            devnet.addr(),
+            devnet.public_key(),
+            devnet.faucet_wallet().clone(),
+            &mut out,
+        )
+        .await?;
+        println!(
+            "\nThe devnet keeps running (liteserver {}); Ctrl-C stops it.",
+            devnet.addr()
+        );
+    }
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -34,7 +34,7 @@ use tycho_types::models::{
     BlockId, BlockRef, IntAddr, MsgInfo, OwnedMessage, ShardAccount, ShardIdent, StdAddr,
 };
 
-use crate::engine::exec::Outcome;
+use crate::engine::exec::{Executed, Outcome};
 use crate::engine::genesis::{Genesis, GenesisAccounts};
 use crate::engine::shard::{ShardChain, StoredBlock};
 use crate::engine::store::Store;
@@ -64,6 +64,9 @@ pub struct ProducedBlocks {
     pub transactions: usize,
     /// Internal messages still queued.
     pub queued: usize,
+    /// External messages whose sendMessage dry run was reused as their transaction (same
+    /// account state, block time and lt; see `DryRunKey`).
+    pub reused_dry_runs: usize,
 }
 
 /// The chain: masterchain + one basechain shard.
@@ -76,8 +79,43 @@ pub struct Chain {
     pending_externals: VecDeque<Cell>,
     pending_hashes: std::collections::HashSet<HashBytes>,
     queue: BTreeMap<(u64, HashBytes), Cell>,
+    /// The transaction each pending external produced in its sendMessage dry run, with the
+    /// inputs it ran on; reused by the block when the inputs are the same (see [`DryRunKey`]).
+    dry_runs: std::collections::HashMap<HashBytes, (DryRunKey, Box<Executed>)>,
     genesis: GenesisAccounts,
     store: Option<Store>,
+}
+
+/// Everything a transaction's result depends on besides the message and the (constant)
+/// config: the account's state, the block time, the block's start lt and the minimum lt, and
+/// which block comes next (it fixes `rand_seed` and `prev_mc_block_id`). The executor is
+/// deterministic, so equal keys give the same transaction: a dry run's result may stand in
+/// for the block's execution (the wallet's signature check is not paid twice). Any difference
+/// (another transaction touched the account, the block's second is later, a block came in
+/// between) re-runs the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DryRunKey {
+    account: HashBytes,
+    last_trans_lt: u64,
+    last_trans_hash: HashBytes,
+    now: u32,
+    block_lt: u64,
+    min_lt: u64,
+    next_base_seqno: u32,
+}
+
+impl DryRunKey {
+    fn new(state: &ShardAccount, now: u32, block_lt: u64, min_lt: u64, next_seqno: u32) -> Self {
+        Self {
+            account: *state.account.repr_hash(),
+            last_trans_lt: state.last_trans_lt,
+            last_trans_hash: state.last_trans_hash,
+            now,
+            block_lt,
+            min_lt,
+            next_base_seqno: next_seqno,
+        }
+    }
 }
 
 impl std::fmt::Debug for Chain {
@@ -103,6 +141,46 @@ fn std_dst(info: &MsgInfo) -> Option<StdAddr> {
         IntAddr::Std(a) => Some(a.clone()),
         IntAddr::Var(_) => None,
     }
+}
+
+/// The length a standard BOC (`b5ee9c72`) declares in its header: header, root list, index,
+/// cells and CRC. `None` for other layouts or a header too short to read (the decoder refuses
+/// those). tycho's decoder stops at the declared end and ignores anything after it; a
+/// liteserver refuses such messages.
+pub fn boc_len(boc: &[u8]) -> Option<usize> {
+    let (magic, rest) = boc.split_first_chunk::<4>()?;
+    if *magic != [0xb5, 0xee, 0x9c, 0x72] {
+        return None;
+    }
+    let (&[flags, offset_size], rest) = rest.split_first_chunk::<2>()?;
+    let has_idx = flags & 0x80 != 0;
+    let has_crc = flags & 0x40 != 0;
+    let ref_size = usize::from(flags & 0x07);
+    let offset_size = usize::from(offset_size);
+    if !(1..=4).contains(&ref_size) || !(1..=8).contains(&offset_size) {
+        return None;
+    }
+    let read = |bytes: &[u8], at: usize, size: usize| -> Option<u64> {
+        let field = bytes.get(at..at + size)?;
+        Some(field.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    };
+    let cell_count = read(rest, 0, ref_size)?;
+    let root_count = read(rest, ref_size, ref_size)?;
+    let total_cells_size = read(rest, 3 * ref_size, offset_size)?;
+    let header = 6 + 3 * ref_size + offset_size;
+    let roots = root_count.checked_mul(ref_size as u64)?;
+    let index = if has_idx {
+        cell_count.checked_mul(offset_size as u64)?
+    } else {
+        0
+    };
+    let crc = if has_crc { 4 } else { 0 };
+    let total = (header as u64)
+        .checked_add(roots)?
+        .checked_add(index)?
+        .checked_add(total_cells_size)?
+        .checked_add(crc)?;
+    usize::try_from(total).ok()
 }
 
 fn rand_seed(shard: &ShardIdent, seqno: u32) -> HashBytes {
@@ -140,6 +218,7 @@ impl Chain {
                 pending_externals: VecDeque::new(),
                 pending_hashes: Default::default(),
                 queue: loaded.queue,
+                dry_runs: Default::default(),
                 genesis: loaded.genesis,
                 store: Some(store),
             };
@@ -171,6 +250,7 @@ impl Chain {
             pending_externals: VecDeque::new(),
             pending_hashes: Default::default(),
             queue: BTreeMap::new(),
+            dry_runs: Default::default(),
             genesis: addresses,
             store: None,
         };
@@ -274,6 +354,13 @@ impl Chain {
             });
         }
         let cell = Boc::decode(boc).map_err(Error::bad_boc)?;
+        if let Some(len) = boc_len(boc)
+            && len != boc.len()
+        {
+            return Err(Error::BadBoc {
+                reason: format!("{} bytes after the end of the BOC", boc.len() - len),
+            });
+        }
         let hash = *cell.repr_hash();
         if self.pending_hashes.contains(&hash) {
             return Ok(hash); // already waiting for the next block
@@ -297,7 +384,8 @@ impl Chain {
             reason: "destination must be a standard address".into(),
         })?;
         let state = self.account(&dst)?;
-        let params = self.params(now, self.next_start_lt(), &BASECHAIN);
+        let block_lt = self.next_start_lt();
+        let params = self.params(now, block_lt, &BASECHAIN);
         let outcome = exec::execute(
             &self.config.parsed,
             &params,
@@ -305,14 +393,22 @@ impl Chain {
             true,
             cell.clone(),
             &state,
-            self.next_start_lt(),
+            block_lt,
         )?;
         match outcome {
             Outcome::Rejected(r) => Err(Error::ExternalRejected {
                 address: dst.to_string(),
                 reason: r.to_string(),
             }),
-            Outcome::Committed(_) => {
+            Outcome::Committed(executed) => {
+                let key = DryRunKey::new(
+                    &state,
+                    now,
+                    block_lt,
+                    block_lt,
+                    self.base.blocks.len() as u32,
+                );
+                self.dry_runs.insert(hash, (key, executed));
                 self.pending_hashes.insert(hash);
                 self.pending_externals.push_back(cell);
                 Ok(hash)

@@ -1,12 +1,23 @@
 //! Parity with TON's emulator: the scenarios of `data/parity-vectors.json` (written by
-//! `scripts/parity-vectors.js` on @ton/sandbox: wallet v4r2 transfer, bounce and deploy; the
-//! escrow's deploy and TON deposit through the wallet) replayed on the engine, one block per
-//! wallet external.
+//! `scripts/parity-vectors.js` on @ton/sandbox) replayed on the engine, one block per step
+//! (each step is one external message: a wallet transfer or a signed vault batch):
+//!
+//! - wallet v4r2: transfer to a new address, bounce from nobody, deploy with the first transfer;
+//! - wallet v5r1: deploy with the first transfer, then a two-message transfer with a bounce;
+//! - TON escrow: deploy (with its vault), deposit, signed release (vault_fund + platform fee),
+//!   signed close, refund;
+//! - TON vault: deploy and fund, a signed batch of 250 payouts, a batch with a bounced payout;
+//! - test USD: minter deploy, mint, jetton vault and escrow deploy (TEP-89 discovery), jetton
+//!   deposit with notification, signed jetton release.
 //!
 //! Sandbox gives every transaction its own lt (n * 1,000,000); the devnet delivers internal
-//! messages within the block at `created_lt + 1`. So the first transaction of each scenario
-//! (same inputs, same lt) must match hash for hash; the later ones match in everything that
-//! does not depend on lt: exit code, gas, fees, aborted, out messages, end status.
+//! messages within the block at `created_lt + 1`, and in `(created_lt, hash)` order. So the
+//! first transaction of each scenario (same inputs, same lt) must match hash for hash; every
+//! transaction matches, account by account in lt order, in everything that does not depend on
+//! lt: exit code, gas, fees, aborted, out messages, end status. (Internal messages carry their
+//! `created_lt`, so their hashes, and the hashes of the transactions they start, differ.)
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tycho_types::models::{AccountStatus, ComputePhase, Transaction, TxInfo};
@@ -32,7 +43,18 @@ fn sandbox_scenarios_match() {
         .unwrap()
         .try_into()
         .unwrap();
-    for scenario in vectors["scenarios"].as_array().unwrap() {
+    for contract in labelmint_abi::code::Contract::ALL {
+        assert_eq!(
+            vectors["codeHashes"][contract.name()].as_str(),
+            Some(contract.code_hash().to_string().as_str()),
+            "{} changed since the parity vectors were made: run \
+             `node devnet/scripts/parity-vectors.js` from the repository root",
+            contract.name()
+        );
+    }
+    let mut compared = 0;
+    let scenarios = vectors["scenarios"].as_array().unwrap();
+    for scenario in scenarios {
         let name = scenario["name"].as_str().unwrap();
         let now = scenario["now"].as_u64().unwrap() as u32;
         let genesis = Genesis {
@@ -51,11 +73,22 @@ fn sandbox_scenarios_match() {
             ..genesis
         };
         let mut chain = Chain::new(&genesis, now).unwrap();
+        let address: StdAddr = scenario["address"].as_str().unwrap().parse().unwrap();
+        if !deploy {
+            assert_eq!(
+                scenario["wallet"], "v4r2",
+                "{name}: only v4r2 starts active"
+            );
+            assert_eq!(
+                crate::wallet::WalletV4R2::from_seed(seed)
+                    .address()
+                    .unwrap(),
+                address
+            );
+        }
         if deploy {
-            // A funded uninit account, as the sandbox side sets it.
-            let address = crate::wallet::WalletV4R2::from_seed(seed)
-                .address()
-                .unwrap();
+            // A funded uninit account, as the sandbox side sets it (any wallet version: the
+            // first external carries the StateInit).
             let balance = vectors["balance"]
                 .as_str()
                 .unwrap()
@@ -75,22 +108,50 @@ fn sandbox_scenarios_match() {
         for (step_index, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
             let boc = hex::decode(step["externalBoc"].as_str().unwrap()).unwrap();
             chain.submit_external(&boc, now).unwrap();
-            chain.produce_block(now).unwrap();
+            let p = chain.produce_block(now).unwrap();
+            assert_eq!(
+                p.queued, 0,
+                "{name} step {step_index}: settled in one block"
+            );
             let mut txs: Vec<_> = chain.last_base().unwrap().transactions.clone();
             txs.sort_by_key(|t| t.lt);
             let expected = step["transactions"].as_array().unwrap();
             let ctx = format!("{name} step {step_index}");
             assert_eq!(txs.len(), expected.len(), "{ctx}: transaction count");
-            for (i, (got, want)) in txs.iter().zip(expected).enumerate() {
-                check(
-                    &format!("{ctx} tx {i}"),
-                    got,
-                    want,
-                    step_index == 0 && i == 0,
-                );
+            // The external's transaction first (the lowest lt on both sides).
+            check(
+                &format!("{ctx} tx 0"),
+                &txs[0],
+                &expected[0],
+                step_index == 0,
+            );
+            // Then account by account, each account's transactions in lt order.
+            let mut by_account: BTreeMap<String, (Vec<_>, Vec<&Value>)> = BTreeMap::new();
+            for got in &txs[1..] {
+                by_account
+                    .entry(format!("0:{}", got.account))
+                    .or_default()
+                    .0
+                    .push(got);
             }
+            for want in &expected[1..] {
+                by_account
+                    .entry(want["address"].as_str().unwrap().to_string())
+                    .or_default()
+                    .1
+                    .push(want);
+            }
+            for (account, (got, want)) in &by_account {
+                assert_eq!(got.len(), want.len(), "{ctx}: transactions of {account}");
+                for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                    check(&format!("{ctx} {account} #{i}"), g, w, false);
+                }
+            }
+            compared += txs.len();
         }
     }
+    assert_eq!(scenarios.len(), 7);
+    assert!(compared > 300, "{compared} transactions compared");
 }
 
 /// Compares one transaction; `same_lt`: sandbox and devnet gave it the same lt, so the hash

@@ -12,7 +12,8 @@ use tycho_types::num::Tokens;
 use super::exec::{self, Outcome};
 use super::shard::{StoredBlock, TxEntry};
 use super::{
-    BASECHAIN, Chain, MAX_TXS_PER_BLOCK, ProducedBlocks, block, rand_seed, std_dst, zero_ref,
+    BASECHAIN, Chain, DryRunKey, MAX_TXS_PER_BLOCK, ProducedBlocks, block, rand_seed, std_dst,
+    zero_ref,
 };
 use crate::error::Result;
 
@@ -29,6 +30,8 @@ struct Work {
     /// (workchain, account) -> (old state hash, new state hash)
     touched: BTreeMap<(i32, HashBytes), (HashBytes, HashBytes)>,
     end_lt: u64,
+    /// Externals whose dry-run transaction was reused.
+    reused: usize,
 }
 
 impl Chain {
@@ -71,15 +74,29 @@ impl Chain {
             block::InKind::Final
         };
         let in_msg = msg.clone();
-        let outcome = exec::execute(
-            &self.config.parsed,
-            &params,
-            &dst,
-            is_external,
-            msg,
-            &state,
-            min_lt,
-        );
+        let key = DryRunKey::new(&state, now, start_lt, min_lt, self.base.blocks.len() as u32);
+        let cached = match is_external
+            .then(|| self.dry_runs.remove(&msg_hash))
+            .flatten()
+        {
+            Some((dry_key, executed)) if dry_key == key => Some(executed),
+            _ => None,
+        };
+        let outcome = match cached {
+            Some(executed) => {
+                work.reused += 1;
+                Ok(Outcome::Committed(executed))
+            }
+            None => exec::execute(
+                &self.config.parsed,
+                &params,
+                &dst,
+                is_external,
+                msg,
+                &state,
+                min_lt,
+            ),
+        };
         let executed = match outcome {
             Ok(Outcome::Committed(x)) => x,
             Ok(Outcome::Rejected(r)) => {
@@ -169,7 +186,10 @@ impl Chain {
             };
             self.run_one(&mut work, now, start_lt, msg, false);
         }
+        // Dry runs of externals still pending were made for this block: stale from now on.
+        self.dry_runs.clear();
         let transactions = work.txs.len();
+        let reused_dry_runs = work.reused;
         let end_lt = work.end_lt;
         let (master, shard) = self.seal(now, start_lt, end_lt, work)?;
         if let (Some(store), Some(m), Some(b)) = (&self.store, self.master.last(), self.base.last())
@@ -181,6 +201,7 @@ impl Chain {
             shard,
             transactions,
             queued: self.queue.len(),
+            reused_dry_runs,
         })
     }
 

@@ -300,3 +300,114 @@ fn blocks_describe_their_messages() {
     let applied = update.apply(&chain.base.blocks[0].state).unwrap();
     assert_eq!(applied.repr_hash(), chain.base.blocks[1].state.repr_hash());
 }
+
+/// The hashes of the basechain transactions of the last block, in block order.
+fn last_block_tx_hashes(chain: &Chain) -> Vec<HashBytes> {
+    chain
+        .last_base()
+        .unwrap()
+        .transactions
+        .iter()
+        .map(|t| t.hash)
+        .collect()
+}
+
+#[test]
+fn a_dry_run_is_reused_only_on_the_same_inputs_and_gives_the_same_block() {
+    let to = StdAddr::new(0, HashBytes([0x66; 32]));
+
+    // Same second, no block in between: the dry run stands in for the execution.
+    let mut reused = chain();
+    send(&mut reused, &to, 1_000_000_000, false).unwrap();
+    let p = reused.produce_block(NOW).unwrap();
+    assert_eq!((p.transactions, p.reused_dry_runs), (2, 1), "{p:?}");
+
+    // The same message executed afresh in the block (cache dropped): the same block.
+    let mut fresh = chain();
+    send(&mut fresh, &to, 1_000_000_000, false).unwrap();
+    fresh.dry_runs.clear();
+    let p = fresh.produce_block(NOW).unwrap();
+    assert_eq!((p.transactions, p.reused_dry_runs), (2, 0), "{p:?}");
+    assert_eq!(last_block_tx_hashes(&reused), last_block_tx_hashes(&fresh));
+    assert_eq!(
+        reused.last_base().unwrap().id,
+        fresh.last_base().unwrap().id
+    );
+
+    // A later second: re-run (storage fees and the wallet's clock depend on it).
+    let mut later = chain();
+    send(&mut later, &to, 1_000_000_000, false).unwrap();
+    let p = later.produce_block(NOW + 1).unwrap();
+    assert_eq!((p.transactions, p.reused_dry_runs), (2, 0), "{p:?}");
+    assert_eq!(balance(&later, &to), 1_000_000_000);
+
+    // Another transaction changed the account between the dry run and the block: the
+    // cached result is not used, the message re-runs on the new state (and, with its seqno
+    // spent by then, no longer applies).
+    let mut changed = chain();
+    let wallet = WalletV4R2::from_seed(SEED);
+    let transfer = |amount| Transfer {
+        to: to.clone(),
+        amount,
+        bounce: false,
+        body: None,
+        init: None,
+        mode: 3,
+    };
+    let first = wallet
+        .external_transfer(0, NOW + 60, &[transfer(1)], false)
+        .unwrap();
+    let second = wallet
+        .external_transfer(0, NOW + 60, &[transfer(2)], false)
+        .unwrap();
+    changed.submit_external(&Boc::encode(&first), NOW).unwrap();
+    changed.submit_external(&Boc::encode(&second), NOW).unwrap();
+    let p = changed.produce_block(NOW).unwrap();
+    assert_eq!(p.reused_dry_runs, 1, "{p:?}");
+    assert_eq!(
+        p.transactions, 2,
+        "the second external no longer applies: {p:?}"
+    );
+    assert_eq!(balance(&changed, &to), 1);
+    assert_eq!(faucet_seqno(&changed), 1);
+}
+
+#[test]
+fn a_boc_with_trailing_bytes_is_refused() {
+    let mut chain = chain();
+    let wallet = WalletV4R2::from_seed(SEED);
+    let to = StdAddr::new(0, HashBytes([0x67; 32]));
+    let msg = wallet
+        .external_transfer(
+            0,
+            NOW + 60,
+            &[Transfer {
+                to,
+                amount: 1,
+                bounce: false,
+                body: None,
+                init: None,
+                mode: 3,
+            }],
+            false,
+        )
+        .unwrap();
+    let boc = Boc::encode(&msg);
+    assert_eq!(boc_len(&boc), Some(boc.len()));
+    // With a CRC too.
+    let mut with_crc = Vec::new();
+    tycho_types::boc::ser::BocHeader::<std::hash::RandomState>::with_root(msg.as_ref())
+        .with_crc(true)
+        .encode(&mut with_crc);
+    assert_eq!(boc_len(&with_crc), Some(with_crc.len()));
+    let mut longer = boc.clone();
+    longer.extend_from_slice(&[0, 1, 2]);
+    let err = chain.submit_external(&longer, NOW).unwrap_err();
+    assert!(
+        err.to_string().contains("3 bytes after the end of the BOC"),
+        "{err}"
+    );
+    assert_eq!(chain.pending_externals(), 0);
+    chain.submit_external(&boc, NOW).unwrap();
+    assert_eq!(chain.pending_externals(), 1);
+}

@@ -51,3 +51,22 @@ pub fn multi_root_boc(roots: &[Cell]) -> Vec<u8> {
     header.encode(&mut out);
     out
 }
+
+/// Every root of a (multi-root) BOC, in order.
+pub fn boc_roots(boc: &[u8]) -> Result<Vec<Cell>> {
+    use tycho_types::cell::CellFamily;
+    let header = tycho_types::boc::de::BocHeader::decode(boc, &Default::default())
+        .map_err(Error::bad_boc)?;
+    let cells = header
+        .finalize(Cell::empty_context())
+        .map_err(Error::bad_boc)?;
+    header
+        .roots()
+        .iter()
+        .map(|i| {
+            cells.get(*i).ok_or_else(|| Error::BadBoc {
+                reason: format!("root {i} missing"),
+            })
+        })
+        .collect()
+}

@@ -4,3 +4,4 @@ mod bad_input;
 mod liteapi;
 mod scenarios;
 mod support;
+mod up;
