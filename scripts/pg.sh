@@ -88,6 +88,11 @@ host  all all 127.0.0.1/32 scram-sha-256
 HBA
     fi
     if ! running; then
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PGPORT") 2>/dev/null; then
+            echo "pg.sh: 127.0.0.1:$PGPORT is already taken (another Postgres, e.g. of another checkout:" >&2
+            echo "       run 'scripts/pg.sh stop' there), or choose another port: PGPORT=54330 make test" >&2
+            exit 1
+        fi
         # Settings on the command line, not in postgresql.conf: the port or folder may change.
         as_pg "$(bindir)/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $SOCK -c max_connections=200" \
