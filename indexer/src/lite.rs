@@ -119,6 +119,10 @@ pub fn parse_global_config(json: &str) -> Result<Vec<LiteServer>> {
     Ok(out)
 }
 
+/// How long a liteserver holds a `waitMasterchainSeqno` request (ton_liteapi 0.2.0 always
+/// asks for 10 s).
+pub const WAIT_SEQNO: Duration = Duration::from_secs(10);
+
 /// Timeouts and retry policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiteOptions {
@@ -227,7 +231,21 @@ impl Lite {
     }
 
     /// Runs one request with timeout, reconnect and failover. `what` names it in logs.
-    pub async fn call<T, F>(&mut self, what: &'static str, mut request: F) -> Result<T>
+    pub async fn call<T, F>(&mut self, what: &'static str, request: F) -> Result<T>
+    where
+        F: for<'c> FnMut(&'c mut LiteClient) -> LiteFuture<'c, T>,
+    {
+        let timeout = self.opts.request_timeout;
+        self.call_within(what, timeout, request).await
+    }
+
+    /// [`Lite::call`] with a per-attempt limit of its own (a request the server may hold).
+    pub async fn call_within<T, F>(
+        &mut self,
+        what: &'static str,
+        request_timeout: Duration,
+        mut request: F,
+    ) -> Result<T>
     where
         F: for<'c> FnMut(&'c mut LiteClient) -> LiteFuture<'c, T>,
     {
@@ -271,7 +289,7 @@ impl Lite {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
-            match tokio::time::timeout(self.opts.request_timeout, request(conn)).await {
+            match tokio::time::timeout(request_timeout, request(conn)).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(LiteError::ServerError(e))) => {
                     self.metrics.liteserver_error();
@@ -294,7 +312,7 @@ impl Lite {
                     self.metrics.liteserver_timeout();
                     last = Some(Error::Timeout {
                         server: name,
-                        timeout: self.opts.request_timeout,
+                        timeout: request_timeout,
                     });
                     self.failover();
                 }
@@ -310,6 +328,24 @@ impl Lite {
     pub async fn masterchain_info(&mut self) -> Result<MasterchainInfo> {
         self.call("getMasterchainInfo", |c| Box::pin(c.get_masterchain_info()))
             .await
+    }
+
+    /// `liteServer.getMasterchainInfo` prefixed by `liteServer.waitMasterchainSeqno`: the
+    /// server answers once masterchain block `seqno` exists, or after [`WAIT_SEQNO`] with a
+    /// `liteServer.error` ([`Error::Server`]). Without an open connection (the first request,
+    /// or after a failover) the answer comes at once, as a plain poll. The tailer uses it at
+    /// the tip instead of polling.
+    pub async fn masterchain_info_after(&mut self, seqno: u32) -> Result<MasterchainInfo> {
+        if let Some(c) = self.conn.take() {
+            self.conn = Some(c.wait_masterchain_seqno(seqno));
+        }
+        let limit = self.opts.request_timeout + WAIT_SEQNO;
+        self.call_within(
+            "getMasterchainInfo after waitMasterchainSeqno",
+            limit,
+            |c| Box::pin(c.get_masterchain_info()),
+        )
+        .await
     }
 
     /// `liteServer.getTime`.

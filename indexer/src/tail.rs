@@ -12,6 +12,9 @@
 //! 4. decoding ([`decode`]) and the latest state of each touched watched account;
 //! 5. [`Store::write_master_block`]: rows and checkpoint in one transaction.
 //!
+//! At the tip the next masterchain block is awaited on the server
+//! ([`ChainSource::wait_master`]: `waitMasterchainSeqno` over liteservers) instead of polled.
+//!
 //! A failure at any step (a liteserver that went away, "block not applied yet", Postgres
 //! restarting) retries the same seqno after a pause; nothing advances until the block is
 //! committed. Killing the process at any moment loses only the uncommitted block, which the
@@ -78,6 +81,13 @@ impl AccountFilter<'_> {
 pub trait ChainSource: Send {
     /// The newest masterchain block.
     fn last_master(&mut self) -> impl Future<Output = Result<BlockRow>> + Send;
+    /// Waits until masterchain block `seqno` exists (up to the source's own limit), then
+    /// returns the newest masterchain block, which may still be older than `seqno`. Sources
+    /// that cannot wait answer at once, like [`ChainSource::last_master`].
+    fn wait_master(&mut self, seqno: u32) -> impl Future<Output = Result<BlockRow>> + Send {
+        let _ = seqno;
+        self.last_master()
+    }
     /// Masterchain block `seqno`; `None` when it does not exist yet.
     fn master_block(
         &mut self,
@@ -278,6 +288,22 @@ async fn commit(
     indexed: &IndexedMaster,
 ) -> Result<()> {
     if store.write_master_block(&indexed.rows).await? == WriteOutcome::Committed {
+        // Each decoded event once, when committed (watched escrows and vaults only, so few):
+        // what `make up` shows beside the devnet.
+        for e in &indexed.rows.events {
+            tracing::info!(
+                mc_seqno = seqno,
+                kind = e.kind,
+                contract = %e.contract,
+                project_id = ?e.project_id,
+                payout_item_id = ?e.payout_item_id,
+                amount = %e.amount.map(|a| a.to_string()).unwrap_or_default(),
+                fee = %e.fee.map(|a| a.to_string()).unwrap_or_default(),
+                balance_after = %e.balance_after.map(|a| a.to_string()).unwrap_or_default(),
+                lt = e.lt,
+                "event"
+            );
+        }
         for _ in 0..indexed.undecoded {
             metrics.undecoded_event();
         }
@@ -304,8 +330,14 @@ async fn step<C: ChainSource + Clone + 'static>(
 ) -> Result<u32> {
     let known_head = match *head {
         Some(h) if seqno <= h => h,
-        _ => {
-            let last = chain.last_master().await?;
+        known => {
+            // At the tip (everything up to the known head is committed): wait for the next
+            // block on the server instead of polling for it.
+            let last = if known.is_some() {
+                chain.wait_master(seqno).await?
+            } else {
+                chain.last_master().await?
+            };
             metrics.head_seen(last.id.seqno, last.gen_utime.unwrap_or(0));
             *head = Some(last.id.seqno);
             if seqno > last.id.seqno {

@@ -2,9 +2,13 @@
 //! transactions from the contracts' sandbox runs, local TCP liteservers.
 
 mod chain;
+mod crash;
 mod decode;
+mod devnet;
 mod lite;
+mod loadnet;
 mod metrics;
 mod store;
 mod support;
+mod survive;
 mod tail;

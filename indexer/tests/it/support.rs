@@ -55,6 +55,8 @@ pub(crate) fn database_url() -> String {
 /// the test panics).
 pub(crate) struct TestDb {
     pub(crate) store: Store,
+    /// The database's own URL (for an indexer started on it).
+    pub(crate) url: String,
     name: String,
     admin: String,
 }
@@ -73,6 +75,10 @@ impl TestDb {
             .parse::<PgConnectOptions>()
             .expect("url")
             .database(&name);
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("DATABASE_URL without a database name: {admin}"),
+        };
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
@@ -80,7 +86,12 @@ impl TestDb {
             .expect("connect test database");
         let store = Store::from_pool(pool);
         store.migrate().await.expect("migrations");
-        TestDb { store, name, admin }
+        TestDb {
+            store,
+            url,
+            name,
+            admin,
+        }
     }
 
     /// `SELECT count(*) FROM <table>`.
