@@ -11,14 +11,18 @@ use crate::wallet::{Transfer, WalletV4R2, seqno_of};
 const NOW: u32 = 1_800_000_000;
 const SEED: [u8; 32] = [7; 32];
 
-fn chain() -> Chain {
-    let genesis = Genesis {
+/// The test genesis: the faucet only.
+fn genesis() -> Genesis {
+    Genesis {
         faucet_seed: SEED,
         faucet_balance: DEFAULT_FAUCET_BALANCE,
         jetton_admin: None,
         extra_wallets: Vec::new(),
-    };
-    Chain::new(&genesis, NOW).unwrap()
+    }
+}
+
+fn chain() -> Chain {
+    Chain::new(&genesis(), NOW).unwrap()
 }
 
 fn faucet_seqno(chain: &Chain) -> u32 {
@@ -156,13 +160,7 @@ fn genesis_is_a_zero_state_and_blocks_start_at_one() {
 #[test]
 fn a_stored_chain_reopens_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let genesis = Genesis {
-        faucet_seed: SEED,
-        faucet_balance: DEFAULT_FAUCET_BALANCE,
-        jetton_admin: None,
-        extra_wallets: Vec::new(),
-    };
-    let mut chain = Chain::open(&genesis, NOW, Some(dir.path())).unwrap();
+    let mut chain = Chain::open(&genesis(), NOW, Some(dir.path())).unwrap();
     let to = StdAddr::new(0, HashBytes([0x55; 32]));
     send(&mut chain, &to, 1_000_000_000, true).unwrap();
     chain.produce_block(NOW + 1).unwrap();
@@ -217,13 +215,7 @@ fn oversized_and_wrong_kind_messages_are_refused() {
 #[test]
 fn messages_in_flight_are_saved_with_their_block() {
     let dir = tempfile::tempdir().unwrap();
-    let genesis = Genesis {
-        faucet_seed: SEED,
-        faucet_balance: DEFAULT_FAUCET_BALANCE,
-        jetton_admin: None,
-        extra_wallets: Vec::new(),
-    };
-    let mut chain = Chain::open(&genesis, NOW, Some(dir.path())).unwrap();
+    let mut chain = Chain::open(&genesis(), NOW, Some(dir.path())).unwrap();
     let to = StdAddr::new(0, HashBytes([0x56; 32]));
     send(&mut chain, &to, 1_000_000_000, false).unwrap();
     chain.produce_block(NOW + 1).unwrap();
