@@ -8,8 +8,9 @@ CARGO ?= cargo
 .PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop indexer-fixtures
 
 help:
-	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), deploy an escrow and a vault,"
-	@echo "            run a deposit, a release and a payout batch through liteapi, print them; Ctrl-C stops"
+	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924) and the indexer (Postgres, /metrics on"
+	@echo "            127.0.0.1:9184), deploy an escrow and a vault, run a deposit, a release and a payout batch"
+	@echo "            through liteapi, print them and the events the indexer decoded; Ctrl-C stops"
 	@echo "make demo-sandbox  the same money flow on @ton/sandbox (TON + USD) and the gas table"
 	@echo "make test   every test: contracts build check, jest (sandbox), cargo fmt/clippy/test"
 	@echo "make build  recompile the Tolk contracts into contracts/build/"
@@ -24,10 +25,12 @@ tools:
 node-deps: tools
 	@./scripts/node-deps.sh
 
-# The devnet: genesis (or the chain kept in .data/devnet), then the scenario through liteapi;
-# it keeps running until Ctrl-C. rm -rf .data/devnet for a new chain.
-up: tools
-	$(CARGO) run --locked -p labelmint-devnet --bin devnet -- up
+# The local stack (stack/: labelmint-up): the devnet (genesis, or the chain kept in
+# .data/devnet), the indexer into the private Postgres (database labelmint_up), the money flow
+# through the liteserver, then the events the indexer decoded; it keeps running until Ctrl-C.
+# rm -rf .data/devnet for a new chain (the index is then started over by itself).
+up: tools pg
+	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) run --locked -p labelmint-stack --bin labelmint-up
 
 demo-sandbox: node-deps
 	cd contracts && npm run --silent build:check

@@ -27,8 +27,18 @@ use crate::model::{
     WatchedAccount,
 };
 
-/// The migrations, embedded at compile time.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The table holding the indexer's migration history. Every crate that shares the database
+/// (indexer, ledger, signer, consensus) keeps its own history table, so none of them sees the
+/// others' migrations as unknown.
+pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations_indexer";
+
+/// The indexer's migrations (`indexer/migrations`, embedded at compile time), recorded in
+/// [`MIGRATIONS_TABLE`].
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.dangerous_set_table_name(MIGRATIONS_TABLE);
+    m
+}
 
 /// The advisory lock key taken by every block write (`'LMIX'` as an integer): two writers can
 /// never interleave their checkpoint checks.
@@ -72,7 +82,7 @@ impl Store {
 
     /// Applies the pending migrations.
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        migrator().run(&self.pool).await?;
         Ok(())
     }
 

@@ -120,7 +120,8 @@ impl<C: ChainSource> BlockParents for Parents<'_, C> {
 /// How the loop runs.
 #[derive(Debug, Clone)]
 pub struct TailOptions {
-    /// First seqno when the database has no checkpoint (`None`: the head).
+    /// First seqno when the database has no checkpoint (`None`: the head); at least 1, the
+    /// first block after the zero state.
     pub start_seqno: Option<u32>,
     /// Keep every account's transactions.
     pub index_all_accounts: bool,
@@ -274,9 +275,10 @@ async fn start_point<C: ChainSource>(
     if let Some(s) = store.resume_from().await? {
         return Ok(s);
     }
+    // Masterchain seqno 0 is the zero state (a state, not a block): the first block is 1.
     match opts.start_seqno {
-        Some(s) => Ok(s),
-        None => Ok(chain.last_master().await?.id.seqno),
+        Some(s) => Ok(s.max(1)),
+        None => Ok(chain.last_master().await?.id.seqno.max(1)),
     }
 }
 

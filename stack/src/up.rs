@@ -1,0 +1,228 @@
+//! The whole `make up` run: devnet, indexer, scenario, then what the indexer decoded.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use labelmint_devnet::Devnet;
+use labelmint_devnet::scenario::{self, Authorizer, Plan, Report, Session, ThrowawaySigner};
+use labelmint_indexer::lite::{LiteOptions, LiteServer};
+use labelmint_indexer::model::{AccountKind, WatchedAccount};
+use labelmint_indexer::store::Store;
+
+use crate::database;
+use crate::error::{Error, Result};
+use crate::indexed::{self, IndexedEvent};
+
+/// How long the indexer may take to reach the scenario's last block.
+pub const INDEXER_WAIT: Duration = Duration::from_secs(30);
+
+/// What [`up`] needs besides the devnet.
+#[derive(Debug, Clone)]
+pub struct UpConfig {
+    /// A URL on the Postgres cluster whose role may create databases (`scripts/pg.sh url`).
+    pub admin_database_url: String,
+    /// The database the indexer writes (created when missing).
+    pub database: String,
+    /// Where the indexer's `/metrics` and `/health` listen.
+    pub metrics_addr: SocketAddr,
+}
+
+/// The stack after the scenario: the devnet and the indexer keep running while it is held.
+#[derive(Debug)]
+pub struct Up {
+    /// The indexer (its store, metrics address, task).
+    pub indexer: labelmint_indexer::Handle,
+    /// What the scenario did, as it read it through the liteserver.
+    pub report: Report,
+    /// What the indexer decoded of the scenario's contracts, from Postgres.
+    pub events: Vec<IndexedEvent>,
+    /// The masterchain seqno before the scenario's first step.
+    pub start_mc: u32,
+    /// Names for printing.
+    pub names: HashMap<String, String>,
+    /// The database's URL.
+    pub database_url: String,
+}
+
+/// Starts the indexer beside `devnet`, runs the scenario through the liteserver with the
+/// scenario's contracts registered first, waits for the indexer to commit the scenario's last
+/// block, and prints the events it decoded. The devnet must produce blocks on its own.
+pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Result<Up> {
+    // The index must be of this chain: a devnet folder removed since the last run is a new
+    // chain with the same genesis, so compare the checkpoint block with the chain's block.
+    let mut database_url = database::ensure(&config.admin_database_url, &config.database).await?;
+    let store = Store::connect(&database_url, 4).await?;
+    store.migrate().await?;
+    let chain_hash = |seqno: u32| {
+        let chain = devnet.node().lock();
+        chain.master.block(seqno).map(|b| b.id.root_hash.0)
+    };
+    if !database::same_chain(store.pool(), chain_hash).await? {
+        store.pool().close().await;
+        let _ = writeln!(
+            out,
+            "database {} indexed another chain (the devnet folder is new): starting it over",
+            config.database
+        );
+        database_url = database::recreate(&config.admin_database_url, &config.database).await?;
+    } else {
+        store.pool().close().await;
+    }
+
+    // A new chain has only its zero state until the first block: wait for that block, so
+    // the indexer starts on a block, not on a state.
+    let first_block = Instant::now();
+    while devnet.node().lock().last_master()?.id.seqno < 1 {
+        if first_block.elapsed() > INDEXER_WAIT {
+            return Err(Error::Devnet(labelmint_devnet::Error::BlockNotFound {
+                block: "masterchain 1 (the devnet produces no blocks)".into(),
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The scenario's plan first: its contracts are watched before they exist.
+    let mut out_buf: Vec<u8> = Vec::new();
+    let mut session = Session::connect(
+        devnet.addr(),
+        devnet.public_key(),
+        devnet.faucet_wallet().clone(),
+        &mut out_buf,
+    )
+    .await?;
+    let now = session.now().await?;
+    let mut signer = ThrowawaySigner::new();
+    let plan = Plan::new(
+        now,
+        now,
+        session.faucet_address().clone(),
+        signer.public_key(),
+    )?;
+    let start_mc = session.last_read_mc();
+
+    let indexer = labelmint_indexer::spawn(labelmint_indexer::Config {
+        database_url: database_url.clone(),
+        db_max_connections: 4,
+        liteservers: vec![LiteServer {
+            addr: SocketAddr::V4(devnet.addr()),
+            public_key: devnet.public_key(),
+        }],
+        lite: LiteOptions::default(),
+        metrics_addr: config.metrics_addr,
+        start_seqno: Some(start_mc),
+        index_all_accounts: false,
+        parallel: 4,
+        poll_interval: Duration::from_millis(100),
+        stall_after: Duration::from_secs(60),
+    })
+    .await?;
+    for (address, kind, project_id) in [
+        (
+            &plan.escrow,
+            AccountKind::Escrow,
+            Some(u64::from(plan.run_id)),
+        ),
+        (&plan.vault, AccountKind::Vault, None),
+    ] {
+        indexer
+            .store
+            .watch(&WatchedAccount {
+                address: address.to_string(),
+                kind,
+                project_id,
+                owner: None,
+                currency: Some("TON".into()),
+            })
+            .await?;
+    }
+    let _ = writeln!(
+        out,
+        "indexer      Postgres {}, metrics http://{}/metrics, from masterchain block {start_mc}",
+        database::redact(&database_url),
+        indexer.metrics_addr
+    );
+    let _ = writeln!(
+        out,
+        "             watching the escrow {} and the vault {}\n",
+        plan.escrow, plan.vault
+    );
+
+    let report = scenario::run_plan(&mut session, &plan, &mut signer).await;
+    drop(session);
+    let _ = out.write_all(&out_buf);
+    let report = report?;
+
+    // Wait for the indexer to commit the scenario's last block.
+    let started = Instant::now();
+    loop {
+        let at = indexer.store.checkpoint().await?;
+        if at.is_some_and(|c| c >= report.last_mc_seqno) {
+            break;
+        }
+        if started.elapsed() > INDEXER_WAIT {
+            return Err(Error::IndexerBehind {
+                at,
+                want: report.last_mc_seqno,
+                waited_s: INDEXER_WAIT.as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let contracts = vec![plan.escrow.to_string(), plan.vault.to_string()];
+    let events = indexed::events_since(indexer.store.pool(), &contracts, start_mc).await?;
+    let names: HashMap<String, String> = [
+        (plan.escrow.to_string(), format!("escrow#{}", plan.run_id)),
+        (plan.vault.to_string(), "ton-vault".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let _ = writeln!(
+        out,
+        "\n== what the indexer decoded (Postgres, committed up to masterchain block {}, {:.1} s after the last step)",
+        indexer.store.checkpoint().await?.unwrap_or(0),
+        started.elapsed().as_secs_f64()
+    );
+    for e in &events {
+        let _ = writeln!(out, "{}", indexed::line(e, &names, scenario::ton));
+    }
+    for (address, txs, balance) in indexed::accounts(indexer.store.pool(), &contracts).await? {
+        let balance = balance
+            .parse::<u128>()
+            .map(scenario::ton)
+            .unwrap_or(balance);
+        let who = names
+            .get(&address)
+            .cloned()
+            .unwrap_or_else(|| address.clone());
+        let _ = writeln!(
+            out,
+            "  {who:<16} {txs} transactions indexed, balance {balance}"
+        );
+    }
+    Ok(Up {
+        indexer,
+        report,
+        events,
+        start_mc,
+        names,
+        database_url,
+    })
+}
+
+impl Up {
+    /// Prints the scenario contracts' events indexed after `after_lt` (none: all) and returns
+    /// the last lt printed: the live tail `make up` shows until Ctrl-C.
+    pub async fn print_new_events(&self, after_lt: u64, out: &mut dyn Write) -> Result<u64> {
+        let contracts: Vec<String> = self.names.keys().cloned().collect();
+        let events =
+            indexed::events_since(self.indexer.store.pool(), &contracts, self.start_mc).await?;
+        let mut last = after_lt;
+        for e in events.iter().filter(|e| e.lt > after_lt) {
+            let _ = writeln!(out, "{}", indexed::line(e, &self.names, scenario::ton));
+            last = last.max(e.lt);
+        }
+        Ok(last)
+    }
+}
