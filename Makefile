@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop indexer-fixtures
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924) and the indexer (Postgres, /metrics on"
@@ -53,11 +53,20 @@ rust-lint: tools
 
 # The indexer's tests need Postgres: a private cluster (scripts/pg.sh: installs postgresql-15 if
 # missing, runs it from .data/pg on 127.0.0.1:54329; idempotent).
-rust-test: tools pg
-	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) test --workspace --locked
+rust-test: tools pg softhsm
+	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) test --workspace --locked
 
 pg:
 	@./scripts/pg.sh
+
+# The PKCS#11 tests use SoftHSM2: scripts/softhsm.sh installs softhsm2 if missing, keeps a
+# private token store in .data/softhsm (token "labelmint-test", THROWAWAY PINs) and prints the
+# SOFTHSM2_CONF= / LABELMINT_PKCS11_*= lines the tests read (idempotent).
+softhsm:
+	@./scripts/softhsm.sh >/dev/null
+
+softhsm-reset:
+	@./scripts/softhsm.sh reset
 
 pg-stop:
 	@./scripts/pg.sh stop
