@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924) and the indexer (Postgres, /metrics on"
@@ -18,6 +18,9 @@ help:
 	@echo "make vectors  rewrite contracts/vectors/abi.json (TS -> Rust ABI test vectors)"
 	@echo "make pg     start the private Postgres (.data/pg, 127.0.0.1:54329) and print DATABASE_URL; make pg-stop"
 	@echo "make indexer-fixtures  rewrite indexer/tests/fixtures/flows.json from sandbox runs"
+	@echo "make consensus-bench    Dawid-Skene on 1M answers / 100k tasks / 2k workers (time, peak memory, accuracy)"
+	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
+	@echo "make ledger-bench       ledger approvals, batch formation, ingestion and reconciliation (Postgres)"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -86,3 +89,12 @@ vectors: node-deps
 
 fmt:
 	$(CARGO) fmt --all
+
+consensus-bench: tools
+	$(CARGO) run --release --locked -p labelmint-consensus --bin consensus-bench
+
+consensus-compare: tools
+	consensus/bench/compare.sh
+
+ledger-bench: tools pg
+	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger

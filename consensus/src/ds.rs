@@ -1,0 +1,571 @@
+//! Dawid-Skene EM with per-worker confusion matrices, anchored by gold tasks.
+//!
+//! ```text
+//!  init: posteriors := majority-vote shares, M-step  (cold start)
+//!     or the previous WorkerModel                     (warm start; new workers get the mean matrix)
+//!  repeat until max |Δ posterior| < tolerance or max_iterations (ONE pass over the answers):
+//!    E-step  post[t][k] ∝ priors[k] · Π_{answers (t,w,l)} confusion[w][k][l]
+//!            (probability products while they cannot underflow, log space otherwise)
+//!            gold task t: post[t] := one-hot(true label)   (observed truth, every E-step)
+//!            and, in the same pass, counts[w][l][k] += post[t][k] per answer (t,w,l)
+//!    M-step  priors[k]          = (Σ_t post[t][k] + β) / (T + Kβ)
+//!            confusion[w][k][l] = (counts[w][l][k] + α) / (Σ_l … + Kα)
+//! ```
+//!
+//! Determinism: every task's row is computed by one thread, in worker-id order. Counts, prior
+//! sums and the log-likelihood are accumulated per fixed chunk of tasks (the partition depends
+//! only on the data's shape), then summed over chunks in order. Results are therefore
+//! bit-identical whatever rayon's thread count.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::data::{Answers, Id};
+use crate::estimate::{Estimate, Method, WorkerModel};
+use crate::mv::vote_shares;
+
+/// Tasks per parallel block (fixed: it shapes the order of floating-point sums).
+const BLOCK: usize = 2048;
+
+/// Tasks with at most this many answers take the E-step's probability-domain fast path (no
+/// exp per label); more answers, gold tasks, or an underflow take the log-space path.
+const FAST_MAX_ANSWERS: usize = 24;
+
+/// Dawid-Skene settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DsConfig {
+    /// Iteration cap.
+    pub max_iterations: u32,
+    /// Stop when no posterior moved by more than this in one iteration.
+    pub tolerance: f64,
+    /// Dirichlet (Laplace) pseudo-count added to every confusion-matrix cell.
+    pub smoothing: f64,
+    /// Pseudo-count added to every class prior.
+    pub prior_smoothing: f64,
+}
+
+impl Default for DsConfig {
+    fn default() -> Self {
+        Self {
+            max_iterations: 500,
+            tolerance: 1e-6,
+            smoothing: 1.0,
+            prior_smoothing: 1.0,
+        }
+    }
+}
+
+/// Dawid-Skene to convergence; `warm` (a previous run's model) replaces the majority-vote
+/// start when its label set matches.
+pub fn dawid_skene(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimate {
+    let k = answers.n_labels();
+    let (t_n, w_n) = (answers.n_tasks(), answers.n_workers());
+    let mut post = vec![0.0; t_n * k];
+    let mut next = vec![0.0; t_n * k];
+    let mut log_conf = vec![0.0; w_n * k * k];
+    let mut log_prior = vec![0.0; k];
+    let warm = warm.filter(|m| m.labels.as_slice() == answers.labels() && k > 0);
+    match warm {
+        Some(model) => warm_model(answers, model, &mut log_conf, &mut log_prior),
+        None => {
+            post = vote_shares(answers);
+            m_step(answers, cfg, &post, &mut log_conf, &mut log_prior);
+        }
+    }
+    // Each iteration is ONE pass over the answers: the E-step of a chunk of tasks also
+    // scatters the new posteriors into that chunk's confusion counts (the next M-step).
+    let chunks = Chunks::new(t_n, w_n, k);
+    let mut counts = vec![0.0; chunks.count * (w_n * k * k).max(1)];
+    let mut prior_sums = vec![0.0; chunks.count * k];
+    let mut iterations = 0;
+    let mut converged = k == 0;
+    let mut ll = 0.0;
+    while !converged && iterations < cfg.max_iterations {
+        iterations += 1;
+        let (l, delta) = e_step_fused(
+            answers,
+            &chunks,
+            (&log_conf, &log_prior),
+            &post,
+            &mut next,
+            (&mut counts, &mut prior_sums),
+        );
+        ll = l;
+        std::mem::swap(&mut post, &mut next);
+        // The model the new posteriors imply: after the last iteration, the one returned.
+        m_from_counts(
+            cfg,
+            k,
+            w_n,
+            &chunks,
+            &counts,
+            &prior_sums,
+            &mut log_conf,
+            &mut log_prior,
+        );
+        converged = delta < cfg.tolerance;
+    }
+    let model = WorkerModel {
+        labels: answers.labels().to_vec(),
+        workers: answers.workers().to_vec(),
+        priors: log_prior.iter().map(|x| x.exp()).collect(),
+        confusion: to_confusion(&log_conf, w_n, k),
+    };
+    Estimate {
+        method: Method::DawidSkene,
+        n_labels: k,
+        posteriors: post,
+        iterations,
+        converged,
+        log_likelihood: Some(ll),
+        weights: None,
+        model: Some(model),
+    }
+}
+
+/// One E-step over a given model only (no learning): the posteriors of `answers` under
+/// `model` (workers unknown to the model get its mean matrix), gold clamped. This is how
+/// tasks are decided incrementally between full re-estimates.
+pub fn posteriors_under(answers: &Answers, model: &WorkerModel) -> Option<Estimate> {
+    let k = answers.n_labels();
+    if model.labels.as_slice() != answers.labels() || k == 0 {
+        return None;
+    }
+    let mut log_conf = vec![0.0; answers.n_workers() * k * k];
+    let mut log_prior = vec![0.0; k];
+    warm_model(answers, model, &mut log_conf, &mut log_prior);
+    let prev = vec![0.0; answers.n_tasks() * k];
+    let mut post = vec![0.0; answers.n_tasks() * k];
+    let (ll, _) = e_step(answers, &log_conf, &log_prior, &prev, &mut post);
+    Some(Estimate {
+        method: Method::DawidSkene,
+        n_labels: k,
+        posteriors: post,
+        iterations: 0,
+        converged: true,
+        log_likelihood: Some(ll),
+        weights: None,
+        model: None,
+    })
+}
+
+/// Fills the (transposed, log) confusion matrices and log priors from a named model.
+fn warm_model(answers: &Answers, model: &WorkerModel, log_conf: &mut [f64], log_prior: &mut [f64]) {
+    let k = answers.n_labels();
+    let kk = k * k;
+    let by_name: HashMap<&str, usize> = model
+        .workers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut mean = vec![0.0; kk];
+    if model.workers.is_empty() {
+        // No one known yet: a mildly diagonal matrix.
+        for a in 0..k {
+            for b in 0..k {
+                mean[a * k + b] = if a == b {
+                    0.7
+                } else {
+                    0.3 / (k.max(2) - 1) as f64
+                };
+            }
+        }
+    } else {
+        for w in 0..model.workers.len() {
+            for (m, c) in mean.iter_mut().zip(model.matrix(w)) {
+                *m += c;
+            }
+        }
+        for m in mean.iter_mut() {
+            *m /= model.workers.len() as f64;
+        }
+    }
+    for (w, name) in answers.workers().iter().enumerate() {
+        let m = by_name
+            .get(name.as_str())
+            .map_or(mean.as_slice(), |&i| model.matrix(i));
+        let out = &mut log_conf[w * kk..(w + 1) * kk];
+        for truth in 0..k {
+            for obs in 0..k {
+                out[obs * k + truth] = m[truth * k + obs].max(1e-300).ln();
+            }
+        }
+    }
+    for (lp, p) in log_prior.iter_mut().zip(&model.priors) {
+        *lp = p.max(1e-300).ln();
+    }
+}
+
+fn to_confusion(log_conf: &[f64], w_n: usize, k: usize) -> Vec<f64> {
+    let kk = k * k;
+    let mut out = vec![0.0; w_n * kk];
+    for w in 0..w_n {
+        for truth in 0..k {
+            for obs in 0..k {
+                out[w * kk + truth * k + obs] = log_conf[w * kk + obs * k + truth].exp();
+            }
+        }
+    }
+    out
+}
+
+/// M-step: smoothed confusion matrices (stored transposed and in log: `[w][obs][truth]`, so an
+/// answer's K terms are contiguous in the E-step) and log priors.
+fn m_step(
+    answers: &Answers,
+    cfg: &DsConfig,
+    post: &[f64],
+    log_conf: &mut [f64],
+    log_prior: &mut [f64],
+) {
+    let k = answers.n_labels();
+    let kk = k * k;
+    log_conf
+        .par_chunks_mut(kk)
+        .enumerate()
+        .for_each(|(w, out)| {
+            // counts[obs*k + truth]
+            out.fill(cfg.smoothing);
+            let (tasks, labels) = answers.worker_answers(w as Id);
+            // counts[obs][truth] += post[t][truth] for each answer (t, obs).
+            let pairs = tasks
+                .iter()
+                .zip(labels)
+                .map(|(&t, &l)| (t as usize * k, l as usize * k));
+            accumulate::<false>(k, out, post, pairs);
+            normalize_log(out, k);
+        });
+    let blocks: Vec<Vec<f64>> = post
+        .par_chunks(BLOCK * k)
+        .map(|chunk| {
+            let mut s = vec![0.0; k];
+            for row in chunk.chunks(k) {
+                for (a, b) in s.iter_mut().zip(row) {
+                    *a += b;
+                }
+            }
+            s
+        })
+        .collect();
+    let mut sums = vec![cfg.prior_smoothing; k];
+    for b in &blocks {
+        for (a, x) in sums.iter_mut().zip(b) {
+            *a += x;
+        }
+    }
+    let total: f64 = sums.iter().sum();
+    for (lp, s) in log_prior.iter_mut().zip(&sums) {
+        *lp = (s / total).ln();
+    }
+}
+
+/// E-step into `next`; returns (log-likelihood, max |next - prev|).
+fn e_step(
+    answers: &Answers,
+    log_conf: &[f64],
+    log_prior: &[f64],
+    prev: &[f64],
+    next: &mut [f64],
+) -> (f64, f64) {
+    let k = answers.n_labels();
+    if k == 0 {
+        return (0.0, 0.0);
+    }
+    let kk = k * k;
+    // Probability-domain copies for the fast path (K² exps per worker, not K per task).
+    let conf: Vec<f64> = log_conf.iter().map(|x| x.exp()).collect();
+    let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
+    let model = RowModel {
+        k,
+        kk,
+        conf: &conf,
+        prior: &prior,
+        log_conf,
+        log_prior,
+    };
+    let blocks: Vec<(f64, f64)> = next
+        .par_chunks_mut(BLOCK * k)
+        .enumerate()
+        .map(|(b, chunk)| {
+            let mut ll = 0.0;
+            let mut delta: f64 = 0.0;
+            for (i, row) in chunk.chunks_mut(k).enumerate() {
+                let t = b * BLOCK + i;
+                ll += e_row(answers, &model, t, row);
+                let old = &prev[t * k..(t + 1) * k];
+                for (r, o) in row.iter().zip(old) {
+                    delta = delta.max((r - o).abs());
+                }
+            }
+            (ll, delta)
+        })
+        .collect();
+    let mut ll = 0.0;
+    let mut delta: f64 = 0.0;
+    for (l, d) in blocks {
+        ll += l;
+        delta = delta.max(d);
+    }
+    (ll, delta)
+}
+
+/// A model ready for the E-step: probabilities (fast path) and logs (fallback), confusion
+/// stored `[worker][observed][truth]`.
+struct RowModel<'a> {
+    k: usize,
+    kk: usize,
+    conf: &'a [f64],
+    prior: &'a [f64],
+    log_conf: &'a [f64],
+    log_prior: &'a [f64],
+}
+
+/// Task `t`'s posterior into `row` (gold clamped); returns its log-likelihood term.
+#[inline]
+fn e_row(answers: &Answers, m: &RowModel<'_>, t: usize, row: &mut [f64]) -> f64 {
+    let (k, kk) = (m.k, m.kk);
+    let (ws, ls) = answers.task_answers(t as Id);
+    // Answer (w, obs) contributes row confusion[w][obs][..] (indexed by truth).
+    let pairs = || {
+        ws.iter()
+            .zip(ls)
+            .map(|(&w, &l)| (w as usize * kk + l as usize * k, 0))
+    };
+    let gold = answers.gold()[t];
+    // Fast path: a product of probabilities, exact while it cannot underflow (few answers;
+    // every smoothed cell is far above 1e-280^(1/FAST_MAX_ANSWERS)).
+    if gold.is_none() && ws.len() <= FAST_MAX_ANSWERS {
+        row.copy_from_slice(m.prior);
+        accumulate::<true>(k, row, m.conf, pairs());
+        let sum: f64 = row.iter().sum();
+        if sum > 1e-280 && sum.is_finite() {
+            for r in row.iter_mut() {
+                *r /= sum;
+            }
+            return sum.ln();
+        }
+    }
+    // Log space: row[truth] = log prior + Σ log confusion[w][obs][truth].
+    row.copy_from_slice(m.log_prior);
+    accumulate::<false>(k, row, m.log_conf, pairs());
+    if let Some(g) = gold {
+        let ll = row[g as usize];
+        row.fill(0.0);
+        row[g as usize] = 1.0;
+        return ll;
+    }
+    let mx = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if mx == f64::NEG_INFINITY {
+        // Impossible under every label (only with smoothing 0): uniform.
+        row.fill(1.0 / k as f64);
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    for r in row.iter_mut() {
+        *r = (*r - mx).exp();
+        sum += *r;
+    }
+    for r in row.iter_mut() {
+        *r /= sum;
+    }
+    mx + sum.ln()
+}
+
+/// The fixed partition of tasks for the fused E+M pass. It depends only on the data's shape
+/// (never on the thread count), so sums over chunks in chunk order are deterministic.
+struct Chunks {
+    /// Number of chunks.
+    count: usize,
+    /// Tasks per chunk (the last may be shorter).
+    tasks: usize,
+}
+
+/// Most chunks (each holds a copy of all confusion counts).
+const MAX_CHUNKS: usize = 16;
+/// Budget for all chunks' counts together, in cells (32 MiB of f64).
+const COUNT_CELLS_BUDGET: usize = 4 << 20;
+
+impl Chunks {
+    fn new(t_n: usize, w_n: usize, k: usize) -> Self {
+        let cells = (w_n * k * k).max(1);
+        let count = (COUNT_CELLS_BUDGET / cells)
+            .clamp(1, MAX_CHUNKS)
+            .min(t_n.max(1));
+        let tasks = t_n.div_ceil(count).max(1);
+        Self { count, tasks }
+    }
+}
+
+/// E-step into `next` and, in the same pass, each chunk's confusion counts
+/// (`counts[chunk][w][obs][truth] += post[t][truth]`) and prior sums. Returns
+/// (log-likelihood, max |next - prev|).
+fn e_step_fused(
+    answers: &Answers,
+    chunks: &Chunks,
+    (log_conf, log_prior): (&[f64], &[f64]),
+    prev: &[f64],
+    next: &mut [f64],
+    (counts, prior_sums): (&mut [f64], &mut [f64]),
+) -> (f64, f64) {
+    let k = answers.n_labels();
+    let kk = k * k;
+    let w_n = answers.n_workers();
+    let conf: Vec<f64> = log_conf.iter().map(|x| x.exp()).collect();
+    let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
+    let model = RowModel {
+        k,
+        kk,
+        conf: &conf,
+        prior: &prior,
+        log_conf,
+        log_prior,
+    };
+    let per_chunk: Vec<(f64, f64)> = next
+        .par_chunks_mut(chunks.tasks * k)
+        .zip(counts.par_chunks_mut((w_n * kk).max(1)))
+        .zip(prior_sums.par_chunks_mut(k))
+        .enumerate()
+        .map(|(c, ((rows, cnt), psum))| {
+            cnt.fill(0.0);
+            psum.fill(0.0);
+            let mut ll = 0.0;
+            let mut delta: f64 = 0.0;
+            for (i, row) in rows.chunks_mut(k).enumerate() {
+                let t = c * chunks.tasks + i;
+                ll += e_row(answers, &model, t, row);
+                for ((r, o), s) in row
+                    .iter()
+                    .zip(&prev[t * k..(t + 1) * k])
+                    .zip(psum.iter_mut())
+                {
+                    delta = delta.max((r - o).abs());
+                    *s += r;
+                }
+                let (ws, ls) = answers.task_answers(t as Id);
+                let pairs = ws
+                    .iter()
+                    .zip(ls)
+                    .map(|(&w, &l)| (0, w as usize * kk + l as usize * k));
+                accumulate::<false>(k, cnt, row, pairs);
+            }
+            (ll, delta)
+        })
+        .collect();
+    let mut ll = 0.0;
+    let mut delta: f64 = 0.0;
+    for (l, d) in per_chunk {
+        ll += l;
+        delta = delta.max(d);
+    }
+    (ll, delta)
+}
+
+/// M-step from the chunks' counts (summed in chunk order): smoothed confusion matrices (log,
+/// `[w][obs][truth]`) and log priors.
+#[allow(clippy::too_many_arguments)]
+fn m_from_counts(
+    cfg: &DsConfig,
+    k: usize,
+    w_n: usize,
+    chunks: &Chunks,
+    counts: &[f64],
+    prior_sums: &[f64],
+    log_conf: &mut [f64],
+    log_prior: &mut [f64],
+) {
+    let kk = k * k;
+    if kk == 0 {
+        return;
+    }
+    log_conf
+        .par_chunks_mut(kk)
+        .enumerate()
+        .for_each(|(w, out)| {
+            out.fill(cfg.smoothing);
+            let stride = (w_n * kk).max(1);
+            for c in 0..chunks.count {
+                let base = c * stride + w * kk;
+                for (o, x) in out.iter_mut().zip(&counts[base..base + kk]) {
+                    *o += x;
+                }
+            }
+            normalize_log(out, k);
+        });
+    let mut sums = vec![cfg.prior_smoothing; k];
+    for c in 0..chunks.count {
+        for (a, x) in sums.iter_mut().zip(&prior_sums[c * k..(c + 1) * k]) {
+            *a += x;
+        }
+    }
+    let total: f64 = sums.iter().sum();
+    for (lp, s) in log_prior.iter_mut().zip(&sums) {
+        *lp = (s / total).ln();
+    }
+}
+
+/// Counts `[obs][truth]` -> log P(obs | truth), each truth column normalised.
+fn normalize_log(out: &mut [f64], k: usize) {
+    for truth in 0..k {
+        let total: f64 = (0..k).map(|obs| out[obs * k + truth]).sum();
+        let lt = total.ln();
+        for obs in 0..k {
+            let c = &mut out[obs * k + truth];
+            *c = c.ln() - lt;
+        }
+    }
+}
+
+/// `dst[to..to+K] += src[from..from+K]` (`MUL`: `*=`) for every `(from, to)` of `pairs`, in order.
+/// Specialised for small K (unrolled, no bounds checks); the additions happen in the same
+/// order either way, so results never depend on the specialisation.
+fn accumulate<const MUL: bool>(
+    k: usize,
+    dst: &mut [f64],
+    src: &[f64],
+    pairs: impl Iterator<Item = (usize, usize)>,
+) {
+    match k {
+        2 => accumulate_k::<MUL, 2>(dst, src, pairs),
+        3 => accumulate_k::<MUL, 3>(dst, src, pairs),
+        4 => accumulate_k::<MUL, 4>(dst, src, pairs),
+        5 => accumulate_k::<MUL, 5>(dst, src, pairs),
+        6 => accumulate_k::<MUL, 6>(dst, src, pairs),
+        8 => accumulate_k::<MUL, 8>(dst, src, pairs),
+        _ => {
+            for (from, to) in pairs {
+                for (d, s) in dst[to..to + k].iter_mut().zip(&src[from..from + k]) {
+                    if MUL {
+                        *d *= s;
+                    } else {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn accumulate_k<const MUL: bool, const K: usize>(
+    dst: &mut [f64],
+    src: &[f64],
+    pairs: impl Iterator<Item = (usize, usize)>,
+) {
+    for (from, to) in pairs {
+        let (Some(s), Some(d)) = (src.get(from..from + K), dst.get_mut(to..to + K)) else {
+            continue;
+        };
+        let (Ok(s), Ok(d)) = (<&[f64; K]>::try_from(s), <&mut [f64; K]>::try_from(d)) else {
+            continue;
+        };
+        for j in 0..K {
+            if MUL {
+                d[j] *= s[j];
+            } else {
+                d[j] += s[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Approvals from the consensus engine: idempotent by submission key, each with its decision
+//! id; re-estimates recorded (never applied to a paid earning); revocation only before batching.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::Ledger;
+use crate::error::{Error, Result};
+use crate::journal::{Account, EntryKind, NewEntry, post};
+use crate::model::{Approval, Earning, NewEarning, Reestimate, ReestimateRecord};
+use crate::num::{MAX_AMOUNT, check_amount, parse_u64, parse_u128};
+use crate::state::EarningState;
+use crate::types::{CurrencyCode, EarningId, ProjectId, RawAddress};
+
+const EARNING_COLUMNS: &str = "id, submission_key, worker, payout_address, \
+     project_id::text AS project_id, currency, amount::text AS amount, decision_id, state, \
+     extract(epoch FROM approved_at)::bigint AS approved_at";
+
+fn check_text(field: &'static str, v: &str, max: usize) -> Result<()> {
+    if v.is_empty() || v.len() > max || v.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1..={max} bytes without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl Ledger {
+    /// Approves an earning, idempotently: the first call for a submission key creates the
+    /// earning (state `approved`) and posts `approve:<id>` (`client:<project>` debit,
+    /// `payable:<worker>` credit) in the same transaction; a later call with the same content
+    /// returns the same earning with `newly_created = false`; a later call with different
+    /// content is refused with [`Error::ApprovalConflict`] naming the fields that differ. Safe
+    /// under concurrent calls (one row, whatever the number of racing callers).
+    pub async fn approve_earning(&self, e: &NewEarning) -> Result<Approval> {
+        check_text("submission_key", &e.submission_key, 512)?;
+        check_text("worker", &e.worker, 256)?;
+        check_text("decision_id", &e.decision_id, 512)?;
+        check_amount("amount", e.amount)?;
+        if e.payout_address.workchain() != 0 {
+            return Err(Error::invalid(
+                "payout_address",
+                "payouts go to the basechain (workchain 0) only",
+            ));
+        }
+        let project = self
+            .project(e.project)
+            .await?
+            .ok_or(Error::UnknownProject(e.project))?;
+
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO ledger_earnings \
+                 (submission_key, worker, payout_address, project_id, currency, amount, decision_id) \
+             VALUES ($1, $2, $3, $4::text::numeric, $5, $6::text::numeric, $7) \
+             ON CONFLICT (submission_key) DO NOTHING RETURNING id",
+        )
+        .bind(&e.submission_key)
+        .bind(&e.worker)
+        .bind(e.payout_address.as_str())
+        .bind(e.project.0.to_string())
+        .bind(project.currency.as_str())
+        .bind(e.amount.to_string())
+        .bind(&e.decision_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+
+        let Some(id) = id else {
+            tx.rollback().await?;
+            let existing = self
+                .earning_by_submission(&e.submission_key)
+                .await?
+                .ok_or_else(|| Error::UnknownEarning(e.submission_key.clone()))?;
+            let mut fields = Vec::new();
+            if existing.worker != e.worker {
+                fields.push("worker");
+            }
+            if existing.payout_address != e.payout_address {
+                fields.push("payout_address");
+            }
+            if existing.project != e.project {
+                fields.push("project");
+            }
+            if existing.amount != e.amount {
+                fields.push("amount");
+            }
+            if existing.decision_id != e.decision_id {
+                fields.push("decision_id");
+            }
+            if !fields.is_empty() {
+                return Err(Error::ApprovalConflict {
+                    submission_key: e.submission_key.clone(),
+                    existing: existing.id,
+                    fields,
+                });
+            }
+            return Ok(Approval {
+                earning_id: existing.id,
+                newly_created: false,
+            });
+        };
+        let earning_id = EarningId::from_sql(id)?;
+        let amount = i128::try_from(e.amount).map_err(|_| Error::invalid("amount", "too large"))?;
+        let mut entry = NewEntry::new(
+            format!("approve:{earning_id}"),
+            EntryKind::Approve,
+            &project.currency,
+        )
+        .line(Account::Client(e.project), amount)
+        .line(Account::Payable(e.worker.clone()), -amount);
+        entry.project = Some(e.project);
+        entry.earning = Some(earning_id);
+        entry.memo = format!("decision {}", e.decision_id);
+        post(&mut tx, &entry).await?;
+        tx.commit().await?;
+        tracing::info!(earning = %earning_id, project = %e.project, amount = %e.amount, "earning approved");
+        Ok(Approval {
+            earning_id,
+            newly_created: true,
+        })
+    }
+
+    /// An earning by id.
+    pub async fn earning(&self, id: EarningId) -> Result<Option<Earning>> {
+        let mut conn = self.pool.acquire().await?;
+        earning_in(&mut conn, id).await
+    }
+
+    /// An earning by the submission key it was approved under.
+    pub async fn earning_by_submission(&self, submission_key: &str) -> Result<Option<Earning>> {
+        let sql =
+            format!("SELECT {EARNING_COLUMNS} FROM ledger_earnings WHERE submission_key = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(submission_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| earning_of(&r))
+            .transpose()
+    }
+
+    /// Records a later re-estimate of an approved submission. The earning is never changed:
+    /// a paid earning stays paid (issue 6), and an unpaid one stays approved unless the caller
+    /// also calls [`Ledger::revoke_earning`]. Idempotent per (earning, decision id): the same
+    /// decision again returns `newly_recorded = false`.
+    pub async fn record_reestimate(&self, r: &Reestimate) -> Result<ReestimateRecord> {
+        check_text("decision_id", &r.decision_id, 512)?;
+        if r.amount > MAX_AMOUNT {
+            return Err(Error::invalid("amount", "above 2^120"));
+        }
+        let earning = self
+            .earning_by_submission(&r.submission_key)
+            .await?
+            .ok_or_else(|| Error::UnknownEarning(r.submission_key.clone()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO ledger_reestimates (earning_id, decision_id, amount, note, earning_state) \
+             SELECT id, $2, $3::text::numeric, $4, state FROM ledger_earnings WHERE id = $1 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(earning.id.sql())
+        .bind(&r.decision_id)
+        .bind(r.amount.to_string())
+        .bind(&r.note)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let state: String = sqlx::query_scalar(
+            "SELECT earning_state FROM ledger_reestimates WHERE earning_id = $1 AND decision_id = $2",
+        )
+        .bind(earning.id.sql())
+        .bind(&r.decision_id)
+        .fetch_one(&self.pool)
+        .await?;
+        if inserted {
+            tracing::info!(earning = %earning.id, decision = %r.decision_id, state = %state, "re-estimate recorded");
+        }
+        Ok(ReestimateRecord {
+            earning_id: earning.id,
+            earning_state: EarningState::parse(&state)?,
+            newly_recorded: inserted,
+        })
+    }
+
+    /// The re-estimates recorded for an earning: (decision id, amount, note), oldest first.
+    pub async fn reestimates(&self, id: EarningId) -> Result<Vec<(String, u128, String)>> {
+        let rows = sqlx::query(
+            "SELECT decision_id, amount::text AS amount, note FROM ledger_reestimates \
+             WHERE earning_id = $1 ORDER BY recorded_at, decision_id",
+        )
+        .bind(id.sql())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("decision_id")?,
+                    parse_u128("amount", &r.try_get::<String, _>("amount")?)?,
+                    r.try_get("note")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Withdraws an earning that was never batched (state `approved`): state `revoked` and the
+    /// reversing entry `revoke:<id>`, in one transaction; `decision_id` is the re-estimate that
+    /// justifies it (recorded in the entry's memo). Refused with
+    /// [`Error::IllegalEarningTransition`] once the earning is batched, signed, sent or paid.
+    /// Revoking a revoked earning again is a no-op ([`crate::Transition::AlreadyApplied`]).
+    pub async fn revoke_earning(
+        &self,
+        id: EarningId,
+        decision_id: &str,
+    ) -> Result<crate::Transition> {
+        check_text("decision_id", decision_id, 512)?;
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {EARNING_COLUMNS} FROM ledger_earnings WHERE id = $1 FOR UPDATE");
+        let earning = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.sql())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| earning_of(&r))
+            .transpose()?
+            .ok_or_else(|| Error::UnknownEarning(id.to_string()))?;
+        match earning.state {
+            EarningState::Revoked => return Ok(crate::Transition::AlreadyApplied),
+            EarningState::Approved => {}
+            from => {
+                return Err(Error::IllegalEarningTransition {
+                    earning: id,
+                    from,
+                    to: EarningState::Revoked,
+                });
+            }
+        }
+        sqlx::query(
+            "UPDATE ledger_earnings SET state = 'revoked', state_changed_at = now() \
+             WHERE id = $1 AND state = 'approved'",
+        )
+        .bind(id.sql())
+        .execute(&mut *tx)
+        .await?;
+        let amount =
+            i128::try_from(earning.amount).map_err(|_| Error::corrupt("amount", "too large"))?;
+        let mut entry = NewEntry::new(format!("revoke:{id}"), EntryKind::Revoke, &earning.currency)
+            .line(Account::Payable(earning.worker.clone()), amount)
+            .line(Account::Client(earning.project), -amount);
+        entry.project = Some(earning.project);
+        entry.earning = Some(id);
+        entry.memo = format!("decision {decision_id}");
+        post(&mut tx, &entry).await?;
+        tx.commit().await?;
+        tracing::info!(earning = %id, decision = %decision_id, "earning revoked");
+        Ok(crate::Transition::Applied)
+    }
+}
+
+pub(crate) async fn earning_in(conn: &mut PgConnection, id: EarningId) -> Result<Option<Earning>> {
+    let sql = format!("SELECT {EARNING_COLUMNS} FROM ledger_earnings WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.sql())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| earning_of(&r))
+        .transpose()
+}
+
+pub(crate) fn earning_of(r: &PgRow) -> Result<Earning> {
+    Ok(Earning {
+        id: EarningId::from_sql(r.try_get("id")?)?,
+        submission_key: r.try_get("submission_key")?,
+        worker: r.try_get("worker")?,
+        payout_address: RawAddress::parse(&r.try_get::<String, _>("payout_address")?)?,
+        project: ProjectId(parse_u64(
+            "project id",
+            &r.try_get::<String, _>("project_id")?,
+        )?),
+        currency: CurrencyCode::new(&r.try_get::<String, _>("currency")?)?,
+        amount: parse_u128("amount", &r.try_get::<String, _>("amount")?)?,
+        decision_id: r.try_get("decision_id")?,
+        state: EarningState::parse(&r.try_get::<String, _>("state")?)?,
+        approved_at: r.try_get("approved_at")?,
+    })
+}
