@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924) and the indexer (Postgres, /metrics on"
@@ -21,6 +21,7 @@ help:
 	@echo "make consensus-bench    Dawid-Skene on 1M answers / 100k tasks / 2k workers (time, peak memory, accuracy)"
 	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
 	@echo "make ledger-bench       ledger approvals, batch formation, ingestion and reconciliation (Postgres)"
+	@echo "make signer-bench       signed 250-item batches/s over HTTP with every policy check (file key, SoftHSM2)"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -98,3 +99,6 @@ consensus-compare: tools
 
 ledger-bench: tools pg
 	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger
+
+signer-bench: tools pg softhsm
+	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-payout-signer --bench signer

@@ -1,0 +1,159 @@
+//! The audit log: every request and decision, append-only and hash-chained.
+//!
+//! Record `n` stores `prev_hash` (record `n-1`'s hash, 32 zero bytes for the first),
+//! the canonical JSON text of the record, and `hash = sha256(prev_hash || record)`. Records
+//! hold what was asked and decided (kind, contract, key, content hash, amount, decision, rule,
+//! time), never the auth token or key material. [`verify`] walks the chain and names the first
+//! bad record: an edited record breaks its hash, a removed one breaks the sequence or the next
+//! record's `prev_hash`, reordered ones break the links. Appends take a transaction-scoped
+//! advisory lock, so the service and the CLI never fork the chain.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Row};
+
+use crate::error::{Error, Result};
+
+/// The advisory lock key serializing audit appends (`'LMAU'`).
+const AUDIT_LOCK_KEY: i64 = 0x4C4D_4155;
+
+/// One audit record (the JSON text that is hashed; fields in this order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Unix time, seconds.
+    pub at: u64,
+    /// `escrow_release`, `escrow_close`, `vault_batch`, `register`, `freeze`, `unfreeze`,
+    /// `start`, `bad_request`.
+    pub kind: String,
+    /// The contract (raw address), if any.
+    pub contract: Option<String>,
+    /// The journal key (`seqno:<n>` / `query_id:<n>`), if any.
+    pub key: Option<String>,
+    /// The signed payload hash (hex), if the request was well formed.
+    pub content_hash: Option<String>,
+    /// Total amount asked for (decimal), if any.
+    pub amount: Option<String>,
+    /// Number of payout items, if any.
+    pub items: Option<u32>,
+    /// `signed`, `replayed`, `refused`, `bad_request`, `done`.
+    pub decision: String,
+    /// The rule or error code, for refusals and bad requests.
+    pub rule: Option<String>,
+    /// A short human detail (never secrets).
+    pub detail: Option<String>,
+}
+
+impl Record {
+    /// A record of `kind` with `decision`, everything else empty.
+    pub fn new(at: u64, kind: &str, decision: &str) -> Self {
+        Self {
+            at,
+            kind: kind.into(),
+            contract: None,
+            key: None,
+            content_hash: None,
+            amount: None,
+            items: None,
+            decision: decision.into(),
+            rule: None,
+            detail: None,
+        }
+    }
+}
+
+/// `sha256(prev || record)`.
+pub fn chain_hash(prev: &[u8; 32], record: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(record.as_bytes());
+    h.finalize().into()
+}
+
+/// Appends `record` inside the caller's transaction; returns its seq.
+pub async fn append(conn: &mut PgConnection, record: &Record) -> Result<i64> {
+    let text =
+        serde_json::to_string(record).map_err(|e| Error::Config(format!("audit record: {e}")))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let head = sqlx::query("SELECT seq, hash FROM signer_audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev) = match head {
+        Some(r) => {
+            let seq: i64 = r.try_get("seq")?;
+            let hash: Vec<u8> = r.try_get("hash")?;
+            (seq + 1, to32(&hash))
+        }
+        None => (1, [0u8; 32]),
+    };
+    let hash = chain_hash(&prev, &text);
+    sqlx::query("INSERT INTO signer_audit (seq, prev_hash, hash, record) VALUES ($1, $2, $3, $4)")
+        .bind(seq)
+        .bind(&prev[..])
+        .bind(&hash[..])
+        .bind(&text)
+        .execute(&mut *conn)
+        .await?;
+    Ok(seq)
+}
+
+fn to32(b: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if b.len() == 32 {
+        out.copy_from_slice(b);
+    }
+    out
+}
+
+/// What [`verify`] found in a sound log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Number of records.
+    pub records: i64,
+    /// The hash of the last record (hex; anchor it elsewhere to detect truncation).
+    pub head: String,
+}
+
+/// Walks the whole log in seq order; [`Error::AuditBroken`] names the first bad record.
+pub async fn verify(conn: &mut PgConnection) -> Result<Verified> {
+    let rows = sqlx::query("SELECT seq, prev_hash, hash, record FROM signer_audit ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut prev = [0u8; 32];
+    for (expected_seq, r) in (1i64..).zip(rows.iter()) {
+        let seq: i64 = r.try_get("seq")?;
+        let prev_hash: Vec<u8> = r.try_get("prev_hash")?;
+        let hash: Vec<u8> = r.try_get("hash")?;
+        let record: String = r.try_get("record")?;
+        let broken = |reason: String| Error::AuditBroken { seq, reason };
+        if seq != expected_seq {
+            return Err(broken(format!(
+                "expected seq {expected_seq}: a record was removed or reordered"
+            )));
+        }
+        if prev_hash != prev {
+            return Err(broken(
+                "prev_hash is not the previous record's hash: records were removed or reordered"
+                    .into(),
+            ));
+        }
+        if hash != chain_hash(&prev, &record) {
+            return Err(broken(
+                "hash does not match the record: it was edited".into(),
+            ));
+        }
+        if serde_json::from_str::<Record>(&record).is_err() {
+            return Err(broken(
+                "the record is not a well-formed audit record".into(),
+            ));
+        }
+        prev = to32(&hash);
+    }
+    Ok(Verified {
+        records: rows.len() as i64,
+        head: hex::encode(prev),
+    })
+}

@@ -1,0 +1,181 @@
+//! What the signer reads from the earnings ledger, behind a small seam so the policy code
+//! does not depend on the ledger's tables. Read inside the signing transaction.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::PgConnection;
+
+use crate::error::Result;
+
+/// A boxed future (the seam is object-safe).
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// One approved earning as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earning {
+    /// The payout item id (the earning's id).
+    pub item_id: u64,
+    /// The worker's payout address (raw form).
+    pub worker: String,
+    /// Amount in base units.
+    pub amount: u128,
+    /// Currency (TON, USD, ...).
+    pub currency: String,
+    /// Approved (only approved earnings may be paid).
+    pub approved: bool,
+    /// Every payout batch of the ledger holding this item.
+    pub batches: Vec<BatchRef>,
+}
+
+/// A ledger payout batch holding an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRef {
+    /// The vault (raw form).
+    pub vault: String,
+    /// The batch's query id.
+    pub query_id: u64,
+    /// Its state.
+    pub state: BatchState,
+}
+
+/// A ledger batch's state as the signer needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchState {
+    /// Planned, signed or sent, not yet known to be expired: could still be paid.
+    Live,
+    /// Paid on chain.
+    Paid,
+    /// Its valid_until passed in chain time without it landing.
+    Expired,
+    /// Landed, but this item's payout bounced back.
+    Bounced,
+}
+
+impl BatchState {
+    /// Live or paid: the item may not go into another batch.
+    pub fn holds(self) -> bool {
+        matches!(self, BatchState::Live | BatchState::Paid)
+    }
+}
+
+impl std::fmt::Display for BatchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BatchState::Live => "live",
+            BatchState::Paid => "paid",
+            BatchState::Expired => "expired",
+            BatchState::Bounced => "bounced",
+        })
+    }
+}
+
+/// The ledger as the signer sees it.
+pub trait LedgerView: Send + Sync + std::fmt::Debug {
+    /// The earnings of `item_ids` (absent ids are missing from the map), each with every
+    /// ledger batch that holds it.
+    fn earnings<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        item_ids: &'a [u64],
+    ) -> BoxFut<'a, HashMap<u64, Earning>>;
+
+    /// What the project may still release from its escrow (approved, not yet released).
+    fn releasable<'a>(&'a self, conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128>;
+}
+
+/// The real ledger (labelmint-ledger): earnings and their batches are read from the `ledger_*`
+/// tables in the signer's own transaction (one query for a whole batch); `releasable` comes
+/// from [`labelmint_ledger::Ledger::releasable`].
+#[derive(Debug, Clone)]
+pub struct PgLedger {
+    ledger: labelmint_ledger::Ledger,
+}
+
+impl PgLedger {
+    /// Wraps a ledger handle.
+    pub fn new(ledger: labelmint_ledger::Ledger) -> Self {
+        Self { ledger }
+    }
+}
+
+fn batch_state(batch_state: &str, outcome: &str) -> BatchState {
+    match (outcome, batch_state) {
+        ("paid", _) => BatchState::Paid,
+        ("bounced", _) => BatchState::Bounced,
+        ("expired", _) | (_, "expired") => BatchState::Expired,
+        (_, "confirmed") => BatchState::Paid,
+        _ => BatchState::Live,
+    }
+}
+
+impl LedgerView for PgLedger {
+    fn earnings<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        item_ids: &'a [u64],
+    ) -> BoxFut<'a, HashMap<u64, Earning>> {
+        Box::pin(async move {
+            use sqlx::Row;
+            let ids: Vec<i64> = item_ids
+                .iter()
+                .filter_map(|i| i64::try_from(*i).ok())
+                .collect();
+            let rows = sqlx::query(
+                "SELECT e.id, e.payout_address, e.amount::TEXT AS amount, e.currency, e.state, \
+                 b.vault, b.query_id::TEXT AS query_id, b.state AS batch_state, bi.outcome \
+                 FROM UNNEST($1::BIGINT[]) AS u(id) \
+                 JOIN ledger_earnings e ON e.id = u.id \
+                 LEFT JOIN ledger_batch_items bi ON bi.earning_id = e.id \
+                 LEFT JOIN ledger_batches b ON b.id = bi.batch_id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut out: HashMap<u64, Earning> = HashMap::with_capacity(item_ids.len());
+            for r in rows {
+                let id = r.try_get::<i64, _>("id")? as u64;
+                let amount: String = r.try_get("amount")?;
+                let state: String = r.try_get("state")?;
+                let e = out.entry(id).or_insert_with(|| Earning {
+                    item_id: id,
+                    worker: String::new(),
+                    amount: 0,
+                    currency: String::new(),
+                    approved: false,
+                    batches: Vec::new(),
+                });
+                e.worker = r.try_get("payout_address")?;
+                e.amount = amount
+                    .parse()
+                    .map_err(|err| crate::Error::Ledger(format!("amount {amount:?}: {err}")))?;
+                e.currency = r.try_get("currency")?;
+                e.approved = state != "revoked";
+                let vault: Option<String> = r.try_get("vault")?;
+                if let Some(vault) = vault {
+                    let q: String = r.try_get("query_id")?;
+                    let bs: String = r.try_get("batch_state")?;
+                    let outcome: String = r.try_get("outcome")?;
+                    e.batches.push(BatchRef {
+                        vault,
+                        query_id: q.parse().map_err(|err| {
+                            crate::Error::Ledger(format!("query id {q:?}: {err}"))
+                        })?,
+                        state: batch_state(&bs, &outcome),
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn releasable<'a>(&'a self, _conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128> {
+        Box::pin(async move {
+            self.ledger
+                .releasable(labelmint_ledger::ProjectId(project_id))
+                .await
+                .map_err(|e| crate::Error::Ledger(format!("releasable: {e}")))
+        })
+    }
+}

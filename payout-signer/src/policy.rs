@@ -1,0 +1,523 @@
+//! The policy's rules as pure functions over what the signing transaction read: no I/O, no
+//! keys, no clock (the caller passes `now`). Each returns the rule that refused.
+
+use std::collections::HashMap;
+
+use labelmint_abi::vault::VaultBatchRequest;
+
+use crate::config::{CurrencyCaps, Limits};
+use crate::error::{Error, Result};
+use crate::ledger::{BatchState, Earning};
+use crate::rules::Rule;
+use crate::wire::raw_address;
+
+/// Escrow requests: `now < valid_until <= now + max_ttl`.
+pub fn check_valid_until(valid_until: u64, now: u64, max_ttl: u32) -> Result<()> {
+    if valid_until <= now {
+        return Err(Error::refused(
+            Rule::Expired,
+            format!("valid_until {valid_until} is not after now ({now})"),
+        ));
+    }
+    if valid_until - now > u64::from(max_ttl) {
+        return Err(Error::refused(
+            Rule::Ttl,
+            format!(
+                "valid_until {valid_until} is {}s ahead; the maximum TTL is {max_ttl}s",
+                valid_until - now
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Vault batches: the vault accepts `now - timeout < created_at <= now`, so the batch is live
+/// until `created_at + timeout`; created_at must not be in the future and that end must be
+/// within the TTL. Returns valid_until.
+pub fn check_created_at(created_at: u32, timeout: u32, now: u64, max_ttl: u32) -> Result<u64> {
+    if u64::from(created_at) > now {
+        return Err(Error::refused(
+            Rule::Expired,
+            format!(
+                "created_at {created_at} is in the future (now {now}); the vault would refuse it"
+            ),
+        ));
+    }
+    let valid_until = u64::from(created_at) + u64::from(timeout);
+    check_valid_until(valid_until, now, max_ttl)?;
+    Ok(valid_until)
+}
+
+/// The caps of `currency` (a currency without configured caps is refused).
+pub fn caps_of<'a>(limits: &'a Limits, currency: &str) -> Result<&'a CurrencyCaps> {
+    limits.caps.get(currency).ok_or_else(|| {
+        Error::refused(
+            Rule::CapDay,
+            format!("no caps are configured for currency {currency}: refusing"),
+        )
+    })
+}
+
+/// Per-batch item and amount caps.
+pub fn check_batch_caps(
+    req: &VaultBatchRequest,
+    limits: &Limits,
+    caps: &CurrencyCaps,
+) -> Result<u128> {
+    if req.items.len() > limits.max_batch_items {
+        return Err(Error::refused(
+            Rule::BatchItems,
+            format!(
+                "{} items; the per-batch cap is {}",
+                req.items.len(),
+                limits.max_batch_items
+            ),
+        ));
+    }
+    let total = req.total()?;
+    if total > caps.batch {
+        return Err(Error::refused(
+            Rule::BatchAmount,
+            format!(
+                "batch total {total} is above the per-batch cap {}",
+                caps.batch
+            ),
+        ));
+    }
+    Ok(total)
+}
+
+/// Every item is an approved earning with the same worker, amount and currency, and is in no
+/// other live or paid batch of the ledger.
+pub fn check_items_against_ledger(
+    req: &VaultBatchRequest,
+    currency: &str,
+    earnings: &HashMap<u64, Earning>,
+) -> Result<()> {
+    for item in &req.items {
+        let id = item.item_id;
+        let Some(e) = earnings.get(&id) else {
+            return Err(Error::refused(
+                Rule::ItemNotApproved,
+                format!("item {id} is not an earning of the ledger"),
+            ));
+        };
+        if !e.approved {
+            return Err(Error::refused(
+                Rule::ItemNotApproved,
+                format!("item {id} is not approved in the ledger"),
+            ));
+        }
+        let dest = raw_address(&item.dest);
+        if e.worker != dest {
+            return Err(Error::refused(
+                Rule::ItemMismatch,
+                format!(
+                    "item {id}: dest {dest} is not the worker's payout address {}",
+                    e.worker
+                ),
+            ));
+        }
+        if e.amount != item.amount {
+            return Err(Error::refused(
+                Rule::ItemMismatch,
+                format!(
+                    "item {id}: amount {} differs from the earning's {}",
+                    item.amount, e.amount
+                ),
+            ));
+        }
+        if e.currency != currency {
+            return Err(Error::refused(
+                Rule::ItemMismatch,
+                format!(
+                    "item {id}: the earning is in {}, the vault pays {currency}",
+                    e.currency
+                ),
+            ));
+        }
+        let this = (raw_address(&req.vault), req.query_id);
+        if let Some(b) = e
+            .batches
+            .iter()
+            .find(|b| b.state.holds() && (b.vault.clone(), b.query_id) != this)
+        {
+            return Err(Error::refused(
+                Rule::ItemAlreadyBatched,
+                format!(
+                    "item {id} is in another {} batch (vault {}, query id {})",
+                    b.state, b.vault, b.query_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An item signed before (by this signer) whose earlier signature is still live, or whose
+/// earlier batch the ledger does not explicitly call expired or bounced, may not be signed
+/// again. `earlier`: `(item_id, vault, query_id, valid_until)` of earlier signatures of these
+/// items in other batches.
+pub fn check_items_against_journal(
+    earlier: &[(u64, String, u64, u64)],
+    earnings: &HashMap<u64, Earning>,
+    now: u64,
+) -> Result<()> {
+    let released = |vault: &str, q: u64, id: u64| {
+        earnings.get(&id).is_some_and(|e| {
+            e.batches.iter().any(|b| {
+                b.vault == vault
+                    && b.query_id == q
+                    && matches!(b.state, BatchState::Expired | BatchState::Bounced)
+            })
+        })
+    };
+    for (id, vault, q, valid_until) in earlier {
+        if *valid_until >= now {
+            return Err(Error::refused(
+                Rule::ItemAlreadyBatched,
+                format!(
+                    "item {id} was signed in batch (vault {vault}, query id {q}) which is live until {valid_until}"
+                ),
+            ));
+        }
+        if !released(vault, *q, *id) {
+            return Err(Error::refused(
+                Rule::ItemAlreadyBatched,
+                format!(
+                    "item {id} was signed in batch (vault {vault}, query id {q}) and the ledger does not say it expired or bounced"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Rolling caps: what was signed in the last hour / 24 hours plus this batch.
+pub fn check_rolling(
+    caps: &CurrencyCaps,
+    currency: &str,
+    hour: u128,
+    day: u128,
+    total: u128,
+) -> Result<()> {
+    let after_hour = hour.saturating_add(total);
+    if after_hour > caps.hour {
+        return Err(Error::refused(
+            Rule::CapHour,
+            format!(
+                "{currency}: {hour} signed in the last hour + {total} is above the hourly cap {}",
+                caps.hour
+            ),
+        ));
+    }
+    let after_day = day.saturating_add(total);
+    if after_day > caps.day {
+        return Err(Error::refused(
+            Rule::CapDay,
+            format!(
+                "{currency}: {day} signed in the last 24h + {total} is above the daily cap {}",
+                caps.day
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Per-worker rolling 24h cap: `signed` is what each worker got in the last 24h.
+pub fn check_workers(
+    req: &VaultBatchRequest,
+    caps: &CurrencyCaps,
+    signed: &HashMap<String, u128>,
+) -> Result<()> {
+    let mut this: HashMap<String, u128> = HashMap::new();
+    for item in &req.items {
+        let w = this.entry(raw_address(&item.dest)).or_default();
+        *w = w.saturating_add(item.amount);
+    }
+    for (worker, amount) in &this {
+        let before = signed.get(worker).copied().unwrap_or(0);
+        if before.saturating_add(*amount) > caps.worker_day {
+            return Err(Error::refused(
+                Rule::CapWorkerDay,
+                format!(
+                    "worker {worker}: {before} in the last 24h + {amount} is above the per-worker daily cap {}",
+                    caps.worker_day
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Releases: `amount <= releasable - pending` (pending: releases this signer signed for the
+/// escrow that are still live).
+pub fn check_release(amount: u128, releasable: u128, pending: u128) -> Result<()> {
+    let room = releasable.saturating_sub(pending);
+    if amount > room {
+        return Err(Error::refused(
+            Rule::Releasable,
+            format!(
+                "release of {amount} is above what the project may release: {releasable} releasable in the ledger - {pending} already signed and live = {room}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::BatchRef;
+    use labelmint_abi::vault::PayoutItem;
+    use tycho_types::cell::HashBytes;
+    use tycho_types::models::StdAddr;
+
+    fn addr(b: u8) -> StdAddr {
+        StdAddr::new(0, HashBytes([b; 32]))
+    }
+
+    fn batch(items: &[(u64, u8, u128)]) -> VaultBatchRequest {
+        VaultBatchRequest {
+            vault: addr(0xaa),
+            query_id: 1,
+            created_at: 1000,
+            attach: 0,
+            forward_ton: 0,
+            items: items
+                .iter()
+                .map(|(id, w, a)| PayoutItem {
+                    item_id: *id,
+                    bounceable: false,
+                    dest: addr(*w),
+                    amount: *a,
+                })
+                .collect(),
+        }
+    }
+
+    fn caps() -> CurrencyCaps {
+        CurrencyCaps {
+            batch: 100,
+            hour: 150,
+            day: 300,
+            worker_day: 60,
+        }
+    }
+
+    fn rule<T: std::fmt::Debug>(r: Result<T>) -> Option<Rule> {
+        r.err().and_then(|e| e.rule())
+    }
+
+    #[test]
+    fn valid_until_table() {
+        let cases: &[(u64, u64, u32, Option<Rule>)] = &[
+            (1001, 1000, 60, None),
+            (1060, 1000, 60, None),
+            (1061, 1000, 60, Some(Rule::Ttl)),
+            (1000, 1000, 60, Some(Rule::Expired)),
+            (10, 1000, 60, Some(Rule::Expired)),
+        ];
+        for (vu, now, ttl, want) in cases {
+            assert_eq!(
+                rule(check_valid_until(*vu, *now, *ttl)),
+                *want,
+                "{vu} {now} {ttl}"
+            );
+        }
+    }
+
+    #[test]
+    fn created_at_table() {
+        // (created_at, timeout, now, ttl) -> rule
+        let cases: &[(u32, u32, u64, u32, Option<Rule>)] = &[
+            (1000, 3600, 1000, 3600, None),
+            (1001, 3600, 1000, 3600, Some(Rule::Expired)),
+            (1000, 3600, 4600, 3600, Some(Rule::Expired)),
+            (1000, 7200, 1000, 3600, Some(Rule::Ttl)),
+        ];
+        for (c, t, now, ttl, want) in cases {
+            assert_eq!(
+                rule(check_created_at(*c, *t, *now, *ttl)),
+                *want,
+                "{c} {t} {now}"
+            );
+        }
+        assert_eq!(check_created_at(1000, 3600, 1200, 3600).unwrap(), 4600);
+    }
+
+    #[test]
+    fn batch_caps_table() {
+        let limits = Limits {
+            max_batch_items: 2,
+            ..Limits::default()
+        };
+        let c = caps();
+        assert_eq!(
+            rule(check_batch_caps(
+                &batch(&[(1, 1, 50), (2, 2, 50)]),
+                &limits,
+                &c
+            )),
+            None
+        );
+        assert_eq!(
+            rule(check_batch_caps(
+                &batch(&[(1, 1, 1), (2, 2, 1), (3, 3, 1)]),
+                &limits,
+                &c
+            )),
+            Some(Rule::BatchItems)
+        );
+        assert_eq!(
+            rule(check_batch_caps(
+                &batch(&[(1, 1, 51), (2, 2, 50)]),
+                &limits,
+                &c
+            )),
+            Some(Rule::BatchAmount)
+        );
+        assert_eq!(rule(caps_of(&limits, "XYZ")), Some(Rule::CapDay));
+    }
+
+    #[test]
+    fn ledger_match_table() {
+        let earning = |id: u64, w: u8, a: u128, cur: &str, approved: bool, other: bool| Earning {
+            item_id: id,
+            worker: raw_address(&addr(w)),
+            amount: a,
+            currency: cur.into(),
+            approved,
+            batches: if other {
+                vec![BatchRef {
+                    vault: "0:bb".into(),
+                    query_id: 9,
+                    state: BatchState::Paid,
+                }]
+            } else {
+                vec![]
+            },
+        };
+        let req = batch(&[(1, 1, 10)]);
+        let cases = [
+            (Some(earning(1, 1, 10, "TON", true, false)), None),
+            (None, Some(Rule::ItemNotApproved)),
+            (
+                Some(earning(1, 1, 10, "TON", false, false)),
+                Some(Rule::ItemNotApproved),
+            ),
+            (
+                Some(earning(1, 2, 10, "TON", true, false)),
+                Some(Rule::ItemMismatch),
+            ),
+            (
+                Some(earning(1, 1, 11, "TON", true, false)),
+                Some(Rule::ItemMismatch),
+            ),
+            (
+                Some(earning(1, 1, 10, "USD", true, false)),
+                Some(Rule::ItemMismatch),
+            ),
+            (
+                Some(earning(1, 1, 10, "TON", true, true)),
+                Some(Rule::ItemAlreadyBatched),
+            ),
+        ];
+        for (e, want) in cases {
+            let map: HashMap<u64, Earning> = e.clone().map(|e| (1, e)).into_iter().collect();
+            assert_eq!(
+                rule(check_items_against_ledger(&req, "TON", &map)),
+                want,
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn journal_items_table() {
+        let with_state = |state: Option<BatchState>| -> HashMap<u64, Earning> {
+            let mut m = HashMap::new();
+            m.insert(
+                1,
+                Earning {
+                    item_id: 1,
+                    worker: String::new(),
+                    amount: 1,
+                    currency: "TON".into(),
+                    approved: true,
+                    batches: state
+                        .map(|state| BatchRef {
+                            vault: "0:aa".into(),
+                            query_id: 5,
+                            state,
+                        })
+                        .into_iter()
+                        .collect(),
+                },
+            );
+            m
+        };
+        let live = vec![(1u64, "0:aa".to_string(), 5u64, 2000u64)];
+        let past = vec![(1u64, "0:aa".to_string(), 5u64, 900u64)];
+        let cases = [
+            (
+                &live,
+                Some(BatchState::Expired),
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            (&past, None, Some(Rule::ItemAlreadyBatched)),
+            (
+                &past,
+                Some(BatchState::Live),
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            (
+                &past,
+                Some(BatchState::Paid),
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            (&past, Some(BatchState::Expired), None),
+            (&past, Some(BatchState::Bounced), None),
+        ];
+        for (earlier, state, want) in cases {
+            assert_eq!(
+                rule(check_items_against_journal(
+                    earlier,
+                    &with_state(state),
+                    1000
+                )),
+                want,
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rolling_and_worker_caps_table() {
+        let c = caps();
+        assert_eq!(rule(check_rolling(&c, "TON", 100, 100, 50)), None);
+        assert_eq!(
+            rule(check_rolling(&c, "TON", 101, 101, 50)),
+            Some(Rule::CapHour)
+        );
+        assert_eq!(
+            rule(check_rolling(&c, "TON", 0, 251, 50)),
+            Some(Rule::CapDay)
+        );
+        let req = batch(&[(1, 1, 30), (2, 1, 30), (3, 2, 10)]);
+        assert_eq!(rule(check_workers(&req, &c, &HashMap::new())), None);
+        let mut signed = HashMap::new();
+        signed.insert(raw_address(&addr(1)), 1u128);
+        assert_eq!(
+            rule(check_workers(&req, &c, &signed)),
+            Some(Rule::CapWorkerDay)
+        );
+    }
+
+    #[test]
+    fn release_table() {
+        assert_eq!(rule(check_release(10, 10, 0)), None);
+        assert_eq!(rule(check_release(10, 15, 6)), Some(Rule::Releasable));
+        assert_eq!(rule(check_release(1, 5, 9)), Some(Rule::Releasable));
+    }
+}

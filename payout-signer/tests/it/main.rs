@@ -1,0 +1,9 @@
+//! Integration tests of the payout signer: real Postgres, real ledger, real keys, the real
+//! binary (crash and lock tests) and the real devnet.
+
+mod api;
+mod crash;
+mod devnet;
+mod journal;
+mod pkcs11;
+mod support;
