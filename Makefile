@@ -8,9 +8,10 @@ CARGO ?= cargo
 .PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench
 
 help:
-	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924) and the indexer (Postgres, /metrics on"
-	@echo "            127.0.0.1:9184), deploy an escrow and a vault, run a deposit, a release and a payout batch"
-	@echo "            through liteapi, print them and the events the indexer decoded; Ctrl-C stops"
+	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres, /metrics on"
+	@echo "            127.0.0.1:9184) and the payout signer (127.0.0.1:7420, key in .data/signer); deploy an escrow and a"
+	@echo "            vault trusting the signer's key, approve earnings, run a deposit, a signed release and a signed"
+	@echo "            batch through liteapi, print them, what the indexer decoded and the ledger's reconciliation"
 	@echo "make demo-sandbox  the same money flow on @ton/sandbox (TON + USD) and the gas table"
 	@echo "make test   every test: contracts build check, jest (sandbox), cargo fmt/clippy/test"
 	@echo "make build  recompile the Tolk contracts into contracts/build/"
@@ -30,10 +31,13 @@ node-deps: tools
 	@./scripts/node-deps.sh
 
 # The local stack (stack/: labelmint-up): the devnet (genesis, or the chain kept in
-# .data/devnet), the indexer into the private Postgres (database labelmint_up), the money flow
-# through the liteserver, then the events the indexer decoded; it keeps running until Ctrl-C.
+# .data/devnet), the indexer into the private Postgres (database labelmint_up), the payout
+# signer as its own process (file key created in .data/signer on first run), the money flow
+# through the liteserver with the signer authorizing the ledger's approved earnings, then the
+# events the indexer decoded and the ledger's reconciliation; it keeps running until Ctrl-C.
 # rm -rf .data/devnet for a new chain (the index is then started over by itself).
 up: tools pg
+	$(CARGO) build --locked -p labelmint-payout-signer -p labelmint-stack
 	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) run --locked -p labelmint-stack --bin labelmint-up
 
 demo-sandbox: node-deps

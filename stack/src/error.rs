@@ -9,6 +9,15 @@ pub enum Error {
     /// The indexer failed.
     #[error("indexer: {0}")]
     Indexer(#[from] labelmint_indexer::Error),
+    /// The ledger refused or failed.
+    #[error("ledger: {0}")]
+    Ledger(#[from] labelmint_ledger::Error),
+    /// The payout signer (process or service) failed or refused.
+    #[error("payout-signer: {reason}")]
+    Signer {
+        /// What happened.
+        reason: String,
+    },
     /// Postgres failed.
     #[error("postgres: {0}")]
     Postgres(#[from] sqlx::Error),

@@ -1,6 +1,7 @@
-//! `labelmint-up` (what `make up` runs): the devnet, the indexer into Postgres, LabelMint's
-//! money flow through the liteserver, and the events the indexer decoded; then the devnet and
-//! the indexer keep running, printing newly indexed events, until Ctrl-C.
+//! `labelmint-up` (what `make up` runs): the devnet, the indexer into Postgres, the payout
+//! signer (its own process), LabelMint's money flow through the liteserver with the signer
+//! authorizing the ledger's approved earnings, the events the indexer decoded and the ledger's
+//! reconciliation; then everything keeps running, printing newly indexed events, until Ctrl-C.
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -37,6 +38,19 @@ struct Args {
     /// The devnet's folder (chain, global-config.json, faucet.json).
     #[arg(long, env = "DEVNET_STATE_DIR", default_value = ".data/devnet")]
     state_dir: PathBuf,
+    /// The payout-signer binary (default: beside this one).
+    #[arg(long, env = "LABELMINT_SIGNER_BIN")]
+    signer_bin: Option<PathBuf>,
+    /// The signer's folder: its key file (created on first run), token and passphrase.
+    #[arg(long, env = "LABELMINT_SIGNER_DIR", default_value = ".data/signer")]
+    signer_dir: PathBuf,
+    /// Where the signer listens.
+    #[arg(
+        long,
+        env = "LABELMINT_SIGNER_LISTEN",
+        default_value = "127.0.0.1:7420"
+    )]
+    signer_listen: SocketAddr,
 }
 
 #[tokio::main]
@@ -69,18 +83,35 @@ async fn main() -> anyhow::Result<()> {
         "             global config {}",
         args.state_dir.join("global-config.json").display()
     );
+    let signer_bin = match args.signer_bin {
+        Some(b) => b,
+        None => std::env::current_exe()?
+            .parent()
+            .map(|d| d.join("payout-signer"))
+            .ok_or_else(|| anyhow::anyhow!("no folder for this executable"))?,
+    };
+    if !signer_bin.exists() {
+        anyhow::bail!(
+            "{} not found: build it first (cargo build -p labelmint-payout-signer) or give --signer-bin",
+            signer_bin.display()
+        );
+    }
     let config = UpConfig {
         admin_database_url: args.database_url,
         database: args.database,
         metrics_addr: args.metrics_addr,
+        signer_bin,
+        signer_dir: args.signer_dir,
+        signer_listen: args.signer_listen,
     };
     let mut out = std::io::stdout();
     let stack = up(&devnet, &config, &mut out).await?;
     println!(
-        "\nThe devnet (liteserver {}) and the indexer (http://{}/metrics) keep running; \
-         new events are printed as they are indexed. Ctrl-C stops.",
+        "\nThe devnet (liteserver {}), the indexer (http://{}/metrics) and the signer ({}) keep \
+         running; new events are printed as they are indexed. Ctrl-C stops.",
         devnet.addr(),
-        stack.indexer.metrics_addr
+        stack.indexer.metrics_addr,
+        stack.signer.url
     );
     let mut last_lt = stack.events.iter().map(|e| e.lt).max().unwrap_or(0);
     loop {

@@ -3,17 +3,23 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use labelmint_devnet::Devnet;
-use labelmint_devnet::scenario::{self, Authorizer, Plan, Report, Session, ThrowawaySigner};
+use labelmint_devnet::scenario::{self, Plan, Report, Session};
 use labelmint_indexer::lite::{LiteOptions, LiteServer};
 use labelmint_indexer::model::{AccountKind, WatchedAccount};
 use labelmint_indexer::store::Store;
+use labelmint_ledger::{
+    BatchState, Currency, CurrencyCode, EarningState, Ledger, NewEarning, Project, ProjectId,
+    RawAddress, Vault,
+};
 
 use crate::database;
 use crate::error::{Error, Result};
 use crate::indexed::{self, IndexedEvent};
+use crate::signer::{SignerAuthorizer, SignerProcess};
 
 /// How long the indexer may take to reach the scenario's last block.
 pub const INDEXER_WAIT: Duration = Duration::from_secs(30);
@@ -27,6 +33,12 @@ pub struct UpConfig {
     pub database: String,
     /// Where the indexer's `/metrics` and `/health` listen.
     pub metrics_addr: SocketAddr,
+    /// The `payout-signer` binary.
+    pub signer_bin: PathBuf,
+    /// The signer's folder (key file, token, passphrase).
+    pub signer_dir: PathBuf,
+    /// Where the signer listens.
+    pub signer_listen: SocketAddr,
 }
 
 /// The stack after the scenario: the devnet and the indexer keep running while it is held.
@@ -44,6 +56,16 @@ pub struct Up {
     pub names: HashMap<String, String>,
     /// The database's URL.
     pub database_url: String,
+    /// The signer process (killed when dropped).
+    pub signer: SignerProcess,
+    /// The ledger (same database).
+    pub ledger: Ledger,
+    /// The ledger's final state of the run's batch.
+    pub batch_state: Option<BatchState>,
+    /// Whether the ledger reconciled with the indexed chain figures.
+    pub reconciled: bool,
+    /// `payout-signer audit verify`'s answer.
+    pub audit: String,
 }
 
 /// Starts the indexer beside `devnet`, runs the scenario through the liteserver with the
@@ -83,7 +105,26 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // The scenario's plan first: its contracts are watched before they exist.
+    let ledger = Ledger::connect(&database_url, 4).await?;
+    ledger.migrate().await?;
+
+    // The signer: a separate process with a file key created on first run.
+    let signer = SignerProcess::start(
+        &config.signer_bin,
+        &config.signer_dir,
+        &database_url,
+        config.signer_listen,
+    )
+    .await?;
+    let _ = writeln!(
+        out,
+        "signer       {} (payout-signer process), public key {}, key file {}",
+        signer.url,
+        hex::encode(signer.public_key),
+        signer.key_file.display()
+    );
+
+    // The scenario's plan first: its contracts are registered before they exist.
     let mut out_buf: Vec<u8> = Vec::new();
     let mut session = Session::connect(
         devnet.addr(),
@@ -93,13 +134,14 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
     )
     .await?;
     let now = session.now().await?;
-    let mut signer = ThrowawaySigner::new();
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         now,
         now,
         session.faucet_address().clone(),
-        signer.public_key(),
+        signer.public_key,
     )?;
+    // The release funds exactly the approved earnings (the signer refuses more).
+    plan.release = plan.payouts.iter().sum();
     let start_mc = session.last_read_mc();
 
     let indexer = labelmint_indexer::spawn(labelmint_indexer::Config {
@@ -143,16 +185,15 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         database::redact(&database_url),
         indexer.metrics_addr
     );
-    let _ = writeln!(
-        out,
-        "             watching the escrow {} and the vault {}\n",
-        plan.escrow, plan.vault
-    );
+    register(&ledger, &signer, &plan, out).await?;
 
-    let report = scenario::run_plan(&mut session, &plan, &mut signer).await;
+    let mut auth = SignerAuthorizer::new(&signer, &ledger, plan.vault_config.timeout);
+    let report = scenario::run_plan(&mut session, &plan, &mut auth).await;
     drop(session);
     let _ = out.write_all(&out_buf);
     let report = report?;
+    let batch = auth.batch.clone();
+    let signed = auth.signed.len();
 
     // Wait for the indexer to commit the scenario's last block.
     let started = Instant::now();
@@ -201,6 +242,66 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
             "  {who:<16} {txs} transactions indexed, balance {balance}"
         );
     }
+
+    // The ledger takes the indexed facts in: the batch is confirmed by ev_batch_executed and
+    // the journal is reconciled with the chain.
+    let ingest = ledger.ingest_chain_events(10_000).await?;
+    let _ = writeln!(
+        out,
+        "\n== the ledger (journal of the indexed facts)\n  ingested {} events: {} posted, {} moved no money, {} anomalies; {} batch confirmed",
+        ingest.seen, ingest.posted, ingest.ignored, ingest.anomalies, ingest.batches_confirmed
+    );
+    let mut batch_state = None;
+    if let Some((b, items)) = &batch {
+        let now_batch = ledger.batch(b.id).await?;
+        batch_state = now_batch.as_ref().map(|x| x.state);
+        let _ = writeln!(
+            out,
+            "  batch #{} (vault query {}): {} items, {}, {}",
+            b.id.0,
+            b.query_id,
+            b.item_count,
+            scenario::ton(b.total),
+            batch_state.map_or("gone".to_string(), |s| format!("{s:?}").to_lowercase())
+        );
+        for i in items {
+            let state = ledger.earning(i.earning_id).await?.map(|e| e.state);
+            let _ = writeln!(
+                out,
+                "    item #{} {} -> {} {:?}",
+                i.earning_id,
+                scenario::ton(i.amount),
+                i.payout_address,
+                state.unwrap_or(EarningState::Approved)
+            );
+        }
+    }
+    let rec = ledger.reconcile(&CurrencyCode::ton()).await?;
+    for f in &rec.figures {
+        let _ = writeln!(
+            out,
+            "  {:<16} journal {:>16}  chain {:>16}  {}",
+            f.name,
+            f.journal,
+            f.expected,
+            if f.matches() { "ok" } else { "MISMATCH" }
+        );
+    }
+    let reconciled = rec.is_clean();
+    let _ = writeln!(
+        out,
+        "  reconciliation with the indexed chain: {}",
+        if reconciled {
+            "clean".to_string()
+        } else {
+            rec.issues.join("; ")
+        }
+    );
+    let audit = signer.command("audit", &["verify"]).await?;
+    let _ = writeln!(
+        out,
+        "\n== the payout-signer\n  signed {signed} requests this run; {audit}"
+    );
     Ok(Up {
         indexer,
         report,
@@ -208,6 +309,11 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         start_mc,
         names,
         database_url,
+        signer,
+        ledger,
+        batch_state,
+        reconciled,
+        audit,
     })
 }
 
@@ -225,4 +331,89 @@ impl Up {
         }
         Ok(last)
     }
+}
+
+/// Registers the plan's contracts with the ledger and the signer's allowlist, and approves the
+/// run's earnings in the ledger (what the consensus engine does for decided tasks).
+async fn register(
+    ledger: &Ledger,
+    signer: &SignerProcess,
+    plan: &Plan,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let raw = |a: &tycho_types::models::StdAddr| RawAddress::parse(&a.to_string());
+    ledger
+        .register_currency(&Currency {
+            code: CurrencyCode::ton(),
+            decimals: 9,
+            jetton_master: None,
+        })
+        .await?;
+    ledger
+        .register_vault(&Vault {
+            currency: CurrencyCode::ton(),
+            address: raw(&plan.vault)?,
+        })
+        .await?;
+    ledger
+        .set_vault_timeout(&CurrencyCode::ton(), plan.vault_config.timeout)
+        .await?;
+    let project = ProjectId(u64::from(plan.run_id));
+    ledger
+        .register_project(&Project {
+            id: project,
+            escrow: raw(&plan.escrow)?,
+            currency: CurrencyCode::ton(),
+            client: raw(&plan.faucet)?,
+        })
+        .await?;
+    let vault = plan.vault.to_string();
+    let escrow = plan.escrow.to_string();
+    let limit = plan.vault_config.window_limit.to_string();
+    let timeout = plan.vault_config.timeout.to_string();
+    let project_id = plan.run_id.to_string();
+    signer
+        .command(
+            "register",
+            &[
+                "--vault",
+                &vault,
+                "--currency",
+                "TON",
+                "--timeout",
+                &timeout,
+                "--onchain-limit",
+                &limit,
+            ],
+        )
+        .await?;
+    signer
+        .command("register", &["--escrow", &escrow, "--project", &project_id])
+        .await?;
+    let _ = writeln!(
+        out,
+        "registered   escrow {} and vault {} with the indexer, the ledger and the signer's allowlist",
+        plan.escrow, plan.vault
+    );
+    for (i, (worker, amount)) in plan.workers.iter().zip(&plan.payouts).enumerate() {
+        let approval = ledger
+            .approve_earning(&NewEarning {
+                submission_key: format!("make-up:{}:{}", plan.run_id, i + 1),
+                worker: format!("worker-{}", i + 1),
+                payout_address: raw(worker)?,
+                project,
+                amount: *amount,
+                decision_id: format!("make-up demo decision {}:{}", plan.run_id, i + 1),
+            })
+            .await?;
+        let _ = writeln!(
+            out,
+            "approved     earning #{} for worker-{}: {} (the ledger; the consensus engine's job)",
+            approval.earning_id,
+            i + 1,
+            scenario::ton(*amount)
+        );
+    }
+    let _ = writeln!(out);
+    Ok(())
 }

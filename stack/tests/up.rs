@@ -1,13 +1,17 @@
-//! `make up`'s run against a real in-process devnet and the real Postgres: the indexer beside
-//! the devnet decodes every event of the scenario with exact amounts, and a database that
-//! indexed another chain is started over.
+//! `make up`'s run against a real in-process devnet, the real Postgres and the real
+//! `payout-signer` binary: the contracts trust the signer's key (created on first run), the
+//! signer authorizes exactly the ledger's approved earnings, the indexer beside the devnet
+//! decodes every event with exact amounts, the ledger confirms the batch and reconciles with
+//! the chain, and a database that indexed another chain is started over.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use labelmint_devnet::scenario::{DEPOSIT, FEE_BPS, PAYOUTS, RELEASE};
+use labelmint_devnet::scenario::{DEPOSIT, FEE_BPS, PAYOUTS};
 use labelmint_devnet::{Config, spawn};
+use labelmint_ledger::BatchState;
 use labelmint_stack::up::{UpConfig, up};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -34,6 +38,34 @@ fn admin_url() -> String {
         .to_owned()
 }
 
+/// The payout-signer binary of this build (built here when `cargo test` did not build it).
+fn signer_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>")
+        .to_path_buf();
+    let bin = dir.join("payout-signer");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "labelmint-payout-signer",
+                "--bin",
+                "payout-signer",
+            ])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building payout-signer");
+    }
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
 async fn drop_db(admin: &str, name: &str) {
     let mut c = PgConnection::connect(admin).await.expect("admin");
     sqlx::query(AssertSqlSafe(format!(
@@ -56,10 +88,14 @@ async fn devnet() -> labelmint_devnet::Devnet {
 #[tokio::test]
 async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
     let admin = admin_url();
+    let signer_dir = tempfile::tempdir().expect("tempdir");
     let config = UpConfig {
         admin_database_url: admin.clone(),
         database: format!("labelmint_up_it_{:012x}", rand::random::<u64>() >> 16),
         metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        signer_bin: signer_bin(),
+        signer_dir: signer_dir.path().join("signer"),
+        signer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
     };
 
     let first = devnet().await;
@@ -85,9 +121,11 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
             .find(|e| e.kind == kind)
             .and_then(|e| e.amount)
     };
-    let fee = RELEASE * u128::from(FEE_BPS) / 10_000;
+    // The release funds exactly the approved earnings; the batch pays exactly them.
+    let release: u128 = PAYOUTS.iter().sum();
+    let fee = release * u128::from(FEE_BPS) / 10_000;
     assert_eq!(amount("ev_deposit"), Some(DEPOSIT));
-    assert_eq!(amount("ev_release"), Some(RELEASE));
+    assert_eq!(amount("ev_release"), Some(release));
     assert_eq!(
         stack
             .events
@@ -96,7 +134,7 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
             .and_then(|e| e.fee),
         Some(fee)
     );
-    assert_eq!(amount("ev_vault_funded"), Some(RELEASE));
+    assert_eq!(amount("ev_vault_funded"), Some(release));
     assert_eq!(amount("ev_batch_executed"), Some(PAYOUTS.iter().sum()));
     // Every event the scenario saw through the liteserver is in Postgres, in the same order,
     // from the same transactions.
@@ -113,10 +151,31 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
         .map(|e| format!("{}:{}", e.tx_hash, e.kind))
         .collect();
     assert_eq!(seen, indexed, "{text}");
+    // The contracts trust the signer's key; the workers got exactly their earnings; the
+    // ledger confirmed the batch from the indexed event and reconciles with the chain; the
+    // signer's audit chain verifies.
+    assert!(
+        config.signer_dir.join("signer.key").exists(),
+        "key file created on first run"
+    );
+    for (worker, amount) in stack.report.workers.iter().zip(PAYOUTS) {
+        let (_, balance) = stack
+            .report
+            .balances
+            .iter()
+            .find(|(a, _)| a == worker)
+            .expect("worker balance");
+        assert_eq!(*balance, amount, "{worker}");
+    }
+    assert_eq!(stack.batch_state, Some(BatchState::Confirmed), "{text}");
+    assert!(stack.reconciled, "{text}");
+    assert!(stack.audit.starts_with("audit log ok"), "{}", stack.audit);
     for needle in [
         "what the indexer decoded",
         "ev_batch_executed",
         "amount 100 TON",
+        "reconciliation with the indexed chain: clean",
+        "payout-signer process",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -128,7 +187,9 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
         last
     );
     assert!(tail.is_empty(), "{}", String::from_utf8_lossy(&tail));
+    let first_key = stack.signer.public_key;
     stack.indexer.abort();
+    drop(stack);
     drop(first);
 
     // A new chain (same genesis, different blocks) on the same database: started over.
@@ -138,6 +199,9 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
     let text = String::from_utf8_lossy(&out).to_string();
     assert!(text.contains("indexed another chain"), "{text}");
     assert_eq!(stack.events.len(), 5, "{text}");
+    // The same key file, so the same signer key.
+    assert_eq!(stack.signer.public_key, first_key);
+    assert!(stack.reconciled, "{text}");
     stack.indexer.abort();
     drop_db(&admin, &config.database).await;
 }
