@@ -405,9 +405,42 @@ impl Pkcs11Key {
         ]);
         match seed {
             None => {
-                session
-                    .generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public_t, &private_t)
-                    .map_err(KeyError::pkcs11("C_GenerateKeyPair"))?;
+                // SoftHSM2 answers CKR_GENERAL_ERROR when another session or process rewrites
+                // the token's files at the same moment. Generation is not idempotent, so a
+                // failed attempt's objects under this (unused until now: checked above) label
+                // are removed before the next try.
+                let mut delay = std::time::Duration::from_millis(5);
+                let mut tries = 0;
+                loop {
+                    match session.generate_key_pair(
+                        &Mechanism::EccEdwardsKeyPairGen,
+                        &public_t,
+                        &private_t,
+                    ) {
+                        Ok(_) => break,
+                        Err(CkError::Pkcs11(RvError::GeneralError, _)) if tries < 4 => {
+                            tries += 1;
+                            tracing::debug!(tries, "C_GenerateKeyPair: general error, retrying");
+                            let leftovers = session
+                                .find_objects(&[
+                                    Attribute::Label(label.as_bytes().to_vec()),
+                                    Attribute::Id(id.to_vec()),
+                                ])
+                                .unwrap_or_default();
+                            for o in leftovers {
+                                let _ = session.destroy_object(o);
+                            }
+                            std::thread::sleep(delay);
+                            delay *= 2;
+                        }
+                        Err(e) => {
+                            return Err(KeyError::Pkcs11 {
+                                op: "C_GenerateKeyPair",
+                                source: e,
+                            });
+                        }
+                    }
+                }
             }
             Some(seed) => {
                 let public = ed25519_dalek::SigningKey::from_bytes(&seed)
