@@ -13,30 +13,7 @@ use labelmint_devnet::scenario::{DEPOSIT, FEE_BPS, PAYOUTS};
 use labelmint_devnet::{Config, spawn};
 use labelmint_ledger::BatchState;
 use labelmint_stack::up::{UpConfig, up};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-/// DATABASE_URL, or the private cluster of scripts/pg.sh (started if needed).
-fn admin_url() -> String {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        return url;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run pg.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-        .next_back()
-        .expect("pg.sh prints DATABASE_URL")
-        .to_owned()
-}
+use labelmint_testdb::ScratchDb;
 
 /// The payout-signer binary of this build (built here when `cargo test` did not build it).
 fn signer_bin() -> PathBuf {
@@ -66,16 +43,6 @@ fn signer_bin() -> PathBuf {
     bin
 }
 
-async fn drop_db(admin: &str, name: &str) {
-    let mut c = PgConnection::connect(admin).await.expect("admin");
-    sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await
-    .expect("drop");
-}
-
 async fn devnet() -> labelmint_devnet::Devnet {
     spawn(Config {
         block_time: Some(Duration::from_millis(100)),
@@ -87,11 +54,13 @@ async fn devnet() -> labelmint_devnet::Devnet {
 
 #[tokio::test]
 async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
-    let admin = admin_url();
+    // The stack creates (and on a new chain re-creates) the database by name; the scratch
+    // database gives it a fresh name and drops it at the end.
+    let scratch = ScratchDb::create("labelmint_up_it").await;
     let signer_dir = tempfile::tempdir().expect("tempdir");
     let config = UpConfig {
-        admin_database_url: admin.clone(),
-        database: format!("labelmint_up_it_{:012x}", rand::random::<u64>() >> 16),
+        admin_database_url: labelmint_testdb::admin_url(),
+        database: scratch.name.clone(),
         metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         signer_bin: signer_bin(),
         signer_dir: signer_dir.path().join("signer"),
@@ -203,5 +172,6 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
     assert_eq!(stack.signer.public_key, first_key);
     assert!(stack.reconciled, "{text}");
     stack.indexer.abort();
-    drop_db(&admin, &config.database).await;
+    drop(stack);
+    drop(scratch);
 }

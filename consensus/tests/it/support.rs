@@ -1,47 +1,16 @@
 //! One real Postgres database per test (ledger and consensus migrations applied), dropped
 //! after the test, and a registered TON project in the ledger.
 
-use std::process::Command;
-use std::sync::OnceLock;
-
 use labelmint_consensus::{Engine, Store};
 use labelmint_ledger::{Currency, CurrencyCode, Ledger, Project, ProjectId, RawAddress, Vault};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-/// DATABASE_URL, or the private cluster of scripts/pg.sh (started if needed: idempotent).
-pub(crate) fn database_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            return url;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .output()
-            .expect("run scripts/pg.sh");
-        assert!(
-            out.status.success(),
-            "scripts/pg.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-            .next_back()
-            .expect("scripts/pg.sh prints DATABASE_URL")
-            .to_owned()
-    })
-    .clone()
-}
+use labelmint_testdb::ScratchDb;
+use sqlx::AssertSqlSafe;
 
 /// A fresh database with both crates' migrations, dropped on drop.
 pub(crate) struct TestDb {
     pub(crate) store: Store,
     pub(crate) ledger: Ledger,
-    name: String,
-    admin: String,
+    _db: ScratchDb,
 }
 
 /// The ledger project every engine test pays from.
@@ -53,23 +22,8 @@ pub(crate) fn address(byte: u8) -> String {
 
 impl TestDb {
     pub(crate) async fn new() -> TestDb {
-        let admin = database_url();
-        let name = format!("labelmint_cons_{:016x}", rand::random::<u64>());
-        let mut conn = PgConnection::connect(&admin).await.expect("connect admin");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        conn.close().await.ok();
-        let opts = admin
-            .parse::<PgConnectOptions>()
-            .expect("url")
-            .database(&name);
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .expect("connect test database");
+        let db = ScratchDb::create("labelmint_cons").await;
+        let pool = db.pool(4).await;
         let ledger = Ledger::from_pool(pool.clone());
         ledger.migrate().await.expect("ledger migrations");
         let store = Store::from_pool(pool);
@@ -104,8 +58,7 @@ impl TestDb {
         TestDb {
             store,
             ledger,
-            name,
-            admin,
+            _db: db,
         }
     }
 
@@ -118,27 +71,5 @@ impl TestDb {
             .fetch_one(self.store.pool())
             .await
             .expect("count")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (name, admin) = (self.name.clone(), self.admin.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }

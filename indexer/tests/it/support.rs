@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::Command;
-use std::sync::OnceLock;
 
 use adnl::AdnlPeer;
 use adnl::crypto::{KeyPair, SecretKey};
@@ -13,9 +11,9 @@ use labelmint_indexer::decode::{DecodedTransaction, decode_transaction};
 use labelmint_indexer::lite::LiteServer;
 use labelmint_indexer::model::{BlockRef, SHARD_FULL};
 use labelmint_indexer::store::Store;
+use labelmint_testdb::ScratchDb;
 use serde::Deserialize;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::AssertSqlSafe;
 use tokio::net::TcpListener;
 use ton_liteapi::layers::UnwrapMessagesLayer;
 use ton_liteapi::peer::LitePeer;
@@ -24,73 +22,26 @@ use ton_liteapi::tl::response::Response;
 use ton_liteapi::types::LiteError;
 use tower::ServiceBuilder;
 
-/// DATABASE_URL, or the private cluster of scripts/pg.sh (started if needed: idempotent).
-pub(crate) fn database_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            return url;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .output()
-            .expect("run scripts/pg.sh");
-        assert!(
-            out.status.success(),
-            "scripts/pg.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-            .next_back()
-            .expect("scripts/pg.sh prints DATABASE_URL")
-            .to_owned()
-    })
-    .clone()
-}
-
 /// A fresh database with the migrations applied, dropped when the value is dropped (also when
 /// the test panics).
 pub(crate) struct TestDb {
     pub(crate) store: Store,
     /// The database's own URL (for an indexer started on it).
     pub(crate) url: String,
-    name: String,
-    admin: String,
+    _db: ScratchDb,
 }
 
 impl TestDb {
     pub(crate) async fn new() -> TestDb {
-        let admin = database_url();
-        let name = format!("labelmint_it_{:016x}", rand::random::<u64>());
-        let mut conn = PgConnection::connect(&admin).await.expect("connect admin");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        conn.close().await.ok();
-        let opts: PgConnectOptions = admin
-            .parse::<PgConnectOptions>()
-            .expect("url")
-            .database(&name);
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("DATABASE_URL without a database name: {admin}"),
-        };
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .expect("connect test database");
+        let db = ScratchDb::create("labelmint_it").await;
+        let pool = db.pool(4).await;
+        let url = db.url.clone();
         let store = Store::from_pool(pool);
         store.migrate().await.expect("migrations");
         TestDb {
             store,
             url,
-            name,
-            admin,
+            _db: db,
         }
     }
 
@@ -100,29 +51,6 @@ impl TestDb {
             .fetch_one(self.store.pool())
             .await
             .expect("count")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (name, admin) = (self.name.clone(), self.admin.clone());
-        // A runtime of its own: Drop cannot await, and the test's runtime may be shutting down.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }
 

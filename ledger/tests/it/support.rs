@@ -2,41 +2,12 @@
 //! ledger's, each migrated with its own history table), registrations, and indexed chain facts
 //! written the way the indexer writes them.
 
-use std::process::Command;
-use std::sync::OnceLock;
-
 use labelmint_ledger::{
     ChainRef, Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId, RawAddress, Vault,
 };
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-/// DATABASE_URL, or the private cluster of scripts/pg.sh (started if needed: idempotent).
-pub(crate) fn database_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            return url;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .output()
-            .expect("run scripts/pg.sh");
-        assert!(
-            out.status.success(),
-            "scripts/pg.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-            .next_back()
-            .expect("scripts/pg.sh prints DATABASE_URL")
-            .to_owned()
-    })
-    .clone()
-}
+use labelmint_testdb::ScratchDb;
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgPool;
 
 /// A fresh database with the indexer's and the ledger's migrations applied, dropped when the
 /// value is dropped (also when the test panics).
@@ -45,8 +16,7 @@ pub(crate) struct TestDb {
     pub(crate) pool: PgPool,
     /// The database's own URL (for an indexer started on it).
     pub(crate) url: String,
-    name: String,
-    admin: String,
+    _db: ScratchDb,
 }
 
 impl TestDb {
@@ -55,27 +25,9 @@ impl TestDb {
     }
 
     pub(crate) async fn with_connections(max: u32) -> TestDb {
-        let admin = database_url();
-        let name = format!("labelmint_ledger_{:016x}", rand::random::<u64>());
-        let mut conn = PgConnection::connect(&admin).await.expect("connect admin");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        conn.close().await.ok();
-        let opts: PgConnectOptions = admin
-            .parse::<PgConnectOptions>()
-            .expect("url")
-            .database(&name);
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("DATABASE_URL without a database name: {admin}"),
-        };
-        let pool = PgPoolOptions::new()
-            .max_connections(max)
-            .connect_with(opts)
-            .await
-            .expect("connect test database");
+        let db = ScratchDb::create("labelmint_ledger").await;
+        let pool = db.pool(max).await;
+        let url = db.url.clone();
         // The indexer's tables, with the indexer's own history table.
         labelmint_indexer::store::Store::from_pool(pool.clone())
             .migrate()
@@ -87,8 +39,7 @@ impl TestDb {
             ledger,
             pool,
             url,
-            name,
-            admin,
+            _db: db,
         }
     }
 
@@ -228,29 +179,6 @@ impl Ev {
             from: None,
             balance_after: None,
         }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (name, admin) = (self.name.clone(), self.admin.clone());
-        // A runtime of its own: Drop cannot await, and the test's runtime may be shutting down.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }
 

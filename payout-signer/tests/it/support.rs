@@ -2,8 +2,7 @@
 //! ledger with approved earnings, real keys (file backend; SoftHSM2 when scripts/softhsm.sh
 //! works), a signer started in-process on port 0.
 
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use labelmint_keys::{FileKey, KdfParams, KeyBackend, Passphrase};
 use labelmint_ledger::{
@@ -14,97 +13,29 @@ use labelmint_payout_signer::ledger::PgLedger;
 use labelmint_payout_signer::store::{self, Registration};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, raw_address};
 use labelmint_payout_signer::{Config, Handle, Limits, spawn};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use labelmint_testdb::ScratchDb;
+use sqlx::PgPool;
 use tycho_types::cell::HashBytes;
 use tycho_types::models::StdAddr;
 use zeroize::Zeroizing;
 
 pub(crate) const TON: u128 = 1_000_000_000;
 
-/// DATABASE_URL, or the private cluster of scripts/pg.sh (started if needed: idempotent).
-pub(crate) fn database_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            return url;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .output()
-            .expect("run scripts/pg.sh");
-        assert!(
-            out.status.success(),
-            "scripts/pg.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-            .next_back()
-            .expect("scripts/pg.sh prints DATABASE_URL")
-            .to_owned()
-    })
-    .clone()
-}
-
 /// A fresh database, dropped with the value.
 pub(crate) struct TestDb {
     pub(crate) url: String,
     pub(crate) pool: PgPool,
-    name: String,
-    admin: String,
+    _db: ScratchDb,
 }
 
 impl TestDb {
     pub(crate) async fn new() -> TestDb {
-        let admin = database_url();
-        let name = format!("labelmint_signer_{:016x}", rand::random::<u64>());
-        let mut conn = PgConnection::connect(&admin).await.expect("connect admin");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        conn.close().await.ok();
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("DATABASE_URL without a database name: {admin}"),
-        };
-        let opts: PgConnectOptions = url.parse().expect("url");
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .expect("connect test database");
+        let db = ScratchDb::create("labelmint_signer").await;
         TestDb {
-            url,
-            pool,
-            name,
-            admin,
+            url: db.url.clone(),
+            pool: db.pool(4).await,
+            _db: db,
         }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (name, admin) = (self.name.clone(), self.admin.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }
 
