@@ -33,8 +33,14 @@ pub struct IndexedEvent {
     pub tx_hash: String,
 }
 
-fn num<T: std::str::FromStr>(v: Option<String>) -> Option<T> {
-    v.and_then(|s| s.parse().ok())
+/// A NUMERIC column read as text: `None` stays `None`; a value that does not fit is an error,
+/// never a silent `None` (these are amounts).
+fn num<T: std::str::FromStr>(v: Option<String>, column: &str) -> Result<Option<T>, sqlx::Error> {
+    v.map(|s| {
+        s.parse()
+            .map_err(|_| sqlx::Error::Decode(format!("events.{column}: {s:?}").into()))
+    })
+    .transpose()
 }
 
 /// The events of `contracts` committed by masterchain blocks after `after_mc`, in chain order.
@@ -59,16 +65,18 @@ pub async fn events_since(
         .map(|r| {
             let mc: i64 = r.try_get("mc_seqno")?;
             let lt: i64 = r.try_get("lt")?;
+            let out_of_range =
+                |column: &str| sqlx::Error::Decode(format!("events.{column} out of range").into());
             Ok(IndexedEvent {
-                mc_seqno: u32::try_from(mc).unwrap_or(u32::MAX),
+                mc_seqno: u32::try_from(mc).map_err(|_| out_of_range("mc_seqno"))?,
                 contract: r.try_get("contract")?,
                 contract_kind: r.try_get("contract_kind")?,
                 kind: r.try_get("kind")?,
-                lt: u64::try_from(lt).unwrap_or(0),
-                amount: num(r.try_get("amount")?),
-                fee: num(r.try_get("fee")?),
-                payout_item_id: num(r.try_get("item")?),
-                query_id: num(r.try_get("query_id")?),
+                lt: u64::try_from(lt).map_err(|_| out_of_range("lt"))?,
+                amount: num(r.try_get("amount")?, "amount")?,
+                fee: num(r.try_get("fee")?, "fee")?,
+                payout_item_id: num(r.try_get("item")?, "payout_item_id")?,
+                query_id: num(r.try_get("query_id")?, "query_id")?,
                 fields: r.try_get("fields")?,
                 tx_hash: r.try_get("tx_hash")?,
             })

@@ -258,7 +258,7 @@ impl Authorizer for SignerAuthorizer<'_> {
     }
 
     fn describe(&self) -> String {
-        "the payout-signer service (file key created on first run)".to_string()
+        "the payout-signer service; its file key was created on first run".to_string()
     }
 
     async fn release(
@@ -314,7 +314,10 @@ impl SignerAuthorizer<'_> {
                 max_total,
                 query_id: u64::from(plan.run_id),
                 created_at,
-                valid_until: created_at + self.vault_timeout - 1,
+                // The last second the vault still accepts it (the ledger checks the same).
+                valid_until: created_at
+                    .saturating_add(self.vault_timeout)
+                    .saturating_sub(1),
             })
             .await?
             .ok_or_else(|| signer_err("ledger", "no approved TON earnings to pay"))?;

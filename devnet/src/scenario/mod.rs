@@ -129,6 +129,15 @@ pub async fn run_plan<A: Authorizer>(
     plan: &Plan,
     auth: &mut A,
 ) -> Result<Report> {
+    if plan.payouts.len() != plan.workers.len() || plan.payouts.contains(&0) {
+        return Err(Error::BadMessage {
+            reason: format!(
+                "the plan pays {} amounts to {} workers; give one non-zero amount per worker",
+                plan.payouts.len(),
+                plan.workers.len()
+            ),
+        });
+    }
     if auth.public_key() != plan.signer_key {
         return Err(Error::Authorizer {
             reason: "the authorizer's key is not the plan's signer key".into(),

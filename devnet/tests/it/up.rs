@@ -55,3 +55,35 @@ async fn up_runs_the_money_flow_through_the_liteserver() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_plan_with_fewer_amounts_than_workers_is_refused_before_anything_is_sent() {
+    use labelmint_devnet::scenario::{Authorizer, Plan, Session, ThrowawaySigner, run_plan};
+    let devnet = spawn(Config {
+        block_time: Some(Duration::from_millis(100)),
+        ..Config::test()
+    })
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let mut session = Session::connect(
+        devnet.addr(),
+        devnet.public_key(),
+        devnet.faucet_wallet().clone(),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let mut signer = ThrowawaySigner::new();
+    let faucet = session.faucet_address().clone();
+    let mut plan = Plan::new(7, 1_800_000_000, faucet, signer.public_key()).unwrap();
+    plan.payouts.pop();
+    let seqno = devnet.faucet_seqno().unwrap();
+    let err = run_plan(&mut session, &plan, &mut signer)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2 amounts to 3 workers"), "{err}");
+    // Nothing was sent: the faucet's seqno did not move.
+    assert_eq!(devnet.faucet_seqno().unwrap(), seqno);
+}
