@@ -72,8 +72,22 @@ pub fn chain_hash(prev: &[u8; 32], record: &str) -> [u8; 32] {
 
 /// Appends `record` inside the caller's transaction; returns its seq.
 pub async fn append(conn: &mut PgConnection, record: &Record) -> Result<i64> {
-    let text =
-        serde_json::to_string(record).map_err(|e| Error::Config(format!("audit record: {e}")))?;
+    append_all(conn, std::slice::from_ref(record)).await
+}
+
+/// Appends `records`, in order, inside the caller's transaction (one insert); returns the seq
+/// of the last one (0 when `records` is empty).
+pub async fn append_all(conn: &mut PgConnection, records: &[Record]) -> Result<i64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let mut texts = Vec::with_capacity(records.len());
+    for record in records {
+        texts.push(
+            serde_json::to_string(record)
+                .map_err(|e| Error::Config(format!("audit record: {e}")))?,
+        );
+    }
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK_KEY)
         .execute(&mut *conn)
@@ -81,22 +95,32 @@ pub async fn append(conn: &mut PgConnection, record: &Record) -> Result<i64> {
     let head = sqlx::query("SELECT seq, hash FROM signer_audit ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let (seq, prev) = match head {
-        Some(r) => {
-            let seq: i64 = r.try_get("seq")?;
-            let hash: Vec<u8> = r.try_get("hash")?;
-            (seq + 1, to32(&hash))
-        }
-        None => (1, [0u8; 32]),
+    let (mut seq, mut prev) = match head {
+        Some(r) => (
+            r.try_get::<i64, _>("seq")?,
+            to32(&r.try_get::<Vec<u8>, _>("hash")?),
+        ),
+        None => (0, [0u8; 32]),
     };
-    let hash = chain_hash(&prev, &text);
-    sqlx::query("INSERT INTO signer_audit (seq, prev_hash, hash, record) VALUES ($1, $2, $3, $4)")
-        .bind(seq)
-        .bind(&prev[..])
-        .bind(&hash[..])
-        .bind(&text)
-        .execute(&mut *conn)
-        .await?;
+    let (mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for text in &texts {
+        let hash = chain_hash(&prev, text);
+        seq += 1;
+        seqs.push(seq);
+        prevs.push(prev.to_vec());
+        hashes.push(hash.to_vec());
+        prev = hash;
+    }
+    sqlx::query(
+        "INSERT INTO signer_audit (seq, prev_hash, hash, record) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::TEXT[])",
+    )
+    .bind(&seqs)
+    .bind(&prevs)
+    .bind(&hashes)
+    .bind(&texts)
+    .execute(&mut *conn)
+    .await?;
     Ok(seq)
 }
 

@@ -68,6 +68,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// A copy of a refusal or bad request (the rule / code and message) for a second reader;
+    /// any other error becomes [`Error::Internal`] with its text.
+    pub fn copy_outcome(&self) -> Error {
+        match self {
+            Error::Refused { rule, message } => Error::refused(*rule, message.clone()),
+            Error::BadRequest { code, message } => Error::bad(code, message.clone()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+
     /// A bad request with `code`.
     pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Error::BadRequest {

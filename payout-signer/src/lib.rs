@@ -8,11 +8,12 @@
 //!  settler / make up ──HTTP (127.0.0.1 or unix socket, Bearer token)──> http.rs
 //!                                                                         │ wire.rs: typed JSON -> ABI request
 //!                                                                         v
-//!        signer.rs: queue ─ gate ─ BEGIN (one transaction per group of queued requests) ─
-//!                   for each: lock + fencing token, freeze ─ journal (same content: stored message;
-//!                   other content: refused) ─ policy.rs (allowlist, TTL, batch caps, ledger
-//!                   earnings, earlier signatures, rolling and per-worker caps, releasable)
-//!                   ─ KeyBackend::sign(request hash) ─ journal + items + volumes + audit ─ COMMIT
+//!        signer.rs: queue ─ gate ─ group.rs: BEGIN (one transaction per group of queued
+//!                   requests) ─ one set of reads ─ for each, in order: lock + fencing token,
+//!                   freeze ─ journal (same content: stored message; other content: refused) ─
+//!                   policy.rs (allowlist, TTL, batch caps, ledger earnings, earlier signatures,
+//!                   rolling and per-worker caps, releasable) ─ KeyBackend::sign(request hash)
+//!                   ─ journal + items + volumes + audit, one statement each ─ COMMIT
 //!                                                                         │
 //!                             signed message BOC (vault: external message; escrow: body) <─┘
 //! ```
@@ -51,6 +52,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+mod group;
 pub mod http;
 pub mod key;
 pub mod ledger;
@@ -68,4 +70,4 @@ pub use crate::config::{Config, CurrencyCaps, Limits, Listen, Token};
 pub use crate::error::{Error, Result};
 pub use crate::rules::Rule;
 pub use crate::service::{Handle, spawn};
-pub use crate::signer::{Request, Signer};
+pub use crate::signer::{GroupStats, Request, Signer};

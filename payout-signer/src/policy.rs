@@ -224,19 +224,44 @@ pub fn check_rolling(
     Ok(())
 }
 
-/// Per-worker rolling 24h cap: `signed` is what each worker got in the last 24h.
+/// What each worker of a batch gets in it (raw address, sum of its items), in first-seen order.
+pub fn worker_totals(req: &VaultBatchRequest) -> Vec<(String, u128)> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut totals: Vec<(String, u128)> = Vec::new();
+    for item in &req.items {
+        let w = raw_address(&item.dest);
+        match index.get(&w) {
+            Some(&i) => totals[i].1 = totals[i].1.saturating_add(item.amount),
+            None => {
+                index.insert(w.clone(), totals.len());
+                totals.push((w, item.amount));
+            }
+        }
+    }
+    totals
+}
+
+/// Per-worker rolling 24-hour cap: what each worker was signed in the last 24 hours
+/// (`signed`) plus what this batch gives it.
 pub fn check_workers(
     req: &VaultBatchRequest,
     caps: &CurrencyCaps,
     signed: &HashMap<String, u128>,
 ) -> Result<()> {
-    let mut this: HashMap<String, u128> = HashMap::new();
-    for item in &req.items {
-        let w = this.entry(raw_address(&item.dest)).or_default();
-        *w = w.saturating_add(item.amount);
-    }
-    for (worker, amount) in &this {
-        let before = signed.get(worker).copied().unwrap_or(0);
+    check_worker_totals(&worker_totals(req), caps, |w| {
+        signed.get(w).copied().unwrap_or(0)
+    })
+}
+
+/// [`check_workers`] over precomputed [`worker_totals`]; `signed(worker)` is what the worker
+/// was signed in the last 24 hours.
+pub fn check_worker_totals(
+    this: &[(String, u128)],
+    caps: &CurrencyCaps,
+    signed: impl Fn(&str) -> u128,
+) -> Result<()> {
+    for (worker, amount) in this {
+        let before = signed(worker);
         if before.saturating_add(*amount) > caps.worker_day {
             return Err(Error::refused(
                 Rule::CapWorkerDay,

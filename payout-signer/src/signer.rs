@@ -1,18 +1,10 @@
-//! The signing transaction: check, journal, sign, commit, then answer.
+//! The signer: a request is prepared (request cell and hash, allowlist entry, the ledger's
+//! view), queued, and decided with the others queued beside it in one transaction.
 //!
 //! ```text
 //! request ─ request cell + hash, allowlist entry, ledger earnings / releasable (no lock)
-//!   ─ queue ─ gate (one group at a time, dedicated connection) ─ BEGIN
-//!   for each queued request, in order (each sees what those before it wrote):
-//!     pg_locks: our lock connection still holds the lock; signer_state FOR SHARE: our
-//!       fencing token? frozen?
-//!     journal (contract, seqno|query id): same content -> stored message (replayed)
-//!                                         other content -> refused (journal.conflict)
-//!     allowlist, valid_until / TTL, batch caps, ledger earnings, earlier signatures of the
-//!     items, rolling caps (signer_volume), per-worker caps (signer_items), releasable
-//!     sign (key backend; the signature is verified before use)
-//!     INSERT journal + items + volume + audit record   (a refusal: only its audit record)
-//! COMMIT (synchronous_commit = on) ─ only now any message of the group leaves the process
+//!   ─ queue ─ gate (one group at a time, dedicated connection) ─ group.rs: one transaction
+//!   ─ COMMIT (synchronous_commit = on) ─ only now the answer leaves the process
 //! ```
 //!
 //! Group commit: concurrent requests share one transaction and one fsync; a database error
@@ -25,12 +17,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use labelmint_abi::SignedRequest;
 use labelmint_abi::escrow::{CloseRequest, ReleaseRequest};
-use labelmint_abi::signing::verify_hash;
 use labelmint_abi::vault::VaultBatchRequest;
+use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
-use sqlx::{Connection, PgConnection, Postgres, Row};
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{self, Record};
 use crate::config::Limits;
@@ -38,9 +29,7 @@ use crate::error::{Error, Result};
 use crate::key::KeyBackend;
 use crate::ledger::LedgerView;
 use crate::lock::InstanceLock;
-use crate::message;
 use crate::policy;
-use crate::rules::Rule;
 use crate::store::{self, Registered};
 use crate::wire::{Signed, raw_address};
 
@@ -92,7 +81,7 @@ impl Request {
         })
     }
 
-    fn amount(&self) -> u128 {
+    pub(crate) fn amount(&self) -> u128 {
         match self {
             Request::Release(r) => r.amount,
             Request::Close(_) => 0,
@@ -103,7 +92,7 @@ impl Request {
         }
     }
 
-    fn record(&self, at: u64, hash: Option<&[u8; 32]>, decision: &str) -> Record {
+    pub(crate) fn record(&self, at: u64, hash: Option<&[u8; 32]>, decision: &str) -> Record {
         let mut rec = Record::new(at, self.kind(), decision);
         let (k, v) = self.key();
         rec.contract = Some(self.contract());
@@ -122,11 +111,11 @@ const MAX_GROUP: usize = 32;
 
 /// A queued request.
 #[derive(Debug)]
-struct Job {
-    req: Request,
-    hash: [u8; 32],
-    pre: PreRead,
-    at: u64,
+pub(crate) struct Job {
+    pub(crate) req: Request,
+    pub(crate) hash: [u8; 32],
+    pub(crate) pre: PreRead,
+    pub(crate) at: u64,
     reply: oneshot::Sender<Result<Signed>>,
 }
 
@@ -141,7 +130,7 @@ fn fail_all(jobs: Vec<Job>, e: &Error) {
 }
 
 /// The audit record of a refusal or failure.
-fn refusal_record(req: &Request, at: u64, hash: Option<&[u8; 32]>, e: &Error) -> Record {
+pub(crate) fn refusal_record(req: &Request, at: u64, hash: Option<&[u8; 32]>, e: &Error) -> Record {
     let mut rec = req.record(at, hash, "refused");
     match e {
         Error::Refused { rule, message } => {
@@ -161,26 +150,107 @@ fn refusal_record(req: &Request, at: u64, hash: Option<&[u8; 32]>, e: &Error) ->
     rec
 }
 
-/// What is read before the gate: the allowlist entry and the ledger's view.
+/// What is read and computed before the queue, in the caller's task: the allowlist entry,
+/// the ledger's view, and for a vault batch the facts the committer needs.
 #[derive(Debug)]
-struct PreRead {
-    registered: Option<Registered>,
-    earnings: HashMap<u64, crate::ledger::Earning>,
-    releasable: u128,
+pub(crate) struct PreRead {
+    pub(crate) registered: Option<Registered>,
+    pub(crate) earnings: HashMap<u64, crate::ledger::Earning>,
+    pub(crate) releasable: u128,
+    pub(crate) batch: Option<BatchFacts>,
+}
+
+/// A vault batch (for a registered vault) as the committer needs it, computed in parallel by
+/// the callers so that the one committer does as little as possible per item.
+#[derive(Debug)]
+pub(crate) struct BatchFacts {
+    /// The outcome of [`policy::check_items_against_ledger`]: it depends only on the request
+    /// and the ledger's view, so it is computed here and applied in its place in the rule order.
+    pub(crate) ledger: Result<()>,
+    /// The raw address of each item's worker (item order).
+    pub(crate) workers: Vec<String>,
+    /// What each worker gets in this batch.
+    pub(crate) totals: Vec<(String, u128)>,
+    /// Item ids (item order).
+    pub(crate) ids: Vec<i64>,
+    /// Item amounts, decimal (item order).
+    pub(crate) amounts: Vec<String>,
+    /// The batch total.
+    pub(crate) total: u128,
+}
+
+impl BatchFacts {
+    fn of(b: &VaultBatchRequest, currency: &str, pre: &PreRead) -> Result<Self> {
+        let mut seen = std::collections::HashSet::with_capacity(b.items.len());
+        let mut ids = Vec::with_capacity(b.items.len());
+        for item in &b.items {
+            if !seen.insert(item.item_id) {
+                return Err(Error::bad(
+                    "duplicate_item_id",
+                    format!("item {} appears twice in the batch", item.item_id),
+                ));
+            }
+            ids.push(i64::try_from(item.item_id).map_err(|_| {
+                Error::bad(
+                    "bad_item_id",
+                    format!("item id {} is too large", item.item_id),
+                )
+            })?);
+        }
+        Ok(Self {
+            ledger: policy::check_items_against_ledger(b, currency, &pre.earnings),
+            workers: b.items.iter().map(|i| raw_address(&i.dest)).collect(),
+            totals: policy::worker_totals(b),
+            ids,
+            amounts: b.items.iter().map(|i| i.amount.to_string()).collect(),
+            total: b
+                .items
+                .iter()
+                .fold(0u128, |a, i| a.saturating_add(i.amount)),
+        })
+    }
+}
+
+/// What the callers and the committer task share.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pool: PgPool,
+    pub(crate) key: Arc<dyn KeyBackend>,
+    ledger: Arc<dyn LedgerView>,
+    pub(crate) limits: Limits,
+    pub(crate) lock: InstanceLock,
+    stats: GroupCounters,
+}
+
+/// How the committer has grouped requests so far.
+#[derive(Debug, Default)]
+struct GroupCounters {
+    groups: std::sync::atomic::AtomicU64,
+    requests: std::sync::atomic::AtomicU64,
+    largest: std::sync::atomic::AtomicU64,
+}
+
+/// How requests were grouped since the signer started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupStats {
+    /// Transactions the committer ran.
+    pub groups: u64,
+    /// Requests decided in them.
+    pub requests: u64,
+    /// The most requests in one group.
+    pub largest: u64,
 }
 
 /// The signer: policy + journal + key. One per process (it holds the instance lock).
+///
+/// Requests are prepared by their callers, in parallel, then queued to ONE committer task that
+/// owns the signing connection: it takes everything queued (up to `MAX_GROUP`), decides and
+/// commits it as one group, answers each caller, and takes the next group. A caller that goes
+/// away (a dropped HTTP request) never interrupts a group.
 #[derive(Debug)]
 pub struct Signer {
-    pool: PgPool,
-    key: Arc<dyn KeyBackend>,
-    ledger: Arc<dyn LedgerView>,
-    limits: Limits,
-    lock: InstanceLock,
-    /// One signing transaction at a time, on a dedicated connection (re-acquired after an error).
-    gate: Mutex<Option<PoolConnection<Postgres>>>,
-    /// Requests waiting for the gate (group commit).
-    queue: std::sync::Mutex<Vec<Job>>,
+    core: Arc<Core>,
+    queue: mpsc::Sender<Job>,
     test_pause: Option<Duration>,
     clock: fn() -> u64,
 }
@@ -188,8 +258,12 @@ pub struct Signer {
 /// The answer with its outcome, for the HTTP layer.
 pub type Outcome = Result<Signed>;
 
+/// Requests waiting for the committer beyond this make their callers wait to queue.
+const QUEUE_DEPTH: usize = 1024;
+
 impl Signer {
-    /// A signer on `pool` holding `lock`.
+    /// A signer on `pool` holding `lock`; starts its committer task (on the current tokio
+    /// runtime), which ends when the signer is dropped.
     pub fn new(
         pool: PgPool,
         key: Arc<dyn KeyBackend>,
@@ -198,14 +272,19 @@ impl Signer {
         lock: InstanceLock,
         test_pause: Option<Duration>,
     ) -> Self {
-        Self {
+        let core = Arc::new(Core {
             pool,
             key,
             ledger,
             limits,
             lock,
-            gate: Mutex::new(None),
-            queue: std::sync::Mutex::new(Vec::new()),
+            stats: GroupCounters::default(),
+        });
+        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(commit_loop(core.clone(), jobs));
+        Self {
+            core,
+            queue,
             test_pause,
             clock: store::now,
         }
@@ -213,34 +292,45 @@ impl Signer {
 
     /// The key's public key.
     pub fn public_key(&self) -> [u8; 32] {
-        self.key.public_key()
+        self.core.key.public_key()
     }
 
     /// The key backend's kind.
     pub fn backend_kind(&self) -> &'static str {
-        self.key.kind()
+        self.core.key.kind()
     }
 
     /// The pool.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        &self.core.pool
     }
 
     /// Whether this instance still holds the single-signer lock.
     pub fn lock_held(&self) -> bool {
-        self.lock.held()
+        self.core.lock.held()
+    }
+
+    /// How requests were grouped into transactions so far.
+    pub fn group_stats(&self) -> GroupStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.core.stats;
+        GroupStats {
+            groups: c.groups.load(Relaxed),
+            requests: c.requests.load(Relaxed),
+            largest: c.largest.load(Relaxed),
+        }
     }
 
     /// Checks, journals durably, signs: see the module docs.
     ///
-    /// Group commit: requests queue up; whoever holds the gate takes every queued request and
-    /// runs them one after the other in ONE transaction (each sees the journal, items and
-    /// volumes of those before it, exactly as if they ran alone), then commits once and hands
-    /// each caller its answer. A refusal writes nothing but its audit record; a database error
+    /// Group commit: the request is queued to the committer task, which runs everything queued
+    /// one after the other in ONE transaction (each request sees the journal, items and
+    /// volumes of those before it, exactly as if they ran alone), commits once and hands each
+    /// caller its answer. A refusal writes nothing but its audit record; a database error
     /// fails the whole group and nothing of it is committed.
     pub async fn sign(&self, req: Request) -> Result<Signed> {
         let at = (self.clock)();
-        // The request cell and its hash are built before the gate (no shared state), and so is
+        // The request cell and its hash are built before the queue (no shared state), and so is
         // what the ledger and the allowlist say (read on the pool; the ledger's writers are not
         // serialized with the signer anyway).
         let prepared = match req.signing_hash() {
@@ -259,31 +349,18 @@ impl Signer {
             }
         };
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut q) = self.queue.lock() {
-            q.push(Job {
-                req,
-                hash,
-                pre,
-                at,
-                reply: tx,
-            });
-        }
-        {
-            let mut gate = self.gate.lock().await;
-            let jobs: Vec<Job> = match self.queue.lock() {
-                Ok(mut q) => {
-                    let n = q.len().min(MAX_GROUP);
-                    q.drain(..n).collect()
-                }
-                Err(_) => Vec::new(),
-            };
-            if !jobs.is_empty() {
-                self.run_group(&mut gate, jobs).await;
-            }
+        let job = Job {
+            req,
+            hash,
+            pre,
+            at,
+            reply: tx,
+        };
+        if self.queue.send(job).await.is_err() {
+            return Err(Error::Internal("the signing task has stopped".into()));
         }
         let result = match rx.await {
             Ok(r) => r,
-            // Our job is still queued behind a full group: take the gate again until it ran.
             Err(_) => Err(Error::Internal("the signing group was dropped".into())),
         };
         if let (Ok(_), Some(pause)) = (&result, self.test_pause) {
@@ -295,8 +372,65 @@ impl Signer {
         result
     }
 
-    /// Runs `jobs` in one transaction on the gate's connection and answers each.
+    /// Appends one audit record in its own transaction.
+    pub async fn audit(&self, rec: &Record) -> Result<()> {
+        let mut tx = self.core.pool.begin().await?;
+        audit::append(&mut tx, rec).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads the allowlist entry and, for a vault batch, the ledger's earnings of its items, for
+    /// a release the project's releasable amount.
+    async fn pre_read(&self, req: &Request) -> Result<PreRead> {
+        let core = &self.core;
+        let mut conn = core.pool.acquire().await?;
+        let registered = store::lookup(&mut conn, &req.contract()).await?;
+        let mut pre = PreRead {
+            registered,
+            earnings: HashMap::new(),
+            releasable: 0,
+            batch: None,
+        };
+        match (req, &pre.registered) {
+            (Request::Batch(b), Some(Registered::Vault { currency, .. })) => {
+                let ids: Vec<u64> = b.items.iter().map(|i| i.item_id).collect();
+                pre.earnings = core.ledger.earnings(&mut conn, &ids).await?;
+                let currency = currency.clone();
+                pre.batch = Some(BatchFacts::of(b, &currency, &pre)?);
+            }
+            (Request::Release(_), Some(Registered::Escrow { project_id })) => {
+                pre.releasable = core.ledger.releasable(&mut conn, *project_id).await?;
+            }
+            _ => {}
+        }
+        Ok(pre)
+    }
+}
+
+/// The committer task: one group at a time on one dedicated connection (taken again from the
+/// pool after a failed group). Ends when every [`Signer`] handle is gone.
+async fn commit_loop(core: Arc<Core>, mut queue: mpsc::Receiver<Job>) {
+    let mut conn: Option<PoolConnection<Postgres>> = None;
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        core.run_group(&mut conn, jobs).await;
+    }
+}
+
+impl Core {
+    /// Runs `jobs` in one transaction on the committer's connection and answers each.
     async fn run_group(&self, gate: &mut Option<PoolConnection<Postgres>>, jobs: Vec<Job>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stats.groups.fetch_add(1, Relaxed);
+        self.stats.requests.fetch_add(jobs.len() as u64, Relaxed);
+        self.stats.largest.fetch_max(jobs.len() as u64, Relaxed);
         let mut conn = match gate.take() {
             Some(c) => c,
             None => match self.pool.acquire().await {
@@ -319,301 +453,8 @@ impl Signer {
         }
     }
 
-    async fn group_tx(&self, conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Result<Signed>>> {
-        let mut tx = conn.begin().await?;
-        let mut results = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match self
-                .sign_in_tx(&mut tx, &job.req, &job.hash, &job.pre, job.at)
-                .await
-            {
-                Ok(signed) => results.push(Ok(signed)),
-                Err(e @ (Error::Refused { .. } | Error::BadRequest { .. })) => {
-                    let rec = refusal_record(&job.req, job.at, Some(&job.hash), &e);
-                    audit::append(&mut tx, &rec).await?;
-                    results.push(Err(e));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        tx.commit().await?;
-        Ok(results)
-    }
-
-    /// Appends one audit record in its own transaction.
-    pub async fn audit(&self, rec: &Record) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        audit::append(&mut tx, rec).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Reads the allowlist entry and, for a vault batch, the ledger's earnings of its items, for
-    /// a release the project's releasable amount.
-    async fn pre_read(&self, req: &Request) -> Result<PreRead> {
-        let mut conn = self.pool.acquire().await?;
-        let registered = store::lookup(&mut conn, &req.contract()).await?;
-        let mut pre = PreRead {
-            registered,
-            earnings: HashMap::new(),
-            releasable: 0,
-        };
-        match (req, &pre.registered) {
-            (Request::Batch(b), Some(Registered::Vault { .. })) => {
-                let ids: Vec<u64> = b.items.iter().map(|i| i.item_id).collect();
-                pre.earnings = self.ledger.earnings(&mut conn, &ids).await?;
-            }
-            (Request::Release(_), Some(Registered::Escrow { project_id })) => {
-                pre.releasable = self.ledger.releasable(&mut conn, *project_id).await?;
-            }
-            _ => {}
-        }
-        Ok(pre)
-    }
-
-    async fn sign_in_tx(
-        &self,
-        conn: &mut PgConnection,
-        req: &Request,
-        hash: &[u8; 32],
-        pre: &PreRead,
-        now: u64,
-    ) -> Result<Signed> {
-        if !self.lock.held() {
-            return Err(Error::refused(
-                Rule::NotLockHolder,
-                "this signer lost its single-instance lock connection; restart it",
-            ));
-        }
-        let hash = *hash;
-        let contract = req.contract();
-        let (key_kind, key) = req.key();
-        let tx = conn;
-
-        // One round trip: the fencing token and freeze switch (FOR SHARE), the journal entry
-        // for this key, the allowlist entry.
-        let row = sqlx::query(
-            "SELECT s.holder, s.frozen, s.freeze_reason, \
-             EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $4 \
-                     AND granted AND ((classid::BIGINT << 32) | objid::BIGINT) = $5) AS lock_held, \
-             j.request_kind, j.content_hash, j.signature, j.boc, j.valid_until \
-             FROM signer_state s \
-             LEFT JOIN signer_journal j \
-               ON j.contract = $1 AND j.key_kind = $2 AND j.key = $3::NUMERIC \
-             WHERE s.id = 1 FOR SHARE OF s",
-        )
-        .bind(&contract)
-        .bind(key_kind)
-        .bind(key.to_string())
-        .bind(self.lock.pid())
-        .bind(crate::lock::SIGNER_LOCK_KEY)
-        .fetch_one(&mut *tx)
-        .await?;
-        let holder: Option<String> = row.try_get("holder")?;
-        if !row.try_get::<bool, _>("lock_held")? {
-            return Err(Error::refused(
-                Rule::NotLockHolder,
-                "this signer's single-instance lock connection is gone; restart it",
-            ));
-        }
-        if holder.as_deref() != Some(self.lock.holder()) {
-            return Err(Error::refused(
-                Rule::NotLockHolder,
-                "another signer instance took the single-signer lock; this one may not sign",
-            ));
-        }
-        if row.try_get::<bool, _>("frozen")? {
-            let reason: Option<String> = row.try_get("freeze_reason")?;
-            return Err(Error::refused(
-                Rule::Frozen,
-                format!(
-                    "signing is frozen ({}); `payout-signer unfreeze` resumes it",
-                    reason.unwrap_or_default()
-                ),
-            ));
-        }
-        if let Some(stored) = row.try_get::<Option<Vec<u8>>, _>("content_hash")? {
-            let kind: String = row.try_get("request_kind")?;
-            if stored != hash || kind != req.kind() {
-                return Err(Error::refused(
-                    Rule::JournalConflict,
-                    format!(
-                        "{contract} {key_kind} {key} was already signed for a different {kind} (content {}); refusing to sign another",
-                        hex::encode(&stored)
-                    ),
-                ));
-            }
-            let signature: Vec<u8> = row.try_get("signature")?;
-            let boc: Vec<u8> = row.try_get("boc")?;
-            let valid_until: i64 = row.try_get("valid_until")?;
-            audit::append(&mut *tx, &req.record(now, Some(&hash), "replayed")).await?;
-            return Ok(self.answer(req, &hash, &signature, &boc, valid_until as u64, true));
-        }
-
-        let (valid_until, currency) = match (req, pre.registered.clone()) {
-            (Request::Release(r), Some(Registered::Escrow { .. })) => {
-                let valid_until = u64::from(r.valid_until);
-                policy::check_valid_until(valid_until, now, self.limits.max_ttl)?;
-                let releasable = pre.releasable;
-                let pending: String = sqlx::query_scalar(
-                    "SELECT COALESCE(SUM(amount), 0)::TEXT FROM signer_journal \
-                     WHERE contract = $1 AND request_kind = 'escrow_release' AND valid_until >= $2",
-                )
-                .bind(&contract)
-                .bind(now as i64)
-                .fetch_one(&mut *tx)
-                .await?;
-                policy::check_release(r.amount, releasable, parse_u128(&pending)?)?;
-                (valid_until, None)
-            }
-            (Request::Close(r), Some(Registered::Escrow { .. })) => {
-                let valid_until = u64::from(r.valid_until);
-                policy::check_valid_until(valid_until, now, self.limits.max_ttl)?;
-                (valid_until, None)
-            }
-            (
-                Request::Batch(b),
-                Some(Registered::Vault {
-                    currency, timeout, ..
-                }),
-            ) => {
-                let valid_until =
-                    policy::check_created_at(b.created_at, timeout, now, self.limits.max_ttl)?;
-                self.check_batch(&mut *tx, b, &currency, &pre.earnings, now)
-                    .await?;
-                (valid_until, Some(currency))
-            }
-            (_, other) => {
-                let want = match req {
-                    Request::Batch(_) => "vault",
-                    _ => "escrow",
-                };
-                return Err(Error::refused(
-                    Rule::UnknownContract,
-                    match other {
-                        None => format!("{contract} is not a registered {want}"),
-                        Some(r) => format!("{contract} is registered as {r:?}, not as an {want}"),
-                    },
-                ));
-            }
-        };
-
-        // Sign (the backend never sees the journal; the signature is checked before use).
-        let backend = self.key.clone();
-        let signature = tokio::task::spawn_blocking(move || backend.sign(&hash))
-            .await
-            .map_err(|e| Error::Key(format!("signing task: {e}")))?
-            .map_err(|e| Error::Key(e.to_string()))?;
-        verify_hash(&hash, &self.key.public_key(), &signature)
-            .map_err(|e| Error::Key(format!("the backend's signature does not verify: {e}")))?;
-        let cell = match req {
-            Request::Release(r) => message::release_body(r, signature)?,
-            Request::Close(r) => message::close_body(r, signature)?,
-            Request::Batch(b) => message::batch_external(b, signature)?,
-        };
-        let boc = message::to_boc(&cell);
-
-        sqlx::query(
-            "INSERT INTO signer_journal (contract, key_kind, key, request_kind, content_hash, \
-             signature, boc, amount, currency, valid_until, signed_at) \
-             VALUES ($1, $2, $3::NUMERIC, $4, $5, $6, $7, $8::NUMERIC, $9, $10, $11)",
-        )
-        .bind(&contract)
-        .bind(key_kind)
-        .bind(key.to_string())
-        .bind(req.kind())
-        .bind(&hash[..])
-        .bind(&signature[..])
-        .bind(&boc)
-        .bind(req.amount().to_string())
-        .bind(&currency)
-        .bind(valid_until as i64)
-        .bind(now as i64)
-        .execute(&mut *tx)
-        .await?;
-        if let (Request::Batch(b), Some(currency)) = (req, &currency) {
-            record_batch(&mut *tx, b, &contract, currency, valid_until, now).await?;
-        }
-        audit::append(&mut *tx, &req.record(now, Some(&hash), "signed")).await?;
-        Ok(self.answer(req, &hash, &signature, &boc, valid_until, false))
-    }
-
-    async fn check_batch(
-        &self,
-        tx: &mut PgConnection,
-        b: &VaultBatchRequest,
-        currency: &str,
-        earnings: &HashMap<u64, crate::ledger::Earning>,
-        now: u64,
-    ) -> Result<()> {
-        let caps = *policy::caps_of(&self.limits, currency)?;
-        let total = policy::check_batch_caps(b, &self.limits, &caps)?;
-        policy::check_items_against_ledger(b, currency, earnings)?;
-
-        let ids: Vec<i64> = b.items.iter().map(|i| i.item_id as i64).collect();
-        let rows = sqlx::query(
-            // A join with UNNEST: index probes whatever the table's statistics say (`= ANY`
-            // makes the planner scan the table while it has no statistics yet).
-            "SELECT s.item_id, s.contract, s.query_id::TEXT AS query_id, s.valid_until \
-             FROM UNNEST($1::BIGINT[]) AS u(id) JOIN signer_items s ON s.item_id = u.id",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut earlier = Vec::with_capacity(rows.len());
-        for r in rows {
-            let valid_until: i64 = r.try_get("valid_until")?;
-            earlier.push((
-                r.try_get::<i64, _>("item_id")? as u64,
-                r.try_get::<String, _>("contract")?,
-                parse_u64(&r.try_get::<String, _>("query_id")?)?,
-                valid_until as u64,
-            ));
-        }
-        policy::check_items_against_journal(&earlier, earnings, now)?;
-
-        let minute = (now / 60) as i64;
-        let row = sqlx::query(
-            "SELECT COALESCE(SUM(amount) FILTER (WHERE minute >= $2 - 60), 0)::TEXT AS hour, \
-             COALESCE(SUM(amount), 0)::TEXT AS day FROM signer_volume \
-             WHERE currency = $1 AND minute >= $2 - 1440",
-        )
-        .bind(currency)
-        .bind(minute)
-        .fetch_one(&mut *tx)
-        .await?;
-        let hour = parse_u128(&row.try_get::<String, _>("hour")?)?;
-        let day = parse_u128(&row.try_get::<String, _>("day")?)?;
-        policy::check_rolling(&caps, currency, hour, day, total)?;
-
-        let workers: Vec<String> = {
-            let mut w: Vec<String> = b.items.iter().map(|i| raw_address(&i.dest)).collect();
-            w.sort();
-            w.dedup();
-            w
-        };
-        let rows = sqlx::query(
-            "SELECT s.worker, SUM(s.amount)::TEXT AS amount \
-             FROM UNNEST($1::TEXT[]) AS u(w) JOIN signer_items s \
-               ON s.worker = u.w AND s.currency = $2 AND s.signed_at > $3 \
-             GROUP BY s.worker",
-        )
-        .bind(&workers)
-        .bind(currency)
-        .bind(now as i64 - 86_400)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut signed = HashMap::new();
-        for r in rows {
-            signed.insert(
-                r.try_get::<String, _>("worker")?,
-                parse_u128(&r.try_get::<String, _>("amount")?)?,
-            );
-        }
-        policy::check_workers(b, &caps, &signed)
-    }
-
-    fn answer(
+    /// The answer to a caller.
+    pub(crate) fn answer(
         &self,
         req: &Request,
         hash: &[u8],
@@ -640,58 +481,4 @@ impl Signer {
             replayed,
         }
     }
-}
-
-/// Records a signed batch's items and adds its total to the currency's rolling volume.
-async fn record_batch(
-    tx: &mut PgConnection,
-    b: &VaultBatchRequest,
-    contract: &str,
-    currency: &str,
-    valid_until: u64,
-    now: u64,
-) -> Result<()> {
-    let ids: Vec<i64> = b.items.iter().map(|i| i.item_id as i64).collect();
-    let workers: Vec<String> = b.items.iter().map(|i| raw_address(&i.dest)).collect();
-    let amounts: Vec<String> = b.items.iter().map(|i| i.amount.to_string()).collect();
-    sqlx::query(
-        "INSERT INTO signer_items (item_id, contract, query_id, worker, amount, currency, \
-         valid_until, signed_at) \
-         SELECT i, $4, $5::NUMERIC, w, a::NUMERIC, $6, $7, $8 \
-         FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS t(i, w, a)",
-    )
-    .bind(&ids)
-    .bind(&workers)
-    .bind(&amounts)
-    .bind(contract)
-    .bind(b.query_id.to_string())
-    .bind(currency)
-    .bind(valid_until as i64)
-    .bind(now as i64)
-    .execute(&mut *tx)
-    .await?;
-    let total = b
-        .items
-        .iter()
-        .fold(0u128, |a, i| a.saturating_add(i.amount));
-    sqlx::query(
-        "INSERT INTO signer_volume (currency, minute, amount) VALUES ($1, $2, $3::NUMERIC) \
-         ON CONFLICT (currency, minute) DO UPDATE SET amount = signer_volume.amount + EXCLUDED.amount",
-    )
-    .bind(currency)
-    .bind((now / 60) as i64)
-    .bind(total.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-fn parse_u128(s: &str) -> Result<u128> {
-    s.parse()
-        .map_err(|e| Error::Config(format!("stored amount {s:?}: {e}")))
-}
-
-fn parse_u64(s: &str) -> Result<u64> {
-    s.parse()
-        .map_err(|e| Error::Config(format!("stored id {s:?}: {e}")))
 }
