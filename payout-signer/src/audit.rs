@@ -14,7 +14,8 @@ use sqlx::{PgConnection, Row};
 
 use crate::error::{Error, Result};
 
-/// The advisory lock key serializing audit appends (`'LMAU'`).
+/// The advisory lock key serializing audit appends (`'LMAU'`; written out in [`LOCK_SQL`]).
+#[cfg(test)]
 const AUDIT_LOCK_KEY: i64 = 0x4C4D_4155;
 
 /// One audit record (the JSON text that is hashed; fields in this order).
@@ -75,53 +76,82 @@ pub async fn append(conn: &mut PgConnection, record: &Record) -> Result<i64> {
     append_all(conn, std::slice::from_ref(record)).await
 }
 
+/// The audit log's last record: `(seq, hash)`, `(0, zeros)` for an empty log.
+pub type Head = (i64, [u8; 32]);
+
+/// `SELECT pg_advisory_xact_lock(<audit key>)`: serializes appends until the transaction ends.
+/// Constant SQL (no parameters), so it can share a round trip with `BEGIN`.
+pub const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(1280131413)";
+
+/// `BEGIN` and [`LOCK_SQL`] in one round trip (`Connection::begin_with`).
+pub const BEGIN_LOCKED_SQL: &str = "BEGIN; SELECT pg_advisory_xact_lock(1280131413)";
+
+/// Rows to append after `head`, as column arrays: (seq, prev_hash, hash, record text).
+#[derive(Debug, Default)]
+pub struct Chained {
+    /// seq of each record.
+    pub seqs: Vec<i64>,
+    /// The previous record's hash.
+    pub prevs: Vec<Vec<u8>>,
+    /// `sha256(prev || record)`.
+    pub hashes: Vec<Vec<u8>>,
+    /// The canonical JSON text of each record.
+    pub texts: Vec<String>,
+}
+
+/// Chains `records` after `head`.
+pub fn chain(head: Head, records: &[Record]) -> Result<Chained> {
+    let (mut seq, mut prev) = head;
+    let mut out = Chained::default();
+    for record in records {
+        let text = serde_json::to_string(record)
+            .map_err(|e| Error::Config(format!("audit record: {e}")))?;
+        let hash = chain_hash(&prev, &text);
+        seq += 1;
+        out.seqs.push(seq);
+        out.prevs.push(prev.to_vec());
+        out.hashes.push(hash.to_vec());
+        out.texts.push(text);
+        prev = hash;
+    }
+    Ok(out)
+}
+
+/// The head from the last record's seq and hash (`None`: the log is empty).
+pub fn head_of(seq: Option<i64>, hash: Option<Vec<u8>>) -> Head {
+    match (seq, hash) {
+        (Some(seq), Some(hash)) => (seq, to32(&hash)),
+        _ => (0, [0u8; 32]),
+    }
+}
+
+/// The insert of [`Chained`] rows: `$1..$4` are its four arrays, in field order.
+pub const INSERT_SQL: &str = "INSERT INTO signer_audit (seq, prev_hash, hash, record) \
+     SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::TEXT[])";
+
 /// Appends `records`, in order, inside the caller's transaction (one insert); returns the seq
 /// of the last one (0 when `records` is empty).
 pub async fn append_all(conn: &mut PgConnection, records: &[Record]) -> Result<i64> {
     if records.is_empty() {
         return Ok(0);
     }
-    let mut texts = Vec::with_capacity(records.len());
-    for record in records {
-        texts.push(
-            serde_json::to_string(record)
-                .map_err(|e| Error::Config(format!("audit record: {e}")))?,
-        );
-    }
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(AUDIT_LOCK_KEY)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::raw_sql(LOCK_SQL).execute(&mut *conn).await?;
     let head = sqlx::query("SELECT seq, hash FROM signer_audit ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let (mut seq, mut prev) = match head {
-        Some(r) => (
-            r.try_get::<i64, _>("seq")?,
-            to32(&r.try_get::<Vec<u8>, _>("hash")?),
-        ),
-        None => (0, [0u8; 32]),
+    let head = match head {
+        Some(r) => head_of(r.try_get("seq")?, r.try_get("hash")?),
+        None => head_of(None, None),
     };
-    let (mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
-    for text in &texts {
-        let hash = chain_hash(&prev, text);
-        seq += 1;
-        seqs.push(seq);
-        prevs.push(prev.to_vec());
-        hashes.push(hash.to_vec());
-        prev = hash;
-    }
-    sqlx::query(
-        "INSERT INTO signer_audit (seq, prev_hash, hash, record) \
-         SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::TEXT[])",
-    )
-    .bind(&seqs)
-    .bind(&prevs)
-    .bind(&hashes)
-    .bind(&texts)
-    .execute(&mut *conn)
-    .await?;
-    Ok(seq)
+    let rows = chain(head, records)?;
+    sqlx::query(INSERT_SQL)
+        .bind(&rows.seqs)
+        .bind(&rows.prevs)
+        .bind(&rows.hashes)
+        .bind(&rows.texts)
+        .execute(&mut *conn)
+        .await?;
+    Ok(rows.seqs.last().copied().unwrap_or(0))
 }
 
 fn to32(b: &[u8]) -> [u8; 32] {
@@ -180,4 +210,35 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Verified> {
         records: rows.len() as i64,
         head: hex::encode(prev),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_statement_names_the_audit_key() {
+        assert_eq!(
+            LOCK_SQL,
+            format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})")
+        );
+        assert_eq!(BEGIN_LOCKED_SQL, format!("BEGIN; {LOCK_SQL}"));
+    }
+
+    #[test]
+    fn chained_rows_link_each_record_to_the_one_before() {
+        let records = [
+            Record::new(1, "start", "done"),
+            Record::new(2, "freeze", "done"),
+        ];
+        let rows = chain((41, [7u8; 32]), &records).unwrap();
+        assert_eq!(rows.seqs, vec![42, 43]);
+        assert_eq!(rows.prevs[0], vec![7u8; 32]);
+        assert_eq!(rows.prevs[1], rows.hashes[0]);
+        assert_eq!(
+            rows.hashes[1],
+            chain_hash(&to32(&rows.hashes[0]), &rows.texts[1]).to_vec()
+        );
+        assert_eq!(head_of(None, None), (0, [0u8; 32]));
+    }
 }

@@ -69,6 +69,8 @@ struct Reads {
     frozen: bool,
     freeze_reason: Option<String>,
     lock_held: bool,
+    /// The audit log's last record (its lock is held since `BEGIN`).
+    audit_head: audit::Head,
     journal: HashMap<JournalKey, Entry>,
     items: HashMap<u64, Vec<Earlier>>,
     /// currency -> (last hour, last 24 h)
@@ -112,7 +114,8 @@ impl Core {
         conn: &mut PgConnection,
         jobs: &[Job],
     ) -> Result<Vec<Result<Signed>>> {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // BEGIN and the audit log's lock in one round trip; the lock is held until COMMIT.
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, audit::BEGIN_LOCKED_SQL).await?;
         let now = jobs.iter().map(|j| j.at).min().unwrap_or(0);
         let mut reads = self.read(&mut tx, jobs, now).await?;
         let plans: Vec<Result<Plan>> = jobs
@@ -184,72 +187,27 @@ impl Core {
                 }
             }
         }
-        writes.write(&mut tx).await?;
-        audit::append_all(&mut tx, &records).await?;
+        let audit_rows = audit::chain(reads.audit_head, &records)?;
+        writes.write(&mut tx, &audit_rows).await?;
         tx.commit().await?;
         Ok(results)
     }
 
-    /// The group's reads (see the module docs).
+    /// The group's reads (see the module docs), in ONE statement: each round trip to the
+    /// database is a wait the whole group pays, and on a busy machine a wait for a CPU too.
     async fn read(&self, tx: &mut PgConnection, jobs: &[Job], now: u64) -> Result<Reads> {
-        let mut reads = Reads::default();
-        let row = sqlx::query(
-            "SELECT s.holder, s.frozen, s.freeze_reason, \
-             EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 \
-                     AND granted AND ((classid::BIGINT << 32) | objid::BIGINT) = $2) AS lock_held \
-             FROM signer_state s WHERE s.id = 1 FOR SHARE OF s",
-        )
-        .bind(self.lock.pid())
-        .bind(crate::lock::SIGNER_LOCK_KEY)
-        .fetch_one(&mut *tx)
-        .await?;
-        reads.holder = row.try_get("holder")?;
-        reads.frozen = row.try_get("frozen")?;
-        reads.freeze_reason = row.try_get("freeze_reason")?;
-        reads.lock_held = row.try_get("lock_held")?;
-
-        // The journal entries of the group's keys.
+        // The journal keys of the group; the items, currencies, (worker, currency) pairs of its
+        // batches; the escrows of its releases.
         let (mut contracts, mut kinds, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        let mut ids: Vec<i64> = Vec::new();
+        let mut currencies: Vec<&str> = Vec::new();
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut escrows = Vec::new();
         for job in jobs {
             let (kind, key) = job.req.key();
             contracts.push(job.req.contract());
             kinds.push(kind);
             keys.push(key.to_string());
-        }
-        let rows = sqlx::query(
-            "SELECT j.contract, j.key_kind, j.key::TEXT AS key, j.request_kind, j.content_hash, \
-             j.signature, j.boc, j.valid_until \
-             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(c, k, n) \
-             JOIN signer_journal j ON j.contract = u.c AND j.key_kind = u.k AND j.key = u.n::NUMERIC",
-        )
-        .bind(&contracts)
-        .bind(&kinds)
-        .bind(&keys)
-        .fetch_all(&mut *tx)
-        .await?;
-        for r in rows {
-            let kind: String = r.try_get("key_kind")?;
-            let kind = if kind == "seqno" { "seqno" } else { "query_id" };
-            let key = parse_u64(&r.try_get::<String, _>("key")?)?;
-            let valid_until: i64 = r.try_get("valid_until")?;
-            reads.journal.insert(
-                (r.try_get("contract")?, kind, key),
-                Entry::Stored {
-                    request_kind: r.try_get("request_kind")?,
-                    content_hash: r.try_get("content_hash")?,
-                    signature: r.try_get("signature")?,
-                    boc: r.try_get("boc")?,
-                    valid_until: valid_until as u64,
-                },
-            );
-        }
-
-        // Vault batches: earlier signatures of their items, rolling volumes, per-worker sums.
-        let mut ids = Vec::new();
-        let mut currencies = Vec::new();
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        let mut escrows = Vec::new();
-        for job in jobs {
             match (&job.req, &job.pre.registered, &job.pre.batch) {
                 (Request::Batch(_), Some(Registered::Vault { currency, .. }), Some(facts)) => {
                     ids.extend_from_slice(&facts.ids);
@@ -267,97 +225,159 @@ impl Core {
                 _ => {}
             }
         }
-        if !ids.is_empty() {
-            ids.sort_unstable();
-            ids.dedup();
-            let rows = sqlx::query(
-                // A join with UNNEST: index probes whatever the table's statistics say.
-                "SELECT s.item_id, s.contract, s.query_id::TEXT AS query_id, s.valid_until \
-                 FROM UNNEST($1::BIGINT[]) AS u(id) JOIN signer_items s ON s.item_id = u.id",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in rows {
-                let valid_until: i64 = r.try_get("valid_until")?;
-                reads
-                    .items
-                    .entry(r.try_get::<i64, _>("item_id")? as u64)
-                    .or_default()
-                    .push((
-                        r.try_get("contract")?,
-                        parse_u64(&r.try_get::<String, _>("query_id")?)?,
-                        valid_until as u64,
-                    ));
-            }
+        ids.sort_unstable();
+        ids.dedup();
+        currencies.sort_unstable();
+        currencies.dedup();
+        pairs.sort_unstable();
+        pairs.dedup();
+        escrows.sort();
+        escrows.dedup();
+        let (workers, worker_currencies): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
+
+        let row = sqlx::query(
+            "SELECT s.holder, s.frozen, s.freeze_reason, \
+             EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 \
+                     AND granted AND ((classid::BIGINT << 32) | objid::BIGINT) = $2) AS lock_held, \
+             (SELECT seq FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_seq, \
+             (SELECT hash FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_hash, \
+             j.*, i.*, v.*, w.*, p.* \
+             FROM signer_state s \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(j.contract) AS j_contract, array_agg(j.key_kind) AS j_key_kind, \
+                 array_agg(j.key::TEXT) AS j_key, array_agg(j.request_kind) AS j_request_kind, \
+                 array_agg(j.content_hash) AS j_hash, array_agg(j.signature) AS j_signature, \
+                 array_agg(j.boc) AS j_boc, array_agg(j.valid_until) AS j_valid_until \
+               FROM UNNEST($3::TEXT[], $4::TEXT[], $5::TEXT[]) AS u(c, k, n) \
+               JOIN signer_journal j \
+                 ON j.contract = u.c AND j.key_kind = u.k AND j.key = u.n::NUMERIC) j \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(t.item_id) AS i_id, array_agg(t.contract) AS i_contract, \
+                 array_agg(t.query_id::TEXT) AS i_query_id, array_agg(t.valid_until) AS i_valid_until \
+               FROM UNNEST($6::BIGINT[]) AS u(id) JOIN signer_items t ON t.item_id = u.id) i \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.currency) AS v_currency, array_agg(x.hour) AS v_hour, \
+                 array_agg(x.day) AS v_day \
+               FROM (SELECT currency, \
+                       COALESCE(SUM(amount) FILTER (WHERE minute >= $8 - 60), 0)::TEXT AS hour, \
+                       COALESCE(SUM(amount), 0)::TEXT AS day \
+                     FROM signer_volume WHERE currency = ANY($7) AND minute >= $8 - 1440 \
+                     GROUP BY currency) x) v \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.worker) AS w_worker, array_agg(x.currency) AS w_currency, \
+                 array_agg(x.amount) AS w_amount \
+               FROM (SELECT t.worker, t.currency, SUM(t.amount)::TEXT AS amount \
+                     FROM UNNEST($9::TEXT[], $10::TEXT[]) AS u(w, c) JOIN signer_items t \
+                       ON t.worker = u.w AND t.currency = u.c AND t.signed_at > $11 \
+                     GROUP BY t.worker, t.currency) x) w \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.contract) AS p_contract, array_agg(x.pending) AS p_amount \
+               FROM (SELECT contract, SUM(amount)::TEXT AS pending FROM signer_journal \
+                     WHERE contract = ANY($12) AND request_kind = 'escrow_release' \
+                       AND valid_until >= $13 \
+                     GROUP BY contract) x) p \
+             WHERE s.id = 1 FOR SHARE OF s",
+        )
+        .bind(self.lock.pid())
+        .bind(crate::lock::SIGNER_LOCK_KEY)
+        .bind(&contracts)
+        .bind(&kinds)
+        .bind(&keys)
+        .bind(&ids)
+        .bind(&currencies)
+        .bind((now / 60) as i64)
+        .bind(&workers)
+        .bind(&worker_currencies)
+        .bind(now as i64 - 86_400)
+        .bind(&escrows)
+        .bind(now as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        let mut reads = Reads {
+            holder: row.try_get("holder")?,
+            frozen: row.try_get("frozen")?,
+            freeze_reason: row.try_get("freeze_reason")?,
+            lock_held: row.try_get("lock_held")?,
+            audit_head: audit::head_of(row.try_get("audit_seq")?, row.try_get("audit_hash")?),
+            ..Reads::default()
+        };
+        let col = |name: &str| -> Result<Vec<String>> {
+            Ok(row
+                .try_get::<Option<Vec<String>>, _>(name)?
+                .unwrap_or_default())
+        };
+        let bytes = |name: &str| -> Result<Vec<Vec<u8>>> {
+            Ok(row
+                .try_get::<Option<Vec<Vec<u8>>>, _>(name)?
+                .unwrap_or_default())
+        };
+        let ints = |name: &str| -> Result<Vec<i64>> {
+            Ok(row
+                .try_get::<Option<Vec<i64>>, _>(name)?
+                .unwrap_or_default())
+        };
+
+        let (j_contract, j_kind, j_key, j_request_kind) = (
+            col("j_contract")?,
+            col("j_key_kind")?,
+            col("j_key")?,
+            col("j_request_kind")?,
+        );
+        let (j_hash, j_signature, j_boc) =
+            (bytes("j_hash")?, bytes("j_signature")?, bytes("j_boc")?);
+        let j_valid_until = ints("j_valid_until")?;
+        for (n, contract) in j_contract.into_iter().enumerate() {
+            let kind = if j_kind[n] == "seqno" {
+                "seqno"
+            } else {
+                "query_id"
+            };
+            reads.journal.insert(
+                (contract, kind, parse_u64(&j_key[n])?),
+                Entry::Stored {
+                    request_kind: j_request_kind[n].clone(),
+                    content_hash: j_hash[n].clone(),
+                    signature: j_signature[n].clone(),
+                    boc: j_boc[n].clone(),
+                    valid_until: j_valid_until[n] as u64,
+                },
+            );
         }
-        if !currencies.is_empty() {
-            currencies.sort();
-            currencies.dedup();
-            let rows = sqlx::query(
-                "SELECT currency, \
-                 COALESCE(SUM(amount) FILTER (WHERE minute >= $2 - 60), 0)::TEXT AS hour, \
-                 COALESCE(SUM(amount), 0)::TEXT AS day FROM signer_volume \
-                 WHERE currency = ANY($1) AND minute >= $2 - 1440 GROUP BY currency",
-            )
-            .bind(&currencies)
-            .bind((now / 60) as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in rows {
-                reads.volume.insert(
-                    r.try_get("currency")?,
-                    (
-                        parse_u128(&r.try_get::<String, _>("hour")?)?,
-                        parse_u128(&r.try_get::<String, _>("day")?)?,
-                    ),
-                );
-            }
+
+        let (i_id, i_contract, i_query_id, i_valid_until) = (
+            ints("i_id")?,
+            col("i_contract")?,
+            col("i_query_id")?,
+            ints("i_valid_until")?,
+        );
+        for (n, contract) in i_contract.into_iter().enumerate() {
+            reads.items.entry(i_id[n] as u64).or_default().push((
+                contract,
+                parse_u64(&i_query_id[n])?,
+                i_valid_until[n] as u64,
+            ));
         }
-        if !pairs.is_empty() {
-            pairs.sort();
-            pairs.dedup();
-            let (workers, worker_currencies): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
-            let rows = sqlx::query(
-                "SELECT s.worker, s.currency, SUM(s.amount)::TEXT AS amount \
-                 FROM UNNEST($1::TEXT[], $2::TEXT[]) AS u(w, c) JOIN signer_items s \
-                   ON s.worker = u.w AND s.currency = u.c AND s.signed_at > $3 \
-                 GROUP BY s.worker, s.currency",
-            )
-            .bind(&workers)
-            .bind(&worker_currencies)
-            .bind(now as i64 - 86_400)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in rows {
-                reads
-                    .workers
-                    .entry(r.try_get("currency")?)
-                    .or_default()
-                    .insert(
-                        r.try_get("worker")?,
-                        parse_u128(&r.try_get::<String, _>("amount")?)?,
-                    );
-            }
+
+        let (v_hour, v_day) = (col("v_hour")?, col("v_day")?);
+        for (n, currency) in col("v_currency")?.into_iter().enumerate() {
+            reads
+                .volume
+                .insert(currency, (parse_u128(&v_hour[n])?, parse_u128(&v_day[n])?));
         }
-        if !escrows.is_empty() {
-            escrows.sort();
-            escrows.dedup();
-            let rows = sqlx::query(
-                "SELECT contract, SUM(amount)::TEXT AS pending FROM signer_journal \
-                 WHERE contract = ANY($1) AND request_kind = 'escrow_release' AND valid_until >= $2 \
-                 GROUP BY contract",
-            )
-            .bind(&escrows)
-            .bind(now as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in rows {
-                reads.pending.insert(
-                    r.try_get("contract")?,
-                    parse_u128(&r.try_get::<String, _>("pending")?)?,
-                );
-            }
+
+        let (w_currency, w_amount) = (col("w_currency")?, col("w_amount")?);
+        for (n, worker) in col("w_worker")?.into_iter().enumerate() {
+            reads
+                .workers
+                .entry(w_currency[n].clone())
+                .or_default()
+                .insert(worker, parse_u128(&w_amount[n])?);
+        }
+
+        let p_amount = col("p_amount")?;
+        for (n, contract) in col("p_contract")?.into_iter().enumerate() {
+            reads.pending.insert(contract, parse_u128(&p_amount[n])?);
         }
         Ok(reads)
     }
@@ -647,17 +667,42 @@ impl<'a> Writes<'a> {
         }
     }
 
-    async fn write(self, tx: &mut PgConnection) -> Result<()> {
-        if self.j_contract.is_empty() {
-            return Ok(());
+    /// Every write of the group, audit records included, in ONE statement (data-modifying
+    /// CTEs; each runs once, whether or not it has rows).
+    async fn write(self, tx: &mut PgConnection, audit_rows: &audit::Chained) -> Result<()> {
+        let mut v_currency = Vec::with_capacity(self.volume.len());
+        let mut v_minute = Vec::with_capacity(self.volume.len());
+        let mut v_amount = Vec::with_capacity(self.volume.len());
+        for ((c, m), a) in self.volume {
+            v_currency.push(c);
+            v_minute.push(m);
+            v_amount.push(a.to_string());
         }
         sqlx::query(
-            "INSERT INTO signer_journal (contract, key_kind, key, request_kind, content_hash, \
-             signature, boc, amount, currency, valid_until, signed_at) \
-             SELECT c, kk, k::NUMERIC, rk, h, s, b, a::NUMERIC, cur, vu, sa \
-             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BYTEA[], $6::BYTEA[], \
-                         $7::BYTEA[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], $11::BIGINT[]) \
-               AS t(c, kk, k, rk, h, s, b, a, cur, vu, sa)",
+            "WITH journal AS ( \
+               INSERT INTO signer_journal (contract, key_kind, key, request_kind, content_hash, \
+                 signature, boc, amount, currency, valid_until, signed_at) \
+               SELECT c, kk, k::NUMERIC, rk, h, s, b, a::NUMERIC, cur, vu, sa \
+               FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BYTEA[], \
+                           $6::BYTEA[], $7::BYTEA[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], \
+                           $11::BIGINT[]) AS t(c, kk, k, rk, h, s, b, a, cur, vu, sa)), \
+             items AS ( \
+               INSERT INTO signer_items (item_id, contract, query_id, worker, amount, currency, \
+                 valid_until, signed_at) \
+               SELECT t.i, b.c, b.k::NUMERIC, t.w, t.a::NUMERIC, b.cur, b.vu, b.sa \
+               FROM UNNEST($12::BIGINT[], $13::TEXT[], $14::TEXT[], $15::INT[]) AS t(i, w, a, n) \
+               JOIN UNNEST($1::TEXT[], $3::TEXT[], $9::TEXT[], $10::BIGINT[], $11::BIGINT[]) \
+                 WITH ORDINALITY AS b(c, k, cur, vu, sa, n) ON b.n = t.n), \
+             volume AS ( \
+               INSERT INTO signer_volume (currency, minute, amount) \
+               SELECT c, m, a::NUMERIC FROM UNNEST($16::TEXT[], $17::BIGINT[], $18::TEXT[]) \
+                 AS t(c, m, a) \
+               ON CONFLICT (currency, minute) \
+               DO UPDATE SET amount = signer_volume.amount + EXCLUDED.amount), \
+             audit AS ( \
+               INSERT INTO signer_audit (seq, prev_hash, hash, record) \
+               SELECT * FROM UNNEST($19::BIGINT[], $20::BYTEA[], $21::BYTEA[], $22::TEXT[])) \
+             SELECT 1",
         )
         .bind(&self.j_contract)
         .bind(&self.j_key_kind)
@@ -670,50 +715,19 @@ impl<'a> Writes<'a> {
         .bind(&self.j_currency)
         .bind(&self.j_valid_until)
         .bind(&self.j_signed_at)
+        .bind(&self.i_id)
+        .bind(&self.i_worker)
+        .bind(&self.i_amount)
+        .bind(&self.i_batch)
+        .bind(&v_currency)
+        .bind(&v_minute)
+        .bind(&v_amount)
+        .bind(&audit_rows.seqs)
+        .bind(&audit_rows.prevs)
+        .bind(&audit_rows.hashes)
+        .bind(&audit_rows.texts)
         .execute(&mut *tx)
         .await?;
-        if !self.i_id.is_empty() {
-            sqlx::query(
-                "INSERT INTO signer_items (item_id, contract, query_id, worker, amount, currency, \
-                 valid_until, signed_at) \
-                 SELECT t.i, b.c, b.k::NUMERIC, t.w, t.a::NUMERIC, b.cur, b.vu, b.sa \
-                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::INT[]) AS t(i, w, a, n) \
-                 JOIN UNNEST($5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[]) \
-                   WITH ORDINALITY AS b(c, k, cur, vu, sa, n) ON b.n = t.n",
-            )
-            .bind(&self.i_id)
-            .bind(&self.i_worker)
-            .bind(&self.i_amount)
-            .bind(&self.i_batch)
-            .bind(&self.j_contract)
-            .bind(&self.j_key)
-            .bind(&self.j_currency)
-            .bind(&self.j_valid_until)
-            .bind(&self.j_signed_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.volume.is_empty() {
-            let mut currencies = Vec::new();
-            let mut minutes = Vec::new();
-            let mut amounts = Vec::new();
-            for ((c, m), a) in self.volume {
-                currencies.push(c);
-                minutes.push(m);
-                amounts.push(a.to_string());
-            }
-            sqlx::query(
-                "INSERT INTO signer_volume (currency, minute, amount) \
-                 SELECT c, m, a::NUMERIC FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[]) AS t(c, m, a) \
-                 ON CONFLICT (currency, minute) \
-                 DO UPDATE SET amount = signer_volume.amount + EXCLUDED.amount",
-            )
-            .bind(&currencies)
-            .bind(&minutes)
-            .bind(&amounts)
-            .execute(&mut *tx)
-            .await?;
-        }
         Ok(())
     }
 }
