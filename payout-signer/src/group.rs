@@ -99,6 +99,13 @@ enum Plan {
     SameAs(usize),
 }
 
+/// What a message needs besides the signature (a batch: its vault and the signed request cell).
+enum Parts {
+    Release(labelmint_abi::escrow::ReleaseRequest),
+    Close(labelmint_abi::escrow::CloseRequest),
+    Batch(tycho_types::models::StdAddr),
+}
+
 /// A signature and the message carrying it.
 #[derive(Debug, Clone)]
 struct Made {
@@ -549,21 +556,29 @@ impl Core {
                 tasks.push(None);
                 continue;
             }
-            let (key, req, hash) = (self.key.clone(), job.req.clone(), job.hash);
+            let (key, hash, cell) = (self.key.clone(), job.hash, job.cell.clone());
+            // Only what the message needs crosses to the blocking thread.
+            let parts = match &job.req {
+                Request::Release(r) => Parts::Release(r.clone()),
+                Request::Close(r) => Parts::Close(r.clone()),
+                Request::Batch(b) => Parts::Batch(b.vault.clone()),
+            };
             tasks.push(Some(tokio::task::spawn_blocking(
                 move || -> Result<Made> {
                     let signature = key.sign(&hash).map_err(|e| Error::Key(e.to_string()))?;
                     verify_hash(&hash, &key.public_key(), &signature).map_err(|e| {
                         Error::Key(format!("the backend's signature does not verify: {e}"))
                     })?;
-                    let cell = match &req {
-                        Request::Release(r) => message::release_body(r, signature)?,
-                        Request::Close(r) => message::close_body(r, signature)?,
-                        Request::Batch(b) => message::batch_external(b, signature)?,
+                    let message = match parts {
+                        Parts::Release(r) => message::release_body(&r, signature)?,
+                        Parts::Close(r) => message::close_body(&r, signature)?,
+                        Parts::Batch(vault) => {
+                            message::batch_external_with_cell(&vault, signature, cell)?
+                        }
                     };
                     Ok(Made {
                         signature,
-                        boc: message::to_boc(&cell),
+                        boc: message::to_boc(&message),
                     })
                 },
             )));

@@ -41,12 +41,19 @@ pub fn close_body(request: &CloseRequest, signature: [u8; 64]) -> Result<Cell> {
 
 /// The external message that executes a signed batch on its vault.
 pub fn batch_external(request: &VaultBatchRequest, signature: [u8; 64]) -> Result<Cell> {
-    let body = VaultBatch {
-        signature,
-        request: request.clone(),
-    }
-    .build()?;
-    external_message(&request.vault, body)
+    batch_external_with_cell(&request.vault, signature, request.build()?)
+}
+
+/// [`batch_external`] from the request cell that was signed (already built).
+pub fn batch_external_with_cell(
+    vault: &StdAddr,
+    signature: [u8; 64],
+    request_cell: Cell,
+) -> Result<Cell> {
+    external_message(
+        vault,
+        VaultBatch::build_with_request_cell(&signature, request_cell)?,
+    )
 }
 
 /// `ext_in_msg_info$10 src:addr_none dest:<to> import_fee:0`, no init, the body in a reference.

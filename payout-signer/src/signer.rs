@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use labelmint_abi::SignedRequest;
 use labelmint_abi::escrow::{CloseRequest, ReleaseRequest};
 use labelmint_abi::vault::VaultBatchRequest;
+use labelmint_abi::{Layout, SignedRequest};
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
 use tokio::sync::{mpsc, oneshot};
+use tycho_types::cell::Cell;
 
 use crate::audit::{self, Record};
 use crate::config::Limits;
@@ -72,6 +73,15 @@ impl Request {
         }
     }
 
+    /// The request cell: its hash is what is signed.
+    pub fn request_cell(&self) -> Result<Cell> {
+        Ok(match self {
+            Request::Release(r) => r.build()?,
+            Request::Close(r) => r.build()?,
+            Request::Batch(r) => r.build()?,
+        })
+    }
+
     /// The signed payload (the request cell's hash): the journal's content hash.
     pub fn signing_hash(&self) -> Result<[u8; 32]> {
         Ok(match self {
@@ -114,6 +124,8 @@ const MAX_GROUP: usize = 32;
 pub(crate) struct Job {
     pub(crate) req: Request,
     pub(crate) hash: [u8; 32],
+    /// The request cell (`hash` is its hash), kept to build the message without rebuilding it.
+    pub(crate) cell: Cell,
     pub(crate) pre: PreRead,
     pub(crate) at: u64,
     reply: oneshot::Sender<Result<Signed>>,
@@ -333,11 +345,11 @@ impl Signer {
         // The request cell and its hash are built before the queue (no shared state), and so is
         // what the ledger and the allowlist say (read on the pool; the ledger's writers are not
         // serialized with the signer anyway).
-        let prepared = match req.signing_hash() {
-            Ok(hash) => self.pre_read(&req).await.map(|pre| (hash, pre)),
+        let prepared = match req.request_cell() {
+            Ok(cell) => self.pre_read(&req).await.map(|pre| (cell, pre)),
             Err(e) => Err(Error::bad("unbuildable_request", e.to_string())),
         };
-        let (hash, pre) = match prepared {
+        let (cell, pre) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 let hash = req.signing_hash().ok();
@@ -351,7 +363,8 @@ impl Signer {
         let (tx, rx) = oneshot::channel();
         let job = Job {
             req,
-            hash,
+            hash: cell.repr_hash().0,
+            cell,
             pre,
             at,
             reply: tx,

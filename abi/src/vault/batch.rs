@@ -354,13 +354,27 @@ pub struct VaultBatch {
     pub request: VaultBatchRequest,
 }
 
+impl VaultBatch {
+    /// The body of a signed batch whose request cell is already built (the cell whose hash was
+    /// signed: building 250 linked items again is the costly part). Same cell as
+    /// [`Layout::build`] of `VaultBatch { signature, request }` when `request_cell` is
+    /// `request.build()`.
+    pub fn build_with_request_cell(signature: &[u8; 64], request_cell: Cell) -> Result<Cell> {
+        codec::build_with(|b| store_vault_batch(b, signature, request_cell))
+    }
+}
+
+fn store_vault_batch(b: &mut CellBuilder, signature: &[u8; 64], request: Cell) -> Result<()> {
+    codec::store_bits512(b, signature)?;
+    Ok(b.store_reference(request)?)
+}
+
 impl Layout for VaultBatch {
     const NAME: &'static str = "vault_batch";
     const OPCODE: Option<u32> = None;
 
     fn store(&self, b: &mut CellBuilder) -> Result<()> {
-        codec::store_bits512(b, &self.signature)?;
-        Ok(b.store_reference(self.request.build()?)?)
+        store_vault_batch(b, &self.signature, self.request.build()?)
     }
 
     fn load(s: &mut CellSlice<'_>) -> Result<Self> {
@@ -431,6 +445,21 @@ mod tests {
         assert_eq!(r.count().unwrap(), 250);
         let cell = r.build().unwrap();
         assert_eq!(VaultBatchRequest::parse(&cell).unwrap(), r);
+    }
+
+    #[test]
+    fn a_body_from_the_signed_request_cell_is_the_same_cell() {
+        let r = request((1..=250).map(|i| item(i, i as u128)).collect());
+        let signature = [0x5a; 64];
+        let direct = VaultBatch {
+            signature,
+            request: r.clone(),
+        }
+        .build()
+        .unwrap();
+        let from_cell =
+            VaultBatch::build_with_request_cell(&signature, r.build().unwrap()).unwrap();
+        assert_eq!(direct.repr_hash(), from_cell.repr_hash());
     }
 
     #[test]
