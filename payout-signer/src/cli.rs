@@ -87,7 +87,7 @@ pub struct ServeArgs {
     /// Database.
     #[command(flatten)]
     pub db: DbArgs,
-    /// 127.0.0.1:PORT, [::1]:PORT or unix:/path (other interfaces are refused).
+    /// `127.0.0.1:PORT`, `[::1]:PORT` or `unix:/path` (other interfaces are refused).
     #[arg(
         long,
         env = "LABELMINT_SIGNER_LISTEN",

@@ -1,0 +1,261 @@
+//! The group's one read statement and what it read ([`Reads`]), which the decisions update as
+//! each request is allowed.
+
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, Row};
+
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::signer::{Core, Job, Request};
+use crate::store::Registered;
+
+/// `(contract, key kind, key)`.
+pub(super) type JournalKey = (String, &'static str, u64);
+
+/// A journal entry as the group sees it.
+#[derive(Debug)]
+pub(super) enum Entry {
+    /// Committed before this group.
+    Stored {
+        request_kind: String,
+        content_hash: Vec<u8>,
+        signature: Vec<u8>,
+        boc: Vec<u8>,
+        valid_until: u64,
+    },
+    /// Allowed earlier in this group (job index).
+    InGroup {
+        request_kind: &'static str,
+        content_hash: [u8; 32],
+        job: usize,
+    },
+}
+
+/// An earlier signature of an item: `(vault, query id, valid_until)`.
+pub(super) type Earlier = (String, u64, u64);
+
+/// What the group read, updated as each request is allowed.
+#[derive(Debug, Default)]
+pub(super) struct Reads {
+    pub(super) holder: Option<String>,
+    pub(super) frozen: bool,
+    pub(super) freeze_reason: Option<String>,
+    pub(super) lock_held: bool,
+    /// The audit log's last record (its lock is held since `BEGIN`).
+    pub(super) audit_head: audit::Head,
+    pub(super) journal: HashMap<JournalKey, Entry>,
+    pub(super) items: HashMap<u64, Vec<Earlier>>,
+    /// currency -> (last hour, last 24 h)
+    pub(super) volume: HashMap<String, (u128, u128)>,
+    /// currency -> worker -> last 24 h
+    pub(super) workers: HashMap<String, HashMap<String, u128>>,
+    /// escrow -> live signed releases
+    pub(super) pending: HashMap<String, u128>,
+}
+
+impl Core {
+    /// The group's reads (see the module docs), in ONE statement: each round trip to the
+    /// database is a wait the whole group pays, and on a busy machine a wait for a CPU too.
+    pub(super) async fn read(
+        &self,
+        tx: &mut PgConnection,
+        jobs: &[Job],
+        now: u64,
+    ) -> Result<Reads> {
+        // The journal keys of the group; the items, currencies, (worker, currency) pairs of its
+        // batches; the escrows of its releases.
+        let (mut contracts, mut kinds, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        let mut ids: Vec<i64> = Vec::new();
+        let mut currencies: Vec<&str> = Vec::new();
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut escrows = Vec::new();
+        for job in jobs {
+            let (kind, key) = job.req.key();
+            contracts.push(job.req.contract());
+            kinds.push(kind);
+            keys.push(key.to_string());
+            match (&job.req, &job.pre.registered, &job.pre.batch) {
+                (Request::Batch(_), Some(Registered::Vault { currency, .. }), Some(facts)) => {
+                    ids.extend_from_slice(&facts.ids);
+                    currencies.push(currency.as_str());
+                    pairs.extend(
+                        facts
+                            .totals
+                            .iter()
+                            .map(|(w, _)| (w.as_str(), currency.as_str())),
+                    );
+                }
+                (Request::Release(_), Some(Registered::Escrow { .. }), _) => {
+                    escrows.push(job.req.contract());
+                }
+                _ => {}
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        currencies.sort_unstable();
+        currencies.dedup();
+        pairs.sort_unstable();
+        pairs.dedup();
+        escrows.sort();
+        escrows.dedup();
+        let (workers, worker_currencies): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
+
+        let row = sqlx::query(
+            "SELECT s.holder, s.frozen, s.freeze_reason, \
+             EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 \
+                     AND granted AND ((classid::BIGINT << 32) | objid::BIGINT) = $2) AS lock_held, \
+             (SELECT seq FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_seq, \
+             (SELECT hash FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_hash, \
+             j.*, i.*, v.*, w.*, p.* \
+             FROM signer_state s \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(j.contract) AS j_contract, array_agg(j.key_kind) AS j_key_kind, \
+                 array_agg(j.key::TEXT) AS j_key, array_agg(j.request_kind) AS j_request_kind, \
+                 array_agg(j.content_hash) AS j_hash, array_agg(j.signature) AS j_signature, \
+                 array_agg(j.boc) AS j_boc, array_agg(j.valid_until) AS j_valid_until \
+               FROM UNNEST($3::TEXT[], $4::TEXT[], $5::TEXT[]) AS u(c, k, n) \
+               JOIN signer_journal j \
+                 ON j.contract = u.c AND j.key_kind = u.k AND j.key = u.n::NUMERIC) j \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(t.item_id) AS i_id, array_agg(t.contract) AS i_contract, \
+                 array_agg(t.query_id::TEXT) AS i_query_id, array_agg(t.valid_until) AS i_valid_until \
+               FROM UNNEST($6::BIGINT[]) AS u(id) JOIN signer_items t ON t.item_id = u.id) i \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.currency) AS v_currency, array_agg(x.hour) AS v_hour, \
+                 array_agg(x.day) AS v_day \
+               FROM (SELECT currency, \
+                       COALESCE(SUM(amount) FILTER (WHERE minute >= $8 - 60), 0)::TEXT AS hour, \
+                       COALESCE(SUM(amount), 0)::TEXT AS day \
+                     FROM signer_volume WHERE currency = ANY($7) AND minute >= $8 - 1440 \
+                     GROUP BY currency) x) v \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.worker) AS w_worker, array_agg(x.currency) AS w_currency, \
+                 array_agg(x.amount) AS w_amount \
+               FROM (SELECT t.worker, t.currency, SUM(t.amount)::TEXT AS amount \
+                     FROM UNNEST($9::TEXT[], $10::TEXT[]) AS u(w, c) JOIN signer_items t \
+                       ON t.worker = u.w AND t.currency = u.c AND t.signed_at > $11 \
+                     GROUP BY t.worker, t.currency) x) w \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.contract) AS p_contract, array_agg(x.pending) AS p_amount \
+               FROM (SELECT contract, SUM(amount)::TEXT AS pending FROM signer_journal \
+                     WHERE contract = ANY($12) AND request_kind = 'escrow_release' \
+                       AND valid_until >= $13 \
+                     GROUP BY contract) x) p \
+             WHERE s.id = 1 FOR SHARE OF s",
+        )
+        .bind(self.lock.pid())
+        .bind(crate::lock::SIGNER_LOCK_KEY)
+        .bind(&contracts)
+        .bind(&kinds)
+        .bind(&keys)
+        .bind(&ids)
+        .bind(&currencies)
+        .bind((now / 60) as i64)
+        .bind(&workers)
+        .bind(&worker_currencies)
+        .bind(now as i64 - 86_400)
+        .bind(&escrows)
+        .bind(now as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        let mut reads = Reads {
+            holder: row.try_get("holder")?,
+            frozen: row.try_get("frozen")?,
+            freeze_reason: row.try_get("freeze_reason")?,
+            lock_held: row.try_get("lock_held")?,
+            audit_head: audit::head_of(row.try_get("audit_seq")?, row.try_get("audit_hash")?),
+            ..Reads::default()
+        };
+        let col = |name: &str| -> Result<Vec<String>> {
+            Ok(row
+                .try_get::<Option<Vec<String>>, _>(name)?
+                .unwrap_or_default())
+        };
+        let bytes = |name: &str| -> Result<Vec<Vec<u8>>> {
+            Ok(row
+                .try_get::<Option<Vec<Vec<u8>>>, _>(name)?
+                .unwrap_or_default())
+        };
+        let ints = |name: &str| -> Result<Vec<i64>> {
+            Ok(row
+                .try_get::<Option<Vec<i64>>, _>(name)?
+                .unwrap_or_default())
+        };
+
+        let (j_contract, j_kind, j_key, j_request_kind) = (
+            col("j_contract")?,
+            col("j_key_kind")?,
+            col("j_key")?,
+            col("j_request_kind")?,
+        );
+        let (j_hash, j_signature, j_boc) =
+            (bytes("j_hash")?, bytes("j_signature")?, bytes("j_boc")?);
+        let j_valid_until = ints("j_valid_until")?;
+        for (n, contract) in j_contract.into_iter().enumerate() {
+            let kind = if j_kind[n] == "seqno" {
+                "seqno"
+            } else {
+                "query_id"
+            };
+            reads.journal.insert(
+                (contract, kind, parse_u64(&j_key[n])?),
+                Entry::Stored {
+                    request_kind: j_request_kind[n].clone(),
+                    content_hash: j_hash[n].clone(),
+                    signature: j_signature[n].clone(),
+                    boc: j_boc[n].clone(),
+                    valid_until: j_valid_until[n] as u64,
+                },
+            );
+        }
+
+        let (i_id, i_contract, i_query_id, i_valid_until) = (
+            ints("i_id")?,
+            col("i_contract")?,
+            col("i_query_id")?,
+            ints("i_valid_until")?,
+        );
+        for (n, contract) in i_contract.into_iter().enumerate() {
+            reads.items.entry(i_id[n] as u64).or_default().push((
+                contract,
+                parse_u64(&i_query_id[n])?,
+                i_valid_until[n] as u64,
+            ));
+        }
+
+        let (v_hour, v_day) = (col("v_hour")?, col("v_day")?);
+        for (n, currency) in col("v_currency")?.into_iter().enumerate() {
+            reads
+                .volume
+                .insert(currency, (parse_u128(&v_hour[n])?, parse_u128(&v_day[n])?));
+        }
+
+        let (w_currency, w_amount) = (col("w_currency")?, col("w_amount")?);
+        for (n, worker) in col("w_worker")?.into_iter().enumerate() {
+            reads
+                .workers
+                .entry(w_currency[n].clone())
+                .or_default()
+                .insert(worker, parse_u128(&w_amount[n])?);
+        }
+
+        let p_amount = col("p_amount")?;
+        for (n, contract) in col("p_contract")?.into_iter().enumerate() {
+            reads.pending.insert(contract, parse_u128(&p_amount[n])?);
+        }
+        Ok(reads)
+    }
+}
+
+fn parse_u128(s: &str) -> Result<u128> {
+    s.parse()
+        .map_err(|e| Error::Config(format!("stored amount {s:?}: {e}")))
+}
+
+fn parse_u64(s: &str) -> Result<u64> {
+    s.parse()
+        .map_err(|e| Error::Config(format!("stored id {s:?}: {e}")))
+}
