@@ -103,6 +103,10 @@ HBA
         # CREATEDB: the tests create and drop one database each.
         psql_su -d postgres -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'"
     fi
+    # DROP DATABASE ... WITH (FORCE) of a scratch database must be able to end every session
+    # in it, including background workers of other roles: without this, dropped test and bench
+    # databases were sometimes left behind.
+    psql_su -d postgres -c "GRANT pg_signal_backend TO $ROLE" 2>/dev/null || true
     if [ "$(psql_su -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
         psql_su -d postgres -c "CREATE DATABASE $DB OWNER $ROLE"
     fi
