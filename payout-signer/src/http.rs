@@ -7,7 +7,7 @@
 //! | `POST /v1/escrow/close` | [`CloseBody`] | [`Signed`](crate::wire::Signed) |
 //! | `POST /v1/vault/batch` | [`BatchBody`] | [`Signed`](crate::wire::Signed) |
 //! | `GET /v1/pubkey` | | [`PubkeyBody`] |
-//! | `GET /health` | | `{"status":"ok"}` (no auth; 503 when the lock is lost) |
+//! | `GET /health` | | `{"status":"ok"}` (no auth; 503 when the lock is lost or the committer stopped) |
 
 use std::sync::Arc;
 
@@ -185,15 +185,18 @@ async fn pubkey(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn health(State(s): State<AppState>) -> Response {
-    if s.signer.lock_held() {
-        (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response()
+    let status = if !s.signer.lock_held() {
+        "lock_lost"
+    } else if !s.signer.committer_running() {
+        "committer_stopped"
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "lock_lost" })),
-        )
-            .into_response()
-    }
+        return (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response();
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({ "status": status })),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

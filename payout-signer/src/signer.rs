@@ -322,6 +322,12 @@ impl Signer {
         self.core.lock.held()
     }
 
+    /// Whether the committer task is running (it only stops if it panicked: then every
+    /// request fails and `/health` says so).
+    pub fn committer_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// How requests were grouped into transactions so far.
     pub fn group_stats(&self) -> GroupStats {
         use std::sync::atomic::Ordering::Relaxed;

@@ -185,68 +185,111 @@ impl Core {
                 .unwrap_or_default())
         };
 
-        let (j_contract, j_kind, j_key, j_request_kind) = (
-            col("j_contract")?,
-            col("j_key_kind")?,
-            col("j_key")?,
-            col("j_request_kind")?,
+        // Each lateral subquery aggregates its columns over the same rows; a length mismatch
+        // would be a database fault, refused rather than indexed into.
+        let j_contract = col("j_contract")?;
+        let n = j_contract.len();
+        let (j_kind, j_key, j_request_kind) = (
+            same_len(n, "j_key_kind", col("j_key_kind")?)?,
+            same_len(n, "j_key", col("j_key")?)?,
+            same_len(n, "j_request_kind", col("j_request_kind")?)?,
         );
-        let (j_hash, j_signature, j_boc) =
-            (bytes("j_hash")?, bytes("j_signature")?, bytes("j_boc")?);
-        let j_valid_until = ints("j_valid_until")?;
-        for (n, contract) in j_contract.into_iter().enumerate() {
-            let kind = if j_kind[n] == "seqno" {
-                "seqno"
-            } else {
-                "query_id"
-            };
+        let (j_hash, j_signature, j_boc) = (
+            same_len(n, "j_hash", bytes("j_hash")?)?,
+            same_len(n, "j_signature", bytes("j_signature")?)?,
+            same_len(n, "j_boc", bytes("j_boc")?)?,
+        );
+        let j_valid_until = same_len(n, "j_valid_until", ints("j_valid_until")?)?;
+        let rows = j_contract
+            .into_iter()
+            .zip(j_kind)
+            .zip(j_key)
+            .zip(j_request_kind);
+        let stored = j_hash
+            .into_iter()
+            .zip(j_signature)
+            .zip(j_boc)
+            .zip(j_valid_until);
+        for ((((contract, kind), key), request_kind), (((hash, signature), boc), valid_until)) in
+            rows.zip(stored)
+        {
+            let kind = if kind == "seqno" { "seqno" } else { "query_id" };
             reads.journal.insert(
-                (contract, kind, parse_u64(&j_key[n])?),
+                (contract, kind, parse_u64(&key)?),
                 Entry::Stored {
-                    request_kind: j_request_kind[n].clone(),
-                    content_hash: j_hash[n].clone(),
-                    signature: j_signature[n].clone(),
-                    boc: j_boc[n].clone(),
-                    valid_until: j_valid_until[n] as u64,
+                    request_kind,
+                    content_hash: hash,
+                    signature,
+                    boc,
+                    valid_until: valid_until as u64,
                 },
             );
         }
 
-        let (i_id, i_contract, i_query_id, i_valid_until) = (
-            ints("i_id")?,
-            col("i_contract")?,
-            col("i_query_id")?,
-            ints("i_valid_until")?,
+        let i_contract = col("i_contract")?;
+        let n = i_contract.len();
+        let (i_id, i_query_id, i_valid_until) = (
+            same_len(n, "i_id", ints("i_id")?)?,
+            same_len(n, "i_query_id", col("i_query_id")?)?,
+            same_len(n, "i_valid_until", ints("i_valid_until")?)?,
         );
-        for (n, contract) in i_contract.into_iter().enumerate() {
-            reads.items.entry(i_id[n] as u64).or_default().push((
+        for (((contract, id), query_id), valid_until) in i_contract
+            .into_iter()
+            .zip(i_id)
+            .zip(i_query_id)
+            .zip(i_valid_until)
+        {
+            reads.items.entry(id as u64).or_default().push((
                 contract,
-                parse_u64(&i_query_id[n])?,
-                i_valid_until[n] as u64,
+                parse_u64(&query_id)?,
+                valid_until as u64,
             ));
         }
 
-        let (v_hour, v_day) = (col("v_hour")?, col("v_day")?);
-        for (n, currency) in col("v_currency")?.into_iter().enumerate() {
+        let v_currency = col("v_currency")?;
+        let n = v_currency.len();
+        let (v_hour, v_day) = (
+            same_len(n, "v_hour", col("v_hour")?)?,
+            same_len(n, "v_day", col("v_day")?)?,
+        );
+        for ((currency, hour), day) in v_currency.into_iter().zip(v_hour).zip(v_day) {
             reads
                 .volume
-                .insert(currency, (parse_u128(&v_hour[n])?, parse_u128(&v_day[n])?));
+                .insert(currency, (parse_u128(&hour)?, parse_u128(&day)?));
         }
 
-        let (w_currency, w_amount) = (col("w_currency")?, col("w_amount")?);
-        for (n, worker) in col("w_worker")?.into_iter().enumerate() {
+        let w_worker = col("w_worker")?;
+        let n = w_worker.len();
+        let (w_currency, w_amount) = (
+            same_len(n, "w_currency", col("w_currency")?)?,
+            same_len(n, "w_amount", col("w_amount")?)?,
+        );
+        for ((worker, currency), amount) in w_worker.into_iter().zip(w_currency).zip(w_amount) {
             reads
                 .workers
-                .entry(w_currency[n].clone())
+                .entry(currency)
                 .or_default()
-                .insert(worker, parse_u128(&w_amount[n])?);
+                .insert(worker, parse_u128(&amount)?);
         }
 
-        let p_amount = col("p_amount")?;
-        for (n, contract) in col("p_contract")?.into_iter().enumerate() {
-            reads.pending.insert(contract, parse_u128(&p_amount[n])?);
+        let p_contract = col("p_contract")?;
+        let p_amount = same_len(p_contract.len(), "p_amount", col("p_amount")?)?;
+        for (contract, amount) in p_contract.into_iter().zip(p_amount) {
+            reads.pending.insert(contract, parse_u128(&amount)?);
         }
         Ok(reads)
+    }
+}
+
+/// `v` if it has `n` elements.
+fn same_len<T>(n: usize, column: &str, v: Vec<T>) -> Result<Vec<T>> {
+    if v.len() == n {
+        Ok(v)
+    } else {
+        Err(Error::Internal(format!(
+            "the group read returned {} {column} for {n} rows",
+            v.len()
+        )))
     }
 }
 
