@@ -95,7 +95,8 @@ impl Core {
         let mut records = Vec::with_capacity(jobs.len());
         let mut writes = Writes::default();
         for (i, (job, plan)) in jobs.iter().zip(&plans).enumerate() {
-            match plan {
+            // (signature, message, valid_until, replayed) of an answered request.
+            let (signature, boc, valid_until, replayed): (&[u8], &[u8], u64, bool) = match plan {
                 Ok(Plan::Sign {
                     valid_until,
                     currency,
@@ -104,31 +105,13 @@ impl Core {
                         return Err(Error::Internal("a planned signature is missing".into()));
                     };
                     writes.add(job, m, *valid_until, currency.as_deref());
-                    records.push(job.req.record(job.at, Some(&job.hash), "signed"));
-                    results.push(Ok(self.answer(
-                        &job.req,
-                        &job.hash,
-                        &m.signature,
-                        &m.boc,
-                        *valid_until,
-                        false,
-                    )));
+                    (&m.signature, &m.boc, *valid_until, false)
                 }
                 Ok(Plan::Stored {
                     signature,
                     boc,
                     valid_until,
-                }) => {
-                    records.push(job.req.record(job.at, Some(&job.hash), "replayed"));
-                    results.push(Ok(self.answer(
-                        &job.req,
-                        &job.hash,
-                        signature,
-                        boc,
-                        *valid_until,
-                        true,
-                    )));
-                }
+                }) => (signature, boc, *valid_until, true),
                 Ok(Plan::SameAs(first)) => {
                     let (Some(m), Ok(Plan::Sign { valid_until, .. })) =
                         (&made[*first], &plans[*first])
@@ -137,21 +120,24 @@ impl Core {
                             "a replayed in-group signature is missing".into(),
                         ));
                     };
-                    records.push(job.req.record(job.at, Some(&job.hash), "replayed"));
-                    results.push(Ok(self.answer(
-                        &job.req,
-                        &job.hash,
-                        &m.signature,
-                        &m.boc,
-                        *valid_until,
-                        true,
-                    )));
+                    (&m.signature, &m.boc, *valid_until, true)
                 }
                 Err(e) => {
                     records.push(refusal_record(&job.req, job.at, Some(&job.hash), e));
                     results.push(Err(e.copy_outcome()));
+                    continue;
                 }
-            }
+            };
+            let decision = if replayed { "replayed" } else { "signed" };
+            records.push(job.req.record(job.at, Some(&job.hash), decision));
+            results.push(Ok(self.answer(
+                &job.req,
+                &job.hash,
+                signature,
+                boc,
+                valid_until,
+                replayed,
+            )));
         }
         let audit_rows = audit::chain(reads.audit_head, &records)?;
         writes.write(&mut tx, &audit_rows).await?;
