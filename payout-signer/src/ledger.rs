@@ -1,5 +1,6 @@
 //! What the signer reads from the earnings ledger, behind a small seam so the policy code
-//! does not depend on the ledger's tables. Read inside the signing transaction.
+//! does not depend on the ledger's tables. Read by each caller before its request is queued
+//! (what the ledger says is not serialized with the signer: the ledger has its own writers).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -86,7 +87,7 @@ pub trait LedgerView: Send + Sync + std::fmt::Debug {
 }
 
 /// The real ledger (labelmint-ledger): earnings and their batches are read from the `ledger_*`
-/// tables in the signer's own transaction (one query for a whole batch); `releasable` comes
+/// tables (one query for a whole batch, before the queue); `releasable` comes
 /// from [`labelmint_ledger::Ledger::releasable`].
 #[derive(Debug, Clone)]
 pub struct PgLedger {

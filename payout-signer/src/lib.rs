@@ -8,12 +8,13 @@
 //!  settler / make up ──HTTP (127.0.0.1 or unix socket, Bearer token)──> http.rs
 //!                                                                         │ wire.rs: typed JSON -> ABI request
 //!                                                                         v
-//!        signer.rs: queue ─ gate ─ group.rs: BEGIN (one transaction per group of queued
-//!                   requests) ─ one set of reads ─ for each, in order: lock + fencing token,
-//!                   freeze ─ journal (same content: stored message; other content: refused) ─
-//!                   policy.rs (allowlist, TTL, batch caps, ledger earnings, earlier signatures,
-//!                   rolling and per-worker caps, releasable) ─ KeyBackend::sign(request hash)
-//!                   ─ journal + items + volumes + audit, one statement each ─ COMMIT
+//!        signer.rs: queue ─ one committer task ─ group/: BEGIN (one transaction per group
+//!                   of queued requests) ─ one read statement ─ for each, in order: lock +
+//!                   fencing token, freeze ─ journal (same content: stored message; other
+//!                   content: refused) ─ policy.rs (allowlist, TTL, batch caps, ledger earnings,
+//!                   earlier signatures, rolling and per-worker caps, releasable)
+//!                   ─ KeyBackend::sign(request hash) ─ one write statement (journal, items,
+//!                   volumes, audit) ─ COMMIT
 //!                                                                         │
 //!                             signed message BOC (vault: external message; escrow: body) <─┘
 //! ```

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! request ─ request cell + hash, allowlist entry, ledger earnings / releasable (no lock)
-//!   ─ queue ─ gate (one group at a time, dedicated connection) ─ group.rs: one transaction
+//!   ─ queue ─ the committer task (one group at a time, dedicated connection) ─ group/: one
+//!   transaction
 //!   ─ COMMIT (synchronous_commit = on) ─ only now the answer leaves the process
 //! ```
 //!
@@ -445,12 +446,12 @@ async fn commit_loop(core: Arc<Core>, mut queue: mpsc::Receiver<Job>) {
 
 impl Core {
     /// Runs `jobs` in one transaction on the committer's connection and answers each.
-    async fn run_group(&self, gate: &mut Option<PoolConnection<Postgres>>, jobs: Vec<Job>) {
+    async fn run_group(&self, held: &mut Option<PoolConnection<Postgres>>, jobs: Vec<Job>) {
         use std::sync::atomic::Ordering::Relaxed;
         self.stats.groups.fetch_add(1, Relaxed);
         self.stats.requests.fetch_add(jobs.len() as u64, Relaxed);
         self.stats.largest.fetch_max(jobs.len() as u64, Relaxed);
-        let mut conn = match gate.take() {
+        let mut conn = match held.take() {
             Some(c) => c,
             None => match self.pool.acquire().await {
                 Ok(c) => c,
@@ -462,7 +463,7 @@ impl Core {
         };
         match self.group_tx(&mut conn, &jobs).await {
             Ok(results) => {
-                *gate = Some(conn);
+                *held = Some(conn);
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
                 }
