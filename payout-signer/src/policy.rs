@@ -242,19 +242,7 @@ pub fn worker_totals(req: &VaultBatchRequest) -> Vec<(String, u128)> {
 }
 
 /// Per-worker rolling 24-hour cap: what each worker was signed in the last 24 hours
-/// (`signed`) plus what this batch gives it.
-pub fn check_workers(
-    req: &VaultBatchRequest,
-    caps: &CurrencyCaps,
-    signed: &HashMap<String, u128>,
-) -> Result<()> {
-    check_worker_totals(&worker_totals(req), caps, |w| {
-        signed.get(w).copied().unwrap_or(0)
-    })
-}
-
-/// [`check_workers`] over precomputed [`worker_totals`]; `signed(worker)` is what the worker
-/// was signed in the last 24 hours.
+/// (`signed(worker)`) plus what this batch gives it ([`worker_totals`]).
 pub fn check_worker_totals(
     this: &[(String, u128)],
     caps: &CurrencyCaps,
@@ -530,11 +518,15 @@ mod tests {
             Some(Rule::CapDay)
         );
         let req = batch(&[(1, 1, 30), (2, 1, 30), (3, 2, 10)]);
-        assert_eq!(rule(check_workers(&req, &c, &HashMap::new())), None);
-        let mut signed = HashMap::new();
-        signed.insert(raw_address(&addr(1)), 1u128);
+        let totals = worker_totals(&req);
         assert_eq!(
-            rule(check_workers(&req, &c, &signed)),
+            totals,
+            vec![(raw_address(&addr(1)), 60), (raw_address(&addr(2)), 10)]
+        );
+        assert_eq!(rule(check_worker_totals(&totals, &c, |_| 0)), None);
+        let one_before = |w: &str| u128::from(w == raw_address(&addr(1)));
+        assert_eq!(
+            rule(check_worker_totals(&totals, &c, one_before)),
             Some(Rule::CapWorkerDay)
         );
     }

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use labelmint_abi::Layout;
 use labelmint_abi::escrow::{CloseRequest, ReleaseRequest};
 use labelmint_abi::vault::VaultBatchRequest;
-use labelmint_abi::{Layout, SignedRequest};
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
@@ -85,11 +85,7 @@ impl Request {
 
     /// The signed payload (the request cell's hash): the journal's content hash.
     pub fn signing_hash(&self) -> Result<[u8; 32]> {
-        Ok(match self {
-            Request::Release(r) => r.signing_hash()?,
-            Request::Close(r) => r.signing_hash()?,
-            Request::Batch(r) => r.signing_hash()?,
-        })
+        Ok(self.request_cell()?.repr_hash().0)
     }
 
     pub(crate) fn amount(&self) -> u128 {
@@ -352,19 +348,19 @@ impl Signer {
         // The request cell and its hash are built before the queue (no shared state), and so is
         // what the ledger and the allowlist say (read on the pool; the ledger's writers are not
         // serialized with the signer anyway).
-        let prepared = match req.request_cell() {
-            Ok(cell) => self.pre_read(&req).await.map(|pre| (cell, pre)),
-            Err(e) => Err(Error::bad("unbuildable_request", e.to_string())),
-        };
-        let (cell, pre) = match prepared {
-            Ok(p) => p,
+        let cell = match req.request_cell() {
+            Ok(cell) => cell,
             Err(e) => {
-                let hash = req.signing_hash().ok();
-                let rec = refusal_record(&req, at, hash.as_ref(), &e);
-                if let Err(a) = self.audit(&rec).await {
-                    tracing::error!(error = %a, "cannot append the refusal to the audit log");
-                }
-                return Err(e);
+                let e = Error::bad("unbuildable_request", e.to_string());
+                return self.refuse_early(&req, at, None, e).await;
+            }
+        };
+        let pre = match self.pre_read(&req).await {
+            Ok(pre) => pre,
+            Err(e) => {
+                return self
+                    .refuse_early(&req, at, Some(&cell.repr_hash().0), e)
+                    .await;
             }
         };
         let (tx, rx) = oneshot::channel();
@@ -390,6 +386,21 @@ impl Signer {
             tokio::time::sleep(pause).await;
         }
         result
+    }
+
+    /// Audits a request refused (or failed) before the queue, then returns the error.
+    async fn refuse_early(
+        &self,
+        req: &Request,
+        at: u64,
+        hash: Option<&[u8; 32]>,
+        e: Error,
+    ) -> Result<Signed> {
+        let rec = refusal_record(req, at, hash, &e);
+        if let Err(a) = self.audit(&rec).await {
+            tracing::error!(error = %a, "cannot append the refusal to the audit log");
+        }
+        Err(e)
     }
 
     /// Appends one audit record in its own transaction.
