@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'crypto';
 import { loadCode } from './compile';
 import { deployTestUsd, TestUsd } from '../tests/helpers/jetton-fixture';
 import { Escrow, EscrowAttach, EscrowConfig, parseEscrowStorage, signClose, signRelease } from '../wrappers/Escrow';
-import { buildVaultBatchRequest, PayoutItem, PayoutVault, signBatch, VaultConfig } from '../wrappers/PayoutVault';
+import { buildVaultBatchRequest, configGlobalId, DEFAULT_ADMIN_DELAY, PayoutItem, PayoutVault, signBatch, VaultConfig } from '../wrappers/PayoutVault';
 
 export const NOW = 1_800_000_000;
 export const DAY = 86_400;
@@ -73,6 +73,7 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
         admin: admin.address,
         jettonMaster,
         vaultId,
+        adminDelay: DEFAULT_ADMIN_DELAY,
     });
     const vaults = {
         ton: blockchain.openContract(PayoutVault.createFromConfig(vaultConfig(null, 1), vaultCode)),
@@ -150,6 +151,7 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
             const vault = vaults[kind];
             const request = buildVaultBatchRequest({
                 vault: vault.address,
+                globalId: configGlobalId(blockchain.config),
                 queryId,
                 createdAt: blockchain.now ?? NOW,
                 items,

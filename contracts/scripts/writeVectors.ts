@@ -35,6 +35,7 @@ import * as JW from '../wrappers/JettonWallet';
 import * as JM from '../wrappers/JettonMinter';
 import * as E from '../wrappers/Escrow';
 import * as V from '../wrappers/PayoutVault';
+import * as R from '../wrappers/recovery';
 
 export const VECTORS_FILE = path.join(ROOT, 'vectors', 'abi.json');
 
@@ -530,9 +531,12 @@ function item(itemId: bigint, amount: bigint, dest: Address = A, bounceable = tr
 const ITEM_MAX = V.MAX_ITEM_ID_EXCLUSIVE - 1n; // 17 digits
 
 const batches: Record<string, V.VaultBatchRequestInput & { items: V.PayoutItem[] }> = {
-    ton_one_item: { vault: C, queryId: 1n, createdAt: 1_800_000_000, items: [item(0n, 1_000_000_000n, A, false)] },
+    ton_one_item: { vault: C, globalId: V.GlobalId.mainnet, queryId: 1n, createdAt: 1_800_000_000, items: [item(0n, 1_000_000_000n, A, false)] },
+    devnet: { vault: C, globalId: V.GlobalId.devnet, queryId: 2n, createdAt: 1_800_000_000, items: [item(7n, 1n, B, true)] },
+    testnet: { vault: C, globalId: V.GlobalId.testnet, queryId: 3n, createdAt: 1_800_000_000, items: [item(8n, 2n, B, true)] },
     jetton_three_items: {
         vault: C,
+        globalId: V.GlobalId.mainnet,
         queryId: 0x1234_5678_9abc_def0n,
         createdAt: 1_800_000_000,
         attach: 50_000_000n,
@@ -541,6 +545,7 @@ const batches: Record<string, V.VaultBatchRequestInput & { items: V.PayoutItem[]
     },
     max: {
         vault: MAX_ADDR,
+        globalId: -(2 ** 31),
         queryId: MAX_U64,
         createdAt: MAX_U32,
         attach: MAX_COINS,
@@ -554,7 +559,7 @@ function batchRef(b: V.VaultBatchRequestInput & { items: V.PayoutItem[] }): Ref 
     const cell = V.buildVaultBatchRequest(b);
     const parsed = V.parseVaultBatchRequest(cell);
     return new Ref(
-        { vault: b.vault, queryId: b.queryId, createdAt: b.createdAt, attach: parsed.attach, forwardTon: parsed.forwardTon, items: b.items },
+        { vault: b.vault, globalId: b.globalId, queryId: b.queryId, createdAt: b.createdAt, attach: parsed.attach, forwardTon: parsed.forwardTon, items: b.items },
         cell,
         { count: parsed.count, total: parsed.total },
     );
@@ -603,13 +608,54 @@ function vault(): void {
         typical: { queryId: 1n, newAdmin: A },
         masterchain: { queryId: MAX_U64, newAdmin: MC },
     });
+    layout('vault_apply_change', { build: V.buildVaultApplyChange, parse: V.parseVaultApplyChange }, queryOnly);
+    layout('vault_cancel_change', { build: V.buildVaultCancelChange, parse: V.parseVaultCancelChange }, queryOnly);
 
-    const tonVaultParams: V.VaultParams = { admin: A, jettonMaster: null, jettonWallet: null, vaultId: 0 };
-    const jettonVaultParams: V.VaultParams = { admin: MC, jettonMaster: B, jettonWallet: C, vaultId: MAX_U32 };
+    const changes: Record<string, V.AdminChange> = {
+        limits: { kind: 'admin_change_limits', windowLen: 86_400, windowLimit: 10_000n * 1_000_000n },
+        limits_max: { kind: 'admin_change_limits', windowLen: MAX_U32, windowLimit: MAX_COINS },
+        signer: { kind: 'admin_change_signer', signerKey: KEY },
+        admin: { kind: 'admin_change_admin', newAdmin: MC },
+    };
+    const pendingOf = (name: string, queryId: bigint, applyAfter: number): V.VaultPendingChange => ({ queryId, applyAfter, change: changes[name] });
+    layout('vault_pending_change', { build: V.buildVaultPendingChange, parse: V.parseVaultPendingChange }, {
+        limits: pendingOf('limits', 1n, 1_800_172_800),
+        limits_max: pendingOf('limits_max', MAX_U64, MAX_U32),
+        signer: pendingOf('signer', 2n, 1_800_172_800),
+        admin: pendingOf('admin', 3n, 0),
+    });
+    const pendingSigner = ref(pendingOf('signer', 2n, 1_800_172_800), V.buildVaultPendingChange);
+
+    const tonVaultParams: V.VaultParams = { admin: A, jettonMaster: null, jettonWallet: null, vaultId: 0, adminDelay: V.DEFAULT_ADMIN_DELAY, pending: null };
+    const jettonVaultParams: V.VaultParams = {
+        admin: MC,
+        jettonMaster: B,
+        jettonWallet: C,
+        vaultId: MAX_U32,
+        adminDelay: MAX_U32,
+        pending: pendingSigner as unknown as Cell,
+    };
     layout('vault_params', { build: V.buildVaultParams, parse: V.parseVaultParams }, { ton: tonVaultParams, jetton: jettonVaultParams });
-    const zeroStats: V.VaultStats = { funded: 0n, paid: 0n, bounced: 0n, jettonBalance: 0n };
-    const maxStats: V.VaultStats = { funded: MAX_COINS, paid: MAX_COINS, bounced: MAX_COINS, jettonBalance: MAX_COINS };
-    layout('vault_stats', { build: V.buildVaultStats, parse: V.parseVaultStats }, { zero: zeroStats, max: maxStats });
+    const zeroStats: V.VaultStats = V.ZERO_VAULT_STATS;
+    const maxStats: V.VaultStats = {
+        funded: MAX_COINS,
+        paid: MAX_COINS,
+        bounced: MAX_COINS,
+        jettonBalance: MAX_COINS,
+        recovered: MAX_COINS,
+        recoveryNonce: MAX_U64,
+        recovery: { startedAt: MAX_U32, amount: MAX_COINS },
+    };
+    const recoveringStats: V.VaultStats = {
+        funded: 100_000_000n,
+        paid: 40_000_000n,
+        bounced: 0n,
+        jettonBalance: 60_000_000n,
+        recovered: 5_000_000n,
+        recoveryNonce: V.recoveryNonce(3n),
+        recovery: { startedAt: 1_800_000_000, amount: 70_000_000n },
+    };
+    layout('vault_stats', { build: V.buildVaultStats, parse: V.parseVaultStats }, { zero: zeroStats, max: maxStats, recovering: recoveringStats });
     layout<V.VaultStorage>('vault_storage', { build: V.buildVaultStorage, parse: V.parseVaultStorage }, {
         initial: {
             signerKey: KEY,
@@ -638,7 +684,7 @@ function vault(): void {
             windowStart: MAX_U32,
             curSpent: MAX_COINS,
             prevSpent: MAX_COINS,
-            params: ref(jettonVaultParams, V.buildVaultParams) as unknown as Cell,
+            params: new Ref(jettonVaultParams, V.buildVaultParams(toInput(jettonVaultParams))) as unknown as Cell,
             stats: ref(maxStats, V.buildVaultStats) as unknown as Cell,
         },
     });
@@ -674,6 +720,32 @@ function vault(): void {
             signerKey: Buffer.alloc(32, 0xff),
             admin: MC,
         },
+    });
+    layout('ev_admin_change_proposed', { build: V.buildEvAdminChangeProposed, parse: V.parseEvAdminChangeProposed }, {
+        limits: { queryId: 1n, applyAfter: 1_800_172_800, change: changes.limits },
+        signer: { queryId: 2n, applyAfter: 1_800_172_800, change: changes.signer },
+        admin_max: { queryId: MAX_U64, applyAfter: MAX_U32, change: changes.admin },
+    });
+    layout('ev_admin_change_cancelled', { build: V.buildEvAdminChangeCancelled, parse: V.parseEvAdminChangeCancelled }, {
+        signer: { queryId: 2n, change: changes.signer },
+        limits_max: { queryId: MAX_U64, change: changes.limits_max },
+    });
+    // the shared recovery messages as the vault uses them (nonce = 2^63 | n)
+    layout('jetton_recover', { build: R.buildJettonRecover, parse: R.parseJettonRecover }, {
+        vault_claim: { queryId: 5n, amount: 3_000_000n },
+        vault_one_unit: { queryId: 0n, amount: 1n },
+    });
+    layout('jetton_recovery', { build: R.buildJettonRecovery, parse: R.parseJettonRecovery }, {
+        vault_first: { nonce: V.recoveryNonce(1n) },
+        vault_last: { nonce: MAX_U64 },
+    });
+    layout('ev_jetton_recovered', { build: R.buildEvJettonRecovered, parse: R.parseEvJettonRecovered }, {
+        vault_first: { queryId: V.recoveryNonce(1n), amount: 3_000_000n, booked: 63_000_000n },
+        vault_nothing: { queryId: V.recoveryNonce(2n), amount: 0n, booked: 63_000_000n },
+    });
+    layout('ev_jetton_recovery_failed', { build: R.buildEvJettonRecoveryFailed, parse: R.parseEvJettonRecoveryFailed }, {
+        vault_first: { queryId: V.recoveryNonce(1n) },
+        vault_last: { queryId: MAX_U64 },
     });
     layout('ev_gas_topped_up', { build: V.buildEvGasToppedUp, parse: V.parseEvGasToppedUp }, {
         typical: { queryId: 0n, from: A, amount: 1_000_000_000n },
@@ -713,9 +785,9 @@ function signedRequests(): void {
     for (const [name, r] of Object.entries({ typical: { escrow: B, seqno: 6n, validUntil: 1_800_000_600n } })) {
         signed('signed_close_request', name, 0x02, ref(r, E.buildCloseRequest), (_c, sk) => E.signClose(r, sk).signature);
     }
-    signed('signed_vault_batch_request', 'jetton_three_items', 0x03, batchRef(batches.jetton_three_items), (c, sk) =>
-        V.parseVaultBatch(V.signBatch(c, sk)).signature,
-    );
+    for (const name of ['jetton_three_items', 'devnet'] as const) {
+        signed('signed_vault_batch_request', name, 0x03, batchRef(batches[name]), (c, sk) => V.parseVaultBatch(V.signBatch(c, sk)).signature);
+    }
 }
 
 // ------------------------------------------------------------------------- derived addresses
@@ -742,8 +814,17 @@ function addresses(): void {
 
     const vaultCode = loadCode('PayoutVault');
     const vaultConfigs: Record<string, V.VaultConfig> = {
-        ton: { signerKey: KEY, timeout: 3600, windowLen: 86_400, windowLimit: 1_000_000_000_000n, admin: A, jettonMaster: null, vaultId: 0 },
-        jetton: { signerKey: Buffer.alloc(32, 0xff), timeout: MAX_U32, windowLen: MAX_U32, windowLimit: MAX_COINS, admin: MC, jettonMaster: B, vaultId: MAX_U32 },
+        ton: { signerKey: KEY, timeout: 3600, windowLen: 86_400, windowLimit: 1_000_000_000_000n, admin: A, jettonMaster: null, vaultId: 0, adminDelay: V.DEFAULT_ADMIN_DELAY },
+        jetton: {
+            signerKey: Buffer.alloc(32, 0xff),
+            timeout: MAX_U32,
+            windowLen: MAX_U32,
+            windowLimit: MAX_COINS,
+            admin: MC,
+            jettonMaster: B,
+            vaultId: MAX_U32,
+            adminDelay: MAX_U32,
+        },
     };
     for (const [name, c] of Object.entries(vaultConfigs)) {
         const v = V.PayoutVault.createFromConfig(c, vaultCode);

@@ -12,7 +12,7 @@ import '@ton/test-utils';
 import { contractAddress, external, toNano, Transaction } from '@ton/core';
 import { Blockchain, createShardAccount } from '@ton/sandbox';
 import { TEST_USD } from '../wrappers/JettonMinter';
-import { buildVaultBatchRequest, buildVaultParams, buildVaultStats, buildVaultStorage, PayoutVault, signBatch, VaultError } from '../wrappers/PayoutVault';
+import { buildVaultBatchRequest, buildVaultParams, buildVaultStats, buildVaultStorage, DEFAULT_ADMIN_DELAY, GlobalId, PayoutVault, signBatch, VaultError, ZERO_VAULT_STATS } from '../wrappers/PayoutVault';
 import { deployTestUsd } from './helpers/jetton-fixture';
 import { createVaultEnv, findTx, keyPair, makeItems, NOW, TIMEOUT, TON, txSucceeded, WINDOW_LEN } from './helpers/vault-fixture';
 import { loadCode } from '../scripts/compile';
@@ -137,15 +137,15 @@ describe('PayoutVault gas', () => {
                 windowStart: NOW,
                 curSpent: 0n,
                 prevSpent: 0n,
-                params: buildVaultParams({ admin: admin.address, jettonMaster: null, jettonWallet: null, vaultId: 1 }),
-                stats: buildVaultStats({ funded: 0n, paid: 0n, bounced: 0n, jettonBalance: 0n }),
+                params: buildVaultParams({ admin: admin.address, jettonMaster: null, jettonWallet: null, vaultId: 1, adminDelay: DEFAULT_ADMIN_DELAY, pending: null }),
+                stats: buildVaultStats(ZERO_VAULT_STATS),
             });
             const init = { code, data };
             const vault = blockchain.openContract(new PayoutVault(contractAddress(0, init), init));
             // a state this large cannot travel in a deploy message: install the account directly
             await blockchain.setShardAccount(vault.address, createShardAccount({ address: vault.address, code, data, balance: TON }));
             // everything passes but the balance check (the last one)
-            const req = buildVaultBatchRequest({ vault: vault.address, queryId: 5n, createdAt: NOW, items: makeItems(250, { amount: () => 10n * TON }) });
+            const req = buildVaultBatchRequest({ vault: vault.address, globalId: GlobalId.mainnet, queryId: 5n, createdAt: NOW, items: makeItems(250, { amount: () => 10n * TON }) });
             const gas = await refusedGas(blockchain.sendMessage(external({ to: vault.address, body: signBatch(req, signer.secretKey) })), VaultError.insufficientTon);
             lines.push(`replay dicts of ${size} + ${size} ids: ${gas} gas before refusal`);
             // the credit is 10,000: keep a margin for code changes

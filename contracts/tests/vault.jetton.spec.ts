@@ -19,6 +19,7 @@ import {
     PayoutItem,
     PayoutVault,
     signBatch,
+    GlobalId,
     VaultError,
 } from '../wrappers/PayoutVault';
 import { deployTestUsd, TestUsd } from './helpers/jetton-fixture';
@@ -134,7 +135,7 @@ describe('PayoutVault (jetton)', () => {
             expect(await env.usd.walletOf(env.funder.address).getJettonBalance()).toBe(100n * TEST_USD);
             expect((await vault.getVaultData()).jettonBalance).toBe(0n);
 
-            const req = buildVaultBatchRequest({ vault: vault.address, queryId: 1n, createdAt: NOW, items: makeItems(1), attach: ATTACH });
+            const req = buildVaultBatchRequest({ vault: vault.address, globalId: GlobalId.mainnet, queryId: 1n, createdAt: NOW, items: makeItems(1), attach: ATTACH });
             await expectRefused(env.blockchain.sendMessage(external({ to: vault.address, body: signBatch(req, env.signer.secretKey) })), VaultError.jettonWalletUnknown);
 
             const top = await vault.sendTopUp(env.funder.getSender(), toNano('0.5'));

@@ -30,6 +30,25 @@ export const MAX_ITEM_ID_EXCLUSIVE = 10n ** 17n;
 /** The text every payout carries: "LabelMint #<item id>". */
 export const PAYOUT_COMMENT_PREFIX = 'LabelMint #';
 
+/** The networks' global ids (config param 19); a batch request carries the one it is for. */
+export const GlobalId = {
+    mainnet: -239,
+    testnet: -3,
+    /** The local devnet (Rust constant DEVNET_GLOBAL_ID). */
+    devnet: 2026,
+} as const;
+
+/** The global id (config param 19) of a blockchain config (the params dictionary's root cell). */
+export function configGlobalId(config: Cell): number {
+    const params = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), config);
+    const p19 = params.get(19);
+    if (!p19) throw new Error('config param 19 (global id) missing');
+    return p19.beginParse().loadInt(32);
+}
+
+/** The default admin_delay: 48 hours between proposing and applying a power-raising change. */
+export const DEFAULT_ADMIN_DELAY = 172_800;
+
 /** Admin actions of ev_admin_change. */
 export const VaultAdminAction = {
     freeze: 1,
@@ -59,11 +78,15 @@ export const VaultError = {
     countMismatch: 315,
     totalMismatch: 316,
     badDestination: 317,
+    wrongNetwork: 318,
     notAdmin: 320,
     zeroWindowLen: 321,
     fundOnJettonVault: 322,
     notJettonMaster: 323,
     unknownOp: 324,
+    changePending: 325,
+    noPendingChange: 326,
+    changeNotDue: 327,
 } as const;
 
 // ------------------------------------------------------------------ payout items
@@ -155,11 +178,13 @@ export function parsePayoutItems(first: Cell): ParsedPayoutItem[] {
 
 // ------------------------------------------------------------------ the batch (external)
 
-// vault_batch_request#2070e2a8 vault:MsgAddressInt query_id:uint64 created_at:uint32
-//     count:uint8 total:Coins attach:Coins forward_ton:Coins
+// vault_batch_request#2070e2a8 vault:MsgAddressInt global_id:int32 query_id:uint64
+//     created_at:uint32 count:uint8 total:Coins attach:Coins forward_ton:Coins
 //     items:^PayoutItem = VaultBatchRequest;
 export interface VaultBatchRequest {
     vault: Address;
+    /** The network the batch is for (GlobalId); the vault refuses any other (ERR_WRONG_NETWORK). */
+    globalId: number;
     queryId: bigint;
     createdAt: number;
     count: number;
@@ -197,6 +222,7 @@ export function buildVaultBatchRequest(r: VaultBatchRequestInput): Cell {
     return beginCell()
         .storeUint(Op.vault_batch_request, 32)
         .storeAddress(r.vault)
+        .storeInt(r.globalId, 32)
         .storeUint(r.queryId, 64)
         .storeUint(r.createdAt, 32)
         .storeUint(count, 8)
@@ -212,6 +238,7 @@ export function parseVaultBatchRequest(c: Cell): VaultBatchRequest {
     expectOp(s, Op.vault_batch_request);
     const r: VaultBatchRequest = {
         vault: s.loadAddress(),
+        globalId: s.loadInt(32),
         queryId: s.loadUintBig(64),
         createdAt: s.loadUint(32),
         count: s.loadUint(8),
@@ -329,15 +356,95 @@ export function parseVaultSetAdmin(c: Cell): VaultSetAdmin {
     return { queryId: s.loadUintBig(64), newAdmin: s.loadAddress() };
 }
 
+// vault_apply_change#3d5dee05 query_id:uint64 = VaultMsg; (anyone, once the delay is over)
+export const buildVaultApplyChange = (m: { queryId: bigint }) => buildQueryOnly(Op.vault_apply_change, m.queryId);
+export const parseVaultApplyChange = (c: Cell) => parseQueryOnly(Op.vault_apply_change, c);
+// vault_cancel_change#49418297 query_id:uint64 = VaultAdminMsg;
+export const buildVaultCancelChange = (m: { queryId: bigint }) => buildQueryOnly(Op.vault_cancel_change, m.queryId);
+export const parseVaultCancelChange = (c: Cell) => parseQueryOnly(Op.vault_cancel_change, c);
+
+// ------------------------------------------------------------------ admin changes
+
+// admin_change_limits$00000011 window_len:uint32 window_limit:Coins = AdminChange;
+// admin_change_signer$00000100 signer_key:uint256 = AdminChange;
+// admin_change_admin$00000101 new_admin:MsgAddressInt = AdminChange;
+/** A change that waits for admin_delay; the 8-bit prefix is its ev_admin_change action. */
+export type AdminChange =
+    | { kind: 'admin_change_limits'; windowLen: number; windowLimit: bigint }
+    | { kind: 'admin_change_signer'; signerKey: Buffer }
+    | { kind: 'admin_change_admin'; newAdmin: Address };
+
+/** The ev_admin_change action an AdminChange applies as. */
+export function adminChangeAction(c: AdminChange): number {
+    switch (c.kind) {
+        case 'admin_change_limits':
+            return VaultAdminAction.setLimits;
+        case 'admin_change_signer':
+            return VaultAdminAction.setSigner;
+        case 'admin_change_admin':
+            return VaultAdminAction.setAdmin;
+    }
+}
+
+export function storeAdminChange(b: Builder, c: AdminChange): Builder {
+    b.storeUint(adminChangeAction(c), 8);
+    switch (c.kind) {
+        case 'admin_change_limits':
+            return b.storeUint(c.windowLen, 32).storeCoins(c.windowLimit);
+        case 'admin_change_signer':
+            return b.storeBuffer(key32(c.signerKey));
+        case 'admin_change_admin':
+            return b.storeAddress(c.newAdmin);
+    }
+}
+
+export function loadAdminChange(s: Slice): AdminChange {
+    const action = s.loadUint(8);
+    switch (action) {
+        case VaultAdminAction.setLimits:
+            return { kind: 'admin_change_limits', windowLen: s.loadUint(32), windowLimit: s.loadCoins() };
+        case VaultAdminAction.setSigner:
+            return { kind: 'admin_change_signer', signerKey: s.loadBuffer(32) };
+        case VaultAdminAction.setAdmin:
+            return { kind: 'admin_change_admin', newAdmin: s.loadAddress() };
+        default:
+            throw new Error(`not an AdminChange prefix: ${action}`);
+    }
+}
+
+// vault_pending_change$_ query_id:uint64 apply_after:uint32 change:AdminChange = VaultPendingChange;
+export interface VaultPendingChange {
+    /** The proposal's query id (carried by its proposed / applied / cancelled events). */
+    queryId: bigint;
+    /** vault_apply_change is accepted from this time on (proposal time + admin_delay). */
+    applyAfter: number;
+    change: AdminChange;
+}
+
+export function buildVaultPendingChange(p: VaultPendingChange): Cell {
+    return storeAdminChange(beginCell().storeUint(p.queryId, 64).storeUint(p.applyAfter, 32), p.change).endCell();
+}
+
+export function parseVaultPendingChange(c: Cell): VaultPendingChange {
+    const s = c.beginParse();
+    const r = { queryId: s.loadUintBig(64), applyAfter: s.loadUint(32), change: loadAdminChange(s) };
+    s.endParse();
+    return r;
+}
+
 // ------------------------------------------------------------------ storage
 
 // vault_params$_ admin:MsgAddressInt jetton_master:MsgAddress jetton_wallet:MsgAddress
-//     vault_id:uint32 = VaultParams;
+//     vault_id:uint32 admin_delay:uint32 pending:(Maybe ^VaultPendingChange) = VaultParams;
 export interface VaultParams {
     admin: Address;
     jettonMaster: Address | null;
     jettonWallet: Address | null;
     vaultId: number;
+    /** Seconds between proposing and applying a power-raising admin change. */
+    adminDelay: number;
+    /** ^VaultPendingChange, or null when no change waits. */
+    pending: Cell | null;
 }
 
 export function buildVaultParams(p: VaultParams): Cell {
@@ -346,35 +453,95 @@ export function buildVaultParams(p: VaultParams): Cell {
         .storeAddress(p.jettonMaster)
         .storeAddress(p.jettonWallet)
         .storeUint(p.vaultId, 32)
+        .storeUint(p.adminDelay, 32)
+        .storeMaybeRef(p.pending)
         .endCell();
 }
 
 export function parseVaultParams(c: Cell): VaultParams {
     const s = c.beginParse();
-    return {
+    const r = {
         admin: s.loadAddress(),
         jettonMaster: s.loadMaybeAddress(),
         jettonWallet: s.loadMaybeAddress(),
         vaultId: s.loadUint(32),
+        adminDelay: s.loadUint(32),
+        pending: s.loadMaybeRef(),
     };
+    s.endParse();
+    return r;
 }
 
-// vault_stats$_ funded:Coins paid:Coins bounced:Coins jetton_balance:Coins = VaultStats;
+// vault_recovery$_ started_at:uint32 amount:Coins = VaultRecovery;
+export interface VaultRecovery {
+    /** When jetton_recover asked the vault's own wallet. */
+    startedAt: number;
+    /** A = jetton_balance then + the claimed extra. */
+    amount: bigint;
+}
+
+// vault_stats$_ funded:Coins paid:Coins bounced:Coins jetton_balance:Coins recovered:Coins
+//     recovery_nonce:uint64 recovery:(Maybe VaultRecovery) = VaultStats;
 export interface VaultStats {
     funded: bigint;
     paid: bigint;
     bounced: bigint;
     jettonBalance: bigint;
+    /** Jettons booked by jetton recoveries. */
+    recovered: bigint;
+    /** The nonce of the last recovery started (0: none yet). */
+    recoveryNonce: bigint;
+    /** The recovery in flight (its nonce is recoveryNonce), or null. */
+    recovery: VaultRecovery | null;
 }
 
 export function buildVaultStats(st: VaultStats): Cell {
-    return beginCell().storeCoins(st.funded).storeCoins(st.paid).storeCoins(st.bounced).storeCoins(st.jettonBalance).endCell();
+    const b = beginCell()
+        .storeCoins(st.funded)
+        .storeCoins(st.paid)
+        .storeCoins(st.bounced)
+        .storeCoins(st.jettonBalance)
+        .storeCoins(st.recovered)
+        .storeUint(st.recoveryNonce, 64)
+        .storeBit(st.recovery !== null);
+    if (st.recovery) b.storeUint(st.recovery.startedAt, 32).storeCoins(st.recovery.amount);
+    return b.endCell();
 }
 
 export function parseVaultStats(c: Cell): VaultStats {
     const s = c.beginParse();
-    return { funded: s.loadCoins(), paid: s.loadCoins(), bounced: s.loadCoins(), jettonBalance: s.loadCoins() };
+    const r: VaultStats = {
+        funded: s.loadCoins(),
+        paid: s.loadCoins(),
+        bounced: s.loadCoins(),
+        jettonBalance: s.loadCoins(),
+        recovered: s.loadCoins(),
+        recoveryNonce: s.loadUintBig(64),
+        recovery: null,
+    };
+    if (s.loadBit()) r.recovery = { startedAt: s.loadUint(32), amount: s.loadCoins() };
+    s.endParse();
+    return r;
 }
+
+/**
+ * The nonce of the vault's n-th jetton recovery: 2^63 | n. It is also the self-transfer's TEP-74
+ * query id; the top bit tells a recovery's bounce from a payout's (item ids are below 10^17).
+ */
+export function recoveryNonce(n: bigint): bigint {
+    return (1n << 63n) | n;
+}
+
+/** Stats of a new vault: everything 0, no recovery. */
+export const ZERO_VAULT_STATS: VaultStats = {
+    funded: 0n,
+    paid: 0n,
+    bounced: 0n,
+    jettonBalance: 0n,
+    recovered: 0n,
+    recoveryNonce: 0n,
+    recovery: null,
+};
 
 // vault_storage$_ signer_key:uint256 frozen:Bool timeout:uint32 last_clean:uint32
 //     queries:(HashmapE 64 True) old_queries:(HashmapE 64 True)
@@ -459,11 +626,14 @@ export interface VaultConfig {
     jettonMaster: Address | null;
     /** Distinguishes vaults with otherwise equal config (part of the address). */
     vaultId: number;
+    /** Seconds a power-raising admin change waits (DEFAULT_ADMIN_DELAY = 48 h); 0 disables the protection. */
+    adminDelay: number;
 }
 
 export function vaultConfigToCell(c: VaultConfig): Cell {
     if (c.timeout <= 0) throw new Error('timeout must be > 0');
     if (c.windowLen <= 0) throw new Error('windowLen must be > 0');
+    if (!Number.isInteger(c.adminDelay) || c.adminDelay < 0 || c.adminDelay > 0xffffffff) throw new Error('adminDelay must be a uint32');
     return buildVaultStorage({
         signerKey: c.signerKey,
         frozen: false,
@@ -476,8 +646,8 @@ export function vaultConfigToCell(c: VaultConfig): Cell {
         windowStart: 0,
         curSpent: 0n,
         prevSpent: 0n,
-        params: buildVaultParams({ admin: c.admin, jettonMaster: c.jettonMaster, jettonWallet: null, vaultId: c.vaultId }),
-        stats: buildVaultStats({ funded: 0n, paid: 0n, bounced: 0n, jettonBalance: 0n }),
+        params: buildVaultParams({ admin: c.admin, jettonMaster: c.jettonMaster, jettonWallet: null, vaultId: c.vaultId, adminDelay: c.adminDelay, pending: null }),
+        stats: buildVaultStats(ZERO_VAULT_STATS),
     });
 }
 
@@ -595,6 +765,43 @@ export function parseEvAdminChange(c: Cell): EvAdminChange {
     };
 }
 
+// ev_admin_change_proposed#40204909 query_id:uint64 apply_after:uint32 change:AdminChange
+export interface EvAdminChangeProposed {
+    queryId: bigint;
+    applyAfter: number;
+    change: AdminChange;
+}
+
+export function buildEvAdminChangeProposed(e: EvAdminChangeProposed): Cell {
+    return storeAdminChange(beginCell().storeUint(Op.ev_admin_change_proposed, 32).storeUint(e.queryId, 64).storeUint(e.applyAfter, 32), e.change).endCell();
+}
+
+export function parseEvAdminChangeProposed(c: Cell): EvAdminChangeProposed {
+    const s = c.beginParse();
+    expectOp(s, Op.ev_admin_change_proposed);
+    const r = { queryId: s.loadUintBig(64), applyAfter: s.loadUint(32), change: loadAdminChange(s) };
+    s.endParse();
+    return r;
+}
+
+// ev_admin_change_cancelled#718db47a query_id:uint64 change:AdminChange
+export interface EvAdminChangeCancelled {
+    queryId: bigint;
+    change: AdminChange;
+}
+
+export function buildEvAdminChangeCancelled(e: EvAdminChangeCancelled): Cell {
+    return storeAdminChange(beginCell().storeUint(Op.ev_admin_change_cancelled, 32).storeUint(e.queryId, 64), e.change).endCell();
+}
+
+export function parseEvAdminChangeCancelled(c: Cell): EvAdminChangeCancelled {
+    const s = c.beginParse();
+    expectOp(s, Op.ev_admin_change_cancelled);
+    const r = { queryId: s.loadUintBig(64), change: loadAdminChange(s) };
+    s.endParse();
+    return r;
+}
+
 // ev_gas_topped_up#56c78fe8 query_id:uint64 from:MsgAddressInt amount:Coins
 export interface EvGasToppedUp {
     queryId: bigint;
@@ -623,6 +830,8 @@ export type VaultEvent =
     | ({ kind: 'ev_batch_executed' } & EvBatchExecuted)
     | ({ kind: 'ev_payout_bounced' } & EvPayoutBounced)
     | ({ kind: 'ev_admin_change' } & EvAdminChange)
+    | ({ kind: 'ev_admin_change_proposed' } & EvAdminChangeProposed)
+    | ({ kind: 'ev_admin_change_cancelled' } & EvAdminChangeCancelled)
     | ({ kind: 'ev_gas_topped_up' } & EvGasToppedUp)
     | ({ kind: 'ev_jetton_wallet_learned' } & EvJettonWalletLearned);
 
@@ -637,6 +846,10 @@ export function parseVaultEvent(c: Cell): VaultEvent {
             return { kind: 'ev_payout_bounced', ...parseEvPayoutBounced(c) };
         case Op.ev_admin_change:
             return { kind: 'ev_admin_change', ...parseEvAdminChange(c) };
+        case Op.ev_admin_change_proposed:
+            return { kind: 'ev_admin_change_proposed', ...parseEvAdminChangeProposed(c) };
+        case Op.ev_admin_change_cancelled:
+            return { kind: 'ev_admin_change_cancelled', ...parseEvAdminChangeCancelled(c) };
         case Op.ev_gas_topped_up:
             return { kind: 'ev_gas_topped_up', ...parseEvGasToppedUp(c) };
         case Op.ev_jetton_wallet_learned:
@@ -662,10 +875,18 @@ export interface VaultData {
     jettonMaster: Address | null;
     jettonWallet: Address | null;
     vaultId: number;
+    adminDelay: number;
     funded: bigint;
     paid: bigint;
     bounced: bigint;
     jettonBalance: bigint;
+}
+
+/** get_pending_change: the admin change waiting for its delay, or null. */
+export interface PendingChangeState {
+    queryId: bigint;
+    applyAfter: number;
+    change: AdminChange;
 }
 
 export interface WindowUsage {
@@ -772,6 +993,15 @@ export class PayoutVault implements Contract {
         });
     }
 
+    /** vault_apply_change: anyone may send it once the pending change is due. */
+    async sendApplyChange(provider: ContractProvider, via: Sender, value: bigint, queryId = 0n) {
+        await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: buildVaultApplyChange({ queryId }) });
+    }
+
+    async sendCancelChange(provider: ContractProvider, via: Sender, value: bigint, queryId = 0n) {
+        await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: buildVaultCancelChange({ queryId }) });
+    }
+
     async getVaultData(provider: ContractProvider): Promise<VaultData> {
         const r = (await provider.get('get_vault_data', [])).stack;
         return {
@@ -788,6 +1018,7 @@ export class PayoutVault implements Contract {
             jettonMaster: readAddressOpt(r),
             jettonWallet: readAddressOpt(r),
             vaultId: r.readNumber(),
+            adminDelay: r.readNumber(),
             funded: r.readBigNumber(),
             paid: r.readBigNumber(),
             bounced: r.readBigNumber(),
@@ -809,6 +1040,29 @@ export class PayoutVault implements Contract {
     async isProcessed(provider: ContractProvider, queryId: bigint): Promise<ProcessedState> {
         const r = (await provider.get('is_processed', [{ type: 'int', value: queryId }])).stack;
         return { processed: r.readBoolean(), validCreatedAfter: r.readNumber() };
+    }
+
+    async getPendingChange(provider: ContractProvider): Promise<PendingChangeState | null> {
+        const r = (await provider.get('get_pending_change', [])).stack;
+        const action = r.readNumber();
+        const queryId = r.readBigNumber();
+        const applyAfter = r.readNumber();
+        const windowLen = r.readNumber();
+        const windowLimit = r.readBigNumber();
+        const signerKey = keyFromInt(r.readBigNumber());
+        const newAdmin = readAddressOpt(r);
+        switch (action) {
+            case 0:
+                return null;
+            case VaultAdminAction.setLimits:
+                return { queryId, applyAfter, change: { kind: 'admin_change_limits', windowLen, windowLimit } };
+            case VaultAdminAction.setSigner:
+                return { queryId, applyAfter, change: { kind: 'admin_change_signer', signerKey } };
+            case VaultAdminAction.setAdmin:
+                return { queryId, applyAfter, change: { kind: 'admin_change_admin', newAdmin: newAdmin! } };
+            default:
+                throw new Error(`get_pending_change: unknown action ${action}`);
+        }
     }
 
     async getSignerKey(provider: ContractProvider): Promise<Buffer> {

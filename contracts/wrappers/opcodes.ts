@@ -25,6 +25,9 @@ export const Op = {
     vault_fund: 0x2c4547ea,
     platform_fee: 0x206f96a6,
     escrow_refund_payment: 0x64cea0bd,
+    // jetton recovery (escrow and vault)
+    jetton_recover: 0x25951450,
+    jetton_recovery: 0x1015e2f5,
     // vault
     vault_batch_request: 0x2070e2a8,
     vault_top_up: 0x730b0b0e,
@@ -33,6 +36,8 @@ export const Op = {
     vault_set_limits: 0x3c0a471b,
     vault_set_signer: 0x00a61232,
     vault_set_admin: 0x143694f2,
+    vault_apply_change: 0x3d5dee05,
+    vault_cancel_change: 0x49418297,
     // events
     ev_deposit: 0x534cbe30,
     ev_release: 0x58d02014,
@@ -41,10 +46,14 @@ export const Op = {
     ev_refund_bounced: 0x1da6db86,
     ev_closed: 0x7a5a3d4b,
     ev_jetton_wallet_learned: 0x189fe399,
+    ev_jetton_recovered: 0x1bd976cd,
+    ev_jetton_recovery_failed: 0x6e05cfbc,
     ev_vault_funded: 0x3e4def1b,
     ev_batch_executed: 0x3b5e76c5,
     ev_payout_bounced: 0x7d2aa311,
     ev_admin_change: 0x7c77eb8e,
+    ev_admin_change_proposed: 0x40204909,
+    ev_admin_change_cancelled: 0x718db47a,
     ev_gas_topped_up: 0x56c78fe8,
 } as const;
 

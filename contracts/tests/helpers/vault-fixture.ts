@@ -1,6 +1,6 @@
 // PayoutVault test fixture: deploys TON and jetton vaults with a known signer and admin, builds
 // and signs batches, and decodes what a batch sent. Used by tests/vault*.spec.ts.
-import { Address, Cell, external, Transaction } from '@ton/core';
+import { Address, beginCell, Cell, Dictionary, external, Transaction } from '@ton/core';
 import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from '@ton/sandbox';
 import { KeyPair, keyPairFromSeed } from '@ton/crypto';
 import { createHash } from 'crypto';
@@ -8,6 +8,9 @@ import { freshAddresses } from '../../scripts/world';
 import { loadCode } from '../../scripts/compile';
 import {
     buildVaultBatchRequest,
+    configGlobalId,
+    DEFAULT_ADMIN_DELAY,
+    parseVaultStorage,
     PayoutItem,
     PayoutVault,
     signBatch,
@@ -54,6 +57,8 @@ export interface VaultEnvOptions {
     vaultId?: number;
     /** TON sent with the deploying vault_top_up. */
     deployValue?: bigint;
+    /** Seconds a power-raising admin change waits (default DEFAULT_ADMIN_DELAY, 48 h). */
+    adminDelay?: number;
 }
 
 export async function createVaultEnv(opts: VaultEnvOptions = {}): Promise<VaultEnv> {
@@ -71,6 +76,7 @@ export async function createVaultEnv(opts: VaultEnvOptions = {}): Promise<VaultE
         admin: admin.address,
         jettonMaster: opts.jettonMaster ?? null,
         vaultId: opts.vaultId ?? 1,
+        adminDelay: opts.adminDelay ?? DEFAULT_ADMIN_DELAY,
     };
     const vault = blockchain.openContract(PayoutVault.createFromConfig(config, code));
     const deployed = await vault.sendDeploy(admin.getSender(), opts.deployValue ?? TON);
@@ -83,6 +89,8 @@ export async function createVaultEnv(opts: VaultEnvOptions = {}): Promise<VaultE
         signBatch(
             buildVaultBatchRequest({
                 vault: vault.address,
+                // the chain's own global id unless the test says otherwise
+                globalId: req.globalId ?? configGlobalId(blockchain.config),
                 queryId: req.queryId ?? nextQueryId(),
                 createdAt: req.createdAt ?? blockchain.now ?? NOW,
                 ...req,
@@ -102,6 +110,25 @@ export async function createVaultEnv(opts: VaultEnvOptions = {}): Promise<VaultE
         nextQueryId,
         deployResult: deployed,
     };
+}
+
+/** Replaces config params of the sandbox (param number -> its cell). */
+export function setConfigParams(blockchain: Blockchain, params: Record<number, Cell>): void {
+    const dict = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), blockchain.config);
+    for (const [k, v] of Object.entries(params)) dict.set(Number(k), v);
+    blockchain.setConfig(beginCell().storeDictDirect(dict).endCell());
+}
+
+/** Sets config param 19 (the global id GLOBALID returns): -239 mainnet, -3 testnet, 2026 devnet. */
+export function setGlobalId(blockchain: Blockchain, globalId: number): void {
+    setConfigParams(blockchain, { 19: beginCell().storeInt(globalId, 32).endCell() });
+}
+
+/** The vault's storage, parsed from its account data. */
+export async function vaultStorage(env: { blockchain: Blockchain; vault: { address: Address } }) {
+    const state = (await env.blockchain.getContract(env.vault.address)).accountState;
+    if (state?.type !== 'active' || !state.state.data) throw new Error('vault not active');
+    return parseVaultStorage(state.state.data);
 }
 
 /** Payout items with distinct fresh recipients and item ids. */
