@@ -366,7 +366,7 @@ describe('PayoutVault (jetton)', () => {
             expect(exitCodeOf(tx)).toBe(VaultError.countMismatch);
             expect(tx.outMessagesCount).toBe(0);
             expect((await env.vault.getVaultData()).jettonBalance).toBe(1_000_000n * TEST_USD);
-            expect((await env.vault.isProcessed(qid)).processed).toBe(true);
+            expect((await env.vault.isProcessed(qid, NOW)).state).toBe('processed');
             const qid2 = env.nextQueryId();
             const res2 = await env.sendBatch({ items, queryId: qid2, total: 1n, attach: ATTACH });
             expect(exitCodeOf(findTx(res2.transactions, env.vault.address)!)).toBe(VaultError.totalMismatch);

@@ -26,6 +26,8 @@ import {
     PayoutVault,
     signBatch,
     GlobalId,
+    basechainPrices,
+    batchTonRequirement,
     configGlobalId,
     DEFAULT_ADMIN_DELAY,
     VaultAdminAction,
@@ -126,7 +128,7 @@ describe('PayoutVault (TON)', () => {
                 available: 100_000n * TON,
                 windowStart: NOW - (NOW % WINDOW_LEN),
             });
-            expect(await env.vault.isProcessed(1n)).toEqual({ processed: false, validCreatedAfter: NOW - TIMEOUT });
+            expect(await env.vault.isProcessed(1n, NOW)).toEqual({ state: 'not_processed', validCreatedAfter: NOW - TIMEOUT, rememberedSince: NOW - TIMEOUT });
         });
 
         it('the deploying top-up emits ev_gas_topped_up and a TON vault asks no jetton master', async () => {
@@ -221,7 +223,7 @@ describe('PayoutVault (TON)', () => {
             expect(d.paid).toBe(total);
             expect(d.curSpent).toBe(total);
             expect(d.lastClean).toBe(NOW);
-            expect(await env.vault.isProcessed(queryId)).toEqual({ processed: true, validCreatedAfter: NOW - TIMEOUT });
+            expect(await env.vault.isProcessed(queryId, NOW)).toEqual({ state: 'processed', validCreatedAfter: NOW - TIMEOUT, rememberedSince: NOW - TIMEOUT });
             // non-bounceable payouts to missing accounts are delivered; bounceable ones come back
             for (const it of items) {
                 expect(await balanceOf(env, it.dest)).toBe(it.bounceable ? 0n : it.amount);
@@ -271,11 +273,11 @@ describe('PayoutVault (TON)', () => {
 
         it('maximum amounts: total up to exactly what balance and window allow, one nanoTON more is refused', async () => {
             const env = await createVaultEnv({ deployValue: 2n * TON, windowLimit: (1n << 120n) - 1n });
-            // the balance bound: total + count * PER_ITEM_FEE_RESERVE + BATCH_FEE_RESERVE + MIN_TON_RESERVE
+            // the balance bound (fees.tolk, mirrored by batchTonRequirement): total + forward fees + capped gas + MIN_TON_RESERVE
             // the compute phase sees the balance less the external's import fee
             const balance = await balanceOf(env);
             const dest = freshAddresses(1)[0];
-            const reserves = await tonReserves(env, 1);
+            const reserves = batchTonRequirement(basechainPrices(env.blockchain.config), 1);
             const body = (amount: bigint) => env.batchBody({ items: [{ itemId: 1n, bounceable: false, dest, amount }], queryId: 1n, createdAt: NOW });
             const max = balance - reserves - importFee(body(balance));
             const send = (amount: bigint) => env.blockchain.sendMessage(external({ to: env.vault.address, body: body(amount) }));
@@ -324,7 +326,7 @@ describe('PayoutVault (TON)', () => {
             expect(after.curSpent).toBe(before.curSpent);
             expect(after.prevSpent).toBe(before.prevSpent);
             expect(after.funded).toBe(before.funded);
-            expect((await env.vault.isProcessed(queryId)).processed).toBe(true);
+            expect((await env.vault.isProcessed(queryId, NOW)).state).toBe('processed');
             // and the same message cannot be replayed
             await expectRefused(env.blockchain.sendMessage(external({ to: env.vault.address, body })), VaultError.alreadyProcessed);
         }
@@ -668,16 +670,43 @@ describe('PayoutVault (TON)', () => {
             let st = await storageOf(env);
             expect([st.queries, st.oldQueries, st.lastClean]).toEqual([[1n], [], NOW]);
             env.blockchain.now = NOW + TIMEOUT; // one rotation: 1 moves to old
-            expect(await env.vault.isProcessed(1n)).toEqual({ processed: true, validCreatedAfter: NOW });
+            expect(await env.vault.isProcessed(1n, NOW)).toEqual({ state: 'processed', validCreatedAfter: NOW, rememberedSince: NOW });
             await env.sendBatch({ items: makeItems(1), queryId: 2n });
             st = await storageOf(env);
             expect([st.queries, st.oldQueries, st.lastClean]).toEqual([[2n], [1n], NOW + TIMEOUT]);
             env.blockchain.now = NOW + 2 * TIMEOUT; // next rotation: 1 forgotten (expired long ago)
-            expect((await env.vault.isProcessed(1n)).processed).toBe(false);
-            expect((await env.vault.isProcessed(2n)).processed).toBe(true);
+            // batch 1 is forgotten: the getter says it cannot tell, never that it did not land
+            expect((await env.vault.isProcessed(1n, NOW)).state).toBe('unknown');
+            expect((await env.vault.isProcessed(2n, NOW + TIMEOUT)).state).toBe('processed');
             await env.sendBatch({ items: makeItems(1), queryId: 3n });
             st = await storageOf(env);
             expect([st.queries, st.oldQueries]).toEqual([[3n], [2n]]);
+        });
+
+        it('is_processed never answers "not processed" for an executed batch: processed, then unknown once rotated past', async () => {
+            const env = await fundedVault();
+            // executed at the last moment of its validity: the longest it must stay known
+            const createdAt = NOW;
+            env.blockchain.now = NOW + TIMEOUT - 1;
+            const res = await env.sendBatch({ items: makeItems(1), queryId: 900n, createdAt });
+            expect(txSucceeded(findTx(res.transactions, env.vault.address)!)).toBe(true);
+            // another batch, never sent, signed at the same time
+            const lostCreatedAt = NOW;
+            const seen = new Set<string>();
+            for (let t = NOW + TIMEOUT - 1; t <= NOW + 5 * TIMEOUT; t += TIMEOUT / 4) {
+                env.blockchain.now = t;
+                // a batch now and then rotates the dicts as in production
+                if (t % 3 === 0) await env.sendBatch({ items: makeItems(1) });
+                const executed = await env.vault.isProcessed(900n, createdAt);
+                expect(executed.state).not.toBe('not_processed');
+                seen.add(executed.state);
+                const lost = await env.vault.isProcessed(901n, lostCreatedAt);
+                expect(lost.state).not.toBe('processed');
+                // "not processed" is answered only while the dicts still cover created_at
+                if (lost.state === 'not_processed') expect(lostCreatedAt).toBeGreaterThanOrEqual(lost.rememberedSince);
+                else expect(lostCreatedAt).toBeLessThan(lost.rememberedSince);
+            }
+            expect([...seen].sort()).toEqual(['processed', 'unknown']);
         });
 
         it('a year of storage fees: the vault still works and the dicts rotate correctly', async () => {
@@ -696,8 +725,8 @@ describe('PayoutVault (TON)', () => {
             expect(storageFee).toBeLessThan(toNano('0.1'));
             const st = await storageOf(env);
             expect([st.queries, st.oldQueries, st.lastClean]).toEqual([[6n], [], NOW + 365 * 24 * 3600]);
-            // old query ids are forgotten but their requests expired long ago
-            for (let q = 1n; q <= 5n; q++) expect((await env.vault.isProcessed(q)).processed).toBe(false);
+            // old query ids are forgotten (their requests expired long ago): unknown, not "not processed"
+            for (let q = 1n; q <= 5n; q++) expect((await env.vault.isProcessed(q, NOW)).state).toBe('unknown');
             for (const it of items) expect(await balanceOf(env, it.dest)).toBe(it.amount);
             expect(await balanceOf(env)).toBeLessThan(before);
         });
@@ -745,17 +774,4 @@ function importFee(body: Cell): bigint {
     };
     walk(body);
     return 400_000n + cells * 40_000n + bits * 400n;
-}
-
-/** count * PER_ITEM_FEE_RESERVE + BATCH_FEE_RESERVE + MIN_TON_RESERVE, read back from fees.tolk. */
-async function tonReserves(_env: VaultEnv, count: number): Promise<bigint> {
-    const { readFileSync } = await import('fs');
-    const path = await import('path');
-    const src = readFileSync(path.join(__dirname, '..', 'contracts', 'vault', 'fees.tolk'), 'utf-8');
-    const get = (name: string) => {
-        const m = new RegExp(`const ${name} = ton\\("([0-9.]+)"\\)`).exec(src);
-        if (!m) throw new Error(`${name} not found in fees.tolk`);
-        return toNano(m[1]);
-    };
-    return BigInt(count) * get('PER_ITEM_FEE_RESERVE') + get('BATCH_FEE_RESERVE') + get('MIN_TON_RESERVE');
 }

@@ -49,6 +49,100 @@ export function configGlobalId(config: Cell): number {
 /** The default admin_delay: 48 hours between proposing and applying a power-raising change. */
 export const DEFAULT_ADMIN_DELAY = 172_800;
 
+/**
+ * Mirrors of contracts/vault/fees.tolk (tests/vault.gas.spec.ts fails when they drift): the
+ * batch's gas cap and the sizes its forward fees are computed for.
+ */
+export const VaultFees = {
+    gasBatchBase: 30_000,
+    gasPerTonItem: 2_300,
+    gasPerJettonItem: 3_000,
+    gasPerJettonItemByRef: 3_500,
+    jettonBodyMaxBits: 1023,
+    commentMaxBits: 256,
+    /** TON a batch must leave on the vault (storage float). */
+    minTonReserve: 100_000_000n,
+    /** Jetton vault: bounds of `attach`. */
+    minAttach: 10_000_000n,
+    maxAttach: 200_000_000n,
+    /** A transfer body keeps the comment inline while bytes(total) + bytes(forward_ton) <= 15. */
+    maxInlineAmountBytes: 15,
+} as const;
+
+/** Basechain gas and forward prices of a blockchain config (params 21 and 25). */
+export interface BasechainPrices {
+    flatGasLimit: bigint;
+    flatGasPrice: bigint;
+    /** nanoTON per gas unit, times 2^16. */
+    gasPrice: bigint;
+    lumpPrice: bigint;
+    /** nanoTON per bit / cell, times 2^16. */
+    bitPrice: bigint;
+    cellPrice: bigint;
+}
+
+export function basechainPrices(config: Cell): BasechainPrices {
+    const params = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), config);
+    const gas = params.get(21)?.beginParse();
+    const fwd = params.get(25)?.beginParse();
+    if (!gas || !fwd) throw new Error('config params 21 / 25 missing');
+    let flatGasLimit = 0n;
+    let flatGasPrice = 0n;
+    let tag = gas.loadUint(8);
+    if (tag === 0xd1) {
+        flatGasLimit = gas.loadUintBig(64);
+        flatGasPrice = gas.loadUintBig(64);
+        tag = gas.loadUint(8);
+    }
+    if (tag !== 0xdd && tag !== 0xde) throw new Error(`config param 21: unknown tag ${tag}`);
+    const gasPrice = gas.loadUintBig(64);
+    if (fwd.loadUint(8) !== 0xea) throw new Error('config param 25: not msg_forward_prices');
+    return { flatGasLimit, flatGasPrice, gasPrice, lumpPrice: fwd.loadUintBig(64), bitPrice: fwd.loadUintBig(64), cellPrice: fwd.loadUintBig(64) };
+}
+
+/** GETGASFEE. */
+export function gasFee(p: BasechainPrices, gas: bigint): bigint {
+    if (gas <= p.flatGasLimit) return p.flatGasPrice;
+    return p.flatGasPrice + (p.gasPrice * (gas - p.flatGasLimit) + 0xffffn) / 65536n;
+}
+
+/** GETFORWARDFEE (bits and cells beyond the message's root cell). */
+export function forwardFee(p: BasechainPrices, bits: bigint, cells: bigint): bigint {
+    return p.lumpPrice + (p.bitPrice * bits + p.cellPrice * cells + 0xffffn) / 65536n;
+}
+
+function coinsBytes(x: bigint): number {
+    return x === 0n ? 0 : Math.ceil(x.toString(2).length / 8);
+}
+
+/** Whether a jetton batch puts the comment in its own cell (payouts.tolk, commentByRef). */
+export function commentByRef(total: bigint, forwardTon: bigint): boolean {
+    return coinsBytes(total) + coinsBytes(forwardTon) > VaultFees.maxInlineAmountBytes;
+}
+
+/** The compute-phase gas cap of a batch (fees.tolk, batchGasLimit). */
+export function batchGasLimit(count: number, jetton?: { byRef: boolean }): bigint {
+    const perItem = !jetton ? VaultFees.gasPerTonItem : jetton.byRef ? VaultFees.gasPerJettonItemByRef : VaultFees.gasPerJettonItem;
+    return BigInt(VaultFees.gasBatchBase + count * perItem);
+}
+
+/**
+ * The TON balance a batch needs at `prices` besides its total (TON vault), or in all (jetton
+ * vault: count * attach included): the vault's ERR_INSUFFICIENT_TON bound, as in batch.tolk.
+ */
+export function batchTonRequirement(prices: BasechainPrices, count: number, jetton?: { attach: bigint; total: bigint; forwardTon: bigint }): bigint {
+    const n = BigInt(count);
+    const eventFwd = forwardFee(prices, BigInt(VaultFees.jettonBodyMaxBits), 1n);
+    if (!jetton) {
+        return n * forwardFee(prices, 0n, 0n) + eventFwd + gasFee(prices, batchGasLimit(count)) + VaultFees.minTonReserve;
+    }
+    const byRef = commentByRef(jetton.total, jetton.forwardTon);
+    const itemFwd = byRef
+        ? forwardFee(prices, BigInt(VaultFees.jettonBodyMaxBits + VaultFees.commentMaxBits), 2n)
+        : forwardFee(prices, BigInt(VaultFees.jettonBodyMaxBits), 1n);
+    return n * (jetton.attach + itemFwd) + eventFwd + gasFee(prices, batchGasLimit(count, { byRef })) + VaultFees.minTonReserve;
+}
+
 /** Admin actions of ev_admin_change. */
 export const VaultAdminAction = {
     freeze: 1,
@@ -897,11 +991,28 @@ export interface WindowUsage {
     windowStart: number;
 }
 
+/**
+ * is_processed's answer about one batch (query id + created_at):
+ * - `processed`: the query id is remembered: the vault accepted the batch (whether it paid is
+ *   told by its ev_batch_executed; a signer bug burns an id without paying);
+ * - `not_processed`: not remembered, and the replay dicts cover created_at: not accepted as of
+ *   now; it still may be while created_at > validCreatedAfter;
+ * - `unknown`: not remembered, but created_at is older than the dicts' memory (rememberedSince):
+ *   the dicts rotated past it; the getter cannot tell.
+ * Only the indexer's view of the vault's transactions, in chain time, decides that a batch did not
+ * land; this getter is one node's view at one moment.
+ */
+export type ProcessedStateName = 'not_processed' | 'processed' | 'unknown';
+
 export interface ProcessedState {
-    processed: boolean;
+    state: ProcessedStateName;
     /** now - timeout: a request is acceptable only while validCreatedAfter < created_at <= now. */
     validCreatedAfter: number;
+    /** last_clean - timeout after rotation: every query id accepted since then is remembered. */
+    rememberedSince: number;
 }
+
+const PROCESSED_STATES: ProcessedStateName[] = ['not_processed', 'processed', 'unknown'];
 
 function key32(k: Buffer): Buffer {
     if (k.length !== 32) throw new Error('an ed25519 public key is 32 bytes');
@@ -1037,9 +1148,18 @@ export class PayoutVault implements Contract {
         };
     }
 
-    async isProcessed(provider: ContractProvider, queryId: bigint): Promise<ProcessedState> {
-        const r = (await provider.get('is_processed', [{ type: 'int', value: queryId }])).stack;
-        return { processed: r.readBoolean(), validCreatedAfter: r.readNumber() };
+    /** is_processed(query_id, created_at): see ProcessedState. */
+    async isProcessed(provider: ContractProvider, queryId: bigint, createdAt: number): Promise<ProcessedState> {
+        const r = (
+            await provider.get('is_processed', [
+                { type: 'int', value: queryId },
+                { type: 'int', value: BigInt(createdAt) },
+            ])
+        ).stack;
+        const code = r.readNumber();
+        const state = PROCESSED_STATES[code];
+        if (!state) throw new Error(`is_processed: unknown state ${code}`);
+        return { state, validCreatedAfter: r.readNumber(), rememberedSince: r.readNumber() };
     }
 
     async getPendingChange(provider: ContractProvider): Promise<PendingChangeState | null> {

@@ -124,6 +124,33 @@ export function setGlobalId(blockchain: Blockchain, globalId: number): void {
     setConfigParams(blockchain, { 19: beginCell().storeInt(globalId, 32).endCell() });
 }
 
+/**
+ * Multiplies basechain prices in the sandbox config: `fwd` scales the forward prices of param 25
+ * (lump, per bit, per cell), `gas` the gas prices of param 21 (flat and per unit).
+ */
+export function scalePrices(blockchain: Blockchain, by: { fwd?: bigint; gas?: bigint }): void {
+    const dict = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), blockchain.config);
+    const updates: Record<number, Cell> = {};
+    if (by.fwd !== undefined) {
+        const s = dict.get(25)!.beginParse();
+        const tag = s.loadUint(8);
+        const [lump, bit, cell] = [s.loadUintBig(64), s.loadUintBig(64), s.loadUintBig(64)];
+        updates[25] = beginCell().storeUint(tag, 8).storeUint(lump * by.fwd, 64).storeUint(bit * by.fwd, 64).storeUint(cell * by.fwd, 64).storeSlice(s).endCell();
+    }
+    if (by.gas !== undefined) {
+        const s = dict.get(21)!.beginParse();
+        const b = beginCell();
+        let tag = s.loadUint(8);
+        if (tag === 0xd1) {
+            b.storeUint(tag, 8).storeUint(s.loadUintBig(64), 64).storeUint(s.loadUintBig(64) * by.gas, 64);
+            tag = s.loadUint(8);
+        }
+        b.storeUint(tag, 8).storeUint(s.loadUintBig(64) * by.gas, 64).storeSlice(s);
+        updates[21] = b.endCell();
+    }
+    setConfigParams(blockchain, updates);
+}
+
 /** The vault's storage, parsed from its account data. */
 export async function vaultStorage(env: { blockchain: Blockchain; vault: { address: Address } }) {
     const state = (await env.blockchain.getContract(env.vault.address)).accountState;
