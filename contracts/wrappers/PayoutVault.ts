@@ -173,6 +173,7 @@ export const VaultError = {
     totalMismatch: 316,
     badDestination: 317,
     wrongNetwork: 318,
+    recoveryPending: 319,
     notAdmin: 320,
     zeroWindowLen: 321,
     fundOnJettonVault: 322,
@@ -181,6 +182,9 @@ export const VaultError = {
     changePending: 325,
     noPendingChange: 326,
     changeNotDue: 327,
+    notJettonVault: 328,
+    badRecoveryAmount: 329,
+    notEnoughTon: 330,
 } as const;
 
 // ------------------------------------------------------------------ payout items
@@ -626,6 +630,9 @@ export function recoveryNonce(n: bigint): bigint {
     return (1n << 63n) | n;
 }
 
+/** TON that covers jetton_recover at the default (mainnet) prices, with room: 0.1 TON. */
+export const RECOVER_MIN_TON = 100_000_000n;
+
 /** Stats of a new vault: everything 0, no recovery. */
 export const ZERO_VAULT_STATS: VaultStats = {
     funded: 0n,
@@ -913,6 +920,15 @@ export function parseEvGasToppedUp(c: Cell): EvGasToppedUp {
     return { queryId: s.loadUintBig(64), from: s.loadAddress(), amount: s.loadCoins() };
 }
 
+// The jetton recovery messages and events are shared with the escrow: wrappers/recovery.ts.
+import {
+    buildJettonRecover,
+    EvJettonRecovered,
+    EvJettonRecoveryFailed,
+    parseEvJettonRecovered,
+    parseEvJettonRecoveryFailed,
+} from './recovery';
+
 // ev_jetton_wallet_learned#189fe399: the same event as the escrow's, written once in Escrow.ts.
 import { buildEvJettonWalletLearned, parseEvJettonWalletLearned, EvJettonWalletLearned } from './Escrow';
 export { buildEvJettonWalletLearned, parseEvJettonWalletLearned };
@@ -927,7 +943,9 @@ export type VaultEvent =
     | ({ kind: 'ev_admin_change_proposed' } & EvAdminChangeProposed)
     | ({ kind: 'ev_admin_change_cancelled' } & EvAdminChangeCancelled)
     | ({ kind: 'ev_gas_topped_up' } & EvGasToppedUp)
-    | ({ kind: 'ev_jetton_wallet_learned' } & EvJettonWalletLearned);
+    | ({ kind: 'ev_jetton_wallet_learned' } & EvJettonWalletLearned)
+    | ({ kind: 'ev_jetton_recovered' } & EvJettonRecovered)
+    | ({ kind: 'ev_jetton_recovery_failed' } & EvJettonRecoveryFailed);
 
 export function parseVaultEvent(c: Cell): VaultEvent {
     const op = c.beginParse().preloadUint(32);
@@ -948,6 +966,10 @@ export function parseVaultEvent(c: Cell): VaultEvent {
             return { kind: 'ev_gas_topped_up', ...parseEvGasToppedUp(c) };
         case Op.ev_jetton_wallet_learned:
             return { kind: 'ev_jetton_wallet_learned', ...parseEvJettonWalletLearned(c) };
+        case Op.ev_jetton_recovered:
+            return { kind: 'ev_jetton_recovered', ...parseEvJettonRecovered(c) };
+        case Op.ev_jetton_recovery_failed:
+            return { kind: 'ev_jetton_recovery_failed', ...parseEvJettonRecoveryFailed(c) };
         default:
             throw new Error(`not a vault event: op 0x${op.toString(16)}`);
     }
@@ -974,6 +996,11 @@ export interface VaultData {
     paid: bigint;
     bounced: bigint;
     jettonBalance: bigint;
+    recovered: bigint;
+    /** The last jetton recovery's nonce (0: none yet). */
+    recoveryNonce: bigint;
+    /** The recovery in flight, or null. */
+    recovery: VaultRecovery | null;
 }
 
 /** get_pending_change: the admin change waiting for its delay, or null. */
@@ -1104,6 +1131,15 @@ export class PayoutVault implements Contract {
         });
     }
 
+    /**
+     * jetton_recover (jetton vault, anyone): asks the vault's own wallet to prove it holds
+     * jetton_balance + `amount`; `value` must cover RECOVER_MIN_TON at the current prices (the
+     * wallet returns what is left to the sender).
+     */
+    async sendRecover(provider: ContractProvider, via: Sender, value: bigint, m: { queryId?: bigint; amount: bigint }) {
+        await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: buildJettonRecover({ queryId: m.queryId ?? 0n, amount: m.amount }) });
+    }
+
     /** vault_apply_change: anyone may send it once the pending change is due. */
     async sendApplyChange(provider: ContractProvider, via: Sender, value: bigint, queryId = 0n) {
         await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: buildVaultApplyChange({ queryId }) });
@@ -1134,6 +1170,9 @@ export class PayoutVault implements Contract {
             paid: r.readBigNumber(),
             bounced: r.readBigNumber(),
             jettonBalance: r.readBigNumber(),
+            recovered: r.readBigNumber(),
+            recoveryNonce: r.readBigNumber(),
+            recovery: ((startedAt: number, amount: bigint) => (startedAt === 0 ? null : { startedAt, amount }))(r.readNumber(), r.readBigNumber()),
         };
     }
 
