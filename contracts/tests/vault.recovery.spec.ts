@@ -15,7 +15,7 @@ import { parseTransfer } from '../wrappers/JettonWallet';
 import { transferNotificationBody } from '../wrappers/tep74';
 import { buildJettonRecover, buildJettonRecovery, EvJettonRecovered, parseEvJettonRecovered, parseEvJettonRecoveryFailed, parseJettonRecovery } from '../wrappers/recovery';
 import { buildVaultFund, parseVaultEvent, RECOVER_MIN_TON, recoveryNonce, VaultError } from '../wrappers/PayoutVault';
-import { deployTestUsd, TestUsd } from './helpers/jetton-fixture';
+import { deployTestUsd, TestUsd, WalletStatus } from './helpers/jetton-fixture';
 import {
     createVaultEnv,
     expectRefused,
@@ -42,10 +42,10 @@ interface Env extends VaultEnv {
 }
 
 /** A jetton vault holding `booked` test USD on its books (and in its wallet). */
-async function jettonVault(booked = 1000n * TEST_USD): Promise<Env> {
+async function jettonVault(booked = 1000n * TEST_USD, opts: { library?: boolean } = {}): Promise<Env> {
     const blockchain = await Blockchain.create();
     blockchain.now = NOW;
-    const usd = await deployTestUsd(blockchain, await blockchain.treasury('usd-admin'));
+    const usd = await deployTestUsd(blockchain, await blockchain.treasury('usd-admin'), { library: opts.library });
     const env = await createVaultEnv({ blockchain, deployValue: 20n * TON, jettonMaster: usd.minter.address });
     const caller = await blockchain.treasury('anyone');
     const e = { ...env, usd, caller };
@@ -341,4 +341,47 @@ describe('PayoutVault jetton recovery', () => {
         const r2 = await env.blockchain.sendMessage(internal({ from: env.caller.address, to: blind.address, value: RECOVER_MIN_TON, body: buildJettonRecover({ queryId: 1n, amount: 1n }) }));
         await refused(r2, blind.address, VaultError.jettonWalletUnknown);
     });
+
+    // USDT's admin can lock a wallet: a payout to it fails in the recipient's wallet, bounces to
+    // the vault's wallet, which restores its balance and tells the vault nothing (the vault has
+    // booked the item as paid). The recovery books the tokens back; the earning is paid again.
+    for (const library of [false, true]) {
+        it(`payout to a locked worker wallet (${library ? 'library-cell wallet code, as USDT on mainnet' : 'plain wallet code'}): recovered, then paid exactly once`, async () => {
+            const env = await jettonVault(1000n * TEST_USD, { library });
+            const [locked, unlocked] = await Promise.all([env.blockchain.treasury('locked-worker'), env.blockchain.treasury('other-worker')]);
+            const lock = await env.usd.setStatus(locked.address, WalletStatus.receiveLocked);
+            expect(lock.transactions).toHaveTransaction({ to: env.usd.walletAddressOf(locked.address), success: true });
+
+            const item = { itemId: 4242n, bounceable: true, dest: locked.address, amount: 100n * TEST_USD };
+            const pay = await env.sendBatch({ items: [item], attach: ATTACH, queryId: 1n });
+            // the recipient's wallet refused (USDT's ERR_CONTRACT_LOCKED, 45); the bounce restored the
+            // vault wallet's balance and nothing told the vault
+            expect(pay.transactions).toHaveTransaction({ to: env.usd.walletAddressOf(locked.address), op: Op.internal_transfer, success: false, exitCode: 45 });
+            expect(pay.transactions).toHaveTransaction({ from: env.usd.walletAddressOf(locked.address), to: env.usd.walletAddressOf(env.vault.address), inMessageBounced: true });
+            expect(vaultEvents(pay.transactions, env.vault.address).map(eventOp)).toEqual([Op.ev_batch_executed]);
+            expect(await env.usd.walletOf(locked.address).getJettonBalance()).toBe(0n);
+            expect(await walletBalance(env)).toBe(1000n * TEST_USD);
+            expect((await env.vault.getVaultData()).jettonBalance).toBe(900n * TEST_USD);
+
+            // anyone recovers the 100 that came back: books == wallet again
+            const rec = await env.caller.send({ to: env.vault.address, value: RECOVER_MIN_TON, body: buildJettonRecover({ queryId: 1n, amount: item.amount }) });
+            expect(recoveredEvents(rec.transactions, env.vault.address)).toEqual([{ queryId: recoveryNonce(1n), amount: item.amount, booked: 1000n * TEST_USD }]);
+            const d = await env.vault.getVaultData();
+            expect([d.jettonBalance, d.recovered, d.paid]).toEqual([1000n * TEST_USD, item.amount, item.amount]);
+            expect(d.jettonBalance).toBe(await walletBalance(env));
+
+            // the earning is payable again: a second payout (new item id) to an unlocked address
+            const again = env.batchBody({ items: [{ ...item, itemId: 4243n, dest: unlocked.address }], attach: ATTACH, queryId: 2n });
+            const res = await env.blockchain.sendMessage(external({ to: env.vault.address, body: again }));
+            expect(txSucceeded(findTx(res.transactions, env.vault.address)!)).toBe(true);
+            await expectRefused(env.blockchain.sendMessage(external({ to: env.vault.address, body: again })), VaultError.alreadyProcessed);
+            expect(await env.usd.walletOf(unlocked.address).getJettonBalance()).toBe(item.amount);
+            expect(await env.usd.walletOf(locked.address).getJettonBalance()).toBe(0n);
+            const after = await env.vault.getVaultData();
+            expect(after.jettonBalance).toBe(900n * TEST_USD);
+            expect(after.jettonBalance).toBe(await walletBalance(env));
+            // what left the vault's wallet: exactly the one payout that landed
+            expect(1000n * TEST_USD - (await walletBalance(env))).toBe(item.amount);
+        });
+    }
 });
