@@ -14,7 +14,11 @@ use crate::escrow::{
 };
 use crate::layout::Layout;
 use crate::opcodes;
-use crate::vault::{EvAdminChange, EvBatchExecuted, EvGasToppedUp, EvPayoutBounced, EvVaultFunded};
+use crate::recovery::{EvJettonRecovered, EvJettonRecoveryFailed};
+use crate::vault::{
+    EvAdminChange, EvAdminChangeCancelled, EvAdminChangeProposed, EvBatchExecuted, EvGasToppedUp,
+    EvPayoutBounced, EvVaultFunded,
+};
 
 /// Every event of scheme.tlb. JSON: `{"kind": "<TL-B constructor>", "fields": {...}}`, the
 /// same shape as the test vectors.
@@ -35,6 +39,10 @@ pub enum Event {
     EvClosed(EvClosed),
     /// `ev_jetton_wallet_learned` (escrow or vault: the emitter tells which).
     EvJettonWalletLearned(EvJettonWalletLearned),
+    /// `ev_jetton_recovered` (escrow or vault: the emitter tells which).
+    EvJettonRecovered(EvJettonRecovered),
+    /// `ev_jetton_recovery_failed` (escrow or vault).
+    EvJettonRecoveryFailed(EvJettonRecoveryFailed),
     /// `ev_vault_funded` (vault).
     EvVaultFunded(EvVaultFunded),
     /// `ev_batch_executed` (vault).
@@ -43,6 +51,10 @@ pub enum Event {
     EvPayoutBounced(EvPayoutBounced),
     /// `ev_admin_change` (vault).
     EvAdminChange(EvAdminChange),
+    /// `ev_admin_change_proposed` (vault).
+    EvAdminChangeProposed(EvAdminChangeProposed),
+    /// `ev_admin_change_cancelled` (vault).
+    EvAdminChangeCancelled(EvAdminChangeCancelled),
     /// `ev_gas_topped_up` (vault).
     EvGasToppedUp(EvGasToppedUp),
 }
@@ -61,10 +73,18 @@ impl Event {
             opcodes::EV_REFUND_BOUNCED => Event::EvRefundBounced(Layout::parse(body)?),
             opcodes::EV_CLOSED => Event::EvClosed(Layout::parse(body)?),
             opcodes::EV_JETTON_WALLET_LEARNED => Event::EvJettonWalletLearned(Layout::parse(body)?),
+            opcodes::EV_JETTON_RECOVERED => Event::EvJettonRecovered(Layout::parse(body)?),
+            opcodes::EV_JETTON_RECOVERY_FAILED => {
+                Event::EvJettonRecoveryFailed(Layout::parse(body)?)
+            }
             opcodes::EV_VAULT_FUNDED => Event::EvVaultFunded(Layout::parse(body)?),
             opcodes::EV_BATCH_EXECUTED => Event::EvBatchExecuted(Layout::parse(body)?),
             opcodes::EV_PAYOUT_BOUNCED => Event::EvPayoutBounced(Layout::parse(body)?),
             opcodes::EV_ADMIN_CHANGE => Event::EvAdminChange(Layout::parse(body)?),
+            opcodes::EV_ADMIN_CHANGE_PROPOSED => Event::EvAdminChangeProposed(Layout::parse(body)?),
+            opcodes::EV_ADMIN_CHANGE_CANCELLED => {
+                Event::EvAdminChangeCancelled(Layout::parse(body)?)
+            }
             opcodes::EV_GAS_TOPPED_UP => Event::EvGasToppedUp(Layout::parse(body)?),
             found => return Err(Error::UnknownOpcode { found }),
         })
@@ -80,10 +100,14 @@ impl Event {
             Event::EvRefundBounced(e) => e.build(),
             Event::EvClosed(e) => e.build(),
             Event::EvJettonWalletLearned(e) => e.build(),
+            Event::EvJettonRecovered(e) => e.build(),
+            Event::EvJettonRecoveryFailed(e) => e.build(),
             Event::EvVaultFunded(e) => e.build(),
             Event::EvBatchExecuted(e) => e.build(),
             Event::EvPayoutBounced(e) => e.build(),
             Event::EvAdminChange(e) => e.build(),
+            Event::EvAdminChangeProposed(e) => e.build(),
+            Event::EvAdminChangeCancelled(e) => e.build(),
             Event::EvGasToppedUp(e) => e.build(),
         }
     }
@@ -98,10 +122,14 @@ impl Event {
             Event::EvRefundBounced(_) => EvRefundBounced::NAME,
             Event::EvClosed(_) => EvClosed::NAME,
             Event::EvJettonWalletLearned(_) => EvJettonWalletLearned::NAME,
+            Event::EvJettonRecovered(_) => EvJettonRecovered::NAME,
+            Event::EvJettonRecoveryFailed(_) => EvJettonRecoveryFailed::NAME,
             Event::EvVaultFunded(_) => EvVaultFunded::NAME,
             Event::EvBatchExecuted(_) => EvBatchExecuted::NAME,
             Event::EvPayoutBounced(_) => EvPayoutBounced::NAME,
             Event::EvAdminChange(_) => EvAdminChange::NAME,
+            Event::EvAdminChangeProposed(_) => EvAdminChangeProposed::NAME,
+            Event::EvAdminChangeCancelled(_) => EvAdminChangeCancelled::NAME,
             Event::EvGasToppedUp(_) => EvGasToppedUp::NAME,
         }
     }
@@ -116,10 +144,14 @@ impl Event {
             Event::EvRefundBounced(_) => opcodes::EV_REFUND_BOUNCED,
             Event::EvClosed(_) => opcodes::EV_CLOSED,
             Event::EvJettonWalletLearned(_) => opcodes::EV_JETTON_WALLET_LEARNED,
+            Event::EvJettonRecovered(_) => opcodes::EV_JETTON_RECOVERED,
+            Event::EvJettonRecoveryFailed(_) => opcodes::EV_JETTON_RECOVERY_FAILED,
             Event::EvVaultFunded(_) => opcodes::EV_VAULT_FUNDED,
             Event::EvBatchExecuted(_) => opcodes::EV_BATCH_EXECUTED,
             Event::EvPayoutBounced(_) => opcodes::EV_PAYOUT_BOUNCED,
             Event::EvAdminChange(_) => opcodes::EV_ADMIN_CHANGE,
+            Event::EvAdminChangeProposed(_) => opcodes::EV_ADMIN_CHANGE_PROPOSED,
+            Event::EvAdminChangeCancelled(_) => opcodes::EV_ADMIN_CHANGE_CANCELLED,
             Event::EvGasToppedUp(_) => opcodes::EV_GAS_TOPPED_UP,
         }
     }

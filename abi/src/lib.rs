@@ -18,8 +18,8 @@
 //! - [`opcodes`]: every tag of scheme.tlb, once (tests recompute them from the scheme).
 //! - [`exit_codes`]: every contract exit code, generated at build time from the contracts'
 //!   `errors.tolk` files, so no code is retyped.
-//! - [`jetton`], [`escrow`], [`vault`]: every message, signed request, storage layout and event
-//!   as a Rust type implementing [`Layout`] (`build` / `parse`, tag included).
+//! - [`jetton`], [`escrow`], [`vault`], [`recovery`]: every message, signed request, storage
+//!   layout and event as a Rust type implementing [`Layout`] (`build` / `parse`, tag included).
 //! - [`events`]: [`Event`], decoding any escrow or vault event body by its opcode.
 //! - [`signing`]: what the signer signs ([`SignedRequest::signing_hash`], the request cell's
 //!   representation hash) and a `verify` helper.
@@ -91,6 +91,7 @@ pub mod exit_codes;
 pub mod jetton;
 pub mod layout;
 pub mod opcodes;
+pub mod recovery;
 pub mod signing;
 pub mod state_init;
 pub mod text;

@@ -61,6 +61,12 @@ pub const PLATFORM_FEE: u32 = 0x206f_96a6;
 /// `escrow_refund_payment#64cea0bd`: escrow -> client (leg 3).
 pub const ESCROW_REFUND_PAYMENT: u32 = 0x64ce_a0bd;
 
+// ---- jetton recovery (escrow and vault)
+/// `jetton_recover#25951450`: anyone -> escrow or vault (book what the own wallet holds beyond the books).
+pub const JETTON_RECOVER: u32 = 0x2595_1450;
+/// `jetton_recovery#1015e2f5`: the forward-payload marker of a recovery's self-transfer.
+pub const JETTON_RECOVERY: u32 = 0x1015_e2f5;
+
 // ---- vault
 /// `vault_batch_request#2070e2a8` (the signed request, carried by the external `vault_batch`).
 pub const VAULT_BATCH_REQUEST: u32 = 0x2070_e2a8;
@@ -76,6 +82,10 @@ pub const VAULT_SET_LIMITS: u32 = 0x3c0a_471b;
 pub const VAULT_SET_SIGNER: u32 = 0x00a6_1232;
 /// `vault_set_admin#143694f2` (admin).
 pub const VAULT_SET_ADMIN: u32 = 0x1436_94f2;
+/// `vault_apply_change#3d5dee05` (anyone, once the pending admin change is due).
+pub const VAULT_APPLY_CHANGE: u32 = 0x3d5d_ee05;
+/// `vault_cancel_change#49418297` (admin).
+pub const VAULT_CANCEL_CHANGE: u32 = 0x4941_8297;
 
 // ---- escrow events
 /// `ev_deposit#534cbe30`.
@@ -92,6 +102,10 @@ pub const EV_REFUND_BOUNCED: u32 = 0x1da6_db86;
 pub const EV_CLOSED: u32 = 0x7a5a_3d4b;
 /// `ev_jetton_wallet_learned#189fe399` (escrow and vault).
 pub const EV_JETTON_WALLET_LEARNED: u32 = 0x189f_e399;
+/// `ev_jetton_recovered#1bd976cd` (escrow and vault).
+pub const EV_JETTON_RECOVERED: u32 = 0x1bd9_76cd;
+/// `ev_jetton_recovery_failed#6e05cfbc` (escrow and vault).
+pub const EV_JETTON_RECOVERY_FAILED: u32 = 0x6e05_cfbc;
 
 // ---- vault events
 /// `ev_vault_funded#3e4def1b`.
@@ -102,6 +116,10 @@ pub const EV_BATCH_EXECUTED: u32 = 0x3b5e_76c5;
 pub const EV_PAYOUT_BOUNCED: u32 = 0x7d2a_a311;
 /// `ev_admin_change#7c77eb8e`.
 pub const EV_ADMIN_CHANGE: u32 = 0x7c77_eb8e;
+/// `ev_admin_change_proposed#40204909`.
+pub const EV_ADMIN_CHANGE_PROPOSED: u32 = 0x4020_4909;
+/// `ev_admin_change_cancelled#718db47a`.
+pub const EV_ADMIN_CHANGE_CANCELLED: u32 = 0x718d_b47a;
 /// `ev_gas_topped_up#56c78fe8`.
 pub const EV_GAS_TOPPED_UP: u32 = 0x56c7_8fe8;
 
@@ -141,6 +159,10 @@ pub const ALL: &[(&str, u32)] = &[
     ("ev_refund_bounced", EV_REFUND_BOUNCED),
     ("ev_closed", EV_CLOSED),
     ("ev_jetton_wallet_learned", EV_JETTON_WALLET_LEARNED),
+    ("jetton_recover", JETTON_RECOVER),
+    ("jetton_recovery", JETTON_RECOVERY),
+    ("ev_jetton_recovered", EV_JETTON_RECOVERED),
+    ("ev_jetton_recovery_failed", EV_JETTON_RECOVERY_FAILED),
     ("vault_batch_request", VAULT_BATCH_REQUEST),
     ("vault_top_up", VAULT_TOP_UP),
     ("vault_freeze", VAULT_FREEZE),
@@ -148,10 +170,14 @@ pub const ALL: &[(&str, u32)] = &[
     ("vault_set_limits", VAULT_SET_LIMITS),
     ("vault_set_signer", VAULT_SET_SIGNER),
     ("vault_set_admin", VAULT_SET_ADMIN),
+    ("vault_cancel_change", VAULT_CANCEL_CHANGE),
+    ("vault_apply_change", VAULT_APPLY_CHANGE),
     ("ev_vault_funded", EV_VAULT_FUNDED),
     ("ev_batch_executed", EV_BATCH_EXECUTED),
     ("ev_payout_bounced", EV_PAYOUT_BOUNCED),
     ("ev_admin_change", EV_ADMIN_CHANGE),
+    ("ev_admin_change_proposed", EV_ADMIN_CHANGE_PROPOSED),
+    ("ev_admin_change_cancelled", EV_ADMIN_CHANGE_CANCELLED),
     ("ev_gas_topped_up", EV_GAS_TOPPED_UP),
 ];
 

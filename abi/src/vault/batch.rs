@@ -170,8 +170,8 @@ impl PayoutItem {
     }
 }
 
-/// TL-B: `vault_batch_request#2070e2a8 vault:MsgAddressInt query_id:uint64 created_at:uint32
-/// count:uint8 total:Coins attach:Coins forward_ton:Coins items:^PayoutItem
+/// TL-B: `vault_batch_request#2070e2a8 vault:MsgAddressInt global_id:int32 query_id:uint64
+/// created_at:uint32 count:uint8 total:Coins attach:Coins forward_ton:Coins items:^PayoutItem
 /// = VaultBatchRequest;`
 ///
 /// The payload the signer signs ([`SignedRequest::signing_hash`]). `count` and `total` are
@@ -182,6 +182,9 @@ impl PayoutItem {
 pub struct VaultBatchRequest {
     /// The vault this batch is for.
     pub vault: StdAddr,
+    /// The network this batch is for (config param 19: -239 mainnet, -3 testnet, 2026 the
+    /// devnet); the vault refuses any other (`ERR_WRONG_NETWORK`).
+    pub global_id: i32,
     /// Replay protection: accepted once while `created_at` is within the vault's timeout.
     pub query_id: u64,
     /// Unix time the batch was made.
@@ -223,6 +226,7 @@ impl VaultBatchRequest {
         let total = self.total()?;
         let items = PayoutItem::build_list(&self.items)?.ok_or(Error::EmptyBatch)?;
         codec::store_addr(b, &self.vault)?;
+        b.store_u32(self.global_id as u32)?;
         b.store_u64(self.query_id)?;
         b.store_u32(self.created_at)?;
         b.store_u8(count)?;
@@ -234,6 +238,7 @@ impl VaultBatchRequest {
 
     fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
         let vault = codec::load_addr(s)?;
+        let global_id = s.load_u32()? as i32;
         let query_id = s.load_u64()?;
         let created_at = s.load_u32()?;
         let count = s.load_u8()?;
@@ -243,6 +248,7 @@ impl VaultBatchRequest {
         let items = PayoutItem::parse_list(s.load_reference()?)?;
         let request = Self {
             vault,
+            global_id,
             query_id,
             created_at,
             attach,
@@ -279,6 +285,8 @@ struct BatchRequestJson {
     #[serde(with = "json::addr")]
     vault: StdAddr,
     #[serde(with = "json::dec")]
+    global_id: i32,
+    #[serde(with = "json::dec")]
     query_id: u64,
     #[serde(with = "json::dec")]
     created_at: u32,
@@ -303,6 +311,7 @@ impl From<VaultBatchRequest> for BatchRequestJson {
                 .iter()
                 .fold(0u128, |acc, i| acc.saturating_add(i.amount)),
             vault: r.vault,
+            global_id: r.global_id,
             query_id: r.query_id,
             created_at: r.created_at,
             attach: r.attach,
@@ -318,6 +327,7 @@ impl TryFrom<BatchRequestJson> for VaultBatchRequest {
     fn try_from(j: BatchRequestJson) -> Result<Self> {
         let r = Self {
             vault: j.vault,
+            global_id: j.global_id,
             query_id: j.query_id,
             created_at: j.created_at,
             attach: j.attach,
@@ -406,6 +416,7 @@ mod tests {
     fn request(items: Vec<PayoutItem>) -> VaultBatchRequest {
         VaultBatchRequest {
             vault: addr(0xaa),
+            global_id: -239,
             query_id: 77,
             created_at: 1_800_000_000,
             attach: 0,
@@ -492,6 +503,7 @@ mod tests {
             codec::build_with(|b| {
                 b.store_u32(opcodes::VAULT_BATCH_REQUEST)?;
                 codec::store_addr(b, &r.vault)?;
+                b.store_u32(r.global_id as u32)?;
                 b.store_u64(r.query_id)?;
                 b.store_u32(r.created_at)?;
                 b.store_u8(count)?;

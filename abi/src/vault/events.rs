@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::json;
 use crate::layout::tagged_layout;
 use crate::opcodes;
+use crate::vault::AdminChange;
 
 /// TL-B: `ev_vault_funded#3e4def1b query_id:uint64 project_id:uint64 from:MsgAddressInt
 /// amount:Coins = VaultEvent;`
@@ -180,7 +181,8 @@ impl<'de> Deserialize<'de> for AdminAction {
 /// TL-B: `ev_admin_change#7c77eb8e query_id:uint64 action:uint8 frozen:Bool window_len:uint32
 /// window_limit:Coins signer_key:uint256 admin:MsgAddressInt = VaultEvent;`
 ///
-/// The fields are the vault's state after the change.
+/// The fields are the vault's state after the change. `query_id` is the admin message's for a
+/// change made at once, and the proposal's for a change applied after its delay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvAdminChange {
@@ -229,6 +231,75 @@ impl EvAdminChange {
     }
 }
 tagged_layout!(EvAdminChange, "ev_admin_change", opcodes::EV_ADMIN_CHANGE);
+
+/// TL-B: `ev_admin_change_proposed#40204909 query_id:uint64 apply_after:uint32 change:AdminChange
+/// = VaultEvent;`
+///
+/// A change that raises a power waits until `apply_after`; anyone applies it then
+/// (`ev_admin_change` with the proposal's query id), the admin may cancel it before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvAdminChangeProposed {
+    /// The proposal's query id.
+    #[serde(with = "json::dec")]
+    pub query_id: u64,
+    /// `vault_apply_change` is accepted from this time on.
+    #[serde(with = "json::dec")]
+    pub apply_after: u32,
+    /// What it changes.
+    pub change: AdminChange,
+}
+
+impl EvAdminChangeProposed {
+    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u64(self.query_id)?;
+        b.store_u32(self.apply_after)?;
+        self.change.store(b)
+    }
+
+    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
+        Ok(Self {
+            query_id: s.load_u64()?,
+            apply_after: s.load_u32()?,
+            change: AdminChange::load(s)?,
+        })
+    }
+}
+tagged_layout!(
+    EvAdminChangeProposed,
+    "ev_admin_change_proposed",
+    opcodes::EV_ADMIN_CHANGE_PROPOSED
+);
+
+/// TL-B: `ev_admin_change_cancelled#718db47a query_id:uint64 change:AdminChange = VaultEvent;`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvAdminChangeCancelled {
+    /// The proposal's query id.
+    #[serde(with = "json::dec")]
+    pub query_id: u64,
+    /// What it would have changed.
+    pub change: AdminChange,
+}
+
+impl EvAdminChangeCancelled {
+    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u64(self.query_id)?;
+        self.change.store(b)
+    }
+
+    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
+        Ok(Self {
+            query_id: s.load_u64()?,
+            change: AdminChange::load(s)?,
+        })
+    }
+}
+tagged_layout!(
+    EvAdminChangeCancelled,
+    "ev_admin_change_cancelled",
+    opcodes::EV_ADMIN_CHANGE_CANCELLED
+);
 
 /// TL-B: `ev_gas_topped_up#56c78fe8 query_id:uint64 from:MsgAddressInt amount:Coins
 /// = VaultEvent;`

@@ -40,8 +40,26 @@ query_only!(
     opcodes::VAULT_UNFREEZE
 );
 
+query_only!(
+    /// TL-B: `vault_apply_change#3d5dee05 query_id:uint64 = VaultMsg;` — anyone: applies the
+    /// pending admin change once its `apply_after` has come.
+    VaultApplyChange,
+    "vault_apply_change",
+    opcodes::VAULT_APPLY_CHANGE
+);
+query_only!(
+    /// TL-B: `vault_cancel_change#49418297 query_id:uint64 = VaultAdminMsg;` — admin: drops the
+    /// pending admin change.
+    VaultCancelChange,
+    "vault_cancel_change",
+    opcodes::VAULT_CANCEL_CHANGE
+);
+
 /// TL-B: `vault_set_limits#3c0a471b query_id:uint64 window_len:uint32 window_limit:Coins
 /// = VaultAdminMsg;`
+///
+/// Applies at once when it raises nothing (window not shorter, limit not larger); otherwise it is
+/// proposed and waits `admin_delay` ([`crate::vault::VaultPendingChange`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultSetLimits {
@@ -78,6 +96,7 @@ tagged_layout!(
 );
 
 /// TL-B: `vault_set_signer#00a61232 query_id:uint64 signer_key:uint256 = VaultAdminMsg;`
+/// (proposed: waits `admin_delay`)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultSetSigner {
@@ -109,6 +128,7 @@ tagged_layout!(
 );
 
 /// TL-B: `vault_set_admin#143694f2 query_id:uint64 new_admin:MsgAddressInt = VaultAdminMsg;`
+/// (proposed: waits `admin_delay`)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultSetAdmin {

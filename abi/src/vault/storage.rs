@@ -7,12 +7,132 @@ use tycho_types::dict::Dict;
 use tycho_types::models::StdAddr;
 
 use crate::codec;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::json;
 use crate::layout::Layout;
+use crate::vault::AdminAction;
+
+/// The default `admin_delay`: 48 hours between proposing and applying a power-raising change.
+pub const DEFAULT_ADMIN_DELAY: u32 = 172_800;
+
+/// TL-B (a pending admin change; the 8-bit prefix is its [`AdminAction`]):
+/// `admin_change_limits$00000011 window_len:uint32 window_limit:Coins = AdminChange;`
+/// `admin_change_signer$00000100 signer_key:uint256 = AdminChange;`
+/// `admin_change_admin$00000101 new_admin:MsgAddressInt = AdminChange;`
+///
+/// JSON: `{"kind": "<constructor>", ...fields}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AdminChange {
+    /// New rolling-limit settings (a shorter window or a higher limit).
+    AdminChangeLimits {
+        /// Window length, seconds.
+        #[serde(with = "json::dec")]
+        window_len: u32,
+        /// Window limit.
+        #[serde(with = "json::dec")]
+        window_limit: u128,
+    },
+    /// A new signer key.
+    AdminChangeSigner {
+        /// The new signer's ed25519 public key.
+        #[serde(with = "json::bytes")]
+        signer_key: [u8; 32],
+    },
+    /// A new admin.
+    AdminChangeAdmin {
+        /// The new admin.
+        #[serde(with = "json::addr")]
+        new_admin: StdAddr,
+    },
+}
+
+impl AdminChange {
+    /// The `ev_admin_change` action this change applies as (also its 8-bit prefix).
+    pub fn action(&self) -> AdminAction {
+        match self {
+            AdminChange::AdminChangeLimits { .. } => AdminAction::SetLimits,
+            AdminChange::AdminChangeSigner { .. } => AdminAction::SetSigner,
+            AdminChange::AdminChangeAdmin { .. } => AdminAction::SetAdmin,
+        }
+    }
+
+    pub(crate) fn store(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u8(self.action() as u8)?;
+        match self {
+            AdminChange::AdminChangeLimits {
+                window_len,
+                window_limit,
+            } => {
+                b.store_u32(*window_len)?;
+                codec::store_coins(b, *window_limit)
+            }
+            AdminChange::AdminChangeSigner { signer_key } => codec::store_u256(b, signer_key),
+            AdminChange::AdminChangeAdmin { new_admin } => codec::store_addr(b, new_admin),
+        }
+    }
+
+    pub(crate) fn load(s: &mut CellSlice<'_>) -> Result<Self> {
+        let prefix = s.load_u8()?;
+        Ok(match AdminAction::try_from(prefix) {
+            Ok(AdminAction::SetLimits) => AdminChange::AdminChangeLimits {
+                window_len: s.load_u32()?,
+                window_limit: codec::load_coins(s)?,
+            },
+            Ok(AdminAction::SetSigner) => AdminChange::AdminChangeSigner {
+                signer_key: codec::load_u256(s)?,
+            },
+            Ok(AdminAction::SetAdmin) => AdminChange::AdminChangeAdmin {
+                new_admin: codec::load_addr(s)?,
+            },
+            _ => {
+                return Err(Error::InvalidValue {
+                    field: "change",
+                    value: prefix.into(),
+                });
+            }
+        })
+    }
+}
+
+/// TL-B: `vault_pending_change$_ query_id:uint64 apply_after:uint32 change:AdminChange
+/// = VaultPendingChange;`
+///
+/// The admin change waiting for its delay (at most one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultPendingChange {
+    /// The proposal's query id (carried by its proposed / applied / cancelled events).
+    #[serde(with = "json::dec")]
+    pub query_id: u64,
+    /// `vault_apply_change` is accepted from this time on (proposal time + admin_delay).
+    #[serde(with = "json::dec")]
+    pub apply_after: u32,
+    /// What it changes.
+    pub change: AdminChange,
+}
+
+impl Layout for VaultPendingChange {
+    const NAME: &'static str = "vault_pending_change";
+    const OPCODE: Option<u32> = None;
+
+    fn store(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u64(self.query_id)?;
+        b.store_u32(self.apply_after)?;
+        self.change.store(b)
+    }
+
+    fn load(s: &mut CellSlice<'_>) -> Result<Self> {
+        Ok(Self {
+            query_id: s.load_u64()?,
+            apply_after: s.load_u32()?,
+            change: AdminChange::load(s)?,
+        })
+    }
+}
 
 /// TL-B: `vault_params$_ admin:MsgAddressInt jetton_master:MsgAddress jetton_wallet:MsgAddress
-/// vault_id:uint32 = VaultParams;`
+/// vault_id:uint32 admin_delay:uint32 pending:(Maybe ^VaultPendingChange) = VaultParams;`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultParams {
@@ -28,6 +148,11 @@ pub struct VaultParams {
     /// Distinguishes vaults with otherwise equal initial data.
     #[serde(with = "json::dec")]
     pub vault_id: u32,
+    /// Seconds a power-raising admin change waits between proposal and apply.
+    #[serde(with = "json::dec")]
+    pub admin_delay: u32,
+    /// The admin change waiting for its delay, if any.
+    pub pending: Option<VaultPendingChange>,
 }
 
 impl Layout for VaultParams {
@@ -38,7 +163,10 @@ impl Layout for VaultParams {
         codec::store_addr(b, &self.admin)?;
         codec::store_opt_addr(b, self.jetton_master.as_ref())?;
         codec::store_opt_addr(b, self.jetton_wallet.as_ref())?;
-        Ok(b.store_u32(self.vault_id)?)
+        b.store_u32(self.vault_id)?;
+        b.store_u32(self.admin_delay)?;
+        let pending = self.pending.as_ref().map(Layout::build).transpose()?;
+        codec::store_maybe_ref(b, pending.as_ref())
     }
 
     fn load(s: &mut CellSlice<'_>) -> Result<Self> {
@@ -47,12 +175,30 @@ impl Layout for VaultParams {
             jetton_master: codec::load_opt_addr(s)?,
             jetton_wallet: codec::load_opt_addr(s)?,
             vault_id: s.load_u32()?,
+            admin_delay: s.load_u32()?,
+            pending: codec::load_maybe_ref(s)?
+                .map(|c| VaultPendingChange::parse(&c))
+                .transpose()?,
         })
     }
 }
 
+/// TL-B: `vault_recovery$_ started_at:uint32 amount:Coins = VaultRecovery;`
+///
+/// A jetton recovery in flight: when it started and the `A` it asks the own wallet to prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultRecovery {
+    /// When `jetton_recover` asked the vault's own wallet.
+    #[serde(with = "json::dec")]
+    pub started_at: u32,
+    /// `A` = jetton_balance then + the claimed extra.
+    #[serde(with = "json::dec")]
+    pub amount: u128,
+}
+
 /// TL-B: `vault_stats$_ funded:Coins paid:Coins bounced:Coins jetton_balance:Coins
-/// = VaultStats;`
+/// recovered:Coins recovery_nonce:uint64 recovery:(Maybe VaultRecovery) = VaultStats;`
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultStats {
@@ -68,6 +214,14 @@ pub struct VaultStats {
     /// Jetton vault: the jettons it believes its wallet holds.
     #[serde(with = "json::dec")]
     pub jetton_balance: u128,
+    /// Jetton vault: jettons booked by jetton recoveries.
+    #[serde(with = "json::dec")]
+    pub recovered: u128,
+    /// The last recovery's nonce (`2^63 | n`; 0 before the first).
+    #[serde(with = "json::dec")]
+    pub recovery_nonce: u64,
+    /// The recovery in flight (its nonce is `recovery_nonce`), if any.
+    pub recovery: Option<VaultRecovery>,
 }
 
 impl Layout for VaultStats {
@@ -78,7 +232,15 @@ impl Layout for VaultStats {
         codec::store_coins(b, self.funded)?;
         codec::store_coins(b, self.paid)?;
         codec::store_coins(b, self.bounced)?;
-        codec::store_coins(b, self.jetton_balance)
+        codec::store_coins(b, self.jetton_balance)?;
+        codec::store_coins(b, self.recovered)?;
+        b.store_u64(self.recovery_nonce)?;
+        b.store_bit(self.recovery.is_some())?;
+        if let Some(r) = &self.recovery {
+            b.store_u32(r.started_at)?;
+            codec::store_coins(b, r.amount)?;
+        }
+        Ok(())
     }
 
     fn load(s: &mut CellSlice<'_>) -> Result<Self> {
@@ -87,6 +249,16 @@ impl Layout for VaultStats {
             paid: codec::load_coins(s)?,
             bounced: codec::load_coins(s)?,
             jetton_balance: codec::load_coins(s)?,
+            recovered: codec::load_coins(s)?,
+            recovery_nonce: s.load_u64()?,
+            recovery: if s.load_bit()? {
+                Some(VaultRecovery {
+                    started_at: s.load_u32()?,
+                    amount: codec::load_coins(s)?,
+                })
+            } else {
+                None
+            },
         })
     }
 }
@@ -120,6 +292,10 @@ pub struct VaultConfig {
     /// Distinguishes vaults with otherwise equal config.
     #[serde(with = "json::dec")]
     pub vault_id: u32,
+    /// Seconds a power-raising admin change waits ([`DEFAULT_ADMIN_DELAY`] = 48 h; 0 disables
+    /// the protection).
+    #[serde(with = "json::dec")]
+    pub admin_delay: u32,
 }
 
 /// TL-B: `vault_storage$_ signer_key:uint256 frozen:Bool timeout:uint32 last_clean:uint32
@@ -171,7 +347,7 @@ pub struct VaultStorage {
 
 impl VaultStorage {
     /// The initial data: not frozen, last_clean 0, empty query sets, window_start 0, nothing
-    /// spent, zero stats, jetton_wallet addr_none.
+    /// spent, zero stats and no recovery, jetton_wallet addr_none, no pending admin change.
     pub fn initial(config: VaultConfig) -> Self {
         Self {
             signer_key: config.signer_key,
@@ -190,6 +366,8 @@ impl VaultStorage {
                 jetton_master: config.jetton_master,
                 jetton_wallet: None,
                 vault_id: config.vault_id,
+                admin_delay: config.admin_delay,
+                pending: None,
             },
             stats: VaultStats::default(),
         }
@@ -287,11 +465,24 @@ mod tests {
             admin: addr(1),
             jetton_master: Some(addr(2)),
             vault_id: 9,
+            admin_delay: DEFAULT_ADMIN_DELAY,
         });
         assert_eq!(s.params.jetton_wallet, None);
         s.queries.set(5, ()).unwrap();
         s.queries.set(u64::MAX, ()).unwrap();
         s.old_queries.set(1, ()).unwrap();
+        s.params.pending = Some(VaultPendingChange {
+            query_id: 4,
+            apply_after: 1_800_172_800,
+            change: AdminChange::AdminChangeSigner {
+                signer_key: [9; 32],
+            },
+        });
+        s.stats.recovery_nonce = (1 << 63) | 2;
+        s.stats.recovery = Some(VaultRecovery {
+            started_at: 1_800_000_000,
+            amount: 77,
+        });
         let parsed = VaultStorage::parse(&s.build().unwrap()).unwrap();
         assert_eq!(parsed, s);
         let json = serde_json::to_value(&parsed).unwrap();
@@ -299,6 +490,48 @@ mod tests {
             json["queries"],
             serde_json::json!(["5", "18446744073709551615"])
         );
+        assert_eq!(
+            json["params"]["pending"]["change"]["kind"],
+            "admin_change_signer"
+        );
         assert_eq!(serde_json::from_value::<VaultStorage>(json).unwrap(), s);
+    }
+
+    #[test]
+    fn admin_change_prefix_is_the_action_and_unknown_ones_are_errors() {
+        for change in [
+            AdminChange::AdminChangeLimits {
+                window_len: 1,
+                window_limit: 2,
+            },
+            AdminChange::AdminChangeSigner {
+                signer_key: [1; 32],
+            },
+            AdminChange::AdminChangeAdmin { new_admin: addr(3) },
+        ] {
+            let p = VaultPendingChange {
+                query_id: 1,
+                apply_after: 2,
+                change: change.clone(),
+            };
+            let cell = p.build().unwrap();
+            let mut s = codec::open(cell.as_ref()).unwrap();
+            s.skip_first(96, 0).unwrap();
+            assert_eq!(s.load_u8().unwrap(), change.action() as u8);
+            assert_eq!(VaultPendingChange::parse(&cell).unwrap(), p);
+        }
+        let bad = codec::build_with(|b| {
+            b.store_u64(1)?;
+            b.store_u32(2)?;
+            Ok(b.store_u8(1)?)
+        })
+        .unwrap();
+        assert_eq!(
+            VaultPendingChange::parse(&bad),
+            Err(Error::InvalidValue {
+                field: "change",
+                value: 1
+            })
+        );
     }
 }

@@ -320,6 +320,7 @@ fn oversized_batches_and_item_ids_are_refused() {
     );
     let empty = VaultBatchRequest {
         vault: StdAddr::new(0, HashBytes([1; 32])),
+        global_id: -239,
         query_id: 0,
         created_at: 0,
         attach: 0,
