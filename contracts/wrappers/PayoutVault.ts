@@ -991,11 +991,11 @@ export interface VaultData {
     jettonMaster: Address | null;
     jettonWallet: Address | null;
     vaultId: number;
-    adminDelay: number;
     funded: bigint;
     paid: bigint;
     bounced: bigint;
     jettonBalance: bigint;
+    adminDelay: number;
     recovered: bigint;
     /** The last jetton recovery's nonce (0: none yet). */
     recoveryNonce: bigint;
@@ -1165,11 +1165,11 @@ export class PayoutVault implements Contract {
             jettonMaster: readAddressOpt(r),
             jettonWallet: readAddressOpt(r),
             vaultId: r.readNumber(),
-            adminDelay: r.readNumber(),
             funded: r.readBigNumber(),
             paid: r.readBigNumber(),
             bounced: r.readBigNumber(),
             jettonBalance: r.readBigNumber(),
+            adminDelay: r.readNumber(),
             recovered: r.readBigNumber(),
             recoveryNonce: r.readBigNumber(),
             recovery: ((startedAt: number, amount: bigint) => (startedAt === 0 ? null : { startedAt, amount }))(r.readNumber(), r.readBigNumber()),

@@ -344,6 +344,26 @@ impl EventColumns {
                 query_id: Some(e.query_id),
                 ..none
             },
+            // the proposal's query id; apply_after and the change are in `fields`
+            Event::EvAdminChangeProposed(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
+            Event::EvAdminChangeCancelled(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
+            // query_id = the recovery's nonce; balance_after = the books after it
+            Event::EvJettonRecovered(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                balance_after: Some(e.booked),
+                ..none
+            },
+            Event::EvJettonRecoveryFailed(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
             Event::EvGasToppedUp(e) => EventColumns {
                 query_id: Some(e.query_id),
                 amount: Some(e.amount),

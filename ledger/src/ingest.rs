@@ -18,7 +18,8 @@
 //! | ev_batch_executed T (known batch) | vault:C -T, payable:W +a per item (+ suspense:C for a difference) |
 //! | ev_batch_executed T (unknown or expired batch) | vault:C -T, suspense:C +T, and an anomaly |
 //! | ev_payout_bounced b of item a | vault:C +b, payable:W -a, bounce_costs:C +(a-b) |
-//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_gas_topped_up | none (ignored) |
+//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up | none (ignored) |
+//! | ev_jetton_recovered, ev_jetton_recovery_failed | none (ignored here: tokens that came back to a contract's wallet are booked when the bounce at the recipient's wallet is detected) |
 
 use std::collections::HashMap;
 

@@ -116,6 +116,10 @@ pub struct ServeArgs {
     /// Postgres pool size.
     #[arg(long, env = "LABELMINT_SIGNER_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
+    /// The network's global id (config param 19) written into every batch request: 2026 the
+    /// devnet, -239 mainnet, -3 testnet.
+    #[arg(long, env = "LABELMINT_GLOBAL_ID", default_value_t = crate::config::DEFAULT_GLOBAL_ID, allow_negative_numbers = true)]
+    pub global_id: i32,
 }
 
 /// `register`.
@@ -210,6 +214,7 @@ impl ServeArgs {
             token,
             limits,
             max_connections: self.max_connections,
+            global_id: self.global_id,
             test_pause_after_journal,
         })
     }

@@ -14,6 +14,9 @@ pub const USD: u128 = 1_000_000;
 
 /// Default maximum TTL of a signed request (valid_until - now), seconds.
 pub const DEFAULT_MAX_TTL: u32 = 3600;
+/// Default network global id put in every batch request: the local devnet's (2026). Mainnet is
+/// -239, testnet -3; a vault refuses a batch signed for another network.
+pub const DEFAULT_GLOBAL_ID: i32 = 2026;
 /// Default per-batch item cap (the vault's own maximum).
 pub const DEFAULT_MAX_BATCH_ITEMS: usize = 250;
 
@@ -175,6 +178,8 @@ pub struct Config {
     pub limits: Limits,
     /// Pool size.
     pub max_connections: u32,
+    /// The network global id written into every vault batch request (`LABELMINT_GLOBAL_ID`).
+    pub global_id: i32,
     /// TEST ONLY: sleep this long after the journal commit and before replying (the crash
     /// test kills the process in this window). From `LABELMINT_SIGNER_TEST_PAUSE_AFTER_JOURNAL_MS`.
     pub test_pause_after_journal: Option<Duration>,
@@ -189,6 +194,7 @@ impl Config {
             token: Token("THROWAWAY-test-token-0123456789".into()),
             limits: Limits::default(),
             max_connections: 8,
+            global_id: DEFAULT_GLOBAL_ID,
             test_pause_after_journal: None,
         }
     }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub signer: Arc<Signer>,
     /// The expected bearer token.
     pub token: Arc<Token>,
+    /// The network global id written into batch requests.
+    pub global_id: i32,
 }
 
 /// The router.
@@ -167,8 +169,9 @@ async fn close(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
 }
 
 async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let global_id = s.global_id;
     handle(&s, &headers, &body, "vault_batch", |b: BatchBody| {
-        b.validate().map(Request::Batch)
+        b.validate(global_id).map(Request::Batch)
     })
     .await
 }

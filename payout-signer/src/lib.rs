@@ -42,7 +42,8 @@
 //!   "items": [{ "item_id": "42", "amount": "1000",
 //!               "dest": "0:2222222222222222222222222222222222222222222222222222222222222222" }]
 //! }"#).unwrap();
-//! let request = body.validate().unwrap();
+//! let request = body.validate(2026).unwrap(); // the signer's configured global id
+//! assert_eq!(request.global_id, 2026);
 //! assert_eq!(request.total().unwrap(), 1000);
 //! ```
 

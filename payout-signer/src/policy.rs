@@ -292,6 +292,7 @@ mod tests {
 
     fn batch(items: &[(u64, u8, u128)]) -> VaultBatchRequest {
         VaultBatchRequest {
+            global_id: 2026,
             vault: addr(0xaa),
             query_id: 1,
             created_at: 1000,

@@ -193,9 +193,10 @@ impl CloseBody {
 }
 
 impl BatchBody {
-    /// The ABI request this body asks for: 1..=250 items, unique item ids below 10^17,
-    /// positive amounts, a total that fits in Coins.
-    pub fn validate(&self) -> Result<VaultBatchRequest> {
+    /// The ABI request this body asks for on the network `global_id` (the signer's configured
+    /// one): 1..=250 items, unique item ids below 10^17, positive amounts, a total that fits in
+    /// Coins.
+    pub fn validate(&self, global_id: i32) -> Result<VaultBatchRequest> {
         if self.items.is_empty() {
             return Err(Error::bad(
                 "empty_batch",
@@ -244,6 +245,7 @@ impl BatchBody {
         }
         Ok(VaultBatchRequest {
             vault: parse_address("vault", &self.vault)?,
+            global_id,
             query_id: parse_u64("bad_query_id", "query_id", &self.query_id)?,
             created_at: self.created_at,
             attach: parse_coins("attach", &self.attach)?,

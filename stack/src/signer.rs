@@ -73,12 +73,14 @@ fn local_secret(dir: &Path, name: &str) -> Result<PathBuf> {
 
 impl SignerProcess {
     /// Starts `bin serve` on `listen` with the file key `dir/signer.key` (created on first run),
-    /// the ledger and journal in `database_url`, and waits until it listens.
+    /// the ledger and journal in `database_url`, batches signed for the network `global_id`, and
+    /// waits until it listens.
     pub async fn start(
         bin: &Path,
         dir: &Path,
         database_url: &str,
         listen: SocketAddr,
+        global_id: i32,
     ) -> Result<SignerProcess> {
         {
             use std::os::unix::fs::DirBuilderExt;
@@ -111,6 +113,7 @@ impl SignerProcess {
             .arg("--create-key-if-missing")
             .env_remove("LABELMINT_SIGNER_TOKEN")
             .env_remove("LABELMINT_SIGNER_PASSPHRASE")
+            .env("LABELMINT_GLOBAL_ID", global_id.to_string())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -108,12 +108,16 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
     let ledger = Ledger::connect(&database_url, 4).await?;
     ledger.migrate().await?;
 
+    // The chain's global id (config param 19): the signer writes it into every batch request.
+    let global_id = devnet.node().lock().config().global_id;
+
     // The signer: a separate process with a file key created on first run.
     let signer = SignerProcess::start(
         &config.signer_bin,
         &config.signer_dir,
         &database_url,
         config.signer_listen,
+        global_id,
     )
     .await?;
     let _ = writeln!(
@@ -140,6 +144,7 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         session.faucet_address().clone(),
         signer.public_key,
     )?;
+    plan.global_id = global_id;
     // The release funds exactly the approved earnings (the signer refuses more).
     plan.release = plan.payouts.iter().sum();
     let start_mc = session.last_read_mc();

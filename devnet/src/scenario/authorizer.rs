@@ -92,6 +92,7 @@ impl Authorizer for ThrowawaySigner {
         let run = u64::from(plan.run_id);
         let request = VaultBatchRequest {
             vault: plan.vault.clone(),
+            global_id: plan.global_id,
             query_id: run,
             created_at,
             attach: 0,

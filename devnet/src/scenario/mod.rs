@@ -114,12 +114,13 @@ pub async fn run(
     let mut session = Session::connect(addr, public_key, faucet, out).await?;
     let now = session.now().await?;
     let mut signer = ThrowawaySigner::new();
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         now,
         now,
         session.faucet_address().clone(),
         signer.public_key(),
     )?;
+    plan.global_id = session.global_id().await?;
     run_plan(&mut session, &plan, &mut signer).await
 }
 

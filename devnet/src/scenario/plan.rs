@@ -2,7 +2,7 @@
 
 use labelmint_abi::escrow::{EscrowParams, EscrowRoutes};
 use labelmint_abi::state_init::{escrow_address, vault_address};
-use labelmint_abi::vault::VaultConfig;
+use labelmint_abi::vault::{DEFAULT_ADMIN_DELAY, VaultConfig};
 use tycho_types::cell::HashBytes;
 use tycho_types::models::StdAddr;
 
@@ -15,12 +15,18 @@ use crate::wallet::WalletV4R2;
 /// only.
 pub const THROWAWAY_TREASURY_PHRASE: &str = "THROWAWAY labelmint devnet demo treasury";
 
+/// Mainnet's global id (config param 19), the devnet config's default.
+pub(crate) const MAINNET_GLOBAL_ID: i32 = -239;
+
 /// Everything the scenario will create, derived from the run id, the chain time, the faucet
 /// (client and vault admin) and the signer's public key. Pure: nothing is sent.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The run's id (the project id, the vault's top-up and batch query id).
     pub run_id: u32,
+    /// The chain's global id (config param 19), written into signed requests. [`Plan::new`]
+    /// assumes mainnet's (-239, the devnet's default config); [`super::run`] reads the chain's.
+    pub global_id: i32,
     /// The faucet: the project's client and the vault's admin.
     pub faucet: StdAddr,
     /// The ed25519 key both contracts trust.
@@ -60,6 +66,7 @@ impl Plan {
             admin: faucet.clone(),
             jetton_master: None,
             vault_id: 1,
+            admin_delay: DEFAULT_ADMIN_DELAY,
         };
         let vault = vault_address(&vault_config)?;
         let escrow_params = EscrowParams {
@@ -80,6 +87,7 @@ impl Plan {
             .collect();
         Ok(Plan {
             run_id,
+            global_id: MAINNET_GLOBAL_ID,
             faucet,
             signer_key,
             vault_config,

@@ -88,6 +88,45 @@ impl<'w> Session<'w> {
         self.client.get_time().await.map_err(lite)
     }
 
+    /// The chain's global id (config param 19, `liteServer.getConfigParams`).
+    pub async fn global_id(&mut self) -> Result<i32> {
+        let mc = self.last_mc().await?;
+        let info = self
+            .client
+            .get_config_params(
+                mc,
+                vec![19],
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+            )
+            .await
+            .map_err(lite)?;
+        let bad = |e: String| Error::BadMessage {
+            reason: format!("config param 19 from the liteserver: {e}"),
+        };
+        let config = Boc::decode(&info.config_proof)
+            .map_err(|e| bad(e.to_string()))?
+            .parse::<tycho_types::models::BlockchainConfig>()
+            .map_err(|e| bad(e.to_string()))?;
+        let global_id = config
+            .params
+            .get_raw(19)
+            .map_err(|e| bad(e.to_string()))?
+            .ok_or_else(|| bad("missing".into()))?
+            .load_u32()
+            .map_err(|e| bad(e.to_string()))? as i32;
+        Ok(global_id)
+    }
+
     /// Every transaction the steps made, in the order read.
     pub fn transactions(&self) -> &[TxLine] {
         &self.transactions

@@ -16,7 +16,9 @@ use labelmint_abi::jetton::{ForwardPayload, JettonTransfer};
 use labelmint_abi::state_init::{
     escrow_address, escrow_state_init, jetton_wallet_address, vault_address, vault_state_init,
 };
-use labelmint_abi::vault::{PayoutItem, VaultBatch, VaultBatchRequest, VaultConfig, VaultTopUp};
+use labelmint_abi::vault::{
+    DEFAULT_ADMIN_DELAY, PayoutItem, VaultBatch, VaultBatchRequest, VaultConfig, VaultTopUp,
+};
 use labelmint_abi::{Layout, SignedRequest};
 use labelmint_devnet::config::seed_from_phrase;
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, external_message};
@@ -198,6 +200,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
         window_limit: 1_000_000 * TON,
         admin: faucet.clone(),
         jetton_master: None,
+        admin_delay: DEFAULT_ADMIN_DELAY,
         vault_id: 1,
     };
     let vault = vault_address(&vault_config).expect("vault address");
@@ -373,6 +376,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     });
     let request = VaultBatchRequest {
         vault: vault.clone(),
+        global_id: devnet.node().lock().config().global_id,
         query_id: 8,
         created_at: devnet.node().now(),
         attach: 0,

@@ -11,6 +11,7 @@ use crate::support::{TestKey, secret};
 
 fn batch() -> VaultBatchRequest {
     VaultBatchRequest {
+        global_id: 2026,
         vault: StdAddr::new(0, HashBytes([0xaa; 32])),
         query_id: 7,
         created_at: 1_790_000_000,

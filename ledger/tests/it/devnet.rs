@@ -15,7 +15,9 @@ use labelmint_abi::escrow::{
 use labelmint_abi::state_init::{
     escrow_address, escrow_state_init, vault_address, vault_state_init,
 };
-use labelmint_abi::vault::{PayoutItem, VaultBatch, VaultBatchRequest, VaultConfig, VaultTopUp};
+use labelmint_abi::vault::{
+    DEFAULT_ADMIN_DELAY, PayoutItem, VaultBatch, VaultBatchRequest, VaultConfig, VaultTopUp,
+};
 use labelmint_abi::{Layout, SignedRequest};
 use labelmint_devnet::config::seed_from_phrase;
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, external_message};
@@ -98,6 +100,7 @@ async fn caught_up(db: &TestDb, devnet: &Devnet) {
 /// Builds, signs and records the vault request of a ledger batch; returns the external message.
 async fn sign_batch(
     l: &Ledger,
+    global_id: i32,
     signer: &SigningKey,
     vault: &StdAddr,
     batch: &labelmint_ledger::Batch,
@@ -106,6 +109,7 @@ async fn sign_batch(
     let items = l.batch_items(batch.id).await.expect("items");
     let request = VaultBatchRequest {
         vault: vault.clone(),
+        global_id,
         query_id: batch.query_id,
         created_at: batch.created_at,
         attach: 0,
@@ -150,6 +154,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
         .await
         .expect("devnet");
     let faucet = devnet.genesis().faucet.clone();
+    let global_id = devnet.node().lock().config().global_id;
     let signer = SigningKey::from_bytes(&seed_from_phrase(THROWAWAY_SIGNER_PHRASE));
     let treasury_wallet = WalletV4R2::from_seed(seed_from_phrase(THROWAWAY_TREASURY_PHRASE));
     let treasury = treasury_wallet.address().expect("treasury");
@@ -162,6 +167,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
         window_limit: 1_000 * TON,
         admin: faucet.clone(),
         jetton_master: None,
+        admin_delay: DEFAULT_ADMIN_DELAY,
         vault_id: 7,
     };
     let vault = vault_address(&vault_config).expect("vault address");
@@ -348,7 +354,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
         .unwrap()
         .expect("batch 1");
     assert_eq!(b1.item_count, 3);
-    let _never_sent = sign_batch(l, &signer, &vault, &b1, &worker_addr(2)).await;
+    let _never_sent = sign_batch(l, global_id, &signer, &vault, &b1, &worker_addr(2)).await;
     let later = valid(t0) + 1 + FINALITY_MARGIN_SECS;
     devnet
         .node()
@@ -381,7 +387,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
         .unwrap()
         .expect("batch 2");
     assert_eq!((b2.item_count, b2.total), (3, approved));
-    let ext = sign_batch(l, &signer, &vault, &b2, &worker_addr(2)).await;
+    let ext = sign_batch(l, global_id, &signer, &vault, &b2, &worker_addr(2)).await;
     let _ = l.mark_sent(b2.id, ext.repr_hash().0).await.unwrap();
     let now = devnet.node().now();
     devnet

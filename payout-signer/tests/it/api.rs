@@ -5,6 +5,7 @@ use base64::Engine as _;
 use hyper::Method;
 use labelmint_abi::vault::VaultBatch;
 use labelmint_abi::{Layout, SignedRequest};
+use labelmint_payout_signer::config::DEFAULT_GLOBAL_ID;
 use labelmint_payout_signer::wire::{CloseBody, ErrorBody, ReleaseBody, Signed, raw_address};
 use labelmint_payout_signer::{Limits, store};
 use tycho_types::boc::Boc;
@@ -40,7 +41,9 @@ async fn a_batch_is_signed_as_the_vaults_external_message_and_replays_identicall
     assert_eq!(cell.reference_count(), 1);
     let body_cell = cell.reference_cloned(0).unwrap();
     let batch = VaultBatch::parse(&body_cell).expect("vault_batch body");
-    assert_eq!(batch.request, body.validate().unwrap());
+    // the signer writes its configured network's global id (Config::test: the devnet's)
+    assert_eq!(batch.request, body.validate(DEFAULT_GLOBAL_ID).unwrap());
+    assert_eq!(batch.request.global_id, DEFAULT_GLOBAL_ID);
     batch
         .request
         .verify(&env.public_key, &batch.signature)

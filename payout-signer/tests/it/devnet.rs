@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use labelmint_abi::Layout;
 use labelmint_abi::state_init::{vault_address, vault_state_init};
-use labelmint_abi::vault::{VaultBatch, VaultConfig, VaultTopUp};
+use labelmint_abi::vault::{DEFAULT_ADMIN_DELAY, VaultBatch, VaultConfig, VaultTopUp};
 use labelmint_devnet::wallet::Transfer;
 use labelmint_devnet::{Config, spawn};
 use labelmint_payout_signer::message;
@@ -40,6 +40,7 @@ async fn the_vault_accepts_a_signed_batch_and_refuses_a_tampered_one() {
         admin: devnet.genesis().faucet.clone(),
         jetton_master: None,
         vault_id: 77,
+        admin_delay: DEFAULT_ADMIN_DELAY,
     };
     let vault = vault_address(&config).unwrap();
     let deploy = Transfer {
@@ -59,7 +60,9 @@ async fn the_vault_accepts_a_signed_batch_and_refuses_a_tampered_one() {
         "vault deployed and funded"
     );
 
-    let env = Env::with_key(wide_limits(), key, dir, Some(vault.clone())).await;
+    // the signer signs for the devnet's network (its config param 19)
+    let global_id = devnet.node().lock().config().global_id;
+    let env = Env::with_key(wide_limits(), key, dir, Some(vault.clone()), global_id).await;
     let earnings = env.approve(3, TON, 11).await;
     let chain_now = lite.get_time().await.unwrap();
     let body = batch_body(

@@ -9,6 +9,7 @@ use labelmint_ledger::{
     Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId, RawAddress, Vault,
 };
 use labelmint_payout_signer::client::SignerClient;
+use labelmint_payout_signer::config::DEFAULT_GLOBAL_ID;
 use labelmint_payout_signer::ledger::PgLedger;
 use labelmint_payout_signer::store::{self, Registration};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, raw_address};
@@ -79,14 +80,17 @@ impl Env {
     pub(crate) async fn new(limits: Limits) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = file_key(dir.path());
-        Self::with_key(limits, key, dir, None).await
+        Self::with_key(limits, key, dir, None, DEFAULT_GLOBAL_ID).await
     }
 
+    /// `global_id`: the network the signer writes into batch requests (a devnet test passes the
+    /// devnet's).
     pub(crate) async fn with_key(
         limits: Limits,
         key: Arc<dyn KeyBackend>,
         dir: tempfile::TempDir,
         vault: Option<StdAddr>,
+        global_id: i32,
     ) -> Env {
         let db = TestDb::new().await;
         let ledger = Ledger::connect(&db.url, 4).await.expect("ledger");
@@ -121,6 +125,7 @@ impl Env {
         let mut config = Config::test(&db.url);
         config.limits = limits;
         config.max_connections = 16;
+        config.global_id = global_id;
         let handle = spawn(config.clone(), key, Arc::new(PgLedger::new(ledger.clone())))
             .await
             .expect("signer starts");
