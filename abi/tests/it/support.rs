@@ -151,6 +151,8 @@ pub(crate) fn kinds() -> Vec<Kind> {
         TakeWalletAddress,
         LabelmintMint,
         LabelmintChangeAdmin,
+        CallTo,
+        SetStatus,
         JettonWalletStorage,
         JettonMinterStorage,
         EscrowDeploy,

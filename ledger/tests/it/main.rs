@@ -4,5 +4,6 @@
 mod approvals;
 mod batches;
 mod devnet;
+mod jetton_bounces;
 mod journal;
 mod support;
