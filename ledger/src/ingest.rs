@@ -325,6 +325,11 @@ async fn handle(
                 "ev_refund_bounced" => base(EntryKind::RefundBounced)
                     .line(Account::Escrow(p), a)
                     .line(Account::Client(p), -a),
+                "ev_closed" => {
+                    // Moves no money; the project is closed.
+                    crate::closing::mark_closed(tx, p, &ev.chain).await?;
+                    return Ok((Outcome::Ignored, None));
+                }
                 _ => return Ok((Outcome::Ignored, None)),
             }
         }

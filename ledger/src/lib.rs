@@ -16,6 +16,7 @@
 //!                                         bounced, refund), batches confirmed, bounces re-approved
 //! settler --expire_batch(chain time)--> expired, items approved again
 //! reconcile(currency): journal totals == indexed event sums
+//! client / admin --request_close--> project closing (no new earnings) --ev_closed--> closed
 //! ```
 //!
 //! ## What it must never do
@@ -78,6 +79,7 @@
 //! ```
 
 mod batches;
+mod closing;
 mod earnings;
 mod error;
 mod ingest;
@@ -90,6 +92,7 @@ mod state;
 mod types;
 
 pub use batches::FINALITY_MARGIN_SECS;
+pub use closing::CloseFacts;
 pub use error::{Error, Result};
 pub use ingest::{Anomaly, IngestReport};
 pub use journal::{Account, AccountBalance, EntryKind};
@@ -99,7 +102,7 @@ pub use model::{
 };
 pub use num::MAX_AMOUNT;
 pub use reconcile::{Figure, Reconciliation};
-pub use state::{BatchState, EarningState, Transition};
+pub use state::{BatchState, EarningState, ProjectState, Transition};
 pub use types::{
     BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, MAX_BATCH_ITEMS, ProjectId,
     RawAddress,
