@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// repeatable or comma-separated.
     #[arg(long = "cap", env = "LABELMINT_SIGNER_CAPS", value_delimiter = ',')]
     pub caps: Vec<String>,
+    /// Jetton batches' TON side `KIND=AMOUNT` (nanoTON; KIND: max_attach, max_forward_ton,
+    /// item_fee, batch_fee, hour, day), repeatable or comma-separated.
+    #[arg(long = "float", env = "LABELMINT_SIGNER_FLOAT", value_delimiter = ',')]
+    pub float: Vec<String>,
     /// Postgres pool size.
     #[arg(long, env = "LABELMINT_SIGNER_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
@@ -197,6 +201,9 @@ impl ServeArgs {
         };
         for spec in &self.caps {
             limits.apply_cap(spec)?;
+        }
+        for spec in &self.float {
+            limits.float.apply(spec)?;
         }
         let test_pause_after_journal = match std::env::var(ENV_TEST_PAUSE) {
             Ok(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(

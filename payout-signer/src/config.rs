@@ -83,6 +83,74 @@ pub struct CurrencyCaps {
     pub worker_day: u128,
 }
 
+/// The TON side of jetton batches: what each transfer may carry, and how much TON the vault's
+/// float may spend on batches per rolling window (nanoTON). A jetton vault's float is not under
+/// its on-chain window limit (which counts jettons), so the signer bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloatLimits {
+    /// At most this much TON attached to each jetton transfer (`attach`; the vault itself
+    /// allows 0.01..=0.2 TON).
+    pub max_attach: u128,
+    /// At most this much TON forwarded to each worker (`forward_ton`; never above `attach`).
+    pub max_forward_ton: u128,
+    /// What each item costs the float besides its `attach` (the vault's per-item fee reserve).
+    pub item_fee: u128,
+    /// What each batch costs the float (the vault's per-batch fee reserve).
+    pub batch_fee: u128,
+    /// At most this much float spent by jetton batches within any rolling hour.
+    pub hour: u128,
+    /// ... within any rolling 24 hours.
+    pub day: u128,
+}
+
+impl Default for FloatLimits {
+    /// attach <= 0.1 TON, forward_ton <= 0.05 TON per item; 0.0025 TON per item and 0.01 TON
+    /// per batch counted as fees (the vault's reserves); 100 TON per hour, 500 TON per day.
+    fn default() -> Self {
+        Self {
+            max_attach: TON / 10,
+            max_forward_ton: TON / 20,
+            item_fee: 2_500_000,
+            batch_fee: 10_000_000,
+            hour: 100 * TON,
+            day: 500 * TON,
+        }
+    }
+}
+
+impl FloatLimits {
+    /// What a jetton batch of `count` items with `attach` can spend from the vault's float, at
+    /// most: `count * (attach + item_fee) + batch_fee` (every transfer's TON could be forwarded
+    /// away; the excess a wallet returns is not counted back).
+    pub fn spend(&self, count: usize, attach: u128) -> u128 {
+        (count as u128)
+            .saturating_mul(attach.saturating_add(self.item_fee))
+            .saturating_add(self.batch_fee)
+    }
+
+    /// Applies an override `KIND=AMOUNT` (KIND: max_attach, max_forward_ton, item_fee,
+    /// batch_fee, hour, day; nanoTON).
+    pub fn apply(&mut self, spec: &str) -> Result<()> {
+        let bad = || {
+            Error::Config(format!(
+                "float {spec:?}: expected KIND=AMOUNT, KIND one of max_attach, max_forward_ton, item_fee, batch_fee, hour, day (nanoTON)"
+            ))
+        };
+        let (kind, amount) = spec.split_once('=').ok_or_else(bad)?;
+        let amount: u128 = amount.trim().parse().map_err(|_| bad())?;
+        match kind.trim() {
+            "max_attach" => self.max_attach = amount,
+            "max_forward_ton" => self.max_forward_ton = amount,
+            "item_fee" => self.item_fee = amount,
+            "batch_fee" => self.batch_fee = amount,
+            "hour" => self.hour = amount,
+            "day" => self.day = amount,
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+}
+
 /// The policy's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -92,6 +160,8 @@ pub struct Limits {
     pub max_batch_items: usize,
     /// Caps per currency; a currency without caps is refused.
     pub caps: BTreeMap<String, CurrencyCaps>,
+    /// The TON side of jetton batches.
+    pub float: FloatLimits,
 }
 
 impl Default for Limits {
@@ -121,6 +191,7 @@ impl Default for Limits {
             max_ttl: DEFAULT_MAX_TTL,
             max_batch_items: DEFAULT_MAX_BATCH_ITEMS,
             caps,
+            float: FloatLimits::default(),
         }
     }
 }

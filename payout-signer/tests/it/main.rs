@@ -2,6 +2,7 @@
 //! binary (crash and lock tests) and the real devnet.
 
 mod api;
+mod close;
 mod crash;
 mod devnet;
 mod journal;
