@@ -5,6 +5,7 @@ mod api;
 mod close;
 mod crash;
 mod devnet;
+mod float;
 mod journal;
 mod pkcs11;
 mod support;
