@@ -217,6 +217,7 @@ impl ServeArgs {
             token,
             limits,
             max_connections: self.max_connections,
+            http: crate::config::HttpLimits::default(),
             test_pause_after_journal,
         })
     }

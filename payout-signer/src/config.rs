@@ -233,6 +233,39 @@ impl Limits {
     }
 }
 
+/// The HTTP server's limits: how long a client may take and how much it may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A connection must deliver a request's complete header within this time, counted from
+    /// when the server starts waiting for it: after the connection opens and after each
+    /// response on a kept-alive connection (so it is also the idle timeout). Slow or idle
+    /// clients are dropped.
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this time once the handler reads it.
+    pub body_timeout: Duration,
+    /// The largest body of `POST /v1/vault/batch` (bytes).
+    pub max_batch_body: usize,
+    /// The largest body of `POST /v1/escrow/release` and `/v1/escrow/close` (bytes).
+    pub max_escrow_body: usize,
+    /// Connections served at once; more are closed as they come.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    /// Headers within 10 s (also the idle timeout), bodies within 10 s, a batch body up to
+    /// 256 KiB (250 items in user-friendly or raw form fit in under 80 KiB), an escrow
+    /// request up to 4 KiB, 256 connections.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_batch_body: 256 * 1024,
+            max_escrow_body: 4 * 1024,
+            max_connections: 256,
+        }
+    }
+}
+
 /// Everything the service needs (the key backend is passed beside it).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -246,6 +279,8 @@ pub struct Config {
     pub limits: Limits,
     /// Pool size.
     pub max_connections: u32,
+    /// The HTTP server's timeouts and size caps.
+    pub http: HttpLimits,
     /// TEST ONLY: sleep this long after the journal commit and before replying (the crash
     /// test kills the process in this window). From `LABELMINT_SIGNER_TEST_PAUSE_AFTER_JOURNAL_MS`.
     pub test_pause_after_journal: Option<Duration>,
@@ -260,6 +295,7 @@ impl Config {
             token: Token("THROWAWAY-test-token-0123456789".into()),
             limits: Limits::default(),
             max_connections: 8,
+            http: HttpLimits::default(),
             test_pause_after_journal: None,
         }
     }

@@ -67,7 +67,7 @@ pub mod store;
 pub mod wire;
 
 pub use crate::client::SignerClient;
-pub use crate::config::{Config, CurrencyCaps, FloatLimits, Limits, Listen, Token};
+pub use crate::config::{Config, CurrencyCaps, FloatLimits, HttpLimits, Limits, Listen, Token};
 pub use crate::error::{Error, Result};
 pub use crate::rules::Rule;
 pub use crate::service::{Handle, spawn};

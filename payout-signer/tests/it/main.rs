@@ -6,6 +6,7 @@ mod close;
 mod crash;
 mod devnet;
 mod float;
+mod http;
 mod journal;
 mod pkcs11;
 mod support;
