@@ -247,7 +247,8 @@ pub struct HttpLimits {
     pub max_batch_body: usize,
     /// The largest body of `POST /v1/escrow/release` and `/v1/escrow/close` (bytes).
     pub max_escrow_body: usize,
-    /// Connections served at once; more are closed as they come.
+    /// Connections served at once; more wait in the listen backlog until one closes (each
+    /// slow or idle one is closed after the header-read timeout).
     pub max_connections: usize,
 }
 
@@ -266,11 +267,23 @@ impl Default for HttpLimits {
     }
 }
 
+/// The database role `serve` runs its queries as (see the README, "Database role").
+pub const DEFAULT_DB_ROLE: &str = "labelmint_signer";
+
 /// Everything the service needs (the key backend is passed beside it).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
-    /// Postgres URL (the signer's tables; the ledger is read from the same database).
+    /// Postgres URL (the signer's tables; the ledger is read from the same database). It may
+    /// hold a password: never logged, never on a command line.
     pub database_url: String,
+    /// Every signing connection runs as this role (`SET ROLE` at connect): it reads the ledger
+    /// and writes only the signer's journal, items, volumes, audit and fencing token. `None`:
+    /// the login's own rights (tests of the operator's paths only).
+    pub db_role: Option<String>,
+    /// Apply the signer's migrations at start, with the login's own rights (a deployment whose
+    /// signer login may not run DDL sets this false and runs `payout-signer migrate` as the
+    /// owner).
+    pub migrate: bool,
     /// Where to listen.
     pub listen: Listen,
     /// The bearer token.
@@ -286,11 +299,29 @@ pub struct Config {
     pub test_pause_after_journal: Option<Duration>,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &"<redacted>")
+            .field("db_role", &self.db_role)
+            .field("migrate", &self.migrate)
+            .field("listen", &self.listen)
+            .field("token", &self.token)
+            .field("limits", &self.limits)
+            .field("max_connections", &self.max_connections)
+            .field("http", &self.http)
+            .field("test_pause_after_journal", &self.test_pause_after_journal)
+            .finish()
+    }
+}
+
 impl Config {
-    /// Port 0 on 127.0.0.1, a fixed test token, default limits.
+    /// Port 0 on 127.0.0.1, a fixed test token, default limits, the signer's database role.
     pub fn test(database_url: &str) -> Self {
         Self {
             database_url: database_url.to_string(),
+            db_role: Some(DEFAULT_DB_ROLE.to_string()),
+            migrate: true,
             listen: Listen::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             token: Token("THROWAWAY-test-token-0123456789".into()),
             limits: Limits::default(),

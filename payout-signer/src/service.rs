@@ -80,16 +80,31 @@ pub fn check_caps_against_vaults(
     Ok(())
 }
 
-/// Starts a signer: migrations, the instance lock (refused when another signer holds it), the
-/// caps check, then the listener.
+/// Starts a signer: migrations (with the login's rights, if `config.migrate`), the signing pool
+/// under the signer's database role (refused if that role may write the ledger's earnings),
+/// the instance lock (refused when another signer holds it), the caps check, then the
+/// listener.
 pub async fn spawn(
     config: Config,
     key: Arc<dyn KeyBackend>,
     ledger: Arc<dyn LedgerView>,
 ) -> Result<Handle> {
-    let pool = store::connect(&config.database_url, config.max_connections).await?;
-    store::migrate(&pool).await?;
-    let lock = InstanceLock::acquire(&config.database_url).await?;
+    if config.migrate {
+        // With the login's own rights: the signer's role may not run DDL.
+        let owner = store::connect(&config.database_url, 1).await?;
+        store::migrate(&owner).await?;
+        owner.close().await;
+    }
+    let role = config.db_role.as_deref();
+    let pool = store::connect_as(&config.database_url, config.max_connections, role).await?;
+    let (current, writes_ledger) = store::current_role(&pool).await?;
+    if role.is_some() && writes_ledger {
+        return Err(Error::Config(format!(
+            "the signer's database role {current} may INSERT or UPDATE ledger_earnings: it must only read the ledger (see the README, \"Database role\")"
+        )));
+    }
+    tracing::info!(role = %current, "signing connections run as this database role");
+    let lock = InstanceLock::acquire(&config.database_url, role).await?;
     check_caps_against_vaults(&config.limits, &store::vaults(&pool).await?)?;
     let signer = Arc::new(Signer::new(
         pool,
@@ -145,7 +160,7 @@ pub async fn spawn(
 
 /// The accept loop: each connection is served by hyper's HTTP/1 connection with a header-read
 /// timeout (which hyper also runs while a kept-alive connection waits for its next request:
-/// the idle timeout), at most `max_connections` at once (more are closed as they come). On
+/// the idle timeout), at most `max_connections` at once (more wait to be accepted). On
 /// shutdown it stops accepting, lets each connection finish its request in flight, and returns
 /// when all are closed.
 async fn serve<L: Listener>(
@@ -158,17 +173,17 @@ async fn serve<L: Listener>(
     let slots = Arc::new(Semaphore::new(http.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // A free slot first: beyond the limit, new connections wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
         let (io, _addr) = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(
-                max = http.max_connections,
-                "connection limit reached: closing a new connection"
-            );
-            drop(io);
-            continue;
         };
         let service = TowerToHyperService::new(app.clone());
         let mut stop = stop_rx.clone();

@@ -9,4 +9,5 @@ mod float;
 mod http;
 mod journal;
 mod pkcs11;
+mod roles;
 mod support;
