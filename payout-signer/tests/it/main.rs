@@ -10,4 +10,5 @@ mod http;
 mod journal;
 mod pkcs11;
 mod roles;
+mod secrets;
 mod support;
