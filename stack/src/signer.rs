@@ -4,6 +4,8 @@
 //!
 //! The local secrets (bearer token, key passphrase) are created once in the signer's folder
 //! (`.data/signer`, mode 0600) from the OS's randomness; they protect a local devnet key only.
+//! No secret is on the signer's command line: the database URL (with its password) goes
+//! through the child's environment, the token and passphrase as those files.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
