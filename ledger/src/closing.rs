@@ -96,18 +96,22 @@ impl Ledger {
     }
 
     /// What the payout signer reads to decide the escrow's close (see [`CloseFacts`]).
+    ///
+    /// Read in this order, one connection at a time: the state, the funding, then the indexed
+    /// seqnos. A release ingested in between is then in the seqnos but not in the funding:
+    /// it counts nowhere, which can only make the close wait (never count a release twice).
     pub async fn close_facts(&self, project: ProjectId) -> Result<CloseFacts> {
-        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT state, escrow FROM ledger_projects WHERE project_id = $1::text::numeric",
         )
         .bind(project.0.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&self.pool)
         .await?
         .ok_or(Error::UnknownProject(project))?;
         let state = ProjectState::parse(&row.try_get::<String, _>("state")?)?;
         let escrow: String = row.try_get("escrow")?;
         let funding = self.project_funding(project).await?;
+        let mut conn = self.pool.acquire().await?;
         let readable = indexer_readable(&mut conn).await?;
         let (released_seqnos, chain_time, closed_on_chain) = if readable {
             (
