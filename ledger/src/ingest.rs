@@ -388,6 +388,11 @@ async fn handle(
                         .line(held, -from_bounces)
                         .line(Account::Client(p), -(a - from_bounces))
                 }
+                "ev_closed" => {
+                    // Moves no money; the project is closed.
+                    crate::closing::mark_closed(tx, p, &ev.chain).await?;
+                    return Ok((Outcome::Ignored, None));
+                }
                 _ => return Ok((Outcome::Ignored, None)),
             }
         }

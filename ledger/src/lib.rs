@@ -18,6 +18,7 @@
 //!                                         refusals re-approved
 //! settler --expire_batch(chain time)--> expired, items approved again
 //! reconcile(currency): journal totals == indexed event sums
+//! client / admin --request_close--> project closing (no new earnings) --ev_closed--> closed
 //! ```
 //!
 //! ## What it must never do
@@ -80,6 +81,7 @@
 //! ```
 
 mod batches;
+mod closing;
 mod earnings;
 mod error;
 mod ingest;
@@ -92,6 +94,7 @@ mod state;
 mod types;
 
 pub use batches::FINALITY_MARGIN_SECS;
+pub use closing::CloseFacts;
 pub use error::{Error, Result};
 pub use ingest::{Anomaly, IngestReport};
 pub use journal::{Account, AccountBalance, EntryKind};
@@ -101,7 +104,7 @@ pub use model::{
 };
 pub use num::MAX_AMOUNT;
 pub use reconcile::{Figure, Reconciliation};
-pub use state::{BatchState, EarningState, Transition};
+pub use state::{BatchState, EarningState, ProjectState, Transition};
 pub use types::{
     BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, MAX_BATCH_ITEMS, ProjectId,
     RawAddress,

@@ -4,6 +4,8 @@
 //!
 //! The local secrets (bearer token, key passphrase) are created once in the signer's folder
 //! (`.data/signer`, mode 0600) from the OS's randomness; they protect a local devnet key only.
+//! No secret is on the signer's command line: the database URL (with its password) goes
+//! through the child's environment, the token and passphrase as those files.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -94,10 +96,12 @@ impl SignerProcess {
         let token = std::fs::read_to_string(&token_file)
             .map_err(|e| signer_err(&format!("reading {}", token_file.display()), e))?;
         let token = Token::new(token).map_err(|e| signer_err("token", e))?;
+        // Secrets never go on the command line (ps and /proc/<pid>/cmdline show it to every
+        // user): the database URL (with its password) through the child's environment, the
+        // token and the key passphrase as files only their owner reads.
         let mut child = Command::new(bin)
             .arg("serve")
-            .arg("--database-url")
-            .arg(database_url)
+            .env("DATABASE_URL", database_url)
             .arg("--listen")
             .arg(listen.to_string())
             .arg("--token-file")
@@ -111,6 +115,7 @@ impl SignerProcess {
             .arg("--create-key-if-missing")
             .env_remove("LABELMINT_SIGNER_TOKEN")
             .env_remove("LABELMINT_SIGNER_PASSPHRASE")
+            .env_remove("LABELMINT_DATABASE_URL_FILE")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -177,12 +182,13 @@ impl SignerProcess {
         })
     }
 
-    /// Runs `payout-signer <command> --database-url <db> <args>` to completion; its stdout.
+    /// Runs `payout-signer <command> <args>` (the database URL in its environment) to
+    /// completion; its stdout.
     pub async fn command(&self, command: &str, args: &[&str]) -> Result<String> {
         let out = Command::new(&self.bin)
             .arg(command)
-            .arg("--database-url")
-            .arg(&self.database_url)
+            .env("DATABASE_URL", &self.database_url)
+            .env_remove("LABELMINT_DATABASE_URL_FILE")
             .args(args)
             .env("RUST_LOG", "warn")
             .output()
@@ -195,6 +201,11 @@ impl SignerProcess {
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Whether the process is still running.

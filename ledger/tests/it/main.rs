@@ -3,6 +3,7 @@
 
 mod approvals;
 mod batches;
+mod closing;
 mod devnet;
 mod jetton_bounces;
 mod journal;
