@@ -92,13 +92,25 @@ export const EscrowAttach = {
     /** escrow_refund on a jetton escrow. */
     refundJetton: toNano('0.09'),
     /**
-     * forward_ton_amount a depositor's jetton transfer must carry so that the escrow can handle
-     * transfer_notification (measured ~0.0025 TON). A notification that runs out of gas is not
-     * credited: the jettons then sit in the escrow's wallet outside the budget. What is not
-     * spent stays as the escrow's float.
+     * The one default forward_ton_amount of a jetton deposit (wallets, scripts, the API and CLI;
+     * Rust: `labelmint_abi::escrow::JETTON_DEPOSIT_FORWARD_TON`). It must pay the escrow's
+     * handling of the notification (~0.0025 TON for its own jetton) AND, for a jetton of another
+     * kind, the return transfer through the escrow's foreign wallet, which needs
+     * FOREIGN_RETURN_MIN_FORWARD_TEST_USD for the test USD (~0.0106 TON for USDT, measured by the
+     * review): below it the foreign jettons stay stuck in the escrow's foreign wallet. 0.04 TON is
+     * over twice the test USD's minimum, room for a rise in gas prices. What the escrow does not
+     * spend stays as its float.
      */
-    jettonDepositForward: toNano('0.01'),
+    jettonDepositForward: toNano('0.04'),
 } as const;
+
+/**
+ * Measured by tests/escrow-jetton.spec.ts (binary search, nanoTON): the smallest
+ * forward_ton_amount at which a test USD of another master sent to a jetton escrow goes back to
+ * its sender. Below it the escrow's return transfer is refused by the foreign wallet (not enough
+ * TON) and those jettons stay in the escrow's foreign wallet.
+ */
+export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 18_423_807n;
 
 // ------------------------------------------------------------------------------------ exit codes
 
