@@ -16,6 +16,7 @@ import {
     Leg,
     parseVaultFund,
     RECOVERY_TIMEOUT,
+    MAX_FEE_BPS,
     releaseFee,
     FOREIGN_RETURN_MIN_FORWARD_TEST_USD,
 } from '../wrappers/Escrow';
@@ -420,6 +421,24 @@ describe('Escrow (jetton)', () => {
         });
     });
 
+    it(`an escrow above the fee cap never learns its wallet: a jetton deposit goes back to the depositor`, async () => {
+        const { escrow: e, result } = await jettonEscrow({ feeBps: MAX_FEE_BPS + 1, projectId: 990n });
+        expect(result.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
+        expect(result.transactions).not.toHaveTransaction({ from: e.address, to: usd.minter.address });
+        // even a take_wallet_address from the real master is refused
+        const learn = await env.blockchain.sendMessage(
+            internal({ from: usd.minter.address, to: e.address, value: toNano('0.05'), body: takeWalletAddressBody(0n, usd.walletAddressOf(e.address), null) }),
+        );
+        expect(learn.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
+        const before = await usdOf(env.client.address);
+        const r = await sendUsd(env.client, e.address, 25n * TEST_USD);
+        expect(r.transactions).toHaveTransaction({ from: e.address, to: usd.walletAddressOf(e.address), op: Op.transfer });
+        expect(escrowEvents(r, e.address)).toHaveLength(0);
+        expect(await usdOf(env.client.address)).toBe(before);
+        expect(await usdOf(e.address)).toBe(0n);
+        expect(await e.getEscrowData()).toMatchObject({ jettonWallet: null, budget: 0n });
+    });
+
     describe('deposit forward TON (EscrowAttach.jettonDepositForward)', () => {
         /** Sends `amount` of a foreign jetton with `forward` TON; true if the client got it back. */
         async function foreignReturns(other: TestUsd, forward: bigint): Promise<boolean> {
@@ -666,7 +685,7 @@ describe('Escrow (jetton)', () => {
             await expectBooksMatchWallet();
         });
 
-        it('a stuck recovery times out: a release then drops it and its late answer books nothing', async () => {
+        it('a stuck recovery times out: releases go on and its late answer books nothing', async () => {
             await silentlyAdd(50n * TEST_USD);
             const stuck = await startRecovery(10n * TEST_USD); // A = 110, never delivered for now
             env.blockchain.now = NOW + RECOVERY_TIMEOUT - 1;
@@ -676,7 +695,8 @@ describe('Escrow (jetton)', () => {
             const rel = await release(escrow, 20n * TEST_USD);
             expect(rel.transactions).toHaveTransaction({ to: escrow.address, success: true, op: Op.escrow_release });
             const fee = releaseFee(20n * TEST_USD, 250);
-            expect(await escrow.getEscrowData()).toMatchObject({ recoverySince: 0, budget: 80n * TEST_USD - fee });
+            // (recovery_since keeps the stale start time: the recovery is over because it expired)
+            expect(await escrow.getEscrowData()).toMatchObject({ recoverySince: NOW, budget: 80n * TEST_USD - fee });
             // the stale request now reaches the wallet (it still holds 130 - fee >= 110) and answers
             const late = await drain(stuck);
             expect(late.some((t) => t.inMessage?.info.src instanceof Address && t.inMessage.info.src.equals(escrowWallet) && t.inMessage.info.dest instanceof Address && t.inMessage.info.dest.equals(escrow.address))).toBe(true);

@@ -750,9 +750,8 @@ describe('Escrow (TON)', () => {
         }
 
         // TON activates an account from the StateInit of its first message even when that message
-        // fails (the sandbox is the real emulator: the account ends "active"). So the cap is
-        // checked first on every message: such an escrow refuses every message, books nothing and
-        // pays nothing, ever.
+        // fails (the sandbox is the real emulator: the account ends "active"). So every handler
+        // checks the cap first: such an escrow refuses everything, books nothing and pays nothing.
         it('escrow_deploy of an escrow with fee_bps above the maximum is refused, and so is everything after it', async () => {
             const { e, r } = await firstMessage(MAX_FEE_BPS + 1, buildEscrowDeploy({ queryId: 0n }));
             expect(r.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
@@ -773,30 +772,33 @@ describe('Escrow (TON)', () => {
 
         it('attack: no first message of any kind is accepted by an escrow above the maximum', async () => {
             const relayer = env.relayer.address;
-            const bodies: Array<[string, Cell, Address]> = [
-                ['empty top-up', Cell.EMPTY, env.deployer.address],
-                ['text comment', commentBody('hi'), env.deployer.address],
-                ['escrow_deposit', buildEscrowDeposit({ queryId: 0n, amount: TON / 10n }), env.client.address],
-                ['escrow_release', buildEscrowRelease({ queryId: 0n, ...(await signedRelease(env, escrow, 1n, { seqno: 0 })) }), relayer],
-                ['escrow_close', buildEscrowClose({ queryId: 0n, ...(await signedClose(env, escrow, { seqno: 0 })) }), relayer],
-                ['escrow_refund', buildEscrowRefund({ queryId: 0n }), env.client.address],
-                ['jetton_recover', buildJettonRecover({ queryId: 0n, amount: 1n }), relayer],
-                ['transfer_notification', transferNotificationBody({ queryId: 0n, amount: 5n, sender: env.client.address, forwardPayload: null }), relayer],
-                ['take_wallet_address', takeWalletAddressBody(0n, relayer, null), relayer],
-                ['excesses', excessesBody(0n), relayer],
+            const refused: Array<[string, Cell, Address, number]> = [
+                ['empty top-up', Cell.EMPTY, env.deployer.address, EscrowError.feeTooHigh],
+                ['escrow_deposit', buildEscrowDeposit({ queryId: 0n, amount: TON / 10n }), env.client.address, EscrowError.feeTooHigh],
+                ['escrow_release', buildEscrowRelease({ queryId: 0n, ...(await signedRelease(env, escrow, 1n, { seqno: 0 })) }), relayer, EscrowError.feeTooHigh],
+                ['escrow_close', buildEscrowClose({ queryId: 0n, ...(await signedClose(env, escrow, { seqno: 0 })) }), relayer, EscrowError.feeTooHigh],
+                ['escrow_refund', buildEscrowRefund({ queryId: 0n }), env.client.address, EscrowError.feeTooHigh],
+                ['jetton_recover', buildJettonRecover({ queryId: 0n, amount: 1n }), relayer, EscrowError.feeTooHigh],
+                ['take_wallet_address', takeWalletAddressBody(0n, relayer, null), relayer, EscrowError.feeTooHigh],
+                ['text comment', commentBody('hi'), env.deployer.address, EscrowError.unknownOp],
+                ['excesses', excessesBody(0n), relayer, EscrowError.unknownOp],
             ];
-            for (const [i, [name, body, from]] of bodies.entries()) {
+            for (const [i, [name, body, from, code]] of refused.entries()) {
                 const { e, r } = await firstMessage(MAX_FEE_BPS + 1, body, { from, projectId: 910n + BigInt(i) });
                 const tx = computeOf(r, e.address).tx;
                 const d = tx.description;
-                expect({ name, exit: d.type === 'generic' && d.computePhase.type === 'vm' ? d.computePhase.exitCode : null }).toEqual({
-                    name,
-                    exit: EscrowError.feeTooHigh,
-                });
+                expect({ name, exit: d.type === 'generic' && d.computePhase.type === 'vm' ? d.computePhase.exitCode : null }).toEqual({ name, exit: code });
                 // nothing but the bounce of the message itself
                 expect({ name, out: [...tx.outMessages.values()].map((m) => m.info.type === 'internal' && m.info.bounced) }).toEqual({ name, out: [true] });
                 expect(await balanceOf(env.blockchain, e.address)).toBe(0n);
             }
+            // a jetton notification from anyone but the (never learned) own wallet is sent back
+            // to its sender, as on any escrow: nothing is booked
+            const note = transferNotificationBody({ queryId: 0n, amount: 5n, sender: env.client.address, forwardPayload: null });
+            const { e, r } = await firstMessage(MAX_FEE_BPS + 1, note, { from: relayer, projectId: 999n });
+            expect(r.transactions).toHaveTransaction({ from: e.address, to: relayer, op: Op.transfer });
+            expect(escrowEvents(r, e.address)).toHaveLength(0);
+            expect(await env.blockchain.openContract(Escrow.createFromAddress(e.address)).getBudget()).toBe(0n);
         });
 
         it('exactly the maximum deploys and a release pays exactly 20% on top', async () => {

@@ -51,12 +51,12 @@ export const RECOVERY_TIMEOUT = 3600;
  */
 export const EscrowFeeParams = {
     gasDeposit: 6000n,
-    gasReleaseTon: 16000n,
-    gasReleaseJetton: 18000n,
-    gasClose: 10000n,
-    gasRefundTon: 14000n,
-    gasRefundJetton: 14000n,
-    gasDeploy: 6000n,
+    gasReleaseTon: 17000n,
+    gasReleaseJetton: 19000n,
+    gasClose: 10500n,
+    gasRefundTon: 14500n,
+    gasRefundJetton: 14500n,
+    gasDeploy: 6500n,
     gasRecover: 10000n,
     minStorageReserve: toNano('0.02'),
     discoveryTon: toNano('0.02'),
@@ -110,7 +110,7 @@ export const EscrowAttach = {
  * its sender. Below it the escrow's return transfer is refused by the foreign wallet (not enough
  * TON) and those jettons stay in the escrow's foreign wallet.
  */
-export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 18_423_807n;
+export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 18_262_607n;
 
 // ------------------------------------------------------------------------------------ exit codes
 
