@@ -55,6 +55,16 @@ pub const PLATFORM_FEE: u32 = 0x206f_96a6;
 /// `escrow_refund_payment#64cea0bd`: escrow -> client (leg 3).
 pub const ESCROW_REFUND_PAYMENT: u32 = 0x64ce_a0bd;
 
+// ---- jetton recovery (escrow and vault)
+/// `jetton_recover#25951450`: anyone -> escrow or vault.
+pub const JETTON_RECOVER: u32 = 0x2595_1450;
+/// `jetton_recovery#1015e2f5`: the forward payload of a recovery's self-transfer.
+pub const JETTON_RECOVERY: u32 = 0x1015_e2f5;
+/// `ev_jetton_recovered#1bd976cd` (escrow and vault).
+pub const EV_JETTON_RECOVERED: u32 = 0x1bd9_76cd;
+/// `ev_jetton_recovery_failed#6e05cfbc` (escrow and vault).
+pub const EV_JETTON_RECOVERY_FAILED: u32 = 0x6e05_cfbc;
+
 // ---- vault
 /// `vault_batch_request#2070e2a8` (the signed request, carried by the external `vault_batch`).
 pub const VAULT_BATCH_REQUEST: u32 = 0x2070_e2a8;
@@ -114,6 +124,10 @@ pub const ALL: &[(&str, u32)] = &[
     ("burn_notification", BURN_NOTIFICATION),
     ("provide_wallet_address", PROVIDE_WALLET_ADDRESS),
     ("take_wallet_address", TAKE_WALLET_ADDRESS),
+    ("jetton_recover", JETTON_RECOVER),
+    ("jetton_recovery", JETTON_RECOVERY),
+    ("ev_jetton_recovered", EV_JETTON_RECOVERED),
+    ("ev_jetton_recovery_failed", EV_JETTON_RECOVERY_FAILED),
     ("labelmint_mint", LABELMINT_MINT),
     ("labelmint_change_admin", LABELMINT_CHANGE_ADMIN),
     ("escrow_deploy", ESCROW_DEPLOY),
