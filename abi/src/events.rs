@@ -67,7 +67,9 @@ impl Event {
             opcodes::EV_CLOSED => Event::EvClosed(Layout::parse(body)?),
             opcodes::EV_JETTON_WALLET_LEARNED => Event::EvJettonWalletLearned(Layout::parse(body)?),
             opcodes::EV_JETTON_RECOVERED => Event::EvJettonRecovered(Layout::parse(body)?),
-            opcodes::EV_JETTON_RECOVERY_FAILED => Event::EvJettonRecoveryFailed(Layout::parse(body)?),
+            opcodes::EV_JETTON_RECOVERY_FAILED => {
+                Event::EvJettonRecoveryFailed(Layout::parse(body)?)
+            }
             opcodes::EV_VAULT_FUNDED => Event::EvVaultFunded(Layout::parse(body)?),
             opcodes::EV_BATCH_EXECUTED => Event::EvBatchExecuted(Layout::parse(body)?),
             opcodes::EV_PAYOUT_BOUNCED => Event::EvPayoutBounced(Layout::parse(body)?),

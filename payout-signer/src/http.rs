@@ -34,6 +34,8 @@ pub struct AppState {
     pub signer: Arc<Signer>,
     /// The expected bearer token.
     pub token: Arc<Token>,
+    /// The network global id bound into release and close requests.
+    pub global_id: i32,
 }
 
 /// The router.
@@ -154,14 +156,14 @@ async fn handle<T: DeserializeOwned>(
 
 async fn release(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     handle(&s, &headers, &body, "escrow_release", |b: ReleaseBody| {
-        b.validate().map(Request::Release)
+        b.validate(s.global_id).map(Request::Release)
     })
     .await
 }
 
 async fn close(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     handle(&s, &headers, &body, "escrow_close", |b: CloseBody| {
-        b.validate().map(Request::Close)
+        b.validate(s.global_id).map(Request::Close)
     })
     .await
 }

@@ -106,6 +106,7 @@ pub async fn spawn(
     let app = router(AppState {
         signer: signer.clone(),
         token: Arc::new(config.token.clone()),
+        global_id: config.global_id,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

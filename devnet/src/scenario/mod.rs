@@ -243,6 +243,7 @@ pub async fn run_plan<A: Authorizer>(
     let now = s.now().await?;
     let request = ReleaseRequest {
         escrow: plan.escrow.clone(),
+        global_id: s.global_id().await?,
         seqno,
         valid_until: now + 600,
         amount: plan.release,
