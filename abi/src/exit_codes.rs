@@ -4,7 +4,8 @@
 //! `jetton`, ...), plus [`ALL`] and [`describe`] for error reporting.
 //!
 //! Ranges (unique project-wide, never reused): common 100-119, escrow 200-299, vault 300-399,
-//! jetton 700-749. The tests check uniqueness, ranges and that every code is documented.
+//! jetton 700-749 (plus 45, USDT's `error::contract_locked`, which the test USD keeps for a
+//! locked wallet). The tests check uniqueness, ranges and that every code is documented.
 
 /// One exit code of one contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,11 @@ mod tests {
                 panic!("exit code {} used twice: {other:?} and {c:?}", c.code);
             }
             assert!(!c.doc.is_empty(), "{c:?} has no /// doc comment");
+            if c.contract == "jetton" && c.name == "ERR_CONTRACT_LOCKED" {
+                // USDT's error::contract_locked, kept by the test USD for the same case
+                assert_eq!(c.code, 45);
+                continue;
+            }
             let range = range_of(c.contract)
                 .unwrap_or_else(|| panic!("no exit-code range for folder {}", c.contract));
             assert!(range.contains(&c.code), "{c:?} is outside {range:?}");

@@ -553,6 +553,88 @@ tagged_layout!(
     opcodes::LABELMINT_CHANGE_ADMIN
 );
 
+/// TL-B: `call_to#235caf52 query_id:uint64 to_address:MsgAddressInt ton_amount:Coins
+/// master_msg:^JettonMsg = MinterMsg;` (USDT's constructor and tag)
+///
+/// Admin -> test USD minter: the minter sends `master_msg` with `ton_amount` to the jetton wallet
+/// of `to_address` (with its StateInit). The minter accepts [`SetStatus`], [`JettonTransfer`]
+/// (a forced transfer) and [`Burn`] (a forced burn) there; `master_msg` is kept as the raw cell,
+/// decode it with the `parse` of one of those.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallTo {
+    /// Query id.
+    #[serde(with = "json::dec")]
+    pub query_id: u64,
+    /// The owner whose wallet receives `master_msg`.
+    #[serde(with = "json::addr")]
+    pub to_address: StdAddr,
+    /// nanoTON sent with `master_msg`.
+    #[serde(with = "json::dec")]
+    pub ton_amount: u128,
+    /// The message for the wallet.
+    #[serde(with = "json::boc")]
+    pub master_msg: Cell,
+}
+
+impl CallTo {
+    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u64(self.query_id)?;
+        codec::store_addr(b, &self.to_address)?;
+        codec::store_coins(b, self.ton_amount)?;
+        Ok(b.store_reference(self.master_msg.clone())?)
+    }
+
+    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
+        Ok(Self {
+            query_id: s.load_u64()?,
+            to_address: codec::load_addr(s)?,
+            ton_amount: codec::load_coins(s)?,
+            master_msg: s.load_reference_cloned()?,
+        })
+    }
+}
+tagged_layout!(CallTo, "call_to", opcodes::CALL_TO);
+
+/// TL-B: `set_status#eed236d3 query_id:uint64 status:uint4 = JettonMsg;` (USDT's constructor and
+/// tag)
+///
+/// Minter -> jetton wallet only: the new lock nibble. Bit 1 ([`STATUS_SEND_LOCKED`]): the owner
+/// cannot transfer or burn; bit 2 ([`STATUS_RECEIVE_LOCKED`]): the wallet refuses incoming
+/// `internal_transfer` (it bounces to the sender's wallet, which restores its balance). Both
+/// refusals use USDT's exit code 45 (`exit_codes::jetton::ERR_CONTRACT_LOCKED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    /// Query id.
+    #[serde(with = "json::dec")]
+    pub query_id: u64,
+    /// The lock nibble (0..=15).
+    #[serde(with = "json::dec")]
+    pub status: u8,
+}
+
+/// [`SetStatus::status`] / [`JettonWalletStorage::status`] bit: the owner cannot send.
+pub const STATUS_SEND_LOCKED: u8 = 1;
+/// [`SetStatus::status`] / [`JettonWalletStorage::status`] bit: the wallet refuses incoming
+/// transfers.
+pub const STATUS_RECEIVE_LOCKED: u8 = 2;
+
+impl SetStatus {
+    fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
+        b.store_u64(self.query_id)?;
+        Ok(b.store_small_uint(self.status, 4)?)
+    }
+
+    fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
+        Ok(Self {
+            query_id: s.load_u64()?,
+            status: s.load_small_uint(4)?,
+        })
+    }
+}
+tagged_layout!(SetStatus, "set_status", opcodes::SET_STATUS);
+
 /// TL-B: `jetton_wallet_storage$_ status:uint4 balance:Coins owner:MsgAddressInt
 /// minter:MsgAddressInt = JettonWalletStorage;`
 ///
@@ -560,7 +642,8 @@ tagged_layout!(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JettonWalletStorage {
-    /// USDT-compatible lock status (4 bits); always 0 for the test USD.
+    /// USDT's lock nibble (4 bits): [`STATUS_SEND_LOCKED`], [`STATUS_RECEIVE_LOCKED`]; set by the
+    /// minter with [`SetStatus`].
     #[serde(with = "json::dec")]
     pub status: u8,
     /// Jetton base units held.

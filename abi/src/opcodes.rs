@@ -1,9 +1,9 @@
 //! Every opcode of `contracts/contracts/scheme.tlb`, once.
 //!
-//! TEP-74 / TEP-89 messages keep their standard tags; every LabelMint tag is
-//! `crc32(constructor_name) & 0x7fffffff`. The tests recompute each LabelMint tag from its name
-//! and compare the whole table with the `#tag` constructors of scheme.tlb, so a tag here can
-//! neither drift from the scheme nor be missing.
+//! TEP-74 / TEP-89 messages and USDT's `call_to` / `set_status` keep their own tags; every
+//! LabelMint tag is `crc32(constructor_name) & 0x7fffffff`. The tests recompute each LabelMint tag
+//! from its name and compare the whole table with the `#tag` constructors of scheme.tlb, so a tag
+//! here can neither drift from the scheme nor be missing.
 
 // ---- TEP-74 jetton (standard)
 /// `transfer#0f8a7ea5`: owner -> own jetton wallet.
@@ -30,6 +30,12 @@ pub const TAKE_WALLET_ADDRESS: u32 = 0xd173_5400;
 pub const LABELMINT_MINT: u32 = 0x3b6a_9960;
 /// `labelmint_change_admin#6009fc83`: admin -> minter.
 pub const LABELMINT_CHANGE_ADMIN: u32 = 0x6009_fc83;
+
+// ---- USDT's admin operations (stablecoin-contract's tags, not crc32 of the name)
+/// `call_to#235caf52`: admin -> minter (set_status, transfer or burn for one wallet).
+pub const CALL_TO: u32 = 0x235c_af52;
+/// `set_status#eed236d3`: minter -> wallet (the lock nibble).
+pub const SET_STATUS: u32 = 0xeed2_36d3;
 
 // ---- escrow: incoming
 /// `escrow_deploy#27dd0fac`.
@@ -130,6 +136,8 @@ pub const ALL: &[(&str, u32)] = &[
     ("ev_jetton_recovery_failed", EV_JETTON_RECOVERY_FAILED),
     ("labelmint_mint", LABELMINT_MINT),
     ("labelmint_change_admin", LABELMINT_CHANGE_ADMIN),
+    ("call_to", CALL_TO),
+    ("set_status", SET_STATUS),
     ("escrow_deploy", ESCROW_DEPLOY),
     ("escrow_deposit", ESCROW_DEPOSIT),
     ("release_request", RELEASE_REQUEST),
@@ -231,6 +239,8 @@ mod tests {
             "burn_notification",
             "provide_wallet_address",
             "take_wallet_address",
+            "call_to",
+            "set_status",
         ];
         for (name, tag) in ALL {
             if STANDARD.contains(name) {

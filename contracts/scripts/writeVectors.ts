@@ -372,6 +372,31 @@ function jetton(): void {
         { to_address: { queryId: 1n, newAdmin: A }, drop_admin: { queryId: MAX_U64, newAdmin: null } },
     );
 
+    const setStatus = JW.buildSetStatus({ queryId: 3n, status: JW.WalletStatus.receiveLocked });
+    layout<JM.CallToFields>(
+        'call_to',
+        { build: JM.buildCallTo, parse: JM.parseCallTo },
+        {
+            lock: { queryId: 3n, toAddress: A, tonAmount: 50_000_000n, masterMsg: setStatus },
+            forced_burn: {
+                queryId: MAX_U64,
+                toAddress: MC,
+                tonAmount: MAX_COINS,
+                masterMsg: JW.buildBurn({ queryId: MAX_U64, amount: MAX_COINS, responseDestination: B, customPayload: null }),
+            },
+        },
+    );
+
+    layout<JW.SetStatusFields>(
+        'set_status',
+        { build: JW.buildSetStatus, parse: JW.parseSetStatus },
+        {
+            unlock: { queryId: 0n, status: JW.WalletStatus.unlocked },
+            receive_locked: { queryId: 3n, status: JW.WalletStatus.receiveLocked },
+            max: { queryId: MAX_U64, status: 15n },
+        },
+    );
+
     layout<Required<JW.JettonWalletConfig>>(
         'jetton_wallet_storage',
         { build: JW.jettonWalletConfigToCell, parse: JW.parseJettonWalletStorage },

@@ -19,25 +19,32 @@ import { loadCode, ROOT } from '../scripts/compile';
 import { Op } from '../wrappers/opcodes';
 import { commentBody } from '../wrappers/tep74';
 import {
+    buildBurn,
     buildBurnNotification,
     buildExcesses,
     buildInternalTransfer,
+    buildSetStatus,
     buildTransfer,
     JettonError,
     jettonWalletAddress,
     JettonWallet,
+    libraryCell,
     MAX_COINS,
     parseBurnNotification,
     parseExcesses,
     parseInternalTransfer,
+    parseSetStatus,
     parseTransfer,
     parseTransferNotification,
+    WalletStatus,
 } from '../wrappers/JettonWallet';
 import {
+    buildCallTo,
     buildLabelmintChangeAdmin,
     buildLabelmintMint,
     buildProvideWalletAddress,
     buildTakeWalletAddress,
+    parseCallTo,
     parseLabelmintChangeAdmin,
     parseLabelmintMint,
     parseOffchainContent,
@@ -624,6 +631,263 @@ describe('burn', () => {
     });
 });
 
+// ------------------------------------------------------------------ USDT lock (call_to + set_status)
+
+/** The transaction of `to` caused by a message from `from` (the first one). */
+function txBetween(res: SendMessageResult, from: Address, to: Address): Transaction {
+    return findTransactionRequired(res.transactions, { from, to });
+}
+
+describe('USDT lock: call_to + set_status', () => {
+    it('the admin locks and unlocks a wallet through the minter (USDT opcodes)', async () => {
+        for (const status of [WalletStatus.sendLocked, WalletStatus.receiveLocked, WalletStatus.locked, WalletStatus.unlocked]) {
+            const res = await usd.minter.sendSetStatus(admin.getSender(), { owner: alice.address, status, queryId: 77n });
+            expect(res.transactions).toHaveTransaction({ from: admin.address, to: usd.minter.address, op: Op.call_to, success: true });
+            const set = txBetween(res, usd.minter.address, aliceWallet.address);
+            expect(set.inMessage!.body.beginParse().preloadUint(32)).toBe(0xeed236d3);
+            expect(parseSetStatus(set.inMessage!.body)).toEqual({ queryId: 77n, status });
+            expect(compute(set).success).toBe(true);
+            expect(await aliceWallet.getStatus()).toBe(status);
+            expect(await aliceWallet.getJettonBalance()).toBe(MINTED);
+        }
+        expect(Op.call_to).toBe(0x235caf52);
+        expect(Op.set_status).toBe(0xeed236d3);
+    });
+
+    it('refuses call_to from anyone but the admin, and set_status from anyone but the minter', async () => {
+        const byOwner = await usd.minter.sendSetStatus(alice.getSender(), { owner: bob.address, status: WalletStatus.locked });
+        expect(byOwner.transactions).toHaveTransaction({ from: alice.address, to: usd.minter.address, success: false, exitCode: JettonError.notAdmin });
+        expect(byOwner.transactions).not.toHaveTransaction({ from: usd.minter.address, to: usd.walletAddressOf(bob.address) });
+        // the owner itself, or anyone, sending set_status straight to the wallet
+        for (const who of [alice, carol, admin]) {
+            const direct = await aliceWallet.sendRaw(who.getSender(), toNano('0.05'), buildSetStatus({ queryId: 0n, status: WalletStatus.locked }));
+            expect(direct.transactions).toHaveTransaction({ from: who.address, to: aliceWallet.address, success: false, exitCode: JettonError.notMinter });
+        }
+        expect(await aliceWallet.getStatus()).toBe(WalletStatus.unlocked);
+        // once the admin is dropped nobody can lock any more
+        await usd.minter.sendChangeAdmin(admin.getSender(), { newAdmin: null });
+        const dropped = await usd.minter.sendSetStatus(admin.getSender(), { owner: alice.address, status: WalletStatus.locked });
+        expect(dropped.transactions).toHaveTransaction({ to: usd.minter.address, exitCode: JettonError.notAdmin });
+        expect(await aliceWallet.getStatus()).toBe(WalletStatus.unlocked);
+    });
+
+    it('refuses call_to with a master_msg other than set_status / transfer / burn, or too little TON', async () => {
+        for (const masterMsg of [
+            buildExcesses({ queryId: 0n }),
+            buildInternalTransfer({ queryId: 0n, amount: 5n, from: alice.address, responseAddress: null, forwardTonAmount: 0n, forwardPayload: null }),
+        ]) {
+            const res = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg });
+            expect(res.transactions).toHaveTransaction({ to: usd.minter.address, exitCode: JettonError.invalidCallMessage });
+        }
+        const setStatus = buildSetStatus({ queryId: 0n, status: WalletStatus.locked });
+        const cheapValue = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg: setStatus, value: toNano('0.05') });
+        expect(cheapValue.transactions).toHaveTransaction({ to: usd.minter.address, exitCode: JettonError.notEnoughTon });
+        const cheapAmount = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg: setStatus, tonAmount: 1000n });
+        expect(cheapAmount.transactions).toHaveTransaction({ to: usd.minter.address, exitCode: JettonError.notEnoughTon });
+        const masterchain = await usd.minter.sendCallTo(admin.getSender(), { to: Address.parse('-1:' + '33'.repeat(32)), masterMsg: setStatus });
+        expect(masterchain.transactions).toHaveTransaction({ to: usd.minter.address, exitCode: JettonError.wrongWorkchain });
+        expect(await aliceWallet.getStatus()).toBe(WalletStatus.unlocked);
+    });
+
+    it('a receive-locked wallet refuses internal_transfer: it bounces, the sender wallet restores its balance', async () => {
+        await usd.mint(bob.address, 10n);
+        await usd.setStatus(bob.address, WalletStatus.receiveLocked);
+        const res = await aliceWallet.sendTransfer(alice.getSender(), {
+            value: toNano('0.1'),
+            amount: 300n,
+            destination: bob.address,
+            queryId: 4242n,
+            forwardTonAmount: toNano('0.01'),
+            forwardPayload: commentBody('LabelMint #4242'),
+        });
+        expect(res.transactions).toHaveTransaction({ from: alice.address, to: aliceWallet.address, success: true });
+        expect(res.transactions).toHaveTransaction({
+            from: aliceWallet.address,
+            to: bobWallet.address,
+            op: Op.internal_transfer,
+            success: false,
+            exitCode: JettonError.contractLocked,
+        });
+        const bounce = txBetween(res, bobWallet.address, aliceWallet.address);
+        expect(bounce.inMessage!.info.type === 'internal' && bounce.inMessage!.info.bounced).toBe(true);
+        expect(compute(bounce).success).toBe(true);
+        // the bounced body: 0xffffffff + the first 256 bits of internal_transfer (query_id and amount fit)
+        const b = bounce.inMessage!.body.beginParse();
+        expect(b.loadUint(32)).toBe(0xffffffff);
+        expect(b.loadUint(32)).toBe(Op.internal_transfer);
+        expect(b.loadUintBig(64)).toBe(4242n);
+        expect(b.loadCoins()).toBe(300n);
+        // nobody is told: no notification, no excesses, nothing to alice
+        expect(res.transactions).not.toHaveTransaction({ from: bobWallet.address, to: bob.address });
+        expect(res.transactions).not.toHaveTransaction({ from: aliceWallet.address, to: alice.address });
+        expect(await aliceWallet.getJettonBalance()).toBe(MINTED);
+        expect(await bobWallet.getJettonBalance()).toBe(10n);
+        expect(await supply()).toBe(MINTED + 10n);
+        // a receive lock does not stop the owner from sending
+        const out = await bobWallet.sendTransfer(bob.getSender(), { value: toNano('0.05'), amount: 4n, destination: carol.address });
+        expect(out.transactions).toHaveTransaction({ from: bobWallet.address, to: usd.walletAddressOf(carol.address), success: true });
+        expect(await bobWallet.getJettonBalance()).toBe(6n);
+        // unlocked again, the same transfer goes through
+        await usd.setStatus(bob.address, WalletStatus.unlocked);
+        const again = await aliceWallet.sendTransfer(alice.getSender(), { value: toNano('0.05'), amount: 300n, destination: bob.address });
+        expect(again.transactions).toHaveTransaction({ from: aliceWallet.address, to: bobWallet.address, success: true });
+        expect(await bobWallet.getJettonBalance()).toBe(306n);
+        expect(await aliceWallet.getJettonBalance()).toBe(MINTED - 300n);
+    });
+
+    it('a mint to a receive-locked wallet bounces: total supply is restored', async () => {
+        await usd.setStatus(bob.address, WalletStatus.locked);
+        const res = await usd.mint(bob.address, 50n);
+        expect(res.transactions).toHaveTransaction({ from: usd.minter.address, to: bobWallet.address, success: false, exitCode: JettonError.contractLocked });
+        expect(res.transactions).toHaveTransaction({ from: bobWallet.address, to: usd.minter.address, inMessageBounced: true, success: true });
+        expect(await supply()).toBe(MINTED);
+        expect(await bobWallet.getJettonBalance()).toBe(0n);
+    });
+
+    it('locks a wallet that does not exist yet (call_to deploys it at its usual address)', async () => {
+        const fresh = usd.walletOf(carol.address);
+        expect((await blockchain.getContract(fresh.address)).accountState?.type ?? 'uninit').not.toBe('active');
+        await usd.setStatus(carol.address, WalletStatus.receiveLocked);
+        expect(await fresh.getStatus()).toBe(WalletStatus.receiveLocked);
+        const res = await aliceWallet.sendTransfer(alice.getSender(), { value: toNano('0.05'), amount: 9n, destination: carol.address });
+        expect(res.transactions).toHaveTransaction({ from: aliceWallet.address, to: fresh.address, success: false, exitCode: JettonError.contractLocked });
+        expect(await aliceWallet.getJettonBalance()).toBe(MINTED);
+        expect(await fresh.getJettonBalance()).toBe(0n);
+    });
+
+    it('a send-locked wallet refuses its owner transfer and burn (exit 45) but still receives', async () => {
+        await usd.setStatus(alice.address, WalletStatus.sendLocked);
+        const t = await aliceWallet.sendTransfer(alice.getSender(), { value: toNano('0.05'), amount: 1n, destination: bob.address });
+        expect(t.transactions).toHaveTransaction({ from: alice.address, to: aliceWallet.address, success: false, exitCode: JettonError.contractLocked });
+        expect(t.transactions).not.toHaveTransaction({ from: aliceWallet.address, to: bobWallet.address });
+        const b = await aliceWallet.sendBurn(alice.getSender(), { value: toNano('0.05'), amount: 1n });
+        expect(b.transactions).toHaveTransaction({ from: alice.address, to: aliceWallet.address, success: false, exitCode: JettonError.contractLocked });
+        // the lock is checked first, as in USDT: a stranger gets 45 as well
+        const s = await aliceWallet.sendTransfer(carol.getSender(), { value: toNano('0.05'), amount: 1n, destination: carol.address });
+        expect(s.transactions).toHaveTransaction({ to: aliceWallet.address, exitCode: JettonError.contractLocked });
+        const m = await usd.mint(alice.address, 5n);
+        expect(m.transactions).toHaveTransaction({ from: usd.minter.address, to: aliceWallet.address, success: true });
+        expect(await aliceWallet.getJettonBalance()).toBe(MINTED + 5n);
+        expect(await supply()).toBe(MINTED + 5n);
+    });
+
+    it('the admin can still force a transfer and a burn out of a locked wallet (as in USDT)', async () => {
+        await usd.setStatus(alice.address, WalletStatus.locked);
+        const transfer = buildTransfer({
+            queryId: 8n,
+            amount: 100n,
+            destination: bob.address,
+            responseDestination: admin.address,
+            customPayload: null,
+            forwardTonAmount: 0n,
+            forwardPayload: null,
+        });
+        const res = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg: transfer, tonAmount: toNano('0.05') });
+        expect(res.transactions).toHaveTransaction({ from: usd.minter.address, to: aliceWallet.address, op: Op.transfer, success: true });
+        const it = parseInternalTransfer(bodyBetween(res, aliceWallet.address, bobWallet.address));
+        expect(it.from!.equals(alice.address)).toBe(true);
+        expect(await bobWallet.getJettonBalance()).toBe(100n);
+
+        const burn = buildBurn({ queryId: 9n, amount: 50n, responseDestination: admin.address, customPayload: null });
+        const res2 = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg: burn });
+        expect(res2.transactions).toHaveTransaction({ from: aliceWallet.address, to: usd.minter.address, op: Op.burn_notification, success: true });
+        expect(await aliceWallet.getJettonBalance()).toBe(MINTED - 150n);
+        expect(await supply()).toBe(MINTED - 50n);
+        expect(await aliceWallet.getStatus()).toBe(WalletStatus.locked);
+        // a forced transfer the wallet refuses (beyond its balance) bounces to the minter, which keeps the TON
+        const tooMuch = buildTransfer({ ...parseTransfer(transfer), amount: MINTED });
+        const res3 = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg: tooMuch });
+        expect(res3.transactions).toHaveTransaction({ from: usd.minter.address, to: aliceWallet.address, exitCode: JettonError.insufficientBalance });
+        expect(res3.transactions).toHaveTransaction({ from: aliceWallet.address, to: usd.minter.address, inMessageBounced: true, success: true });
+        expect(await supply()).toBe(MINTED - 50n);
+    });
+});
+
+// ------------------------------------------------------------------ library-cell wallet code
+
+describe.each([
+    { mode: 'plain code', library: false },
+    { mode: 'library cell (USDT mainnet layout)', library: true },
+])('wallet code as $mode', ({ library }) => {
+    let world: Blockchain;
+    let lusd: TestUsd;
+
+    beforeAll(async () => {
+        world = await Blockchain.create();
+        world.now = 1_800_000_000;
+    });
+
+    it('deploys, derives addresses, answers TEP-89, transfers and locks consistently', async () => {
+        const owner = await world.treasury('lib-admin');
+        const dave = await world.treasury('dave');
+        const erin = await world.treasury('erin');
+        lusd = await deployTestUsd(world, owner, { library });
+        const code = loadCode('JettonWallet');
+        const stored = (await lusd.minter.getJettonData()).walletCode;
+        expect(stored.equals(lusd.walletCode)).toBe(true);
+        expect(stored.isExotic).toBe(library);
+        if (library) {
+            expect(stored.equals(libraryCell(code))).toBe(true);
+            expect(stored.bits.length).toBe(8 + 256);
+            expect(world.libs).toBeDefined();
+        } else {
+            expect(stored.equals(code)).toBe(true);
+        }
+
+        // address derivation: wrapper == get_wallet_address == TEP-89
+        for (const o of [dave.address, erin.address]) {
+            const derived = jettonWalletAddress(o, lusd.minter.address, lusd.walletCode);
+            expect((await lusd.minter.getWalletAddress(o)).equals(derived)).toBe(true);
+            const r = await lusd.minter.sendProvideWalletAddress(dave.getSender(), { owner: o, includeAddress: true, queryId: 3n });
+            const t = parseTakeWalletAddress(bodyBetween(r, lusd.minter.address, dave.address));
+            expect(t.walletAddress!.equals(derived)).toBe(true);
+        }
+        // the two modes give different addresses (the code cell differs)
+        const otherCode = library ? code : libraryCell(code);
+        expect(jettonWalletAddress(dave.address, lusd.minter.address, otherCode).equals(lusd.walletAddressOf(dave.address))).toBe(false);
+
+        // mint deploys dave's wallet; its account code is exactly the minter's wallet_code
+        await lusd.mint(dave.address, 1_000n);
+        const daveWallet = lusd.walletOf(dave.address);
+        const acc = (await world.getContract(daveWallet.address)).account.account!;
+        if (acc.storage.state.type !== 'active') throw new Error('dave wallet not active');
+        expect(acc.storage.state.state.code!.equals(lusd.walletCode)).toBe(true);
+        const data = await daveWallet.getWalletData();
+        expect(data.balance).toBe(1_000n);
+        expect(data.walletCode.equals(lusd.walletCode)).toBe(true);
+
+        // wallet -> wallet: the sender derives the receiver from its own (library) code
+        const erinWallet = lusd.walletOf(erin.address);
+        const tr = await daveWallet.sendTransfer(dave.getSender(), {
+            value: toNano('0.1'),
+            amount: 400n,
+            destination: erin.address,
+            forwardTonAmount: 1n,
+            forwardPayload: commentBody('LabelMint #1'),
+        });
+        expect(tr.transactions).toHaveTransaction({ from: daveWallet.address, to: erinWallet.address, deploy: true, success: true });
+        expect(tr.transactions).toHaveTransaction({ from: erinWallet.address, to: erin.address, op: Op.transfer_notification });
+        expect(await erinWallet.getJettonBalance()).toBe(400n);
+        expect(await daveWallet.getJettonBalance()).toBe(600n);
+        // erin's wallet accepts transfers back from dave's (address check by derivation)
+        const back = await erinWallet.sendTransfer(erin.getSender(), { value: toNano('0.05'), amount: 100n, destination: dave.address });
+        expect(back.transactions).toHaveTransaction({ from: erinWallet.address, to: daveWallet.address, success: true });
+
+        // the lock and its bounce work the same way
+        await lusd.setStatus(erin.address, WalletStatus.receiveLocked);
+        const refused = await daveWallet.sendTransfer(dave.getSender(), { value: toNano('0.05'), amount: 50n, destination: erin.address });
+        expect(refused.transactions).toHaveTransaction({ from: daveWallet.address, to: erinWallet.address, exitCode: JettonError.contractLocked });
+        expect(await daveWallet.getJettonBalance()).toBe(700n);
+        expect(await erinWallet.getJettonBalance()).toBe(300n);
+        expect(await lusd.minter.getTotalSupply()).toBe(1_000n);
+
+        // burn notification from a library-code wallet is accepted by the minter (derivation agrees)
+        const burn = await daveWallet.sendBurn(dave.getSender(), { value: toNano('0.05'), amount: 7n });
+        expect(burn.transactions).toHaveTransaction({ from: daveWallet.address, to: lusd.minter.address, success: true });
+        expect(await lusd.minter.getTotalSupply()).toBe(993n);
+    });
+});
+
 // ------------------------------------------------------------------ wrappers
 
 describe('wrapper builders and parsers', () => {
@@ -637,6 +901,18 @@ describe('wrapper builders and parsers', () => {
         const pw = buildProvideWalletAddress({ queryId: 7n, ownerAddress: bob.address, includeAddress: true });
         expect(buildProvideWalletAddress(parseProvideWalletAddress(pw)).equals(pw)).toBe(true);
         expect(() => parseLabelmintMint(ca)).toThrow();
+    });
+
+    it('round-trip USDT call_to and set_status with USDT\'s layouts', () => {
+        const ss = buildSetStatus({ queryId: 11n, status: WalletStatus.locked });
+        expect(ss.bits.length).toBe(32 + 64 + 4);
+        expect(parseSetStatus(ss)).toEqual({ queryId: 11n, status: 3n });
+        const ct = buildCallTo({ queryId: 12n, toAddress: bob.address, tonAmount: 13n, masterMsg: ss });
+        const back = parseCallTo(ct);
+        expect(back.toAddress.equals(bob.address)).toBe(true);
+        expect(back.masterMsg.equals(ss)).toBe(true);
+        expect(buildCallTo(back).equals(ct)).toBe(true);
+        expect(() => parseSetStatus(ct)).toThrow();
     });
 });
 
@@ -654,6 +930,8 @@ describe('gas and fees', () => {
             GAS_BURN_NOTIFICATION: [],
             GAS_MINT: [],
             GAS_PROVIDE_WALLET_ADDRESS: [],
+            GAS_CALL_TO: [],
+            GAS_SET_STATUS: [],
         };
         const variants = [
             { forwardTonAmount: 0n, forwardPayload: null, responseDestination: alice.address },
@@ -684,6 +962,49 @@ describe('gas and fees', () => {
         for (const include of [false, true]) {
             const res = await usd.minter.sendProvideWalletAddress(carol.getSender(), { owner: bob.address, includeAddress: include });
             measured.GAS_PROVIDE_WALLET_ADDRESS.push(gasOf(findTransactionRequired(res.transactions, { from: carol.address, to: usd.minter.address, success: true })));
+        }
+        // USDT admin operations: call_to with each master_msg, set_status on a new and an existing wallet
+        await blockchain.loadFrom(initial);
+        for (const [owner, status] of [[carol.address, WalletStatus.locked], [alice.address, WalletStatus.receiveLocked], [alice.address, WalletStatus.unlocked]] as const) {
+            const res = await usd.minter.sendSetStatus(admin.getSender(), { owner, status });
+            measured.GAS_CALL_TO.push(gasOf(findTransactionRequired(res.transactions, { from: admin.address, to: usd.minter.address, success: true })));
+            measured.GAS_SET_STATUS.push(gasOf(findTransactionRequired(res.transactions, { from: usd.minter.address, success: true })));
+        }
+        for (const masterMsg of [
+            buildTransfer({ queryId: 1n, amount: 1n, destination: bob.address, responseDestination: admin.address, customPayload: null, forwardTonAmount: 1n, forwardPayload: payload }),
+            buildBurn({ queryId: 2n, amount: 1n, responseDestination: admin.address, customPayload: null }),
+        ]) {
+            const res = await usd.minter.sendCallTo(admin.getSender(), { to: alice.address, masterMsg });
+            measured.GAS_CALL_TO.push(gasOf(findTransactionRequired(res.transactions, { from: admin.address, to: usd.minter.address, success: true })));
+        }
+        // the wallet's own steps with library-cell code (USDT's mainnet layout) must fit the same constants
+        {
+            const world = await Blockchain.create();
+            world.now = blockchain.now;
+            const [la, lb, lc] = [await world.treasury('a'), await world.treasury('b'), await world.treasury('c')];
+            const lusd = await deployTestUsd(world, la, { library: true });
+            await lusd.mint(lb.address, 100n);
+            // first a new receiver wallet, then an existing one
+            for (let i = 0; i < 2; i++) {
+                const res = await lusd.walletOf(lb.address).sendTransfer(lb.getSender(), {
+                    value: toNano('0.1'),
+                    amount: 5n,
+                    destination: lc.address,
+                    forwardTonAmount: 1n,
+                    forwardPayload: payload,
+                });
+                measured.GAS_TRANSFER.push(gasOf(findTransactionRequired(res.transactions, { from: lb.address, success: true })));
+                measured.GAS_RECEIVE.push(gasOf(findTransactionRequired(res.transactions, { to: lusd.walletAddressOf(lc.address), success: true })));
+            }
+            const burn = await lusd.walletOf(lb.address).sendBurn(lb.getSender(), { value: toNano('0.05'), amount: 1n });
+            measured.GAS_BURN.push(gasOf(findTransactionRequired(burn.transactions, { from: lb.address, success: true })));
+            measured.GAS_BURN_NOTIFICATION.push(gasOf(findTransactionRequired(burn.transactions, { to: lusd.minter.address, success: true })));
+            const mint = await lusd.mint(lc.address, 1n, { forwardTonAmount: 1n, forwardPayload: payload });
+            measured.GAS_MINT.push(gasOf(findTransactionRequired(mint.transactions, { from: la.address, to: lusd.minter.address, success: true })));
+            measured.GAS_RECEIVE.push(gasOf(findTransactionRequired(mint.transactions, { from: lusd.minter.address, success: true })));
+            const lock = await lusd.minter.sendSetStatus(la.getSender(), { owner: lb.address, status: WalletStatus.locked });
+            measured.GAS_CALL_TO.push(gasOf(findTransactionRequired(lock.transactions, { from: la.address, to: lusd.minter.address, success: true })));
+            measured.GAS_SET_STATUS.push(gasOf(findTransactionRequired(lock.transactions, { from: lusd.minter.address, success: true })));
         }
         const rows: string[] = [];
         const checks: [bigint, bigint][] = [];

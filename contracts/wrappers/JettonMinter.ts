@@ -1,6 +1,6 @@
 // Test USD jetton minter (contracts/jetton/minter.tolk): storage, metadata, the minter's messages
-// (labelmint_mint, labelmint_change_admin, TEP-89 provide/take_wallet_address) and the Contract
-// class. 6 decimals; metadata off-chain (TEP-64).
+// (labelmint_mint, labelmint_change_admin, USDT's call_to, TEP-89 provide/take_wallet_address) and
+// the Contract class. 6 decimals; metadata off-chain (TEP-64).
 import {
     Address,
     beginCell,
@@ -14,7 +14,7 @@ import {
 } from '@ton/core';
 import { Op } from './opcodes';
 import { expectOp } from './cells';
-import { buildInternalTransfer, jettonWalletAddress } from './JettonWallet';
+import { buildInternalTransfer, buildSetStatus, jettonWalletAddress } from './JettonWallet';
 
 /** Decimals of the test USD (written in the off-chain metadata JSON, as for USDT). */
 export const TEST_USD_DECIMALS = 6;
@@ -106,6 +106,34 @@ export function parseLabelmintChangeAdmin(c: Cell): LabelmintChangeAdminFields {
     return { queryId: s.loadUintBig(64), newAdmin: s.loadMaybeAddress() };
 }
 
+// call_to#235caf52 query_id:uint64 to_address:MsgAddressInt ton_amount:Coins
+//     master_msg:^JettonMsg = MinterMsg;   (USDT's tag)
+export interface CallToFields {
+    queryId: bigint;
+    toAddress: Address;
+    tonAmount: bigint;
+    /** set_status, transfer or burn (the minter refuses anything else). */
+    masterMsg: Cell;
+}
+
+export function buildCallTo(f: CallToFields): Cell {
+    return beginCell()
+        .storeUint(Op.call_to, 32)
+        .storeUint(f.queryId, 64)
+        .storeAddress(f.toAddress)
+        .storeCoins(f.tonAmount)
+        .storeRef(f.masterMsg)
+        .endCell();
+}
+
+export function parseCallTo(c: Cell): CallToFields {
+    const s = c.beginParse();
+    expectOp(s, Op.call_to);
+    const out = { queryId: s.loadUintBig(64), toAddress: s.loadAddress(), tonAmount: s.loadCoins(), masterMsg: s.loadRef() };
+    s.endParse();
+    return out;
+}
+
 // provide_wallet_address#2c76b973 query_id:uint64 owner_address:MsgAddress
 //     include_address:Bool = JettonMsg;
 export interface ProvideWalletAddressFields {
@@ -193,6 +221,10 @@ export interface SendMintOpts {
 
 export const DEFAULT_MINT_TON = 50_000_000n;
 export const DEFAULT_MINT_EXTRA = 50_000_000n;
+/** TON the minter forwards with a call_to's master_msg (default). */
+export const DEFAULT_CALL_TO_TON = 50_000_000n;
+/** What the admin attaches beyond ton_amount for the minter's gas and forward fee (default). */
+export const DEFAULT_CALL_TO_EXTRA = 50_000_000n;
 
 export class JettonMinter implements Contract {
     constructor(
@@ -249,6 +281,39 @@ export class JettonMinter implements Contract {
             value: o.value ?? 20_000_000n,
             sendMode: SendMode.PAY_GAS_SEPARATELY,
             body: buildLabelmintChangeAdmin({ queryId: o.queryId ?? 0n, newAdmin: o.newAdmin }),
+        });
+    }
+
+    /**
+     * USDT's call_to from the admin (`via`): the minter sends `masterMsg` (set_status, transfer or
+     * burn) with `tonAmount` (default 0.05 TON) to the wallet of `to`.
+     */
+    async sendCallTo(
+        provider: ContractProvider,
+        via: Sender,
+        o: { to: Address; masterMsg: Cell; tonAmount?: bigint; value?: bigint; queryId?: bigint },
+    ): Promise<void> {
+        const tonAmount = o.tonAmount ?? DEFAULT_CALL_TO_TON;
+        await provider.internal(via, {
+            value: o.value ?? tonAmount + DEFAULT_CALL_TO_EXTRA,
+            sendMode: SendMode.PAY_GAS_SEPARATELY,
+            body: buildCallTo({ queryId: o.queryId ?? 0n, toAddress: o.to, tonAmount, masterMsg: o.masterMsg }),
+        });
+    }
+
+    /** call_to + set_status: lock (WalletStatus bits) or unlock (0) the wallet of `owner`. */
+    async sendSetStatus(
+        provider: ContractProvider,
+        via: Sender,
+        o: { owner: Address; status: bigint; tonAmount?: bigint; value?: bigint; queryId?: bigint },
+    ): Promise<void> {
+        const queryId = o.queryId ?? 0n;
+        await this.sendCallTo(provider, via, {
+            to: o.owner,
+            masterMsg: buildSetStatus({ queryId, status: o.status }),
+            tonAmount: o.tonAmount,
+            value: o.value,
+            queryId,
         });
     }
 

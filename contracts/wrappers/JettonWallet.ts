@@ -29,7 +29,33 @@ export const JettonError = {
     unknownOp: 707,
     invalidMintMessage: 708,
     supplyOverflow: 709,
+    notMinter: 710,
+    invalidCallMessage: 711,
+    /** USDT's error::contract_locked, same code for the same case. */
+    contractLocked: 45,
 } as const;
+
+/**
+ * The wallet's lock nibble (USDT's status), set by the minter's admin with call_to + set_status.
+ * Bit 1: the owner cannot transfer or burn; bit 2: incoming internal_transfer is refused (it
+ * bounces and the sender's wallet restores its balance).
+ */
+export const WalletStatus = {
+    unlocked: 0n,
+    sendLocked: 1n,
+    receiveLocked: 2n,
+    locked: 3n,
+} as const;
+
+/**
+ * A library cell (exotic, type 2) referencing `code` by its hash: what USDT's minter stores as
+ * wallet code on mainnet (the code itself is published in the masterchain's libraries, config
+ * param 45 style; in @ton/sandbox: `blockchain.libs`). Wallet addresses derive from this cell.
+ */
+export function libraryCell(code: Cell): Cell {
+    const bits = beginCell().storeUint(2, 8).storeBuffer(code.hash()).endCell().bits;
+    return new Cell({ exotic: true, bits });
+}
 
 /** The largest Coins value: 2^120 - 1. */
 export const MAX_COINS = (1n << 120n) - 1n;
@@ -265,6 +291,24 @@ export function parseBurnNotification(c: Cell): BurnNotificationFields {
     };
 }
 
+// set_status#eed236d3 query_id:uint64 status:uint4 = JettonMsg;   (USDT's tag)
+export interface SetStatusFields {
+    queryId: bigint;
+    status: bigint;
+}
+
+export function buildSetStatus(f: SetStatusFields): Cell {
+    return beginCell().storeUint(Op.set_status, 32).storeUint(f.queryId, 64).storeUint(f.status, 4).endCell();
+}
+
+export function parseSetStatus(c: Cell): SetStatusFields {
+    const s = c.beginParse();
+    expectOp(s, Op.set_status);
+    const out = { queryId: s.loadUintBig(64), status: s.loadUintBig(4) };
+    s.endParse();
+    return out;
+}
+
 // ------------------------------------------------------------------ contract
 
 export interface JettonWalletData {
@@ -355,6 +399,7 @@ export class JettonWallet implements Contract {
         return (await this.getWalletData(provider)).balance;
     }
 
+    /** USDT's lock nibble (see WalletStatus). */
     async getStatus(provider: ContractProvider): Promise<bigint> {
         return (await provider.get('get_status', [])).stack.readBigNumber();
     }

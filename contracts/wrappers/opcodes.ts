@@ -1,5 +1,5 @@
-// Opcodes of every message and event, once for TypeScript. Each LabelMint tag is
-// crc32(name) & 0x7fffffff of its TL-B constructor name (contracts/scheme.tlb);
+// Opcodes of every message and event, once for TypeScript. TEP-74/89 and USDT's call_to /
+// set_status keep their standard tags; each LabelMint tag is crc32(name) & 0x7fffffff of its TL-B constructor name (contracts/scheme.tlb);
 // tests/scheme.spec.ts recomputes them from the scheme and compares.
 export const Op = {
     // TEP-74 / TEP-89 (standard)
@@ -14,6 +14,9 @@ export const Op = {
     // test USD minter
     labelmint_mint: 0x3b6a9960,
     labelmint_change_admin: 0x6009fc83,
+    // USDT's admin operations (stablecoin-contract's tags, not crc32 of the name)
+    call_to: 0x235caf52,
+    set_status: 0xeed236d3,
     // escrow
     escrow_deploy: 0x27dd0fac,
     escrow_deposit: 0x17e68fcf,

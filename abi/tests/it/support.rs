@@ -152,6 +152,8 @@ pub(crate) fn kinds() -> Vec<Kind> {
         TakeWalletAddress,
         LabelmintMint,
         LabelmintChangeAdmin,
+        CallTo,
+        SetStatus,
         JettonWalletStorage,
         JettonMinterStorage,
         EscrowDeploy,
