@@ -21,7 +21,7 @@ import {
     FOREIGN_RETURN_MIN_FORWARD_TEST_USD,
 } from '../wrappers/Escrow';
 import { buildJettonRecover, buildJettonRecovery } from '../wrappers/recovery';
-import { JettonError } from '../wrappers/JettonWallet';
+import { JettonError, WalletStatus } from '../wrappers/JettonWallet';
 import { TEST_USD } from '../wrappers/JettonMinter';
 import { jettonTransferBody, parseJettonTransfer, parseTransferNotification, takeWalletAddressBody, transferNotificationBody } from '../wrappers/tep74';
 import { buildTransferNotification } from '../wrappers/JettonWallet';
@@ -830,5 +830,143 @@ describe('Escrow (jetton)', () => {
         await e.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
         expect(await e.getBudget()).toBe(0n);
         expect(await usdOf(e.address)).toBe(0n);
+    });
+});
+
+// USDT's admin can lock any wallet (call_to + set_status); the test USD has the same feature. A
+// jetton leg refused by a locked recipient wallet bounces between the two wallets and restores
+// the escrow wallet's balance without telling the escrow; jetton_recover books it again.
+describe.each([
+    ['plain wallet code', false],
+    ['library-cell wallet code (as USDT on mainnet)', true],
+])('Escrow (jetton): locked recipients, %s', (_mode, library) => {
+    let env: EscrowEnv;
+    let usd: TestUsd;
+    let escrow: SandboxContract<Escrow>;
+    let escrowWallet: Address;
+
+    async function sendUsd(from: SandboxContract<TreasuryContract>, to: Address, amount: bigint) {
+        return usd.walletOf(from.address).sendTransfer(from.getSender(), {
+            value: toNano('0.1') + EscrowAttach.jettonDepositForward,
+            amount,
+            destination: to,
+            responseDestination: from.address,
+            forwardTonAmount: EscrowAttach.jettonDepositForward,
+        });
+    }
+
+    const usdOf = (owner: Address) => usd.walletOf(owner).getJettonBalance().catch(() => 0n);
+
+    async function expectBooksMatchWallet() {
+        expect(await escrow.getBudget()).toBe(await usdOf(escrow.address));
+    }
+
+    async function release(amount: bigint) {
+        return escrow.sendRelease(env.relayer.getSender(), { ...(await signedRelease(env, escrow, amount)), value: EscrowAttach.releaseJetton });
+    }
+
+    /** The internal_transfer the escrow's wallet sent to `owner`'s wallet was refused (exit 45) and bounced back. */
+    function expectRefusedAt(r: { transactions: BlockchainTransaction[] }, owner: Address) {
+        const theirs = usd.walletAddressOf(owner);
+        expect(r.transactions).toHaveTransaction({ from: escrowWallet, to: theirs, op: Op.internal_transfer, success: false, exitCode: JettonError.contractLocked });
+        expect(r.transactions).toHaveTransaction({ from: theirs, to: escrowWallet, inMessageBounced: true, success: true });
+        // the escrow hears nothing of it
+        expect(r.transactions).not.toHaveTransaction({ from: escrowWallet, to: escrow.address, inMessageBounced: true });
+    }
+
+    beforeEach(async () => {
+        env = await createEscrowEnv();
+        usd = await deployTestUsd(env.blockchain, await env.blockchain.treasury('usd-admin'), { library });
+        await usd.mint(env.client.address, 1000n * TEST_USD);
+        escrow = (await deployEscrow(env, escrowConfig(env, { jettonMaster: usd.minter.address }))).escrow;
+        escrowWallet = usd.walletAddressOf(escrow.address);
+        expect((await escrow.getJettonWallet())!.equals(escrowWallet)).toBe(true);
+        await sendUsd(env.client, escrow.address, 100n * TEST_USD);
+        await expectBooksMatchWallet();
+    });
+
+    it('refund to a locked client wallet: recovered, then refunded exactly once when unlocked', async () => {
+        await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow));
+        await usd.setStatus(env.client.address, WalletStatus.receiveLocked);
+        const before = await usdOf(env.client.address);
+        const refused = await escrow.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
+        expectRefusedAt(refused, env.client.address);
+        // the escrow booked the refund; its wallet still holds the tokens
+        expect(await escrow.getEscrowData()).toMatchObject({ refunded: 100n * TEST_USD, budget: 0n });
+        expect(await usdOf(escrow.address)).toBe(100n * TEST_USD);
+        expect(await usdOf(env.client.address)).toBe(before);
+
+        // anyone books them again: the wallet proves it holds budget (0) + 100
+        const rec = await escrow.sendRecover(env.relayer.getSender(), { amount: 100n * TEST_USD });
+        expectEvents(rec, escrow.address, [{ kind: 'jetton_recovered', queryId: legQueryId(Leg.recovery, 1), amount: 100n * TEST_USD, booked: 100n * TEST_USD }]);
+        await expectBooksMatchWallet();
+        // a second recovery finds nothing more
+        const again = await escrow.sendRecover(env.relayer.getSender(), { amount: 1n });
+        expect(escrowEvents(again, escrow.address)).toMatchObject([{ kind: 'jetton_recovery_failed' }]);
+        await expectBooksMatchWallet();
+
+        // unlocked, the client refunds again and is paid exactly once
+        await usd.setStatus(env.client.address, WalletStatus.unlocked);
+        const ok = await escrow.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
+        expect(ok.transactions).toHaveTransaction({ from: escrowWallet, to: usd.walletAddressOf(env.client.address), op: Op.internal_transfer, success: true });
+        expect(await usdOf(env.client.address)).toBe(before + 100n * TEST_USD);
+        expect(await escrow.getEscrowData()).toMatchObject({ refunded: 200n * TEST_USD, recovered: 100n * TEST_USD, budget: 0n });
+        await expectBooksMatchWallet();
+        expect(await usdOf(escrow.address)).toBe(0n);
+        const none = await escrow.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
+        expect(none.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.nothingToRefund });
+    });
+
+    it('platform fee to a locked treasury wallet: recovered into the budget; the next fee is paid exactly once', async () => {
+        await usd.setStatus(env.treasury.address, WalletStatus.receiveLocked);
+        const amount = 40n * TEST_USD;
+        const fee = releaseFee(amount, 250);
+        const r = await release(amount);
+        expectRefusedAt(r, env.treasury.address);
+        expect(await usdOf(env.vault.address)).toBe(amount);
+        expect(await usdOf(env.treasury.address)).toBe(0n);
+        expect(await escrow.getEscrowData()).toMatchObject({ released: amount, feesPaid: fee, budget: 100n * TEST_USD - amount - fee });
+        expect(await usdOf(escrow.address)).toBe(100n * TEST_USD - amount);
+
+        const rec = await escrow.sendRecover(env.relayer.getSender(), { amount: fee });
+        expect(escrowEvents(rec, escrow.address)).toMatchObject([{ kind: 'jetton_recovered', amount: fee, booked: 100n * TEST_USD - amount }]);
+        await expectBooksMatchWallet();
+
+        // the treasury unlocked: the next release pays its own fee, once
+        await usd.setStatus(env.treasury.address, WalletStatus.unlocked);
+        const amount2 = 20n * TEST_USD;
+        const fee2 = releaseFee(amount2, 250);
+        const r2 = await release(amount2);
+        expect(r2.transactions).toHaveTransaction({ from: escrowWallet, to: usd.walletAddressOf(env.treasury.address), op: Op.internal_transfer, success: true });
+        expect(await usdOf(env.treasury.address)).toBe(fee2);
+        expect(await usdOf(env.vault.address)).toBe(amount + amount2);
+        await expectBooksMatchWallet();
+        // and the client's refund takes exactly what is left
+        await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow));
+        const before = await usdOf(env.client.address);
+        await escrow.sendRefund(env.client.getSender(), { value: EscrowAttach.refundJetton });
+        expect(await usdOf(env.client.address)).toBe(before + 100n * TEST_USD - amount - amount2 - fee2);
+        expect(await usdOf(escrow.address)).toBe(0n);
+        await expectBooksMatchWallet();
+    });
+
+    it("release refused by the vault's jetton wallet: recovered, and the signer releases again", async () => {
+        await usd.setStatus(env.vault.address, WalletStatus.receiveLocked);
+        const amount = 30n * TEST_USD;
+        const fee = releaseFee(amount, 250);
+        const r = await release(amount);
+        expectRefusedAt(r, env.vault.address);
+        expect(await usdOf(env.vault.address)).toBe(0n);
+        expect(await usdOf(env.treasury.address)).toBe(fee);
+        const rec = await escrow.sendRecover(env.relayer.getSender(), { amount });
+        expect(escrowEvents(rec, escrow.address)).toMatchObject([{ kind: 'jetton_recovered', amount, booked: 100n * TEST_USD - fee }]);
+        await expectBooksMatchWallet();
+
+        await usd.setStatus(env.vault.address, WalletStatus.unlocked);
+        const again = await release(amount);
+        expect(again.transactions).toHaveTransaction({ from: escrowWallet, to: usd.walletAddressOf(env.vault.address), op: Op.internal_transfer, success: true });
+        expect(await usdOf(env.vault.address)).toBe(amount);
+        expect(await escrow.getEscrowData()).toMatchObject({ seqno: 2, released: 2n * amount, feesPaid: 2n * fee, recovered: amount });
+        await expectBooksMatchWallet();
     });
 });
