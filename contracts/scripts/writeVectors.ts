@@ -587,6 +587,7 @@ function recovery(): void {
     });
     layout('ev_jetton_recovery_failed', { build: R.buildEvJettonRecoveryFailed, parse: R.parseEvJettonRecoveryFailed }, {
         typical: { queryId: E.legQueryId(E.Leg.recovery, 3) },
+        max: { queryId: MAX_U64 },
     });
 }
 

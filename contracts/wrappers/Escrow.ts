@@ -110,7 +110,7 @@ export const EscrowAttach = {
  * its sender. Below it the escrow's return transfer is refused by the foreign wallet (not enough
  * TON) and those jettons stay in the escrow's foreign wallet.
  */
-export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 18_262_607n;
+export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 19_243_125n;
 
 // ------------------------------------------------------------------------------------ exit codes
 
