@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer, SigningKey};
 use labelmint_abi::escrow::{
     CloseRequest, EscrowClose, EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRefund,
-    EscrowRelease, EscrowRoutes, EscrowStorage, ReleaseRequest,
+    EscrowRelease, EscrowRoutes, EscrowStorage, JETTON_DEPOSIT_FORWARD_TON, ReleaseRequest,
 };
 use labelmint_abi::jetton::{ForwardPayload, JettonTransfer};
 use labelmint_abi::state_init::{
@@ -332,7 +332,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
         destination: Some(usd_escrow.clone()),
         response_destination: Some(faucet.clone()),
         custom_payload: None,
-        forward_ton_amount: TON / 100,
+        forward_ton_amount: JETTON_DEPOSIT_FORWARD_TON,
         forward_payload: ForwardPayload::Inline(Cell::empty_cell()),
     }
     .build()
@@ -341,7 +341,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
         &devnet,
         &[msg(
             &faucet_usd_wallet,
-            TON / 10 + TON / 100,
+            TON / 10 + JETTON_DEPOSIT_FORWARD_TON,
             true,
             Some(usd_transfer),
         )],
