@@ -36,7 +36,7 @@ pub enum Event {
     EvClosed(EvClosed),
     /// `ev_jetton_wallet_learned` (escrow or vault: the emitter tells which).
     EvJettonWalletLearned(EvJettonWalletLearned),
-    /// `ev_jetton_recovered` (escrow or vault).
+    /// `ev_jetton_recovered` (escrow or vault: the emitter tells which).
     EvJettonRecovered(EvJettonRecovered),
     /// `ev_jetton_recovery_failed` (escrow or vault).
     EvJettonRecoveryFailed(EvJettonRecoveryFailed),

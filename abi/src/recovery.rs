@@ -1,19 +1,8 @@
-//! Jetton recovery, shared by the escrow and the vault (`contracts/common/recovery.tolk`).
-//!
-//! A contract books jettons its own jetton wallet holds beyond its books: tokens that came back
-//! from a recipient's wallet that refused them (a locked USDT wallet returns them to the
-//! sender's wallet without telling the sender) or that arrived without a notification.
-//!
-//! ```text
-//! anyone --jetton_recover(amount X)--> contract --transfer(A = books + X, to itself,
-//!     forward_payload: jetton_recovery(nonce))--> own wallet --internal_transfer--> own wallet
-//!     --transfer_notification(A, sender: the contract)--> contract: books max(0, A - books now)
-//! ```
-//!
-//! Only a wallet that holds A can make the transfer, so a recovery can never book more than
-//! the wallet really holds: a leaked signer or admin key gains nothing from it. The escrow's
-//! nonce (and the self-transfer's query id) is `LegQueryId { leg: Leg::Recovery, seqno:
-//! recoveries }`.
+//! Jetton recovery, shared by the escrow and the vault (`contracts/common/recovery.tolk`): a
+//! contract asks its own jetton wallet to transfer A = booked + X to the contract itself; the
+//! notification that comes back proves the wallet held A, and the contract books what it holds
+//! beyond its books (tokens a locked recipient's wallet bounced back, or tokens sent without a
+//! notification).
 
 use serde::{Deserialize, Serialize};
 use tycho_types::cell::{CellBuilder, CellSlice};
@@ -24,17 +13,15 @@ use crate::json;
 use crate::layout::tagged_layout;
 use crate::opcodes;
 
-/// TL-B: `jetton_recover#25951450 query_id:uint64 amount:Coins = RecoverMsg;`
-///
-/// Anyone; `amount` is the claimed extra X beyond the contract's books. The caller pays the gas
-/// and gets the excess back from the wallet.
+/// TL-B: `jetton_recover#25951450 query_id:uint64 amount:Coins = RecoverMsg;` — anyone;
+/// `amount` = the claimed extra X beyond the contract's books.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JettonRecover {
     /// Query id.
     #[serde(with = "json::dec")]
     pub query_id: u64,
-    /// The claimed extra (jetton base units).
+    /// The claimed extra.
     #[serde(with = "json::dec")]
     pub amount: u128,
 }
@@ -54,14 +41,12 @@ impl JettonRecover {
 }
 tagged_layout!(JettonRecover, "jetton_recover", opcodes::JETTON_RECOVER);
 
-/// TL-B: `jetton_recovery#1015e2f5 nonce:uint64 = RecoveryMarker;`
-///
-/// The forward payload of a recovery's self-transfer; the answer books only with the pending
-/// nonce.
+/// TL-B: `jetton_recovery#1015e2f5 nonce:uint64 = RecoveryMarker;` — the forward payload of the
+/// self-transfer (vault nonces are `2^63 | n`; escrow nonces are leg query ids of leg 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JettonRecovery {
-    /// The recovery's nonce.
+    /// The recovery's nonce (also the self-transfer's TEP-74 query id).
     #[serde(with = "json::dec")]
     pub nonce: u64,
 }
@@ -86,11 +71,10 @@ pub struct EvJettonRecovered {
     /// The recovery's nonce.
     #[serde(with = "json::dec")]
     pub query_id: u64,
-    /// What was booked (0 when the wallet held no more than the books by then).
+    /// What was booked (0 when the wallet held no more than the books).
     #[serde(with = "json::dec")]
     pub amount: u128,
-    /// The contract's jetton books after it: the escrow's remaining budget, the vault's
-    /// `jetton_balance`.
+    /// The contract's jetton books after it (vault: jetton_balance; escrow: remaining budget).
     #[serde(with = "json::dec")]
     pub booked: u128,
 }
@@ -116,9 +100,8 @@ tagged_layout!(
     opcodes::EV_JETTON_RECOVERED
 );
 
-/// TL-B: `ev_jetton_recovery_failed#6e05cfbc query_id:uint64 = Event;`
-///
-/// The own wallet refused the self-transfer (it does not hold books + X): nothing was booked.
+/// TL-B: `ev_jetton_recovery_failed#6e05cfbc query_id:uint64 = Event;` — the own wallet refused
+/// the self-transfer (it does not hold A): nothing booked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvJettonRecoveryFailed {
