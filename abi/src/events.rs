@@ -14,6 +14,7 @@ use crate::escrow::{
 };
 use crate::layout::Layout;
 use crate::opcodes;
+use crate::recovery::{EvJettonRecovered, EvJettonRecoveryFailed};
 use crate::vault::{EvAdminChange, EvBatchExecuted, EvGasToppedUp, EvPayoutBounced, EvVaultFunded};
 
 /// Every event of scheme.tlb. JSON: `{"kind": "<TL-B constructor>", "fields": {...}}`, the
@@ -35,6 +36,10 @@ pub enum Event {
     EvClosed(EvClosed),
     /// `ev_jetton_wallet_learned` (escrow or vault: the emitter tells which).
     EvJettonWalletLearned(EvJettonWalletLearned),
+    /// `ev_jetton_recovered` (escrow or vault: the emitter tells which).
+    EvJettonRecovered(EvJettonRecovered),
+    /// `ev_jetton_recovery_failed` (escrow or vault).
+    EvJettonRecoveryFailed(EvJettonRecoveryFailed),
     /// `ev_vault_funded` (vault).
     EvVaultFunded(EvVaultFunded),
     /// `ev_batch_executed` (vault).
@@ -61,6 +66,10 @@ impl Event {
             opcodes::EV_REFUND_BOUNCED => Event::EvRefundBounced(Layout::parse(body)?),
             opcodes::EV_CLOSED => Event::EvClosed(Layout::parse(body)?),
             opcodes::EV_JETTON_WALLET_LEARNED => Event::EvJettonWalletLearned(Layout::parse(body)?),
+            opcodes::EV_JETTON_RECOVERED => Event::EvJettonRecovered(Layout::parse(body)?),
+            opcodes::EV_JETTON_RECOVERY_FAILED => {
+                Event::EvJettonRecoveryFailed(Layout::parse(body)?)
+            }
             opcodes::EV_VAULT_FUNDED => Event::EvVaultFunded(Layout::parse(body)?),
             opcodes::EV_BATCH_EXECUTED => Event::EvBatchExecuted(Layout::parse(body)?),
             opcodes::EV_PAYOUT_BOUNCED => Event::EvPayoutBounced(Layout::parse(body)?),
@@ -80,6 +89,8 @@ impl Event {
             Event::EvRefundBounced(e) => e.build(),
             Event::EvClosed(e) => e.build(),
             Event::EvJettonWalletLearned(e) => e.build(),
+            Event::EvJettonRecovered(e) => e.build(),
+            Event::EvJettonRecoveryFailed(e) => e.build(),
             Event::EvVaultFunded(e) => e.build(),
             Event::EvBatchExecuted(e) => e.build(),
             Event::EvPayoutBounced(e) => e.build(),
@@ -98,6 +109,8 @@ impl Event {
             Event::EvRefundBounced(_) => EvRefundBounced::NAME,
             Event::EvClosed(_) => EvClosed::NAME,
             Event::EvJettonWalletLearned(_) => EvJettonWalletLearned::NAME,
+            Event::EvJettonRecovered(_) => EvJettonRecovered::NAME,
+            Event::EvJettonRecoveryFailed(_) => EvJettonRecoveryFailed::NAME,
             Event::EvVaultFunded(_) => EvVaultFunded::NAME,
             Event::EvBatchExecuted(_) => EvBatchExecuted::NAME,
             Event::EvPayoutBounced(_) => EvPayoutBounced::NAME,
@@ -116,6 +129,8 @@ impl Event {
             Event::EvRefundBounced(_) => opcodes::EV_REFUND_BOUNCED,
             Event::EvClosed(_) => opcodes::EV_CLOSED,
             Event::EvJettonWalletLearned(_) => opcodes::EV_JETTON_WALLET_LEARNED,
+            Event::EvJettonRecovered(_) => opcodes::EV_JETTON_RECOVERED,
+            Event::EvJettonRecoveryFailed(_) => opcodes::EV_JETTON_RECOVERY_FAILED,
             Event::EvVaultFunded(_) => opcodes::EV_VAULT_FUNDED,
             Event::EvBatchExecuted(_) => opcodes::EV_BATCH_EXECUTED,
             Event::EvPayoutBounced(_) => opcodes::EV_PAYOUT_BOUNCED,

@@ -16,7 +16,7 @@ use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
 use tycho_types::models::StdAddr;
 
-/// Integers as decimal strings.
+/// Integers as decimal strings (a leading `-` for negative values of signed types).
 pub(crate) mod dec {
     use super::*;
 
@@ -31,7 +31,9 @@ pub(crate) mod dec {
         D: Deserializer<'de>,
     {
         let s = String::deserialize(d)?;
-        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+        // a leading '-' only for signed types (`global_id`); unsigned ones refuse it on parse
+        let digits = s.strip_prefix('-').unwrap_or(&s);
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
             return Err(D::Error::custom(format!(
                 "expected a decimal integer string, got {s:?}"
             )));

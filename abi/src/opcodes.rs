@@ -61,6 +61,12 @@ pub const PLATFORM_FEE: u32 = 0x206f_96a6;
 /// `escrow_refund_payment#64cea0bd`: escrow -> client (leg 3).
 pub const ESCROW_REFUND_PAYMENT: u32 = 0x64ce_a0bd;
 
+// ---- jetton recovery (escrow and vault)
+/// `jetton_recover#25951450`: anyone -> escrow or vault (book what the own wallet holds beyond the books).
+pub const JETTON_RECOVER: u32 = 0x2595_1450;
+/// `jetton_recovery#1015e2f5`: the forward-payload marker of a recovery's self-transfer.
+pub const JETTON_RECOVERY: u32 = 0x1015_e2f5;
+
 // ---- vault
 /// `vault_batch_request#2070e2a8` (the signed request, carried by the external `vault_batch`).
 pub const VAULT_BATCH_REQUEST: u32 = 0x2070_e2a8;
@@ -92,6 +98,10 @@ pub const EV_REFUND_BOUNCED: u32 = 0x1da6_db86;
 pub const EV_CLOSED: u32 = 0x7a5a_3d4b;
 /// `ev_jetton_wallet_learned#189fe399` (escrow and vault).
 pub const EV_JETTON_WALLET_LEARNED: u32 = 0x189f_e399;
+/// `ev_jetton_recovered#1bd976cd` (escrow and vault).
+pub const EV_JETTON_RECOVERED: u32 = 0x1bd9_76cd;
+/// `ev_jetton_recovery_failed#6e05cfbc` (escrow and vault).
+pub const EV_JETTON_RECOVERY_FAILED: u32 = 0x6e05_cfbc;
 
 // ---- vault events
 /// `ev_vault_funded#3e4def1b`.
@@ -141,6 +151,10 @@ pub const ALL: &[(&str, u32)] = &[
     ("ev_refund_bounced", EV_REFUND_BOUNCED),
     ("ev_closed", EV_CLOSED),
     ("ev_jetton_wallet_learned", EV_JETTON_WALLET_LEARNED),
+    ("jetton_recover", JETTON_RECOVER),
+    ("jetton_recovery", JETTON_RECOVERY),
+    ("ev_jetton_recovered", EV_JETTON_RECOVERED),
+    ("ev_jetton_recovery_failed", EV_JETTON_RECOVERY_FAILED),
     ("vault_batch_request", VAULT_BATCH_REQUEST),
     ("vault_top_up", VAULT_TOP_UP),
     ("vault_freeze", VAULT_FREEZE),

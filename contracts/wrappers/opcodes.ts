@@ -28,6 +28,9 @@ export const Op = {
     vault_fund: 0x2c4547ea,
     platform_fee: 0x206f96a6,
     escrow_refund_payment: 0x64cea0bd,
+    // jetton recovery (escrow and vault)
+    jetton_recover: 0x25951450,
+    jetton_recovery: 0x1015e2f5,
     // vault
     vault_batch_request: 0x2070e2a8,
     vault_top_up: 0x730b0b0e,
@@ -44,6 +47,8 @@ export const Op = {
     ev_refund_bounced: 0x1da6db86,
     ev_closed: 0x7a5a3d4b,
     ev_jetton_wallet_learned: 0x189fe399,
+    ev_jetton_recovered: 0x1bd976cd,
+    ev_jetton_recovery_failed: 0x6e05cfbc,
     ev_vault_funded: 0x3e4def1b,
     ev_batch_executed: 0x3b5e76c5,
     ev_payout_bounced: 0x7d2aa311,
@@ -53,8 +58,11 @@ export const Op = {
 
 export type OpName = keyof typeof Op;
 
-/** Escrow payment legs, encoded in the high 32 bits of an outgoing leg's query_id. */
-export const Leg = { vault: 1, fee: 2, refund: 3 } as const;
+/**
+ * Escrow payment legs, encoded in the high 32 bits of an outgoing leg's query_id; `recovery` is
+ * not a payment but the query id (and nonce) of a jetton recovery's self-transfer.
+ */
+export const Leg = { vault: 1, fee: 2, refund: 3, recovery: 4 } as const;
 
 export function legQueryId(leg: number, seqno: number): bigint {
     return (BigInt(leg) << 32n) | BigInt(seqno >>> 0);

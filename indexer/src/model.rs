@@ -397,6 +397,16 @@ impl EventColumns {
                 ..none
             },
             Event::EvJettonWalletLearned(_) => none,
+            Event::EvJettonRecovered(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                balance_after: Some(e.booked),
+                ..none
+            },
+            Event::EvJettonRecoveryFailed(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
             Event::EvVaultFunded(e) => EventColumns {
                 project_id: Some(e.project_id),
                 query_id: Some(e.query_id),

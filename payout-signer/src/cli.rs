@@ -170,6 +170,15 @@ pub struct ServeArgs {
     /// Postgres pool size.
     #[arg(long, env = "LABELMINT_SIGNER_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
+    /// The network's global id (config param 19) bound into every release and close request:
+    /// 2026 the LabelMint devnet, -239 mainnet, -3 testnet.
+    #[arg(
+        long,
+        env = "LABELMINT_GLOBAL_ID",
+        default_value_t = crate::config::DEFAULT_GLOBAL_ID,
+        allow_hyphen_values = true
+    )]
+    pub global_id: i32,
 }
 
 /// `register`.
@@ -265,6 +274,7 @@ impl ServeArgs {
             listen,
             token,
             limits,
+            global_id: self.global_id,
             max_connections: self.max_connections,
             http: crate::config::HttpLimits::default(),
             test_pause_after_journal,

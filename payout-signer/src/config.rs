@@ -14,6 +14,11 @@ pub const USD: u128 = 1_000_000;
 
 /// Default maximum TTL of a signed request (valid_until - now), seconds.
 pub const DEFAULT_MAX_TTL: u32 = 3600;
+/// The network global id (config param 19) the signer binds every release and close request
+/// to, by default the LabelMint devnet's (2026, `DEVNET_GLOBAL_ID` in the devnet crate); TON
+/// mainnet is -239, testnet -3 (`labelmint_abi::network`). The escrow refuses a request for
+/// another network (`ERR_WRONG_NETWORK`).
+pub const DEFAULT_GLOBAL_ID: i32 = 2026;
 /// Default per-batch item cap (the vault's own maximum).
 pub const DEFAULT_MAX_BATCH_ITEMS: usize = 250;
 
@@ -290,6 +295,9 @@ pub struct Config {
     pub token: Token,
     /// The policy's limits.
     pub limits: Limits,
+    /// The network's global id put into every release and close request
+    /// ([`DEFAULT_GLOBAL_ID`] unless configured).
+    pub global_id: i32,
     /// Pool size.
     pub max_connections: u32,
     /// The HTTP server's timeouts and size caps.
@@ -325,6 +333,7 @@ impl Config {
             listen: Listen::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             token: Token("THROWAWAY-test-token-0123456789".into()),
             limits: Limits::default(),
+            global_id: DEFAULT_GLOBAL_ID,
             max_connections: 8,
             http: HttpLimits::default(),
             test_pause_after_journal: None,

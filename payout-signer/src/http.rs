@@ -43,6 +43,8 @@ pub struct AppState {
     pub token: Arc<Token>,
     /// Body caps and the body timeout.
     pub http: HttpLimits,
+    /// The network global id bound into release and close requests.
+    pub global_id: i32,
 }
 
 /// The router.
@@ -266,16 +268,18 @@ async fn handle<T: DeserializeOwned>(
 
 async fn release(State(s): State<AppState>, req: HttpRequest) -> Response {
     let limit = s.http.max_escrow_body;
+    let global_id = s.global_id;
     handle(&s, req, limit, "escrow_release", |b: ReleaseBody| {
-        b.validate().map(Request::Release)
+        b.validate(global_id).map(Request::Release)
     })
     .await
 }
 
 async fn close(State(s): State<AppState>, req: HttpRequest) -> Response {
     let limit = s.http.max_escrow_body;
+    let global_id = s.global_id;
     handle(&s, req, limit, "escrow_close", |b: CloseBody| {
-        b.validate().map(Request::Close)
+        b.validate(global_id).map(Request::Close)
     })
     .await
 }

@@ -125,6 +125,7 @@ pub async fn spawn(
         signer: signer.clone(),
         token: Arc::new(config.token.clone()),
         http: config.http,
+        global_id: config.global_id,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let http = config.http;

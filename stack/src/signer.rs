@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use labelmint_abi::escrow::ReleaseRequest;
+use labelmint_abi::Layout;
+use labelmint_abi::escrow::{EscrowRelease, ReleaseRequest};
 use labelmint_devnet::scenario::{Authorizer, Plan};
 use labelmint_ledger::{Batch, BatchItem, BatchRequest, CurrencyCode, Ledger};
 use labelmint_payout_signer::client::{Refusal, SignerClient};
@@ -75,12 +76,14 @@ fn local_secret(dir: &Path, name: &str) -> Result<PathBuf> {
 
 impl SignerProcess {
     /// Starts `bin serve` on `listen` with the file key `dir/signer.key` (created on first run),
-    /// the ledger and journal in `database_url`, and waits until it listens.
+    /// the ledger and journal in `database_url`, bound to the chain's `global_id` (config param
+    /// 19), and waits until it listens.
     pub async fn start(
         bin: &Path,
         dir: &Path,
         database_url: &str,
         listen: SocketAddr,
+        global_id: i32,
     ) -> Result<SignerProcess> {
         {
             use std::os::unix::fs::DirBuilderExt;
@@ -113,6 +116,7 @@ impl SignerProcess {
             .arg("--passphrase-file")
             .arg(&passphrase_file)
             .arg("--create-key-if-missing")
+            .arg(format!("--global-id={global_id}"))
             .env_remove("LABELMINT_SIGNER_TOKEN")
             .env_remove("LABELMINT_SIGNER_PASSPHRASE")
             .env_remove("LABELMINT_DATABASE_URL_FILE")
@@ -291,6 +295,21 @@ impl Authorizer for SignerAuthorizer<'_> {
             .and_then(|r| r.map_err(|r| refusal("the release", &r)))
             .map_err(to_devnet)?;
         let cell = cell_of(&signed).map_err(to_devnet)?;
+        // The signer binds the request to its configured network: it must be this chain's.
+        let signed_for = EscrowRelease::parse(&cell)
+            .map_err(|e| signer_err("the signed release", e))
+            .map_err(to_devnet)?
+            .request
+            .global_id;
+        if signed_for != request.global_id {
+            return Err(to_devnet(signer_err(
+                "the signed release",
+                format!(
+                    "signed for global id {signed_for}, the chain's is {}",
+                    request.global_id
+                ),
+            )));
+        }
         self.signed.push(signed);
         Ok(cell)
     }

@@ -204,6 +204,7 @@ async fn the_signer_process_gets_its_secrets_from_env_and_files_never_argv() {
         &signer_dir,
         &scratch.url,
         SocketAddr::from(([127, 0, 0, 1], 0)),
+        labelmint_devnet::engine::ton_config::DEVNET_GLOBAL_ID,
     )
     .await
     .expect("the signer starts");

@@ -4,6 +4,7 @@ use std::fmt::Debug;
 
 use labelmint_abi::escrow::*;
 use labelmint_abi::jetton::*;
+use labelmint_abi::recovery::*;
 use labelmint_abi::vault::*;
 use labelmint_abi::{Error, Layout};
 use serde::Serialize;
@@ -174,6 +175,10 @@ pub(crate) fn kinds() -> Vec<Kind> {
         EvRefundBounced,
         EvClosed,
         EvJettonWalletLearned,
+        JettonRecover,
+        JettonRecovery,
+        EvJettonRecovered,
+        EvJettonRecoveryFailed,
         VaultBatchRequest,
         VaultBatch,
         VaultFund,

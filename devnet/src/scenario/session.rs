@@ -10,7 +10,9 @@ use ton_liteapi::client::LiteClient;
 use ton_liteapi::tl::common::{AccountId, BlockId, BlockIdExt, Int256, TransactionId3};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, CellBuilder, HashBytes, Load};
-use tycho_types::models::{AccountState, OptionalAccount, ShardHashes, StdAddr, Transaction};
+use tycho_types::models::{
+    AccountState, Block, OptionalAccount, ShardHashes, StdAddr, Transaction,
+};
 use tycho_vm::{Stack, VmGetterMethodId};
 
 use super::describe::{TxLine, describe};
@@ -86,6 +88,17 @@ impl<'w> Session<'w> {
     /// The chain's time (`liteServer.getTime`).
     pub async fn now(&mut self) -> Result<u32> {
         self.client.get_time().await.map_err(lite)
+    }
+
+    /// The chain's global id (config param 19), as the last masterchain block states it.
+    /// Signed requests carry it; the contracts refuse any other.
+    pub async fn global_id(&mut self) -> Result<i32> {
+        let mc = self.last_mc().await?;
+        let boc = self.client.get_block(mc).await.map_err(lite)?;
+        Ok(Boc::decode(&boc)
+            .map_err(Error::bad_boc)?
+            .parse::<Block>()?
+            .global_id)
     }
 
     /// Every transaction the steps made, in the order read.

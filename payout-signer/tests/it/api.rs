@@ -88,7 +88,13 @@ async fn release_and_close_are_signed_bodies_bound_to_the_escrow_and_seqno() {
     assert_eq!(signed.delivery, "internal_body");
     let body =
         labelmint_abi::escrow::EscrowRelease::parse(&decode(&signed)).expect("escrow_release");
-    assert_eq!(body.request, release.validate().unwrap());
+    assert_eq!(
+        body.request,
+        release
+            .validate(labelmint_payout_signer::config::DEFAULT_GLOBAL_ID)
+            .unwrap()
+    );
+    assert_eq!(body.request.global_id, 2026);
     body.request
         .verify(&env.public_key, &body.signature)
         .unwrap();
