@@ -103,6 +103,9 @@ HBA
         # CREATEDB: the tests create and drop one database each.
         psql_su -d postgres -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'"
     fi
+    # CREATEROLE: the migrations create the payout signer's NOLOGIN role (labelmint_signer)
+    # and make the migrating user a member (ledger and payout-signer migrations "signer_role").
+    psql_su -d postgres -c "ALTER ROLE $ROLE CREATEROLE"
     # DROP DATABASE ... WITH (FORCE) of a scratch database must be able to end every session
     # in it, including background workers of other roles: without this, dropped test and bench
     # databases were sometimes left behind.

@@ -117,6 +117,16 @@ pub(crate) fn load_addr(s: &mut CellSlice<'_>) -> Result<StdAddr> {
     load_opt_addr(s)?.ok_or(Error::MissingAddress)
 }
 
+/// `int32` (two's complement).
+pub(crate) fn store_i32(b: &mut CellBuilder, value: i32) -> Result<()> {
+    Ok(b.store_u32(value as u32)?)
+}
+
+/// `int32` (two's complement).
+pub(crate) fn load_i32(s: &mut CellSlice<'_>) -> Result<i32> {
+    Ok(s.load_u32()? as i32)
+}
+
 /// `uint256` from 32 bytes.
 pub(crate) fn store_u256(b: &mut CellBuilder, bytes: &[u8; 32]) -> Result<()> {
     Ok(b.store_u256(&HashBytes(*bytes))?)

@@ -118,6 +118,14 @@ pub enum Error {
         /// The sum of the items' amounts.
         actual: u128,
     },
+    /// An escrow's `fee_bps` above the on-chain maximum: such an escrow refuses every message.
+    #[error("fee_bps {fee_bps} is above the maximum {max}")]
+    FeeTooHigh {
+        /// The escrow's fee in basis points.
+        fee_bps: u16,
+        /// [`crate::escrow::MAX_FEE_BPS`].
+        max: u16,
+    },
     /// An ed25519 public key that is not a valid curve point.
     #[error("invalid ed25519 public key")]
     InvalidPublicKey,

@@ -20,6 +20,7 @@
 //!   `errors.tolk` files, so no code is retyped.
 //! - [`jetton`], [`escrow`], [`vault`], [`recovery`]: every message, signed request, storage
 //!   layout and event as a Rust type implementing [`Layout`] (`build` / `parse`, tag included).
+//! - [`network`]: the global ids signed requests are bound to.
 //! - [`events`]: [`Event`], decoding any escrow or vault event body by its opcode.
 //! - [`signing`]: what the signer signs ([`SignedRequest::signing_hash`], the request cell's
 //!   representation hash) and a `verify` helper.
@@ -55,6 +56,7 @@
 //!
 //! ```
 //! use labelmint_abi::escrow::ReleaseRequest;
+//! use labelmint_abi::network::MAINNET_GLOBAL_ID;
 //! use labelmint_abi::{Error, Layout, SignedRequest};
 //! use tycho_types::cell::HashBytes;
 //! use tycho_types::models::StdAddr;
@@ -62,6 +64,7 @@
 //! # fn main() -> Result<(), Error> {
 //! let request = ReleaseRequest {
 //!     escrow: StdAddr::new(0, HashBytes([0x11; 32])),
+//!     global_id: MAINNET_GLOBAL_ID, // refused on testnet and on the devnet
 //!     seqno: 7,
 //!     valid_until: 1_800_000_600,
 //!     amount: 25_000_000, // 25 test USD (6 decimals)
@@ -90,6 +93,7 @@ pub mod events;
 pub mod exit_codes;
 pub mod jetton;
 pub mod layout;
+pub mod network;
 pub mod opcodes;
 pub mod recovery;
 pub mod signing;

@@ -15,6 +15,7 @@ import { SendMessageResult } from '@ton/sandbox';
 import { createWorld, freshAddresses, Kind, TON, World } from './world';
 import { ROOT } from './compile';
 import { PayoutItem } from '../wrappers/PayoutVault';
+import { EscrowAttach } from '../wrappers/Escrow';
 import { TEST_USD } from '../wrappers/JettonMinter';
 import { getVersion } from './versions';
 
@@ -74,10 +75,22 @@ async function escrowOps(): Promise<OpRow[]> {
         const e = await w.deployEscrow(kind, kind === 'ton' ? 1n : 2n);
         const unit = kind === 'ton' ? TON : TEST_USD;
         const label = kind === 'ton' ? 'TON' : 'jetton';
-        rows.push(opRow(`deposit (${label})`, await w.deposit(kind, e, 100n * unit), e.address, kind === 'ton' ? 'escrow_deposit from the client wallet' : 'jetton transfer with 0.02 TON forwarded; trace from the client\'s jetton wallet'));
+        rows.push(opRow(`deposit (${label})`, await w.deposit(kind, e, 100n * unit), e.address, kind === 'ton' ? 'escrow_deposit from the client wallet' : `jetton transfer with the default ${fromNano(EscrowAttach.jettonDepositForward)} TON forwarded (the escrow keeps what it does not spend as float); trace from the client's jetton wallet`));
         rows.push(opRow(`release (${label})`, await w.release(kind, e, 40n * unit), e.address, kind === 'ton' ? 'to the vault + 2.5% fee to the treasury, excess back' : 'two jetton legs; trace includes the vault\'s notification'));
         await w.close(e);
         rows.push(opRow(`refund (${label})`, await w.refund(kind, e), e.address, 'after a signed close'));
+        if (kind === 'usd') {
+            // tokens back in the escrow's wallet without a notification (a refund a locked
+            // client wallet refused comes back like this), then anyone books them again
+            await w.usd.walletOf(w.client.address).sendTransfer(w.client.getSender(), {
+                value: toNano('0.1'),
+                amount: 5n * unit,
+                destination: e.address,
+                forwardTonAmount: 0n,
+            });
+            const rec = await e.sendRecover(w.relayer.getSender(), { amount: 5n * unit });
+            rows.push(opRow('recover (jetton)', rec, e.address, 'jetton_recover + its answer (two escrow transactions); the self-transfer round trip through the escrow\'s wallet'));
+        }
     }
     return rows;
 }

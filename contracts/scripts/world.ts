@@ -8,6 +8,7 @@ import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from
 import { createHash, randomBytes } from 'crypto';
 import { loadCode } from './compile';
 import { deployTestUsd, TestUsd } from '../tests/helpers/jetton-fixture';
+import { globalIdOf } from '../tests/helpers/escrow-fixture';
 import { Escrow, EscrowAttach, EscrowConfig, parseEscrowStorage, signClose, signRelease } from '../wrappers/Escrow';
 import { buildVaultBatchRequest, configGlobalId, DEFAULT_ADMIN_DELAY, PayoutItem, PayoutVault, signBatch, VaultConfig } from '../wrappers/PayoutVault';
 
@@ -130,7 +131,7 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
         },
         async release(kind, escrow, amount) {
             const signed = signRelease(
-                { escrow: escrow.address, seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600), amount },
+                { escrow: escrow.address, globalId: globalIdOf(blockchain), seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600), amount },
                 signer.secretKey,
             );
             const value = kind === 'ton' ? EscrowAttach.releaseTon : EscrowAttach.releaseJetton;
@@ -138,7 +139,7 @@ export async function createWorld(o: { windowLimit?: bigint } = {}): Promise<Wor
         },
         async close(escrow) {
             const signed = signClose(
-                { escrow: escrow.address, seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600) },
+                { escrow: escrow.address, globalId: globalIdOf(blockchain), seqno: await seqnoOf(escrow), validUntil: BigInt((blockchain.now ?? NOW) + 600) },
                 signer.secretKey,
             );
             return escrow.sendClose(relayer.getSender(), signed);

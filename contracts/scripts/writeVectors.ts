@@ -449,8 +449,10 @@ function escrow(): void {
     );
 
     const release: Record<string, E.ReleaseRequest> = {
-        typical: { escrow: A, seqno: 0n, validUntil: 1_800_000_600n, amount: 25_000_000n },
-        max: { escrow: MAX_ADDR, seqno: BigInt(MAX_U32), validUntil: BigInt(MAX_U32), amount: MAX_COINS },
+        typical: { escrow: A, globalId: E.GlobalId.mainnet, seqno: 0n, validUntil: 1_800_000_600n, amount: 25_000_000n },
+        max: { escrow: MAX_ADDR, globalId: 0x7fffffff, seqno: BigInt(MAX_U32), validUntil: BigInt(MAX_U32), amount: MAX_COINS },
+        devnet: { escrow: A, globalId: E.GlobalId.devnet, seqno: 1n, validUntil: 1_800_000_600n, amount: 1n },
+        min_global_id: { escrow: A, globalId: -0x80000000, seqno: 0n, validUntil: 0n, amount: 0n },
     };
     layout('release_request', { build: E.buildReleaseRequest, parse: E.parseReleaseRequest }, release);
     layout<E.EscrowRelease>(
@@ -463,8 +465,9 @@ function escrow(): void {
     );
 
     const close: Record<string, E.CloseRequest> = {
-        typical: { escrow: A, seqno: 3n, validUntil: 1_800_000_600n },
-        max: { escrow: MC, seqno: BigInt(MAX_U32), validUntil: 0n },
+        typical: { escrow: A, globalId: E.GlobalId.mainnet, seqno: 3n, validUntil: 1_800_000_600n },
+        max: { escrow: MC, globalId: 0x7fffffff, seqno: BigInt(MAX_U32), validUntil: 0n },
+        testnet: { escrow: A, globalId: E.GlobalId.testnet, seqno: 3n, validUntil: 1_800_000_600n },
     };
     layout('close_request', { build: E.buildCloseRequest, parse: E.parseCloseRequest }, close);
     layout<E.EscrowClose>(
@@ -501,6 +504,9 @@ function escrow(): void {
             released: 0n,
             feesPaid: 0n,
             refunded: 0n,
+            recovered: 0n,
+            recoveries: 0n,
+            recoverySince: 0n,
             jettonWallet: null,
             params: tonParams,
         },
@@ -511,6 +517,22 @@ function escrow(): void {
             released: MAX_COINS,
             feesPaid: MAX_COINS,
             refunded: MAX_COINS,
+            recovered: MAX_COINS,
+            recoveries: BigInt(MAX_U32),
+            recoverySince: BigInt(MAX_U32),
+            jettonWallet: B,
+            params: jettonParams,
+        },
+        recovery_pending: {
+            state: 0n,
+            seqno: 2n,
+            deposited: 100_000_000n,
+            released: 30_000_000n,
+            feesPaid: 750_000n,
+            refunded: 0n,
+            recovered: 30_750_000n,
+            recoveries: 2n,
+            recoverySince: 1_800_000_000n,
             jettonWallet: B,
             params: jettonParams,
         },
@@ -545,6 +567,28 @@ function escrow(): void {
         { build: E.buildEvJettonWalletLearned, parse: E.parseEvJettonWalletLearned },
         { basechain: { wallet: A }, masterchain: { wallet: MC } },
     );
+}
+
+// ------------------------------------------------------------------- jetton recovery (shared)
+
+function recovery(): void {
+    layout('jetton_recover', { build: R.buildJettonRecover, parse: R.parseJettonRecover }, {
+        typical: { queryId: 1n, amount: 30_750_000n },
+        max: { queryId: MAX_U64, amount: MAX_COINS },
+    });
+    layout('jetton_recovery', { build: R.buildJettonRecovery, parse: R.parseJettonRecovery }, {
+        first: { nonce: E.legQueryId(E.Leg.recovery, 1) },
+        max: { nonce: MAX_U64 },
+    });
+    layout('ev_jetton_recovered', { build: R.buildEvJettonRecovered, parse: R.parseEvJettonRecovered }, {
+        typical: { queryId: E.legQueryId(E.Leg.recovery, 1), amount: 30_750_000n, booked: 100_000_000n },
+        nothing: { queryId: E.legQueryId(E.Leg.recovery, 2), amount: 0n, booked: 0n },
+        max: { queryId: MAX_U64, amount: MAX_COINS, booked: MAX_COINS },
+    });
+    layout('ev_jetton_recovery_failed', { build: R.buildEvJettonRecoveryFailed, parse: R.parseEvJettonRecoveryFailed }, {
+        typical: { queryId: E.legQueryId(E.Leg.recovery, 3) },
+        max: { queryId: MAX_U64 },
+    });
 }
 
 // ------------------------------------------------------------------------------------ vault
@@ -804,10 +848,19 @@ function signed(kind: string, name: string, keyByte: number, request: Ref, signa
 }
 
 function signedRequests(): void {
-    for (const [name, r] of Object.entries({ typical: { escrow: A, seqno: 5n, validUntil: 1_800_000_600n, amount: 25_000_000n } })) {
+    const releases: Record<string, E.ReleaseRequest> = {
+        typical: { escrow: A, globalId: E.GlobalId.mainnet, seqno: 5n, validUntil: 1_800_000_600n, amount: 25_000_000n },
+        testnet: { escrow: A, globalId: E.GlobalId.testnet, seqno: 5n, validUntil: 1_800_000_600n, amount: 25_000_000n },
+        devnet: { escrow: A, globalId: E.GlobalId.devnet, seqno: 5n, validUntil: 1_800_000_600n, amount: 25_000_000n },
+    };
+    for (const [name, r] of Object.entries(releases)) {
         signed('signed_release_request', name, 0x01, ref(r, E.buildReleaseRequest), (_c, sk) => E.signRelease(r, sk).signature);
     }
-    for (const [name, r] of Object.entries({ typical: { escrow: B, seqno: 6n, validUntil: 1_800_000_600n } })) {
+    const closes: Record<string, E.CloseRequest> = {
+        typical: { escrow: B, globalId: E.GlobalId.mainnet, seqno: 6n, validUntil: 1_800_000_600n },
+        devnet: { escrow: B, globalId: E.GlobalId.devnet, seqno: 6n, validUntil: 1_800_000_600n },
+    };
+    for (const [name, r] of Object.entries(closes)) {
         signed('signed_close_request', name, 0x02, ref(r, E.buildCloseRequest), (_c, sk) => E.signClose(r, sk).signature);
     }
     for (const name of ['jetton_three_items', 'devnet'] as const) {
@@ -873,6 +926,7 @@ export function renderVectors(): string {
     vectors.length = 0;
     jetton();
     escrow();
+    recovery();
     vault();
     payoutComments();
     signedRequests();

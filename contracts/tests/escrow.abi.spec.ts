@@ -5,6 +5,7 @@ import { Address, beginCell, Cell } from '@ton/core';
 import { keyPairFromSeed, signVerify } from '@ton/crypto';
 import { Op, legQueryId } from '../wrappers/opcodes';
 import * as E from '../wrappers/Escrow';
+import * as R from '../wrappers/recovery';
 import { plain } from './helpers/escrow-fixture';
 
 const A = Address.parse('0:' + '11'.repeat(32));
@@ -24,24 +25,24 @@ const pairs: Pair[] = [
         Op.release_request,
         E.buildReleaseRequest,
         E.parseReleaseRequest,
-        { escrow: A, seqno: 0xffffffffn, validUntil: 1n, amount: 5n },
-        32 + 267 + 64 + 4 + 8,
+        { escrow: A, globalId: -239, seqno: 0xffffffffn, validUntil: 1n, amount: 5n },
+        32 + 267 + 32 + 64 + 4 + 8,
     ],
     [
         'EscrowRelease',
         Op.escrow_release,
         E.buildEscrowRelease,
         E.parseEscrowRelease,
-        { queryId: 3n, signature: Buffer.alloc(64, 9), request: E.buildReleaseRequest({ escrow: A, seqno: 1n, validUntil: 2n, amount: 3n }) },
+        { queryId: 3n, signature: Buffer.alloc(64, 9), request: E.buildReleaseRequest({ escrow: A, globalId: -3, seqno: 1n, validUntil: 2n, amount: 3n }) },
         96 + 512,
     ],
-    ['CloseRequest', Op.close_request, E.buildCloseRequest, E.parseCloseRequest, { escrow: C, seqno: 7n, validUntil: 8n }, 32 + 267 + 64],
+    ['CloseRequest', Op.close_request, E.buildCloseRequest, E.parseCloseRequest, { escrow: C, globalId: 2026, seqno: 7n, validUntil: 8n }, 32 + 267 + 32 + 64],
     [
         'EscrowClose',
         Op.escrow_close,
         E.buildEscrowClose,
         E.parseEscrowClose,
-        { queryId: 4n, signature: Buffer.alloc(64, 1), request: E.buildCloseRequest({ escrow: A, seqno: 1n, validUntil: 2n }) },
+        { queryId: 4n, signature: Buffer.alloc(64, 1), request: E.buildCloseRequest({ escrow: A, globalId: -239, seqno: 1n, validUntil: 2n }) },
         96 + 512,
     ],
     ['EscrowRefund', Op.escrow_refund, E.buildEscrowRefund, E.parseEscrowRefund, { queryId: 5n }, 96],
@@ -69,6 +70,17 @@ const pairs: Pair[] = [
     ['EvRefundBounced', Op.ev_refund_bounced, E.buildEvRefundBounced, E.parseEvRefundBounced, { queryId: 6n, amount: 1n }, 96 + 12],
     ['EvClosed', Op.ev_closed, E.buildEvClosed, E.parseEvClosed, { seqno: 0xffffffffn, remaining: 0n }, 64 + 4],
     ['EvJettonWalletLearned', Op.ev_jetton_wallet_learned, E.buildEvJettonWalletLearned, E.parseEvJettonWalletLearned, { wallet: A }, 32 + 267],
+    ['JettonRecover', Op.jetton_recover, R.buildJettonRecover, R.parseJettonRecover, { queryId: 1n, amount: MAX_COINS }, 96 + 124],
+    ['JettonRecovery', Op.jetton_recovery, R.buildJettonRecovery, R.parseJettonRecovery, { nonce: legQueryId(4, 7) }, 96],
+    [
+        'EvJettonRecovered',
+        Op.ev_jetton_recovered,
+        R.buildEvJettonRecovered,
+        R.parseEvJettonRecovered,
+        { queryId: legQueryId(4, 1), amount: 0n, booked: MAX_COINS },
+        96 + 4 + 124,
+    ],
+    ['EvJettonRecoveryFailed', Op.ev_jetton_recovery_failed, R.buildEvJettonRecoveryFailed, R.parseEvJettonRecoveryFailed, { queryId: 2n }, 96],
 ];
 
 describe('Escrow TS ABI', () => {
@@ -111,6 +123,9 @@ describe('Escrow TS ABI', () => {
                 released: 0n,
                 feesPaid: 0n,
                 refunded: 0n,
+                recovered: 0n,
+                recoveries: 0n,
+                recoverySince: 0n,
                 jettonWallet: null,
                 params: {
                     projectId: 9n,
@@ -123,21 +138,29 @@ describe('Escrow TS ABI', () => {
                 },
             }),
         );
-        const again = E.buildEscrowStorage({ ...st, seqno: 5n, jettonWallet: B, deposited: MAX_COINS });
-        expect(plain(E.parseEscrowStorage(again))).toEqual(plain({ ...st, seqno: 5n, jettonWallet: B, deposited: MAX_COINS }));
+        const full = { ...st, seqno: 5n, jettonWallet: B, deposited: MAX_COINS, recovered: MAX_COINS, recoveries: 0xffffffffn, recoverySince: 1n };
+        const again = E.buildEscrowStorage(full);
+        expect(plain(E.parseEscrowStorage(again))).toEqual(plain(full));
+        // every counter at its widest still fits the root cell (1023 bits)
+        const widest = E.buildEscrowStorage({ ...full, released: MAX_COINS, feesPaid: MAX_COINS, refunded: MAX_COINS });
+        expect(widest.bits.length).toBe(8 + 32 + 5 * 124 + 32 + 32 + 267);
         // a TON escrow stores addr_none as jetton_master
         const ton = E.parseEscrowStorage(E.escrowConfigToCell({ ...cfg, jettonMaster: null }));
         expect(ton.params.jettonMaster).toBeNull();
     });
 
     it('signRelease / signClose sign the hash of the request cell', () => {
-        const rel = E.signRelease({ escrow: A, seqno: 1n, validUntil: 2n, amount: 3n }, KEY.secretKey);
+        const rel = E.signRelease({ escrow: A, globalId: -239, seqno: 1n, validUntil: 2n, amount: 3n }, KEY.secretKey);
         expect(signVerify(rel.request.hash(), rel.signature, KEY.publicKey)).toBe(true);
-        expect(plain(E.parseReleaseRequest(rel.request))).toEqual(plain({ escrow: A, seqno: 1n, validUntil: 2n, amount: 3n }));
-        const cl = E.signClose({ escrow: A, seqno: 1n, validUntil: 2n }, KEY.secretKey);
+        expect(plain(E.parseReleaseRequest(rel.request))).toEqual(plain({ escrow: A, globalId: -239, seqno: 1n, validUntil: 2n, amount: 3n }));
+        const cl = E.signClose({ escrow: A, globalId: -239, seqno: 1n, validUntil: 2n }, KEY.secretKey);
         expect(signVerify(cl.request.hash(), cl.signature, KEY.publicKey)).toBe(true);
         // a release and a close for the same escrow and seqno never share a hash
         expect(cl.request.hash().equals(rel.request.hash())).toBe(false);
+        // the same request for another network is another signed payload
+        const testnet = E.signRelease({ escrow: A, globalId: E.GlobalId.testnet, seqno: 1n, validUntil: 2n, amount: 3n }, KEY.secretKey);
+        expect(testnet.request.hash().equals(rel.request.hash())).toBe(false);
+        expect(E.parseReleaseRequest(testnet.request).globalId).toBe(-3);
     });
 
     it('leg query ids split into leg and seqno', () => {

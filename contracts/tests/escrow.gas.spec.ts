@@ -82,10 +82,12 @@ describe('Escrow gas and fees', () => {
             gasRefundTon: c.get('GAS_REFUND_TON'),
             gasRefundJetton: c.get('GAS_REFUND_JETTON'),
             gasDeploy: c.get('GAS_DEPLOY'),
+            gasRecover: c.get('GAS_RECOVER'),
             minStorageReserve: c.get('MIN_STORAGE_RESERVE'),
             discoveryTon: c.get('DISCOVERY_TON'),
             jettonTransferTon: c.get('JETTON_TRANSFER_TON'),
             vaultNotifyTon: c.get('VAULT_NOTIFY_TON'),
+            recoveryNotifyTon: c.get('RECOVERY_NOTIFY_TON'),
         }).toEqual(EscrowFeeParams);
     });
 
@@ -103,6 +105,9 @@ describe('Escrow gas and fees', () => {
             gasTon(p.gasRefundJetton) + 2n * LUMP + p.jettonTransferTon + transferMsgTon + deficit,
         );
         expect(EscrowAttach.deploy).toBeGreaterThanOrEqual(gasTon(p.gasDeploy) + LUMP + p.discoveryTon + p.minStorageReserve);
+        expect(EscrowAttach.recover).toBeGreaterThanOrEqual(
+            gasTon(p.gasRecover) + p.jettonTransferTon + transferMsgTon + p.recoveryNotifyTon + deficit,
+        );
     });
 
     it('measures every operation', async () => {
@@ -182,6 +187,23 @@ describe('Escrow gas and fees', () => {
             responseDestination: env.client.address,
             forwardTonAmount: EscrowAttach.jettonDepositForward,
         });
+        // jetton recovery: tokens that came without a notification, then jetton_recover
+        await usd.walletOf(env.client.address).sendTransfer(env.client.getSender(), {
+            value: toNano('0.1'),
+            amount: 5n * TEST_USD,
+            destination: je2.address,
+            responseDestination: env.client.address,
+            forwardTonAmount: 0n,
+        });
+        r = await spent(env.relayer, () => je2.sendRecover(env.relayer.getSender(), { amount: 5n * TEST_USD }));
+        const jw2 = usd.walletAddressOf(je2.address);
+        record('jetton_recover (self-transfer request)', escrowTx(r.res, je2.address, env.relayer.address), EscrowFeeParams.gasRecover, r.spent);
+        const recGas = record('recovery answer (transfer_notification, ev_jetton_recovered)', escrowTx(r.res, je2.address, jw2));
+        // the forward TON of the self-transfer pays the answer's gas and event
+        expect(gasTon(recGas) + LUMP).toBeLessThan(EscrowFeeParams.recoveryNotifyTon);
+        const failed = await je2.sendRecover(env.relayer.getSender(), { amount: 1n });
+        record('bounce of a refused recovery (ev_jetton_recovery_failed)', escrowTx(failed, je2.address, jw2));
+
         const jb = await je2.sendRelease(env.relayer.getSender(), { ...(await signedRelease(env, je2, 10n * TEST_USD)), value: EscrowAttach.releaseJetton });
         record('bounce of jetton transfer', escrowTx(jb, je2.address, usd.walletAddressOf(je2.address)));
 

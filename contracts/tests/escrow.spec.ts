@@ -1,12 +1,14 @@
 // The project Escrow with TON as currency: deploy, deposits, signed releases and closes, refunds,
 // bounces, storage over time, and a named test for every attack of the brief.
-import { beginCell, toNano } from '@ton/core';
+import { Address, beginCell, Cell, toNano } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
-import { internal, SandboxContract } from '@ton/sandbox';
+import { Blockchain, internal, SandboxContract } from '@ton/sandbox';
 import '@ton/test-utils';
 import { Op, legQueryId } from '../wrappers/opcodes';
 import {
     buildEscrowClose,
+    buildEscrowDeploy,
+    buildEscrowDeposit,
     buildEscrowRelease,
     buildReleaseRequest,
     CLOSED_BY_DEADLINE_SEQNO,
@@ -22,7 +24,11 @@ import {
     parseVaultFund,
     releaseFee,
     buildEscrowRefund,
+    GlobalId,
+    MAX_FEE_BPS,
+    SANDBOX_GLOBAL_ID,
 } from '../wrappers/Escrow';
+import { buildJettonRecover } from '../wrappers/recovery';
 import { commentBody, parseJettonTransfer, takeWalletAddressBody, transferNotificationBody, excessesBody } from '../wrappers/tep74';
 import {
     balanceOf,
@@ -40,6 +46,8 @@ import {
     nowhere,
     signedClose,
     signedRelease,
+    setGlobalId,
+    globalIdOf,
 } from './helpers/escrow-fixture';
 
 const TON = 1_000_000_000n;
@@ -82,6 +90,9 @@ describe('Escrow (TON)', () => {
                 released: 0n,
                 feesPaid: 0n,
                 refunded: 0n,
+                recovered: 0n,
+                recoveries: 0,
+                recoverySince: 0,
                 jettonWallet: null,
                 projectId: 42n,
                 signerKey: env.signer.publicKey,
@@ -309,7 +320,7 @@ describe('Escrow (TON)', () => {
 
         it('attack: a tampered request (amount raised after signing) refused', async () => {
             const signed = await signedRelease(env, escrow, TON);
-            const tampered = buildReleaseRequest({ escrow: escrow.address, seqno: 0n, validUntil: BigInt(NOW + 600), amount: 5n * TON });
+            const tampered = buildReleaseRequest({ escrow: escrow.address, globalId: SANDBOX_GLOBAL_ID, seqno: 0n, validUntil: BigInt(NOW + 600), amount: 5n * TON });
             const r = await escrow.sendRelease(env.relayer.getSender(), { signature: signed.signature, request: tampered });
             expect(r.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.badSignature });
             expect(await escrow.getBudget()).toBe(10n * TON);
@@ -324,7 +335,7 @@ describe('Escrow (TON)', () => {
             expect(r.transactions).toHaveTransaction({ to: b.address, success: false, exitCode: EscrowError.wrongEscrow });
             expect((await snapshot(b)).data).toEqual(before.data);
             // rewriting the escrow field breaks the signature
-            const rebound = buildReleaseRequest({ escrow: b.address, seqno: 0n, validUntil: BigInt(NOW + 600), amount: TON });
+            const rebound = buildReleaseRequest({ escrow: b.address, globalId: SANDBOX_GLOBAL_ID, seqno: 0n, validUntil: BigInt(NOW + 600), amount: TON });
             const r2 = await b.sendRelease(env.relayer.getSender(), { signature: forA.signature, request: rebound });
             expect(r2.transactions).toHaveTransaction({ to: b.address, success: false, exitCode: EscrowError.badSignature });
             // A still accepts it
@@ -651,6 +662,154 @@ describe('Escrow (TON)', () => {
             expect(t.responseDestination!.equals(env.client.address)).toBe(true);
             expect(await escrow.getBudget()).toBe(0n);
             expect(escrowEvents(r, escrow.address)).toHaveLength(0);
+        });
+    });
+
+    describe('network binding (global_id, config param 19)', () => {
+        beforeEach(async () => {
+            await deposit(10n * TON);
+        });
+
+        it('the sandbox is mainnet-configured (-239) unless set', () => {
+            expect(globalIdOf(env.blockchain)).toBe(GlobalId.mainnet);
+            expect(SANDBOX_GLOBAL_ID).toBe(GlobalId.mainnet);
+        });
+
+        it('attack: a release signed for testnet (-3) is refused on mainnet by the escrow with the same address', async () => {
+            // the address depends on code and params only: the same escrow on testnet has it too
+            const onTestnet = await Blockchain.create();
+            setGlobalId(onTestnet, GlobalId.testnet);
+            const twin = onTestnet.openContract(Escrow.createFromConfig(escrowConfig(env), env.code));
+            expect(twin.address.equals(escrow.address)).toBe(true);
+
+            const forTestnet = await signedRelease(env, escrow, TON, { globalId: GlobalId.testnet });
+            const before = await snapshot();
+            const r = await escrow.sendRelease(env.relayer.getSender(), forTestnet);
+            expect(r.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.wrongNetwork });
+            expect(r.transactions).not.toHaveTransaction({ from: escrow.address, to: env.vault.address });
+            expect(escrowEvents(r, escrow.address)).toHaveLength(0);
+            expect((await snapshot()).data).toEqual(before.data);
+            // rewriting global_id breaks the signature
+            const rebound = buildReleaseRequest({ escrow: escrow.address, globalId: GlobalId.mainnet, seqno: 0n, validUntil: BigInt(NOW + 600), amount: TON });
+            const r2 = await escrow.sendRelease(env.relayer.getSender(), { signature: forTestnet.signature, request: rebound });
+            expect(r2.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.badSignature });
+            // the right id passes
+            const ok = await escrow.sendRelease(env.relayer.getSender(), await signedRelease(env, escrow, TON, { globalId: GlobalId.mainnet }));
+            expect(ok.transactions).toHaveTransaction({ to: escrow.address, success: true, op: Op.escrow_release });
+            expect(ok.transactions).toHaveTransaction({ from: escrow.address, to: env.vault.address, value: TON });
+
+            // and on a testnet-configured chain the twin takes the testnet request, not the mainnet one
+            const client = await onTestnet.treasury('client');
+            const relayer = await onTestnet.treasury('relayer');
+            onTestnet.now = NOW;
+            const tEnv = { ...env, blockchain: onTestnet };
+            await twin.sendDeploy((await onTestnet.treasury('deployer')).getSender());
+            await twin.sendDeposit(client.getSender(), { amount: 10n * TON });
+            const mainnetOnTestnet = await twin.sendRelease(relayer.getSender(), await signedRelease(tEnv, twin, TON, { globalId: GlobalId.mainnet }));
+            expect(mainnetOnTestnet.transactions).toHaveTransaction({ to: twin.address, success: false, exitCode: EscrowError.wrongNetwork });
+            const testnetOnTestnet = await twin.sendRelease(relayer.getSender(), await signedRelease(tEnv, twin, TON, { globalId: GlobalId.testnet }));
+            expect(testnetOnTestnet.transactions).toHaveTransaction({ to: twin.address, success: true, op: Op.escrow_release });
+        });
+
+        it('attack: a close signed for another network is refused; the right id closes', async () => {
+            for (const globalId of [GlobalId.testnet, GlobalId.devnet, 0]) {
+                const r = await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow, { globalId }));
+                expect(r.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.wrongNetwork });
+            }
+            expect(await escrow.getState()).toBe(EscrowState.active);
+            expect(await escrow.getSeqno()).toBe(0);
+            const r = await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow, { globalId: GlobalId.mainnet }));
+            expectEvents(r, escrow.address, [{ kind: 'closed', seqno: 0n, remaining: 10n * TON }]);
+        });
+
+        it('config param 19 = 2026 (the devnet): devnet requests pass, mainnet and testnet ones are refused', async () => {
+            setGlobalId(env.blockchain, GlobalId.devnet);
+            expect(globalIdOf(env.blockchain)).toBe(2026);
+            for (const globalId of [GlobalId.mainnet, GlobalId.testnet]) {
+                const r = await escrow.sendRelease(env.relayer.getSender(), await signedRelease(env, escrow, TON, { globalId }));
+                expect(r.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.wrongNetwork });
+                const c = await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow, { globalId }));
+                expect(c.transactions).toHaveTransaction({ to: escrow.address, success: false, exitCode: EscrowError.wrongNetwork });
+            }
+            const rel = await escrow.sendRelease(env.relayer.getSender(), await signedRelease(env, escrow, TON, { globalId: GlobalId.devnet }));
+            expect(rel.transactions).toHaveTransaction({ from: escrow.address, to: env.vault.address, value: TON, success: true });
+            const cl = await escrow.sendClose(env.relayer.getSender(), await signedClose(env, escrow, { globalId: GlobalId.devnet }));
+            expect(cl.transactions).toHaveTransaction({ to: escrow.address, success: true, op: Op.escrow_close });
+            expect(await escrow.getEscrowData()).toMatchObject({ state: EscrowState.closed, seqno: 2, released: TON });
+        });
+    });
+
+    describe(`platform fee cap (MAX_FEE_BPS = ${MAX_FEE_BPS})`, () => {
+        /** Sends `body` with the StateInit of an escrow whose fee is `feeBps` (not deployed yet). */
+        async function firstMessage(feeBps: number, body: Cell, o: { from?: Address; value?: bigint; projectId?: bigint } = {}) {
+            const e = Escrow.createFromConfig(escrowConfig(env, { feeBps, projectId: o.projectId ?? 900n }), env.code);
+            const r = await env.blockchain.sendMessage(
+                internal({ from: o.from ?? env.deployer.address, to: e.address, value: o.value ?? toNano('1'), body, stateInit: e.init, bounce: true }),
+            );
+            return { e, r };
+        }
+
+        // TON activates an account from the StateInit of its first message even when that message
+        // fails (the sandbox is the real emulator: the account ends "active"). So every handler
+        // checks the cap first: such an escrow refuses everything, books nothing and pays nothing.
+        it('escrow_deploy of an escrow with fee_bps above the maximum is refused, and so is everything after it', async () => {
+            const { e, r } = await firstMessage(MAX_FEE_BPS + 1, buildEscrowDeploy({ queryId: 0n }));
+            expect(r.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
+            expect(r.transactions).toHaveTransaction({ from: e.address, to: env.deployer.address, inMessageBounced: true });
+            expect(await balanceOf(env.blockchain, e.address)).toBe(0n);
+            const inert = env.blockchain.openContract(Escrow.createFromAddress(e.address));
+            const dep = await inert.sendDeposit(env.client.getSender(), { amount: TON });
+            expect(dep.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
+            expect(dep.transactions).toHaveTransaction({ from: e.address, to: env.client.address, inMessageBounced: true });
+            const top = await inert.sendTopUp(env.deployer.getSender(), toNano('0.5'));
+            expect(top.transactions).toHaveTransaction({ to: e.address, success: false, exitCode: EscrowError.feeTooHigh });
+            expect(await balanceOf(env.blockchain, e.address)).toBe(0n);
+            expect(await inert.getEscrowData()).toMatchObject({ feeBps: MAX_FEE_BPS + 1, deposited: 0n, budget: 0n });
+            // through the wrapper too, with the largest fee_bps the layout can hold
+            const w = await deployEscrow(env, escrowConfig(env, { feeBps: 65535, projectId: 901n }));
+            expect(w.result.transactions).toHaveTransaction({ to: w.escrow.address, success: false, exitCode: EscrowError.feeTooHigh });
+        });
+
+        it('attack: no first message of any kind is accepted by an escrow above the maximum', async () => {
+            const relayer = env.relayer.address;
+            const refused: Array<[string, Cell, Address, number]> = [
+                ['empty top-up', Cell.EMPTY, env.deployer.address, EscrowError.feeTooHigh],
+                ['escrow_deposit', buildEscrowDeposit({ queryId: 0n, amount: TON / 10n }), env.client.address, EscrowError.feeTooHigh],
+                ['escrow_release', buildEscrowRelease({ queryId: 0n, ...(await signedRelease(env, escrow, 1n, { seqno: 0 })) }), relayer, EscrowError.feeTooHigh],
+                ['escrow_close', buildEscrowClose({ queryId: 0n, ...(await signedClose(env, escrow, { seqno: 0 })) }), relayer, EscrowError.feeTooHigh],
+                ['escrow_refund', buildEscrowRefund({ queryId: 0n }), env.client.address, EscrowError.feeTooHigh],
+                ['jetton_recover', buildJettonRecover({ queryId: 0n, amount: 1n }), relayer, EscrowError.feeTooHigh],
+                ['take_wallet_address', takeWalletAddressBody(0n, relayer, null), relayer, EscrowError.feeTooHigh],
+                ['text comment', commentBody('hi'), env.deployer.address, EscrowError.unknownOp],
+                ['excesses', excessesBody(0n), relayer, EscrowError.unknownOp],
+            ];
+            for (const [i, [name, body, from, code]] of refused.entries()) {
+                const { e, r } = await firstMessage(MAX_FEE_BPS + 1, body, { from, projectId: 910n + BigInt(i) });
+                const tx = computeOf(r, e.address).tx;
+                const d = tx.description;
+                expect({ name, exit: d.type === 'generic' && d.computePhase.type === 'vm' ? d.computePhase.exitCode : null }).toEqual({ name, exit: code });
+                // nothing but the bounce of the message itself
+                expect({ name, out: [...tx.outMessages.values()].map((m) => m.info.type === 'internal' && m.info.bounced) }).toEqual({ name, out: [true] });
+                expect(await balanceOf(env.blockchain, e.address)).toBe(0n);
+            }
+            // a jetton notification from anyone but the (never learned) own wallet is sent back
+            // to its sender, as on any escrow: nothing is booked
+            const note = transferNotificationBody({ queryId: 0n, amount: 5n, sender: env.client.address, forwardPayload: null });
+            const { e, r } = await firstMessage(MAX_FEE_BPS + 1, note, { from: relayer, projectId: 999n });
+            expect(r.transactions).toHaveTransaction({ from: e.address, to: relayer, op: Op.transfer });
+            expect(escrowEvents(r, e.address)).toHaveLength(0);
+            expect(await env.blockchain.openContract(Escrow.createFromAddress(e.address)).getBudget()).toBe(0n);
+        });
+
+        it('exactly the maximum deploys and a release pays exactly 20% on top', async () => {
+            const { e, r } = await firstMessage(MAX_FEE_BPS, buildEscrowDeploy({ queryId: 0n }));
+            expect(r.transactions).toHaveTransaction({ to: e.address, success: true, deploy: true });
+            const esc = env.blockchain.openContract(Escrow.createFromAddress(e.address));
+            await esc.sendDeposit(env.client.getSender(), { amount: 12n * TON });
+            const rel = await esc.sendRelease(env.relayer.getSender(), await signedRelease(env, esc, 10n * TON));
+            expect(rel.transactions).toHaveTransaction({ from: e.address, to: env.vault.address, value: 10n * TON });
+            expect(rel.transactions).toHaveTransaction({ from: e.address, to: env.treasury.address, value: 2n * TON });
+            expect(await esc.getEscrowData()).toMatchObject({ feeBps: MAX_FEE_BPS, feesPaid: 2n * TON, budget: 0n });
         });
     });
 

@@ -15,8 +15,33 @@ import {
 import { sign } from '@ton/crypto';
 import { Op, Leg, legQueryId } from './opcodes';
 import { expectOp } from './cells';
+import {
+    buildJettonRecover,
+    EvJettonRecovered,
+    EvJettonRecoveryFailed,
+    parseEvJettonRecovered,
+    parseEvJettonRecoveryFailed,
+} from './recovery';
 
 export { Leg, legQueryId };
+
+// ------------------------------------------------------------------------------------- network
+
+/**
+ * Global ids (config param 19) a signed request can be bound to: a release or close signed for
+ * one network is refused (ERR_WRONG_NETWORK) on every other. The LabelMint devnet uses 2026
+ * (Rust: `DEVNET_GLOBAL_ID` in the devnet crate).
+ */
+export const GlobalId = { mainnet: -239, testnet: -3, devnet: 2026 } as const;
+
+/** @ton/sandbox's default config is mainnet's. */
+export const SANDBOX_GLOBAL_ID = GlobalId.mainnet;
+
+/** Maximum platform fee (contracts/escrow/storage.tolk MAX_FEE_BPS): 2000 bps = 20%. */
+export const MAX_FEE_BPS = 2000;
+
+/** A pending jetton recovery blocks releases and refunds for at most this long (seconds). */
+export const RECOVERY_TIMEOUT = 3600;
 
 // ------------------------------------------------------------------------------------------ fees
 
@@ -26,16 +51,18 @@ export { Leg, legQueryId };
  */
 export const EscrowFeeParams = {
     gasDeposit: 6000n,
-    gasReleaseTon: 16000n,
-    gasReleaseJetton: 18000n,
-    gasClose: 10000n,
-    gasRefundTon: 14000n,
-    gasRefundJetton: 14000n,
-    gasDeploy: 6000n,
+    gasReleaseTon: 17000n,
+    gasReleaseJetton: 19000n,
+    gasClose: 10500n,
+    gasRefundTon: 14500n,
+    gasRefundJetton: 14500n,
+    gasDeploy: 6500n,
+    gasRecover: 10000n,
     minStorageReserve: toNano('0.02'),
     discoveryTon: toNano('0.02'),
     jettonTransferTon: toNano('0.05'),
     vaultNotifyTon: toNano('0.02'),
+    recoveryNotifyTon: toNano('0.01'),
 } as const;
 
 /**
@@ -55,18 +82,35 @@ export const EscrowAttach = {
     releaseJetton: toNano('0.16'),
     /** escrow_close. */
     close: toNano('0.03'),
+    /**
+     * jetton_recover: gas, the self-transfer (JETTON_TRANSFER_TON + RECOVERY_NOTIFY_TON + its
+     * forward fee); the wallet returns the excess to the sender.
+     */
+    recover: toNano('0.1'),
     /** escrow_refund on a TON escrow. */
     refundTon: toNano('0.04'),
     /** escrow_refund on a jetton escrow. */
     refundJetton: toNano('0.09'),
     /**
-     * forward_ton_amount a depositor's jetton transfer must carry so that the escrow can handle
-     * transfer_notification (measured ~0.0025 TON). A notification that runs out of gas is not
-     * credited: the jettons then sit in the escrow's wallet outside the budget. What is not
-     * spent stays as the escrow's float.
+     * The one default forward_ton_amount of a jetton deposit (wallets, scripts, the API and CLI;
+     * Rust: `labelmint_abi::escrow::JETTON_DEPOSIT_FORWARD_TON`). It must pay the escrow's
+     * handling of the notification (~0.0025 TON for its own jetton) AND, for a jetton of another
+     * kind, the return transfer through the escrow's foreign wallet, which needs
+     * FOREIGN_RETURN_MIN_FORWARD_TEST_USD for the test USD (~0.0106 TON for USDT, measured by the
+     * review): below it the foreign jettons stay stuck in the escrow's foreign wallet. 0.04 TON is
+     * over twice the test USD's minimum, room for a rise in gas prices. What the escrow does not
+     * spend stays as its float.
      */
-    jettonDepositForward: toNano('0.01'),
+    jettonDepositForward: toNano('0.04'),
 } as const;
+
+/**
+ * Measured by tests/escrow-jetton.spec.ts (binary search, nanoTON): the smallest
+ * forward_ton_amount at which a test USD of another master sent to a jetton escrow goes back to
+ * its sender. Below it the escrow's return transfer is refused by the foreign wallet (not enough
+ * TON) and those jettons stay in the escrow's foreign wallet.
+ */
+export const FOREIGN_RETURN_MIN_FORWARD_TEST_USD = 19_243_125n;
 
 // ------------------------------------------------------------------------------------ exit codes
 
@@ -91,6 +135,11 @@ export const EscrowError = {
     jettonWalletUnknown: 216,
     badRequest: 217,
     noWalletAddress: 218,
+    wrongNetwork: 219,
+    feeTooHigh: 220,
+    recoveryPending: 221,
+    notJettonEscrow: 222,
+    badRecoveryAmount: 223,
 } as const;
 
 export const EscrowState = { active: 0, closed: 1 } as const;
@@ -161,6 +210,11 @@ export interface EscrowStorage {
     released: bigint;
     feesPaid: bigint;
     refunded: bigint;
+    recovered: bigint;
+    /** jetton recoveries started; the pending one's nonce is legQueryId(Leg.recovery, recoveries) */
+    recoveries: bigint;
+    /** unix time the pending recovery started, 0 = none */
+    recoverySince: bigint;
     jettonWallet: Address | null;
     params: EscrowParams;
 }
@@ -173,6 +227,9 @@ export function buildEscrowStorage(st: EscrowStorage): Cell {
         .storeCoins(st.released)
         .storeCoins(st.feesPaid)
         .storeCoins(st.refunded)
+        .storeCoins(st.recovered)
+        .storeUint(st.recoveries, 32)
+        .storeUint(st.recoverySince, 32)
         .storeAddress(st.jettonWallet)
         .storeRef(buildEscrowParams(st.params))
         .endCell();
@@ -187,6 +244,9 @@ export function parseEscrowStorage(c: Cell): EscrowStorage {
         released: s.loadCoins(),
         feesPaid: s.loadCoins(),
         refunded: s.loadCoins(),
+        recovered: s.loadCoins(),
+        recoveries: s.loadUintBig(32),
+        recoverySince: s.loadUintBig(32),
         jettonWallet: s.loadMaybeAddress(),
         params: parseEscrowParams(s.loadRef()),
     };
@@ -201,7 +261,7 @@ export interface EscrowConfig {
     signerKey: Buffer;
     /** unix time: deposits stop, the client may refund */
     deadline: number | bigint;
-    /** platform fee in basis points of each release, paid on top of the amount */
+    /** platform fee in basis points of each release, paid on top of the amount; at most MAX_FEE_BPS */
     feeBps: number | bigint;
     client: Address;
     /** null (addr_none) for a TON escrow */
@@ -210,7 +270,10 @@ export interface EscrowConfig {
     treasury: Address;
 }
 
-/** Initial data: state 0, seqno 0, counters 0, jetton_wallet = addr_none. */
+/**
+ * Initial data: state 0, seqno 0, counters 0, jetton_wallet = addr_none. A fee above
+ * MAX_FEE_BPS is not refused here (tests build such escrows): the contract refuses to deploy.
+ */
 export function escrowConfigToCell(c: EscrowConfig): Cell {
     return buildEscrowStorage({
         state: 0n,
@@ -219,6 +282,9 @@ export function escrowConfigToCell(c: EscrowConfig): Cell {
         released: 0n,
         feesPaid: 0n,
         refunded: 0n,
+        recovered: 0n,
+        recoveries: 0n,
+        recoverySince: 0n,
         jettonWallet: null,
         params: {
             projectId: c.projectId,
@@ -266,6 +332,8 @@ export function parseEscrowDeposit(c: Cell): EscrowDeposit {
 
 export interface ReleaseRequest {
     escrow: Address;
+    /** the network's global id (GlobalId); the escrow compares it with its chain's */
+    globalId: number;
     seqno: bigint;
     validUntil: bigint;
     amount: bigint;
@@ -275,6 +343,7 @@ export function buildReleaseRequest(m: ReleaseRequest): Cell {
     return beginCell()
         .storeUint(Op.release_request, 32)
         .storeAddress(m.escrow)
+        .storeInt(m.globalId, 32)
         .storeUint(m.seqno, 32)
         .storeUint(m.validUntil, 32)
         .storeCoins(m.amount)
@@ -284,6 +353,7 @@ export function buildReleaseRequest(m: ReleaseRequest): Cell {
 export function parseReleaseRequest(c: Cell): ReleaseRequest {
     return parseWith(c, Op.release_request, (s) => ({
         escrow: s.loadAddress(),
+        globalId: s.loadInt(32),
         seqno: s.loadUintBig(32),
         validUntil: s.loadUintBig(32),
         amount: s.loadCoins(),
@@ -317,6 +387,8 @@ export function parseEscrowRelease(c: Cell): EscrowRelease {
 
 export interface CloseRequest {
     escrow: Address;
+    /** the network's global id (GlobalId) */
+    globalId: number;
     seqno: bigint;
     validUntil: bigint;
 }
@@ -325,6 +397,7 @@ export function buildCloseRequest(m: CloseRequest): Cell {
     return beginCell()
         .storeUint(Op.close_request, 32)
         .storeAddress(m.escrow)
+        .storeInt(m.globalId, 32)
         .storeUint(m.seqno, 32)
         .storeUint(m.validUntil, 32)
         .endCell();
@@ -333,6 +406,7 @@ export function buildCloseRequest(m: CloseRequest): Cell {
 export function parseCloseRequest(c: Cell): CloseRequest {
     return parseWith(c, Op.close_request, (s) => ({
         escrow: s.loadAddress(),
+        globalId: s.loadInt(32),
         seqno: s.loadUintBig(32),
         validUntil: s.loadUintBig(32),
     }));
@@ -561,7 +635,9 @@ export type EscrowEvent =
     | ({ kind: 'refund' } & EvRefund)
     | ({ kind: 'refund_bounced' } & EvRefundBounced)
     | ({ kind: 'closed' } & EvClosed)
-    | ({ kind: 'jetton_wallet_learned' } & EvJettonWalletLearned);
+    | ({ kind: 'jetton_wallet_learned' } & EvJettonWalletLearned)
+    | ({ kind: 'jetton_recovered' } & EvJettonRecovered)
+    | ({ kind: 'jetton_recovery_failed' } & EvJettonRecoveryFailed);
 
 /** Decodes an escrow event body; throws on an unknown opcode. */
 export function parseEscrowEvent(c: Cell): EscrowEvent {
@@ -581,6 +657,10 @@ export function parseEscrowEvent(c: Cell): EscrowEvent {
             return { kind: 'closed', ...parseEvClosed(c) };
         case Op.ev_jetton_wallet_learned:
             return { kind: 'jetton_wallet_learned', ...parseEvJettonWalletLearned(c) };
+        case Op.ev_jetton_recovered:
+            return { kind: 'jetton_recovered', ...parseEvJettonRecovered(c) };
+        case Op.ev_jetton_recovery_failed:
+            return { kind: 'jetton_recovery_failed', ...parseEvJettonRecoveryFailed(c) };
         default:
             throw new Error(`not an escrow event: op 0x${op.toString(16)}`);
     }
@@ -595,6 +675,9 @@ export interface EscrowData {
     released: bigint;
     feesPaid: bigint;
     refunded: bigint;
+    recovered: bigint;
+    recoveries: number;
+    recoverySince: number;
     jettonWallet: Address | null;
     projectId: bigint;
     signerKey: Buffer;
@@ -656,6 +739,15 @@ export class Escrow implements Contract {
         await Escrow.send(provider, via, opts.value ?? EscrowAttach.refundTon, buildEscrowRefund({ queryId: opts.queryId ?? 0n }));
     }
 
+    /**
+     * jetton_recover (anyone): asks the escrow's own jetton wallet to prove it holds budget +
+     * `amount`; the proven extra is booked as `recovered`. The excess TON comes back from the
+     * wallet.
+     */
+    async sendRecover(provider: ContractProvider, via: Sender, opts: { amount: bigint; value?: bigint; queryId?: bigint }) {
+        await Escrow.send(provider, via, opts.value ?? EscrowAttach.recover, buildJettonRecover({ queryId: opts.queryId ?? 0n, amount: opts.amount }));
+    }
+
     /** An empty-body message: tops up the gas float (never the budget). */
     async sendTopUp(provider: ContractProvider, via: Sender, value: bigint) {
         await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: Cell.EMPTY });
@@ -675,6 +767,9 @@ export class Escrow implements Contract {
             released: r.readBigNumber(),
             feesPaid: r.readBigNumber(),
             refunded: r.readBigNumber(),
+            recovered: r.readBigNumber(),
+            recoveries: r.readNumber(),
+            recoverySince: r.readNumber(),
             jettonWallet: r.readAddressOpt(),
             projectId: r.readBigNumber(),
             signerKey: bigintToKey(r.readBigNumber()),

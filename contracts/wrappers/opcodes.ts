@@ -62,8 +62,11 @@ export const Op = {
 
 export type OpName = keyof typeof Op;
 
-/** Escrow payment legs, encoded in the high 32 bits of an outgoing leg's query_id. */
-export const Leg = { vault: 1, fee: 2, refund: 3 } as const;
+/**
+ * Escrow payment legs, encoded in the high 32 bits of an outgoing leg's query_id; `recovery` is
+ * not a payment but the query id (and nonce) of a jetton recovery's self-transfer.
+ */
+export const Leg = { vault: 1, fee: 2, refund: 3, recovery: 4 } as const;
 
 export function legQueryId(leg: number, seqno: number): bigint {
     return (BigInt(leg) << 32n) | BigInt(seqno >>> 0);

@@ -15,7 +15,7 @@ require(path.join(nm, 'ts-node')).register({
 });
 const { Blockchain, createShardAccount } = require(path.join(nm, '@ton/sandbox'));
 const { WalletContractV4, WalletContractV5R1 } = require(path.join(nm, '@ton/ton'));
-const { Address, Cell, beginCell, external, internal, storeMessage, toNano } = require(path.join(nm, '@ton/core'));
+const { Address, Cell, Dictionary, beginCell, external, internal, storeMessage, toNano } = require(path.join(nm, '@ton/core'));
 const { keyPairFromSeed } = require(path.join(nm, '@ton/crypto'));
 const EscrowWrapper = require(path.join(root, 'contracts', 'wrappers', 'Escrow.ts'));
 const VaultWrapper = require(path.join(root, 'contracts', 'wrappers', 'PayoutVault.ts'));
@@ -27,6 +27,17 @@ const SEED = Buffer.alloc(32, 0x5e);
 // THROWAWAY signer of the escrow / vault scenarios (public seed; devnet parity only).
 const SIGNER = keyPairFromSeed(Buffer.alloc(32, 0x51));
 const BALANCE = 1000n * 1_000_000_000n; // the devnet's EXTRA_WALLET_BALANCE
+// The devnet's network id (config param 19; labelmint_devnet::engine::ton_config::DEVNET_GLOBAL_ID).
+const DEVNET_GLOBAL_ID = 2026;
+
+// A sandbox with the devnet's config: sandbox's default (mainnet) with param 19 = the devnet id.
+async function devnetBlockchain() {
+  const blockchain = await Blockchain.create();
+  const params = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), blockchain.config);
+  params.set(19, beginCell().storeInt(DEVNET_GLOBAL_ID, 32).endCell());
+  blockchain.setConfig(beginCell().storeDictDirect(params).endCell());
+  return blockchain;
+}
 
 function loadCode(name) {
   const json = JSON.parse(fs.readFileSync(path.join(root, 'contracts', 'build', `${name}.compiled.json`), 'utf-8'));
@@ -54,7 +65,7 @@ function txVector(tx) {
 // it deploys itself with its first external); `steps` are functions (ctx) => external message,
 // where ctx.transfer(messages) signs the wallet's next transfer.
 async function scenario(name, steps, { deploy = false, v5 = false } = {}) {
-  const blockchain = await Blockchain.create();
+  const blockchain = await devnetBlockchain();
   blockchain.now = NOW;
   const keys = keyPairFromSeed(SEED);
   const wallet = v5

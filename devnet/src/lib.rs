@@ -48,8 +48,10 @@
 //!   returns the error, as a validator's collator would refuse it.
 //! - Never block forever: unsupported methods answer `liteServer.error` at once;
 //!   `waitMasterchainSeqno` is capped at [`liteapi::handler::MAX_WAIT`].
-//! - Never be mistaken for a real network: keys come from public phrases; the global id is
-//!   TON mainnet's (-239) only because the shipped config says so.
+//! - Never be mistaken for a real network: keys come from public phrases; the global id
+//!   (config param 19) is the devnet's own, [`engine::ton_config::DEVNET_GLOBAL_ID`] (2026),
+//!   so requests signed for mainnet (-239) or testnet (-3) are refused by LabelMint's
+//!   contracts here, and requests signed here are refused there.
 //!
 //! ## Errors and features
 //!

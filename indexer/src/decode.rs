@@ -8,14 +8,18 @@
 
 use labelmint_abi::Event;
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, CellBuilder, CellSlice};
+use tycho_types::cell::{Cell, CellBuilder, CellSlice, Load};
 use tycho_types::models::{
     AccountStatus, ComputePhase, ComputePhaseSkipReason, IntAddr, Message, MsgInfo, Transaction,
     TxInfo,
 };
+use tycho_types::num::Tokens;
 
 use crate::error::{Error, Result};
-use crate::model::{BlockRef, DecodedEvent, Direction, MessageRow, TransactionRow};
+use crate::model::{
+    AccountKind, BlockRef, BouncedJettonTransfer, DecodedEvent, Direction, EventRow,
+    MasterBlockRows, MessageRow, TransactionRow, WatchedAccount,
+};
 
 /// A transaction and what hangs off it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +32,12 @@ pub struct DecodedTransaction {
     pub events: Vec<DecodedEvent>,
     /// External-out messages whose body is not a LabelMint event: (idx, why).
     pub undecoded: Vec<(u16, labelmint_abi::Error)>,
+    /// The in message is a bounced `internal_transfer` that this account took back in a
+    /// successful transaction (see [`crate::model::JETTON_TRANSFER_BOUNCED`]). Only a jetton
+    /// wallet's own outgoing transfers can bounce back to it, and the bounced flag is set by the
+    /// network, never by a sender; [`DecodedTransaction::push_into`] keeps the fact only for the
+    /// watched jetton wallets of escrows and vaults.
+    pub bounced_transfer: Option<BouncedJettonTransfer>,
 }
 
 /// Decodes a transaction BOC found in `block`.
@@ -104,8 +114,12 @@ pub fn decode_transaction_cell(
     let mut messages = Vec::new();
     let mut events = Vec::new();
     let mut undecoded = Vec::new();
+    let mut bounced_transfer = None;
     if let Some(in_msg) = &t.in_msg {
         let (m, _) = decode_message(in_msg, hash, Direction::In, 0)?;
+        if success == Some(true) && !aborted {
+            bounced_transfer = bounced_internal_transfer(in_msg)?;
+        }
         messages.push(m);
     }
     for entry in t.out_msgs.iter() {
@@ -128,7 +142,44 @@ pub fn decode_transaction_cell(
         messages,
         events,
         undecoded,
+        bounced_transfer,
     })
+}
+
+/// Prefix of a bounced body (the first 256 bits of the original body follow).
+const BOUNCED_PREFIX: u32 = 0xffff_ffff;
+
+/// The query id and amount of a bounced `internal_transfer` (an internal message with the
+/// bounced flag whose body is `0xffffffff` + `internal_transfer#178d4519` + query_id:uint64 +
+/// amount:Coins; at most 32 + 64 + 124 bits of the original body, within the 256 a bounce
+/// keeps). Any other message, or a body too short to hold both fields, is `None`.
+fn bounced_internal_transfer(cell: &Cell) -> Result<Option<BouncedJettonTransfer>> {
+    let msg: Message<'_> = cell.parse().map_err(|e| Error::malformed("message", e))?;
+    let MsgInfo::Int(info) = &msg.info else {
+        return Ok(None);
+    };
+    if !info.bounced {
+        return Ok(None);
+    }
+    let mut body = msg.body;
+    let head = (body.load_u32(), body.load_u32());
+    if head
+        != (
+            Ok(BOUNCED_PREFIX),
+            Ok(labelmint_abi::opcodes::INTERNAL_TRANSFER),
+        )
+    {
+        return Ok(None);
+    }
+    let (Ok(query_id), Ok(amount)) = (body.load_u64(), Tokens::load_from(&mut body)) else {
+        return Ok(None);
+    };
+    Ok(Some(BouncedJettonTransfer {
+        query_id,
+        amount: amount.into_inner(),
+        jetton_wallet: addr(&info.dst),
+        recipient_wallet: addr(&info.src),
+    }))
 }
 
 /// Parses one message cell into its row; for an external-out message, also returns its body
@@ -229,24 +280,34 @@ fn skip_reason(r: ComputePhaseSkipReason) -> &'static str {
 impl DecodedTransaction {
     /// Appends this transaction's rows (transaction, messages, events) to a masterchain
     /// block's rows. `watched` is the account's `watched_accounts` row, if any: it gives the
-    /// events their contract kind and, for escrows, their project.
+    /// events their contract kind and, for escrows, their project. `owner` is the row of the
+    /// contract that owns a watched jetton wallet (its `owner` column), if watched.
     ///
     /// Events are kept only from watched escrows and vaults: anyone can deploy a contract that
     /// emits bodies with LabelMint's opcodes, and those must never read as facts. (Their
-    /// external-out messages are still stored as messages.)
+    /// external-out messages are still stored as messages.) A transfer bounced back to the
+    /// jetton wallet of a watched escrow or vault becomes a
+    /// [`crate::model::JETTON_TRANSFER_BOUNCED`] fact of that escrow or vault.
     pub fn push_into(
         self,
-        rows: &mut crate::model::MasterBlockRows,
-        watched: Option<&crate::model::WatchedAccount>,
+        rows: &mut MasterBlockRows,
+        watched: Option<&WatchedAccount>,
+        owner: Option<&WatchedAccount>,
     ) {
-        use crate::model::AccountKind;
-        let emits_facts =
-            watched.is_some_and(|w| matches!(w.kind, AccountKind::Escrow | AccountKind::Vault));
-        if emits_facts {
+        let is_contract =
+            |w: &WatchedAccount| matches!(w.kind, AccountKind::Escrow | AccountKind::Vault);
+        if watched.is_some_and(is_contract) {
             for e in &self.events {
-                rows.events
-                    .push(crate::model::EventRow::new(&self.tx, e, watched));
+                rows.events.push(EventRow::new(&self.tx, e, watched));
             }
+        }
+        if let (Some(w), Some(o), Some(b)) = (watched, owner, &self.bounced_transfer)
+            && w.kind == AccountKind::JettonWallet
+            && w.owner.as_deref() == Some(o.address.as_str())
+            && is_contract(o)
+        {
+            rows.events
+                .push(EventRow::jetton_transfer_bounced(&self.tx, b, o));
         }
         rows.messages.extend(self.messages);
         rows.transactions.push(self.tx);

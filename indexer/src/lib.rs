@@ -48,11 +48,21 @@
 //! - [`tail`]: the tailing loop over a [`tail::ChainSource`] (resume, walk, fetch, commit).
 //! - [`metrics`]: Prometheus `/metrics` and `/health` (axum).
 //! - [`config`]: the typed [`Config`].
+//! - `fixed_chain` (feature `test-utils`): a [`tail::ChainSource`] over given transactions.
+//!
+//! ## Jetton transfers refused by the recipient
+//!
+//! A USDT wallet locked by its admin refuses incoming transfers: the `internal_transfer` bounces
+//! to the sender's jetton wallet, which takes the amount back and tells its owner nothing. For
+//! the watched jetton wallet of a watched escrow or vault, [`decode`] reads such a bounce
+//! (query id and amount fit in the 256 bits a bounce keeps) and [`store`] writes it to `events`
+//! as the fact [`model::JETTON_TRANSFER_BOUNCED`] of the owning contract, so the ledger can put
+//! the money back where it belongs.
 //!
 //! ## Errors and features
 //!
 //! One error type, [`Error`] (thiserror), with structured variants, and the [`Result`] alias.
-//! No feature flags.
+//! Feature `test-utils`: `fixed_chain` for other crates' tests; off by default.
 //!
 //! ## Example
 //!
@@ -76,6 +86,8 @@
 pub mod config;
 pub mod decode;
 pub mod error;
+#[cfg(feature = "test-utils")]
+pub mod fixed_chain;
 pub mod lite;
 pub mod lite_chain;
 pub mod metrics;

@@ -181,6 +181,37 @@ impl AccountKind {
     }
 }
 
+/// The name of the indexer's own decoded fact for a jetton transfer refused by the recipient's
+/// jetton wallet (written to `events.kind`): TL-B-style, like the contracts' events, although no
+/// contract emits it.
+///
+/// ```text
+/// jetton_transfer_bounced owner:MsgAddressInt jetton_wallet:MsgAddressInt query_id:uint64
+///     amount:Coins recipient_wallet:MsgAddressInt = IndexerFact;
+/// ```
+///
+/// The indexer reads it from the bounced `internal_transfer` (`0xffffffff` + `internal_transfer
+/// #178d4519` + query_id + amount, within the 256 bits a bounce carries) that arrives at the
+/// jetton wallet of a watched escrow or vault (`owner`) when the recipient's wallet refused it
+/// (a USDT wallet locked by its admin, exit code 45), and the wallet's transaction succeeded: the
+/// wallet restored `amount` to its balance and told its owner nothing. For a vault payout the
+/// TEP-74 `query_id` is the payout item id; for an escrow leg it is `(leg << 32) | seqno`.
+pub const JETTON_TRANSFER_BOUNCED: &str = "jetton_transfer_bounced";
+
+/// A bounced `internal_transfer` that a jetton wallet took back (see
+/// [`JETTON_TRANSFER_BOUNCED`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BouncedJettonTransfer {
+    /// The TEP-74 query id of the refused transfer.
+    pub query_id: u64,
+    /// Jetton base units restored to the wallet.
+    pub amount: u128,
+    /// The wallet that took them back (raw address): the transaction's account.
+    pub jetton_wallet: String,
+    /// The recipient's jetton wallet that refused them (raw address): the bounce's source.
+    pub recipient_wallet: String,
+}
+
 /// One row of `watched_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchedAccount {
@@ -268,6 +299,49 @@ impl EventRow {
     }
 }
 
+impl EventRow {
+    /// The [`JETTON_TRANSFER_BOUNCED`] fact of a transaction `tx` of the jetton wallet of `owner`
+    /// (a watched escrow or vault). Its key is the wallet's transaction and message index 0 (the
+    /// transaction's in message: the bounce); `contract` is the owner, whose books the fact
+    /// concerns. Escrow: `project_id` from the escrow's row; vault: `payout_item_id` = query_id.
+    pub fn jetton_transfer_bounced(
+        tx: &TransactionRow,
+        bounce: &BouncedJettonTransfer,
+        owner: &WatchedAccount,
+    ) -> Self {
+        let is_vault = owner.kind == AccountKind::Vault;
+        let mut fields = serde_json::json!({
+            "owner": owner.address,
+            "jetton_wallet": bounce.jetton_wallet,
+            "query_id": bounce.query_id.to_string(),
+            "amount": bounce.amount.to_string(),
+            "recipient_wallet": bounce.recipient_wallet,
+        });
+        if owner.kind == AccountKind::Escrow {
+            // leg_query_id = (leg << 32) | seqno
+            fields["leg"] = serde_json::json!((bounce.query_id >> 32).to_string());
+            fields["seqno"] = serde_json::json!((bounce.query_id & 0xffff_ffff).to_string());
+        }
+        EventRow {
+            tx_hash: tx.hash,
+            msg_idx: 0,
+            contract: owner.address.clone(),
+            contract_kind: Some(owner.kind),
+            lt: tx.lt,
+            now: tx.now,
+            kind: JETTON_TRANSFER_BOUNCED,
+            project_id: owner.project_id,
+            payout_item_id: is_vault.then_some(bounce.query_id),
+            query_id: Some(bounce.query_id),
+            amount: Some(bounce.amount),
+            fee: None,
+            balance_after: None,
+            fields,
+            announced_wallet: None,
+        }
+    }
+}
+
 /// The typed columns of an event (see the `events` table's comments).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventColumns {
@@ -323,6 +397,16 @@ impl EventColumns {
                 ..none
             },
             Event::EvJettonWalletLearned(_) => none,
+            Event::EvJettonRecovered(e) => EventColumns {
+                query_id: Some(e.query_id),
+                amount: Some(e.amount),
+                balance_after: Some(e.booked),
+                ..none
+            },
+            Event::EvJettonRecoveryFailed(e) => EventColumns {
+                query_id: Some(e.query_id),
+                ..none
+            },
             Event::EvVaultFunded(e) => EventColumns {
                 project_id: Some(e.project_id),
                 query_id: Some(e.query_id),
@@ -353,22 +437,29 @@ impl EventColumns {
                 query_id: Some(e.query_id),
                 ..none
             },
-            // query_id = the recovery's nonce; balance_after = the books after it
-            Event::EvJettonRecovered(e) => EventColumns {
-                query_id: Some(e.query_id),
-                amount: Some(e.amount),
-                balance_after: Some(e.booked),
-                ..none
-            },
-            Event::EvJettonRecoveryFailed(e) => EventColumns {
-                query_id: Some(e.query_id),
-                ..none
-            },
             Event::EvGasToppedUp(e) => EventColumns {
                 query_id: Some(e.query_id),
                 amount: Some(e.amount),
                 ..none
             },
+        }
+    }
+}
+
+impl EventColumns {
+    /// The columns of `ev_jetton_recovered#1bd976cd query_id:uint64 amount:Coins booked:Coins`
+    /// (escrow and vault, pinned in the issue 11 brief): `query_id` = the recovery nonce, `amount`
+    /// = what was booked, `balance_after` = the contract's jetton books after it (vault
+    /// `jetton_balance`, escrow remaining budget). The ledger posts `amount` against the
+    /// contract's `*_jetton_wallet_unbooked` account. (`ev_jetton_recovery_failed` carries only
+    /// its `query_id`.) [`EventColumns::of`] maps the ABI's event onto these once its decoder is
+    /// in `labelmint_abi::Event`.
+    pub fn jetton_recovered(query_id: u64, amount: u128, booked: u128) -> Self {
+        EventColumns {
+            query_id: Some(query_id),
+            amount: Some(amount),
+            balance_after: Some(booked),
+            ..EventColumns::default()
         }
     }
 }

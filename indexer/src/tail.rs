@@ -198,7 +198,10 @@ pub async fn index_master_block<C: ChainSource>(
                     *e = (id, d.tx.lt, d.tx.hash);
                 }
             }
-            d.push_into(&mut rows, w);
+            let owner = w
+                .and_then(|w| w.owner.as_deref())
+                .and_then(|o| by_address.get(o).copied());
+            d.push_into(&mut rows, w, owner);
         }
     }
     rows.blocks.insert(0, mc.row.clone());

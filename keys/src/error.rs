@@ -135,6 +135,16 @@ pub enum KeyError {
         /// cryptoki's error.
         source: cryptoki::error::Error,
     },
+    /// A secret file (key file, passphrase, PIN, token) is open to its group or others.
+    #[error(
+        "{path} is accessible to its group or others (mode {mode:04o}): refusing to use it; run `chmod 600 {path}`"
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The backend configuration is incomplete or contradictory.
     #[error("key backend configuration: {0}")]
     Config(String),

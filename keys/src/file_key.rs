@@ -102,9 +102,13 @@ impl FileKey {
         })
     }
 
-    /// Decrypts the key file at `path`. A wrong passphrase gives [`KeyError::WrongPassphrase`];
-    /// a malformed or altered file [`KeyError::Corrupt`] (or [`KeyError::UnsupportedVersion`]).
+    /// Decrypts the key file at `path`. A file its group or others may access is refused
+    /// first ([`KeyError::Permissions`]: `chmod 600` it). A wrong passphrase gives
+    /// [`KeyError::WrongPassphrase`]; a malformed or altered file [`KeyError::Corrupt`] (or
+    /// [`KeyError::UnsupportedVersion`]).
     pub fn open(path: &Path, passphrase: &Passphrase) -> Result<FileKey> {
+        // A key file its group or others can read is refused before it is read.
+        crate::perms::check_owner_only(path)?;
         let file = read(path)?;
         let kdf = KdfParams {
             m_kib: file.kdf.m_kib,

@@ -44,6 +44,7 @@ mod file_format;
 mod file_key;
 mod kdf;
 mod passphrase;
+mod perms;
 mod pkcs11;
 mod pkcs11_point;
 
@@ -58,6 +59,7 @@ pub use file_format::{AEAD_ALG, ARGON2_VERSION, FORMAT, KDF_ALG, VERSION};
 pub use file_key::FileKey;
 pub use kdf::{KdfParams, MAX_M_KIB, MAX_P, MAX_T};
 pub use passphrase::Passphrase;
+pub use perms::check_owner_only;
 pub use pkcs11::{
     DEFAULT_SESSIONS, DEFAULT_SOFTHSM_MODULE, KeyProtection, Pkcs11Config, Pkcs11Key,
 };

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, Row};
 
 use crate::Ledger;
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchItem, BatchRequest, ItemOutcome};
+use crate::model::{Batch, BatchItem, BatchRequest, BounceReason, ItemBounce, ItemOutcome};
 use crate::num::{check_amount, hash32, parse_u64, parse_u128, u32_of};
 use crate::state::{BatchState, EarningState, Transition};
 use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, MAX_BATCH_ITEMS, RawAddress};
@@ -441,9 +441,45 @@ impl Ledger {
         evidence: &ChainRef,
     ) -> Result<Transition> {
         let mut tx = self.pool.begin().await?;
-        let t = bounce_in(&mut tx, earning, evidence, None).await?;
+        let t = bounce_in(
+            &mut tx,
+            earning,
+            evidence,
+            None,
+            BounceReason::PayoutBounced,
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
+    }
+
+    /// The paid attempts of an earning that came back, oldest first, with why (the earning
+    /// is owed again after each).
+    pub async fn earning_bounces(&self, id: EarningId) -> Result<Vec<ItemBounce>> {
+        let rows = sqlx::query(
+            "SELECT batch_id, bounce_reason, bounce_tx, bounced_amount::text AS amount \
+             FROM ledger_batch_items WHERE earning_id = $1 AND outcome = 'bounced' \
+             ORDER BY batch_id",
+        )
+        .bind(id.sql())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let reason: Option<String> = r.try_get("bounce_reason")?;
+                let reason = reason.ok_or_else(|| Error::corrupt("bounce_reason", "NULL"))?;
+                Ok(ItemBounce {
+                    batch: BatchId(r.try_get("batch_id")?),
+                    reason: BounceReason::parse(&reason)?,
+                    tx_hash: hash32("bounce_tx", r.try_get("bounce_tx")?)?
+                        .ok_or_else(|| Error::corrupt("bounce_tx", "NULL"))?,
+                    amount: r
+                        .try_get::<Option<String>, _>("amount")?
+                        .map(|a| parse_u128("bounced_amount", &a))
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -580,12 +616,13 @@ pub(crate) async fn confirm_in(
 }
 
 /// The bounce of `earning`'s paid item. `bounced_amount`: what came back (recorded on the
-/// item when known).
+/// item when known); `reason`: why, recorded on the item.
 pub(crate) async fn bounce_in(
     conn: &mut PgConnection,
     earning: EarningId,
     evidence: &ChainRef,
     bounced_amount: Option<u128>,
+    reason: BounceReason,
 ) -> Result<Transition> {
     let state: Option<String> =
         sqlx::query_scalar("SELECT state FROM ledger_earnings WHERE id = $1 FOR UPDATE")
@@ -614,12 +651,13 @@ pub(crate) async fn bounce_in(
     }
     let items = sqlx::query(
         "UPDATE ledger_batch_items SET outcome = 'bounced', bounce_tx = $2, \
-             bounced_amount = $3::text::numeric \
+             bounced_amount = $3::text::numeric, bounce_reason = $4 \
          WHERE earning_id = $1 AND outcome = 'paid'",
     )
     .bind(earning.sql())
     .bind(evidence.tx_hash.to_vec())
     .bind(bounced_amount.map(|a| a.to_string()))
+    .bind(reason.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -637,7 +675,7 @@ pub(crate) async fn bounce_in(
             format!("earning {earning} is confirmed with {items} paid item(s)"),
         ));
     }
-    tracing::info!(earning = %earning, tx = %hex::encode(evidence.tx_hash), "payout bounced, earning approved again");
+    tracing::info!(earning = %earning, reason = reason.as_str(), tx = %hex::encode(evidence.tx_hash), "payout bounced, earning approved again");
     Ok(Transition::Applied)
 }
 

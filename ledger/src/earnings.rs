@@ -32,7 +32,9 @@ impl Ledger {
     /// `payable:<worker>` credit) in the same transaction; a later call with the same content
     /// returns the same earning with `newly_created = false`; a later call with different
     /// content is refused with [`Error::ApprovalConflict`] naming the fields that differ. Safe
-    /// under concurrent calls (one row, whatever the number of racing callers).
+    /// under concurrent calls (one row, whatever the number of racing callers). A project that
+    /// is closing or closed takes no new earning ([`Error::ProjectNotActive`]; the retry of an
+    /// approval made before is still answered).
     pub async fn approve_earning(&self, e: &NewEarning) -> Result<Approval> {
         check_text("submission_key", &e.submission_key, 512)?;
         check_text("worker", &e.worker, 256)?;
@@ -50,7 +52,7 @@ impl Ledger {
             .ok_or(Error::UnknownProject(e.project))?;
 
         let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: std::result::Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO ledger_earnings \
                  (submission_key, worker, payout_address, project_id, currency, amount, decision_id) \
              VALUES ($1, $2, $3, $4::text::numeric, $5, $6::text::numeric, $7) \
@@ -64,7 +66,21 @@ impl Ledger {
         .bind(e.amount.to_string())
         .bind(&e.decision_id)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await;
+        let id = match id {
+            Ok(id) => id,
+            // The trigger: the project is closing or closed (a new submission only).
+            Err(sqlx::Error::Database(d))
+                if d.constraint() == Some("ledger_earnings_project_active") =>
+            {
+                tx.rollback().await?;
+                return Err(Error::ProjectNotActive {
+                    project: e.project,
+                    state: self.project_state(e.project).await?,
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
 
         let Some(id) = id else {
             tx.rollback().await?;

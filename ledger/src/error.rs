@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use crate::state::{BatchState, EarningState};
+use crate::state::{BatchState, EarningState, ProjectState};
 use crate::types::{BatchId, CurrencyCode, EarningId, ProjectId};
 
 /// The ledger's result type.
@@ -144,6 +144,24 @@ pub enum Error {
     /// The indexer's tables (`events`, `blocks`, `checkpoint`) are not in this database.
     #[error("the indexer's tables are not in this database")]
     IndexerMissing,
+    /// The project is closing or closed: it takes no new earnings.
+    #[error("project {project} is {state}: it takes no new earnings")]
+    ProjectNotActive {
+        /// The project.
+        project: ProjectId,
+        /// Its state.
+        state: ProjectState,
+    },
+    /// A project state change the lifecycle does not allow (closing a closed project).
+    #[error("project {project}: illegal transition {from} -> {to}")]
+    IllegalProjectTransition {
+        /// The project.
+        project: ProjectId,
+        /// Its state.
+        from: ProjectState,
+        /// The state asked for.
+        to: ProjectState,
+    },
 }
 
 impl Error {

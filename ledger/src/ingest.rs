@@ -1,9 +1,18 @@
 //! Chain facts into the journal: reads the indexer's `events` of registered escrows and vaults
 //! that the ledger has not taken in yet, and posts each as one journal entry keyed
 //! `chain:<tx hash hex>:<msg idx>`, together with its side effects (a batch confirmed by
-//! `ev_batch_executed`, an earning approved again by `ev_payout_bounced`). A chunk of events is
-//! one transaction under an advisory lock, and each event is recorded in `ledger_chain_events`,
-//! so concurrent or repeated runs handle it exactly once, in chain order.
+//! `ev_batch_executed`, an earning approved again by `ev_payout_bounced` or by a payout the
+//! recipient's jetton wallet refused). A chunk of events is one transaction under an advisory
+//! lock, and each event is recorded in `ledger_chain_events`, so concurrent or repeated runs
+//! handle it exactly once, in chain order.
+//!
+//! `jetton_transfer_bounced` is the indexer's own fact (not a contract event): a jetton transfer
+//! of the vault or of an escrow that the recipient's jetton wallet refused (a USDT wallet locked
+//! by its admin) bounced back to the contract's jetton wallet, which took the tokens back without
+//! telling the contract. The contract's books still count them as paid, so they are posted to
+//! `vault_jetton_wallet_unbooked:C` / `escrow_jetton_wallet_unbooked:P` until the contract's
+//! jetton recovery (`ev_jetton_recovered`, amount X) books them again. The TEP-74 query id names
+//! what bounced: the payout item id (vault), `(leg << 32) | seqno` (escrow).
 //!
 //! | event | lines (debit +, credit -) |
 //! |---|---|
@@ -18,8 +27,18 @@
 //! | ev_batch_executed T (known batch) | vault:C -T, payable:W +a per item (+ suspense:C for a difference) |
 //! | ev_batch_executed T (unknown or expired batch) | vault:C -T, suspense:C +T, and an anomaly |
 //! | ev_payout_bounced b of item a | vault:C +b, payable:W -a, bounce_costs:C +(a-b) |
-//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up | none (ignored) |
-//! | ev_jetton_recovered, ev_jetton_recovery_failed | none (ignored here: tokens that came back to a contract's wallet are booked when the bounce at the recipient's wallet is detected) |
+//! | jetton_transfer_bounced A of item a (vault) | vault_jetton_wallet_unbooked:C +A, payable:W -a (earning approved again, reason `recipient_wallet_refused`; A != a: the difference to suspense:C + anomaly) |
+//! | jetton_transfer_bounced A, leg 1 (escrow -> vault) | escrow_jetton_wallet_unbooked:P +A, transit:P -A |
+//! | jetton_transfer_bounced A, leg 2 (fee -> treasury) | escrow_jetton_wallet_unbooked:P +A, treasury:C -A, fees:C +A, client:P -A |
+//! | jetton_transfer_bounced A, leg 3 (refund -> client) | escrow_jetton_wallet_unbooked:P +A, client:P -A |
+//! | ev_jetton_recovered X (vault), U unbooked | vault:C +X, vault_jetton_wallet_unbooked:C -min(X,U), funders:C -(X-min(X,U)) |
+//! | ev_jetton_recovered X (escrow), U unbooked | escrow:P +X, escrow_jetton_wallet_unbooked:P -min(X,U), client:P -(X-min(X,U)) |
+//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up, ev_jetton_recovery_failed | none (ignored) |
+//!
+//! Recovered beyond what bounced (X > U): tokens that reached the contract's jetton wallet
+//! without a notification. At the vault they are funding by someone (`funders`); at an escrow
+//! they are the client's (a deposit sent with too little forward TON), so they join the budget
+//! as a deposit would.
 
 use std::collections::HashMap;
 
@@ -29,13 +48,18 @@ use sqlx::{Acquire, PgConnection, Row};
 use crate::Ledger;
 use crate::batches::{bounce_in, confirm_in};
 use crate::error::{Error, Result};
-use crate::journal::{Account, EntryKind, NewEntry, post};
+use crate::journal::{Account, EntryKind, NewEntry, balance_in, post};
+use crate::model::BounceReason;
 use crate::num::{parse_u64, parse_u128};
 use crate::state::BatchState;
 use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, ProjectId, RawAddress};
 
 /// The advisory lock key held by each event's transaction (`'LMLG'` as an integer).
 const INGEST_LOCK_KEY: i64 = 0x4C4D_4C47;
+
+/// The indexer's fact for a jetton transfer refused by the recipient's wallet (see the module
+/// docs; `labelmint_indexer::model::JETTON_TRANSFER_BOUNCED`).
+pub(crate) const JETTON_TRANSFER_BOUNCED: &str = "jetton_transfer_bounced";
 
 /// What one [`Ledger::ingest_chain_events`] call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,6 +77,9 @@ pub struct IngestReport {
     pub batches_confirmed: usize,
     /// Earnings approved again by an `ev_payout_bounced`.
     pub items_bounced: usize,
+    /// Earnings approved again because the recipient's jetton wallet refused the payout
+    /// (`jetton_transfer_bounced` of a vault).
+    pub items_refused: usize,
 }
 
 /// A recorded anomaly.
@@ -62,7 +89,7 @@ pub struct Anomaly {
     pub id: i64,
     /// `unknown_batch`, `executed_after_expiry`, `confirm_refused`, `confirm_evidence_differs`,
     /// `batch_total_mismatch`, `unknown_item`, `bounce_refused`, `bounce_above_amount`,
-    /// `unknown_leg`.
+    /// `refused_amount_differs`, `unknown_leg`.
     pub kind: String,
     /// What happened, for a person.
     pub detail: String,
@@ -326,6 +353,46 @@ async fn handle(
                 "ev_refund_bounced" => base(EntryKind::RefundBounced)
                     .line(Account::Escrow(p), a)
                     .line(Account::Client(p), -a),
+                JETTON_TRANSFER_BOUNCED => {
+                    // The tokens of leg L are back in the escrow's jetton wallet, off its books:
+                    // undo what the leg's entry credited to its recipient.
+                    let held = Account::EscrowJettonWalletUnbooked(p);
+                    let e = base(EntryKind::JettonTransferBounced).line(held, a);
+                    match ev.query_id.map(|q| q >> 32) {
+                        Some(1) => e.line(Account::Transit(p), -a),
+                        Some(2) => e
+                            .line(Account::Treasury(c.clone()), -a)
+                            .line(Account::Fees(c.clone()), a)
+                            .line(Account::Client(p), -a),
+                        Some(3) => e.line(Account::Client(p), -a),
+                        _ => {
+                            anomaly = true;
+                            record_anomaly(
+                                tx,
+                                "unknown_leg",
+                                &format!("jetton_transfer_bounced with query id {:?}", ev.query_id),
+                                ev,
+                                None,
+                            )
+                            .await?;
+                            e.line(Account::Suspense(c.clone()), -a)
+                        }
+                    }
+                }
+                "ev_jetton_recovered" => {
+                    let held = Account::EscrowJettonWalletUnbooked(p);
+                    let unbooked = balance_in(tx, &held, c).await?.max(0);
+                    let from_bounces = a.min(unbooked);
+                    base(EntryKind::JettonRecovered)
+                        .line(Account::Escrow(p), a)
+                        .line(held, -from_bounces)
+                        .line(Account::Client(p), -(a - from_bounces))
+                }
+                "ev_closed" => {
+                    // Moves no money; the project is closed.
+                    crate::closing::mark_closed(tx, p, &ev.chain).await?;
+                    return Ok((Outcome::Ignored, None));
+                }
                 _ => return Ok((Outcome::Ignored, None)),
             }
         }
@@ -363,6 +430,20 @@ async fn handle(
             let (e, a2) = payout_bounced(tx, ev, c, key.clone(), a, report).await?;
             anomaly = a2;
             e
+        }
+        (Source::Vault { currency: c }, JETTON_TRANSFER_BOUNCED) => {
+            let (e, a2) = payout_refused(tx, ev, c, key.clone(), a, report).await?;
+            anomaly = a2;
+            e
+        }
+        (Source::Vault { currency: c }, "ev_jetton_recovered") => {
+            let held = Account::VaultJettonWalletUnbooked(c.clone());
+            let unbooked = balance_in(tx, &held, c).await?.max(0);
+            let from_bounces = a.min(unbooked);
+            NewEntry::new(key.clone(), EntryKind::JettonRecovered, c)
+                .line(Account::Vault(c.clone()), a)
+                .line(held, -from_bounces)
+                .line(Account::Funders(c.clone()), -(a - from_bounces))
         }
         (Source::Vault { .. }, _) => return Ok((Outcome::Ignored, None)),
     };
@@ -501,6 +582,30 @@ async fn batch_executed(
     Ok((entry, anomaly))
 }
 
+/// A vault payout whose recipient's jetton wallet refused it: the tokens (`back`) are in the
+/// vault's jetton wallet, off the vault's books; the earning is owed again.
+async fn payout_refused(
+    tx: &mut PgConnection,
+    ev: &Ev,
+    c: &CurrencyCode,
+    key: String,
+    back: i128,
+    report: &mut IngestReport,
+) -> Result<(NewEntry, bool)> {
+    let entry = NewEntry::new(key, EntryKind::JettonTransferBounced, c)
+        .line(Account::VaultJettonWalletUnbooked(c.clone()), back);
+    item_came_back(
+        tx,
+        ev,
+        c,
+        entry,
+        back,
+        BounceReason::RecipientWalletRefused,
+        report,
+    )
+    .await
+}
+
 async fn payout_bounced(
     tx: &mut PgConnection,
     ev: &Ev,
@@ -509,8 +614,24 @@ async fn payout_bounced(
     back: i128,
     report: &mut IngestReport,
 ) -> Result<(NewEntry, bool)> {
-    let mut entry =
+    let entry =
         NewEntry::new(key, EntryKind::PayoutBounced, c).line(Account::Vault(c.clone()), back);
+    item_came_back(tx, ev, c, entry, back, BounceReason::PayoutBounced, report).await
+}
+
+/// The earning of the paid item `ev.payout_item_id` is owed again: `entry` already holds the
+/// line of where `back` now is; this adds payable:W -a and books the difference (a TON bounce
+/// loses network fees: bounce costs; a refused jetton transfer comes back whole, so any
+/// difference is an anomaly).
+async fn item_came_back(
+    tx: &mut PgConnection,
+    ev: &Ev,
+    c: &CurrencyCode,
+    mut entry: NewEntry,
+    back: i128,
+    reason: BounceReason,
+    report: &mut IngestReport,
+) -> Result<(NewEntry, bool)> {
     let earning = match ev.payout_item_id.map(EarningId::new) {
         Some(Ok(id)) => crate::earnings::earning_in(tx, id)
             .await?
@@ -534,11 +655,14 @@ async fn payout_bounced(
     entry.earning = Some(earning.id);
     entry.project = Some(earning.project);
     let mut sp = tx.begin().await?;
-    match bounce_in(&mut sp, earning.id, &ev.chain, Some(ev.amount)).await {
+    match bounce_in(&mut sp, earning.id, &ev.chain, Some(ev.amount), reason).await {
         Ok(t) => {
             sp.commit().await?;
             if t == crate::Transition::Applied {
-                report.items_bounced += 1;
+                match reason {
+                    BounceReason::PayoutBounced => report.items_bounced += 1,
+                    BounceReason::RecipientWalletRefused => report.items_refused += 1,
+                }
             }
         }
         Err(Error::Db(e)) => return Err(Error::Db(e)),
@@ -558,7 +682,23 @@ async fn payout_bounced(
     let owed = amount_i128(earning.amount)?;
     entry = entry.line(Account::Payable(earning.worker.clone()), -owed);
     let mut anomaly = false;
-    if back <= owed {
+    if reason == BounceReason::RecipientWalletRefused {
+        if back != owed {
+            anomaly = true;
+            record_anomaly(
+                tx,
+                "refused_amount_differs",
+                &format!(
+                    "earning {}: the recipient's wallet refused {back}, the item paid {owed}",
+                    earning.id
+                ),
+                ev,
+                None,
+            )
+            .await?;
+            entry = entry.line(Account::Suspense(c.clone()), owed - back);
+        }
+    } else if back <= owed {
         entry = entry.line(Account::BounceCosts(c.clone()), owed - back);
     } else {
         anomaly = true;

@@ -4,7 +4,8 @@
 //! Sign convention: a line's amount is a debit when positive and a credit when negative; the
 //! lines of an entry sum to zero per currency. Custody accounts (escrow, transit, vault) are
 //! debit-normal; counterparties and obligations (client, payable, fees) are credit-normal. At
-//! any time: escrows + transit + vaults + treasury + bounce costs + suspense =
+//! any time: escrows + transit + vaults + treasury + bounce costs + tokens back in a contract's
+//! jetton wallet but off its books (`*_jetton_wallet_unbooked`) + suspense =
 //! -(clients + payables + fees + funders), i.e. every unit held is owed to someone.
 
 use std::fmt;
@@ -43,6 +44,13 @@ pub enum Account {
     Funders(CurrencyCode),
     /// Chain facts the ledger could not attribute (an unknown batch or item); must be 0.
     Suspense(CurrencyCode),
+    /// Jetton units back in the vault's jetton wallet after a recipient's wallet refused a
+    /// payout (`jetton_transfer_bounced`), not on the vault's books until a jetton recovery
+    /// (`ev_jetton_recovered`) books them (debit-normal; 0 once recovered).
+    VaultJettonWalletUnbooked(CurrencyCode),
+    /// The same for a project's escrow: a release, fee or refund leg refused by its recipient's
+    /// wallet (debit-normal; 0 once recovered).
+    EscrowJettonWalletUnbooked(ProjectId),
 }
 
 impl Account {
@@ -59,6 +67,8 @@ impl Account {
             Account::BounceCosts(_) => "bounce_costs",
             Account::Funders(_) => "funders",
             Account::Suspense(_) => "suspense",
+            Account::VaultJettonWalletUnbooked(_) => "vault_jetton_wallet_unbooked",
+            Account::EscrowJettonWalletUnbooked(_) => "escrow_jetton_wallet_unbooked",
         }
     }
 }
@@ -67,8 +77,12 @@ impl fmt::Display for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.kind();
         match self {
-            Account::Escrow(p) | Account::Transit(p) | Account::Client(p) => write!(f, "{k}:{p}"),
+            Account::Escrow(p)
+            | Account::Transit(p)
+            | Account::Client(p)
+            | Account::EscrowJettonWalletUnbooked(p) => write!(f, "{k}:{p}"),
             Account::Vault(c)
+            | Account::VaultJettonWalletUnbooked(c)
             | Account::Treasury(c)
             | Account::Fees(c)
             | Account::BounceCosts(c)
@@ -97,6 +111,8 @@ impl FromStr for Account {
             "bounce_costs" => Account::BounceCosts(currency()?),
             "funders" => Account::Funders(currency()?),
             "suspense" => Account::Suspense(currency()?),
+            "vault_jetton_wallet_unbooked" => Account::VaultJettonWalletUnbooked(currency()?),
+            "escrow_jetton_wallet_unbooked" => Account::EscrowJettonWalletUnbooked(project()?),
             _ => return Err(bad()),
         })
     }
@@ -125,6 +141,11 @@ pub enum EntryKind {
     BatchExecuted,
     /// `ev_payout_bounced`.
     PayoutBounced,
+    /// `jetton_transfer_bounced` (the indexer's fact): a jetton transfer of the vault or an
+    /// escrow refused by the recipient's wallet.
+    JettonTransferBounced,
+    /// `ev_jetton_recovered`: a contract booked tokens its jetton wallet held beyond its books.
+    JettonRecovered,
 }
 
 impl EntryKind {
@@ -141,6 +162,8 @@ impl EntryKind {
             EntryKind::RefundBounced => "refund_bounced",
             EntryKind::BatchExecuted => "batch_executed",
             EntryKind::PayoutBounced => "payout_bounced",
+            EntryKind::JettonTransferBounced => "jetton_transfer_bounced",
+            EntryKind::JettonRecovered => "jetton_recovered",
         }
     }
 }
@@ -250,6 +273,23 @@ pub(crate) async fn post(conn: &mut PgConnection, entry: &NewEntry) -> Result<Op
     Ok(Some(id))
 }
 
+/// One account's balance in `currency` (0 if it has no lines), in the caller's transaction.
+pub(crate) async fn balance_in(
+    conn: &mut PgConnection,
+    account: &Account,
+    currency: &CurrencyCode,
+) -> Result<i128> {
+    let s: String = sqlx::query_scalar(
+        "SELECT COALESCE(sum(amount), 0)::text FROM ledger_journal_lines \
+         WHERE account = $1 AND currency = $2",
+    )
+    .bind(account.to_string())
+    .bind(currency.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    parse_i128("balance", &s)
+}
+
 impl Ledger {
     /// Every account's balance in `currency` (accounts with lines only), sorted by account.
     pub async fn balances(&self, currency: &CurrencyCode) -> Result<Vec<AccountBalance>> {
@@ -276,19 +316,13 @@ impl Ledger {
 
     /// One account's balance in `currency` (0 if it has no lines).
     pub async fn balance(&self, account: &Account, currency: &CurrencyCode) -> Result<i128> {
-        let s: String = sqlx::query_scalar(
-            "SELECT COALESCE(sum(amount), 0)::text FROM ledger_journal_lines \
-             WHERE account = $1 AND currency = $2",
-        )
-        .bind(account.to_string())
-        .bind(currency.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        parse_i128("balance", &s)
+        let mut conn = self.pool.acquire().await?;
+        balance_in(&mut conn, account, currency).await
     }
 
     /// What the project's escrow may still release to the vault: its approved (not revoked)
-    /// earnings minus what it released on chain (net of bounced vault legs), never below 0.
+    /// earnings minus what it released on chain (net of bounced vault legs, including a leg the
+    /// vault's jetton wallet refused), never below 0.
     ///
     /// Only releases the indexer has seen count: the signer must also subtract the releases it
     /// signed that have not landed (and not expired) yet.
@@ -304,7 +338,9 @@ impl Ledger {
                  WHERE project_id = $1::text::numeric AND state <> 'revoked') AS approved, \
                (SELECT COALESCE(sum(l.amount), 0)::text FROM ledger_journal_lines l \
                   JOIN ledger_journal_entries e ON e.id = l.entry_id \
-                 WHERE l.account = $2 AND e.kind IN ('release', 'release_bounced')) AS released, \
+                 WHERE l.account = $2 \
+                   AND e.kind IN ('release', 'release_bounced', 'jetton_transfer_bounced')) \
+                 AS released, \
                EXISTS (SELECT 1 FROM ledger_projects WHERE project_id = $1::text::numeric) AS known",
         )
         .bind(project.0.to_string())

@@ -13,9 +13,12 @@
 //! settler --form_batch--> ledger_batches + ledger_batch_items (batched)
 //!         --mark_signed / mark_sent--> (signed, sent)      payout-signer reads, signs
 //! indexer events --ingest_chain_events--> journal entries (deposit, release, funded, paid,
-//!                                         bounced, refund), batches confirmed, bounces re-approved
+//!                                         bounced, refund, refused by the recipient's jetton
+//!                                         wallet, recovered), batches confirmed, bounces and
+//!                                         refusals re-approved
 //! settler --expire_batch(chain time)--> expired, items approved again
 //! reconcile(currency): journal totals == indexed event sums
+//! client / admin --request_close--> project closing (no new earnings) --ev_closed--> closed
 //! ```
 //!
 //! ## What it must never do
@@ -78,6 +81,7 @@
 //! ```
 
 mod batches;
+mod closing;
 mod earnings;
 mod error;
 mod ingest;
@@ -90,16 +94,17 @@ mod state;
 mod types;
 
 pub use batches::FINALITY_MARGIN_SECS;
+pub use closing::CloseFacts;
 pub use error::{Error, Result};
 pub use ingest::{Anomaly, IngestReport};
 pub use journal::{Account, AccountBalance, EntryKind};
 pub use model::{
-    Approval, Batch, BatchItem, BatchRequest, Currency, Earning, ItemOutcome, NewEarning, Project,
-    ProjectFunding, Reestimate, ReestimateRecord, Vault,
+    Approval, Batch, BatchItem, BatchRequest, BounceReason, Currency, Earning, ItemBounce,
+    ItemOutcome, NewEarning, Project, ProjectFunding, Reestimate, ReestimateRecord, Vault,
 };
 pub use num::MAX_AMOUNT;
 pub use reconcile::{Figure, Reconciliation};
-pub use state::{BatchState, EarningState, Transition};
+pub use state::{BatchState, EarningState, ProjectState, Transition};
 pub use types::{
     BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, MAX_BATCH_ITEMS, ProjectId,
     RawAddress,

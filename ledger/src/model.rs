@@ -205,6 +205,50 @@ impl ItemOutcome {
     }
 }
 
+/// Why a paid item came back and its earning is owed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BounceReason {
+    /// `payout_bounced`: the vault's payout message itself bounced (`ev_payout_bounced`: a TON
+    /// payout to an account that refused it, or a jetton payout its own wallet refused).
+    PayoutBounced,
+    /// `recipient_wallet_refused`: the recipient's jetton wallet refused the transfer (a USDT
+    /// wallet locked by its admin); the tokens are back in the vault's jetton wallet
+    /// (`jetton_transfer_bounced`). Paying the same address again will likely fail the same way.
+    RecipientWalletRefused,
+}
+
+impl BounceReason {
+    /// The database spelling (`ledger_batch_items.bounce_reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BounceReason::PayoutBounced => "payout_bounced",
+            BounceReason::RecipientWalletRefused => "recipient_wallet_refused",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> crate::Result<Self> {
+        Ok(match s {
+            "payout_bounced" => BounceReason::PayoutBounced,
+            "recipient_wallet_refused" => BounceReason::RecipientWalletRefused,
+            other => return Err(crate::Error::corrupt("bounce reason", other)),
+        })
+    }
+}
+
+/// A paid attempt of an earning that came back (see [`crate::Ledger::earning_bounces`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemBounce {
+    /// The batch that paid it.
+    pub batch: crate::types::BatchId,
+    /// Why it came back.
+    pub reason: BounceReason,
+    /// The transaction that showed it: the vault's (`ev_payout_bounced`) or its jetton
+    /// wallet's (`jetton_transfer_bounced`).
+    pub tx_hash: [u8; 32],
+    /// What came back, when recorded (base units).
+    pub amount: Option<u128>,
+}
+
 /// A project's approvals against its releases (for the signer's release policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProjectFunding {

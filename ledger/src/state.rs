@@ -12,6 +12,9 @@
 //!  batch:    batched -> signed -> sent -> confirmed
 //!               \---------\--------\----> expired   (valid_until passed in chain time, not executed)
 //!            batched/signed/sent -> confirmed   (the chain is the truth: executed is executed)
+//!
+//!  project:  active --request_close--> closing --ev_closed--> closed
+//!               \---------------- ev_closed (the client's refund at the deadline) ---^
 //! ```
 
 use std::fmt;
@@ -49,6 +52,56 @@ pub enum BatchState {
     /// `valid_until` passed in chain time without execution; its items are approved again.
     /// Terminal.
     Expired,
+}
+
+/// Where a project (its escrow) is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProjectState {
+    /// Takes approvals; its escrow releases to the vault.
+    Active,
+    /// A close was asked for ([`crate::Ledger::request_close`]): no new earnings; the final
+    /// release and then the escrow's close may be signed. One way.
+    Closing,
+    /// The escrow emitted `ev_closed`. Terminal.
+    Closed,
+}
+
+impl ProjectState {
+    /// Every state.
+    pub const ALL: [ProjectState; 3] = [
+        ProjectState::Active,
+        ProjectState::Closing,
+        ProjectState::Closed,
+    ];
+
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectState::Active => "active",
+            ProjectState::Closing => "closing",
+            ProjectState::Closed => "closed",
+        }
+    }
+
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::corrupt("project state", s))
+    }
+
+    /// Whether `self -> to` is a legal transition.
+    pub fn can_become(self, to: ProjectState) -> bool {
+        use ProjectState::*;
+        matches!((self, to), (Active, Closing | Closed) | (Closing, Closed))
+    }
+}
+
+impl fmt::Display for ProjectState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl EarningState {
@@ -235,5 +288,22 @@ mod tests {
             assert_eq!(BatchState::parse(from.as_str()).unwrap(), from);
         }
         assert!(EarningState::parse("paid").is_err());
+    }
+
+    #[test]
+    fn project_table() {
+        use ProjectState::*;
+        let legal = [(Active, Closing), (Active, Closed), (Closing, Closed)];
+        for from in ProjectState::ALL {
+            for to in ProjectState::ALL {
+                assert_eq!(
+                    from.can_become(to),
+                    legal.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
+            }
+            assert_eq!(ProjectState::parse(from.as_str()).unwrap(), from);
+        }
+        assert!(ProjectState::parse("open").is_err());
     }
 }

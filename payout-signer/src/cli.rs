@@ -26,16 +26,51 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The database flag shared by every command.
+/// Env var: the Postgres URL (it holds the password: read from the environment, never a flag).
+pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
+
+/// Where every command finds its database. The URL holds a password, so it is never a flag
+/// (a command line shows in `ps` and `/proc/<pid>/cmdline`): it comes from `DATABASE_URL` or
+/// from a file only its owner may read.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// Postgres URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://labelmint:labelmint@127.0.0.1:54329/labelmint"
-    )]
-    pub database_url: String,
+    /// A file holding the Postgres URL (mode 0600; wins over DATABASE_URL).
+    #[arg(long, env = "LABELMINT_DATABASE_URL_FILE")]
+    pub database_url_file: Option<PathBuf>,
+    /// Refused: a URL on the command line shows its password to every user of the machine.
+    #[arg(long = "database-url", hide = true, value_name = "REFUSED")]
+    pub database_url_on_command_line: Option<String>,
+}
+
+impl DbArgs {
+    /// The Postgres URL: `--database-url-file` (checked: mode 0600) or `DATABASE_URL`.
+    pub fn database_url(&self) -> Result<String> {
+        if self.database_url_on_command_line.is_some() {
+            return Err(Error::Config(format!(
+                "--database-url is refused: a password on the command line is visible to every user (ps, /proc/<pid>/cmdline); set {ENV_DATABASE_URL} or use --database-url-file"
+            )));
+        }
+        match &self.database_url_file {
+            Some(path) => read_secret_file(path, "database URL file"),
+            None => std::env::var(ENV_DATABASE_URL)
+                .map(|u| u.trim().to_string())
+                .ok()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "no database: set {ENV_DATABASE_URL} or give --database-url-file"
+                    ))
+                }),
+        }
+    }
+}
+
+/// Reads a secret file (token, database URL) after checking that only its owner may access it.
+pub fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String> {
+    labelmint_keys::check_owner_only(path).map_err(|e| Error::Config(format!("{what}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("{what} {}: {e}", path.display())))?;
+    Ok(text.trim().to_string())
 }
 
 /// Subcommands.
@@ -56,6 +91,13 @@ pub enum Command {
     },
     /// Resume signing.
     Unfreeze {
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Apply the signer's migrations (run by the database owner when the signer's own login
+    /// may not run DDL; `serve --skip-migrations` then does not migrate).
+    Migrate {
         /// Database.
         #[command(flatten)]
         db: DbArgs,
@@ -94,9 +136,17 @@ pub struct ServeArgs {
         default_value = "127.0.0.1:7420"
     )]
     pub listen: String,
-    /// A file holding the bearer token (wins over LABELMINT_SIGNER_TOKEN).
+    /// A file holding the bearer token (mode 0600; wins over LABELMINT_SIGNER_TOKEN).
     #[arg(long, env = "LABELMINT_SIGNER_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// The database role every signing connection runs as (SET ROLE at connect; the login
+    /// must be a member of it).
+    #[arg(long, env = "LABELMINT_SIGNER_DB_ROLE", default_value = crate::config::DEFAULT_DB_ROLE)]
+    pub db_role: String,
+    /// Do not apply the signer's migrations at start (the login may not run DDL; run
+    /// `payout-signer migrate` as the database owner).
+    #[arg(long, env = "LABELMINT_SIGNER_SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
     /// The key backend.
     #[command(flatten)]
     pub backend: BackendArgs,
@@ -113,12 +163,21 @@ pub struct ServeArgs {
     /// repeatable or comma-separated.
     #[arg(long = "cap", env = "LABELMINT_SIGNER_CAPS", value_delimiter = ',')]
     pub caps: Vec<String>,
+    /// Jetton batches' TON side `KIND=AMOUNT` (nanoTON; KIND: max_attach, max_forward_ton,
+    /// item_fee, batch_fee, hour, day), repeatable or comma-separated.
+    #[arg(long = "float", env = "LABELMINT_SIGNER_FLOAT", value_delimiter = ',')]
+    pub float: Vec<String>,
     /// Postgres pool size.
     #[arg(long, env = "LABELMINT_SIGNER_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
-    /// The network's global id (config param 19) written into every batch request: 2026 the
-    /// devnet, -239 mainnet, -3 testnet.
-    #[arg(long, env = "LABELMINT_GLOBAL_ID", default_value_t = crate::config::DEFAULT_GLOBAL_ID, allow_negative_numbers = true)]
+    /// The network's global id (config param 19) bound into every release, close and vault
+    /// batch request: 2026 the LabelMint devnet, -239 mainnet, -3 testnet.
+    #[arg(
+        long,
+        env = "LABELMINT_GLOBAL_ID",
+        default_value_t = crate::config::DEFAULT_GLOBAL_ID,
+        allow_hyphen_values = true
+    )]
     pub global_id: i32,
 }
 
@@ -185,10 +244,7 @@ impl ServeArgs {
             )));
         }
         let token = match &self.token_file {
-            Some(p) => Token::new(
-                std::fs::read_to_string(p)
-                    .map_err(|e| Error::Config(format!("token file {}: {e}", p.display())))?,
-            )?,
+            Some(p) => Token::new(read_secret_file(p, "token file")?)?,
             None => Token::new(
                 std::env::var(ENV_TOKEN)
                     .map_err(|_| Error::Config(format!("give --token-file or {ENV_TOKEN}")))?,
@@ -202,6 +258,9 @@ impl ServeArgs {
         for spec in &self.caps {
             limits.apply_cap(spec)?;
         }
+        for spec in &self.float {
+            limits.float.apply(spec)?;
+        }
         let test_pause_after_journal = match std::env::var(ENV_TEST_PAUSE) {
             Ok(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(
                 |_| Error::Config(format!("{ENV_TEST_PAUSE}={ms:?}: expected milliseconds")),
@@ -209,12 +268,15 @@ impl ServeArgs {
             Err(_) => None,
         };
         Ok(Config {
-            database_url: self.db.database_url.clone(),
+            database_url: self.db.database_url()?,
+            db_role: Some(self.db_role.clone()),
+            migrate: !self.skip_migrations,
             listen,
             token,
             limits,
-            max_connections: self.max_connections,
             global_id: self.global_id,
+            max_connections: self.max_connections,
+            http: crate::config::HttpLimits::default(),
             test_pause_after_journal,
         })
     }
@@ -222,6 +284,13 @@ impl ServeArgs {
     /// Opens the key backend, creating the key file first if asked and absent.
     pub fn open_key(&self) -> Result<Arc<dyn KeyBackend>> {
         let kerr = |e: labelmint_keys::KeyError| Error::Key(e.to_string());
+        // Secret files only their owner may read (the key file itself is checked when opened).
+        for file in [&self.backend.passphrase_file, &self.backend.pkcs11_pin_file]
+            .into_iter()
+            .flatten()
+        {
+            labelmint_keys::check_owner_only(file).map_err(kerr)?;
+        }
         if self.create_key_if_missing && self.backend.key_backend == KeyBackendKind::File {
             let path = self.backend.key_file().map_err(kerr)?;
             if !path.exists() {

@@ -8,12 +8,19 @@
 //! | `POST /v1/vault/batch` | [`BatchBody`] | [`Signed`](crate::wire::Signed) |
 //! | `GET /v1/pubkey` | | [`PubkeyBody`] |
 //! | `GET /health` | | `{"status":"ok"}` (no auth; 503 when the lock is lost or the committer stopped) |
+//!
+//! The token is checked by a middleware before any handler runs, so an unauthenticated request
+//! is answered 401 without its body being read. Each signing route reads its body itself, up
+//! to its cap ([`HttpLimits`]; 413 `application/problem+json` naming the cap, at once when
+//! `Content-Length` says so) and within the body timeout (408). Header and idle timeouts are
+//! the connection's (`service.rs`).
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,7 +28,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::audit::Record;
-use crate::config::Token;
+use crate::config::{HttpLimits, Token};
 use crate::error::Error;
 use crate::signer::{Request, Signer};
 use crate::store::now;
@@ -34,21 +41,124 @@ pub struct AppState {
     pub signer: Arc<Signer>,
     /// The expected bearer token.
     pub token: Arc<Token>,
-    /// The network global id written into batch requests.
+    /// Body caps and the body timeout.
+    pub http: HttpLimits,
+    /// The network global id bound into release, close and batch requests.
     pub global_id: i32,
 }
 
 /// The router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // Every route but /health needs the token, checked before the handler (and its body).
+    let authed = Router::new()
         .route("/v1/escrow/release", post(release))
         .route("/v1/escrow/close", post(close))
         .route("/v1/vault/batch", post(batch))
         .route("/v1/pubkey", get(pubkey))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(authed)
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// The token check: a request without the right bearer token is answered 401 here, before
+/// its handler runs, so its body is never read.
+async fn require_token(State(s): State<AppState>, req: HttpRequest, next: Next) -> Response {
+    if !authorized(req.headers(), &s.token) {
+        tracing::warn!(path = %req.uri().path(), "unauthorized request");
+        return unauthorized();
+    }
+    next.run(req).await
+}
+
+/// A `application/problem+json` answer (RFC 9457) that also carries the `error` / `message`
+/// fields of every other error body.
+fn problem(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: String,
+    extra: serde_json::Value,
+) -> Response {
+    let mut body = serde_json::json!({
+        "type": format!("urn:labelmint:signer:problem:{code}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+        "error": code,
+        "message": detail,
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+fn too_large(limit: usize, declared: Option<u64>) -> Response {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "Request body too large",
+        match declared {
+            Some(n) => format!("the body is {n} bytes; this route takes at most {limit} bytes"),
+            None => format!("the body is above this route's cap of {limit} bytes"),
+        },
+        serde_json::json!({ "limit": limit }),
+    )
+}
+
+/// Reads a body of at most `limit` bytes within the body timeout; refuses a larger declared
+/// `Content-Length` without reading anything.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    http: &HttpLimits,
+) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit, declared));
+    }
+    match tokio::time::timeout(http.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let inner = e.into_inner();
+            if inner
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(too_large(limit, None))
+            } else {
+                Err(error_response(&Error::bad(
+                    "bad_body",
+                    format!("the request body could not be read: {inner}"),
+                )))
+            }
+        }
+        Err(_) => Err(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "Request body too slow",
+            format!(
+                "the body did not arrive within {} s",
+                http.body_timeout.as_secs_f64()
+            ),
+            serde_json::json!({}),
+        )),
+    }
 }
 
 /// Maps an error to its HTTP answer. Internal errors are logged and answered generically.
@@ -125,16 +235,18 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 
 async fn handle<T: DeserializeOwned>(
     state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
+    req: HttpRequest,
+    limit: usize,
     kind: &str,
     validate: impl FnOnce(T) -> Result<Request, Error>,
 ) -> Response {
-    if !authorized(headers, &state.token) {
-        tracing::warn!(kind, "unauthorized request");
-        return unauthorized();
-    }
-    let request = match parse::<T>(body).and_then(validate) {
+    // The token was checked by `require_token`; only now is the body read.
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&parts.headers, body, limit, &state.http).await {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
+    let request = match parse::<T>(&body).and_then(validate) {
         Ok(r) => r,
         Err(e) => {
             let mut rec = Record::new(now(), kind, "bad_request");
@@ -154,32 +266,34 @@ async fn handle<T: DeserializeOwned>(
     }
 }
 
-async fn release(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    handle(&s, &headers, &body, "escrow_release", |b: ReleaseBody| {
-        b.validate().map(Request::Release)
-    })
-    .await
-}
-
-async fn close(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    handle(&s, &headers, &body, "escrow_close", |b: CloseBody| {
-        b.validate().map(Request::Close)
-    })
-    .await
-}
-
-async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn release(State(s): State<AppState>, req: HttpRequest) -> Response {
+    let limit = s.http.max_escrow_body;
     let global_id = s.global_id;
-    handle(&s, &headers, &body, "vault_batch", |b: BatchBody| {
+    handle(&s, req, limit, "escrow_release", |b: ReleaseBody| {
+        b.validate(global_id).map(Request::Release)
+    })
+    .await
+}
+
+async fn close(State(s): State<AppState>, req: HttpRequest) -> Response {
+    let limit = s.http.max_escrow_body;
+    let global_id = s.global_id;
+    handle(&s, req, limit, "escrow_close", |b: CloseBody| {
+        b.validate(global_id).map(Request::Close)
+    })
+    .await
+}
+
+async fn batch(State(s): State<AppState>, req: HttpRequest) -> Response {
+    let limit = s.http.max_batch_body;
+    let global_id = s.global_id;
+    handle(&s, req, limit, "vault_batch", |b: BatchBody| {
         b.validate(global_id).map(Request::Batch)
     })
     .await
 }
 
-async fn pubkey(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if !authorized(&headers, &s.token) {
-        return unauthorized();
-    }
+async fn pubkey(State(s): State<AppState>) -> Response {
     Json(PubkeyBody {
         public_key: hex::encode(s.signer.public_key()),
         backend: s.signer.backend_kind().into(),

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use sqlx::PgConnection;
 
 use crate::error::Result;
+pub use labelmint_ledger::ProjectState;
 
 /// A boxed future (the seam is object-safe).
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -84,11 +85,35 @@ pub trait LedgerView: Send + Sync + std::fmt::Debug {
 
     /// What the project may still release from its escrow (approved, not yet released).
     fn releasable<'a>(&'a self, conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128>;
+
+    /// What the ledger says about closing the project's escrow.
+    fn close_view<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        project_id: u64,
+    ) -> BoxFut<'a, CloseView>;
+}
+
+/// The ledger's view of a project's close, as the close rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseView {
+    /// Active, closing (a close was asked for) or closed.
+    pub state: ProjectState,
+    /// Approved and not released on chain (indexed releases, net of bounced vault legs).
+    pub releasable: u128,
+    /// The seqnos of the releases in that "released" figure; `None` when unknown (then no
+    /// signed release may be counted as not yet in it).
+    pub released_seqnos: Option<Vec<u32>>,
+    /// Chain time (the indexer's checkpoint block), `None` when unknown.
+    pub chain_time: Option<u32>,
+    /// The indexer saw the escrow's `ev_closed`.
+    pub closed_on_chain: bool,
 }
 
 /// The real ledger (labelmint-ledger): earnings and their batches are read from the `ledger_*`
 /// tables (one query for a whole batch, before the queue); `releasable` comes
-/// from [`labelmint_ledger::Ledger::releasable`].
+/// from [`labelmint_ledger::Ledger::releasable`], the close view from
+/// [`labelmint_ledger::Ledger::close_facts`].
 #[derive(Debug, Clone)]
 pub struct PgLedger {
     ledger: labelmint_ledger::Ledger,
@@ -177,6 +202,27 @@ impl LedgerView for PgLedger {
                 .releasable(labelmint_ledger::ProjectId(project_id))
                 .await
                 .map_err(|e| crate::Error::Ledger(format!("releasable: {e}")))
+        })
+    }
+
+    fn close_view<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        project_id: u64,
+    ) -> BoxFut<'a, CloseView> {
+        Box::pin(async move {
+            let f = self
+                .ledger
+                .close_facts(labelmint_ledger::ProjectId(project_id))
+                .await
+                .map_err(|e| crate::Error::Ledger(format!("close facts: {e}")))?;
+            Ok(CloseView {
+                state: f.state,
+                releasable: f.funding.releasable,
+                released_seqnos: f.released_seqnos,
+                chain_time: f.chain_time,
+                closed_on_chain: f.closed_on_chain,
+            })
         })
     }
 }

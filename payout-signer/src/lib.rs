@@ -11,8 +11,9 @@
 //!        signer.rs: queue ─ one committer task ─ group/: BEGIN (one transaction per group
 //!                   of queued requests) ─ one read statement ─ for each, in order: lock +
 //!                   fencing token, freeze ─ journal (same content: stored message; other
-//!                   content: refused) ─ policy.rs (allowlist, TTL, batch caps, ledger earnings,
-//!                   earlier signatures, rolling and per-worker caps, releasable)
+//!                   content: refused) ─ policy.rs (allowlist, TTL, batch caps, attach and
+//!                   forward_ton, ledger earnings, earlier signatures, rolling, per-worker and
+//!                   float caps, releasable; closes: project closing, final release, once)
 //!                   ─ KeyBackend::sign(request hash) ─ one write statement (journal, items,
 //!                   volumes, audit) ─ COMMIT
 //!                                                                         │
@@ -26,6 +27,11 @@
 //!   journal entry is committed (`synchronous_commit = on`); sign while another instance holds
 //!   the lock.
 //! - Log or audit secrets (the token, key material). Touch keys outside the key backend.
+//! - Take a secret on its command line, or read a secret file its group or others can read.
+//! - Read a request's body before its token was checked; wait forever on a slow client.
+//! - Sign an escrow close the ledger did not ask for, or before the final release.
+//! - Query the database with more rights than the `labelmint_signer` role's (read the ledger,
+//!   append to its own journal, items, volumes and audit log).
 //!
 //! ## Errors and features
 //!
@@ -68,7 +74,7 @@ pub mod store;
 pub mod wire;
 
 pub use crate::client::SignerClient;
-pub use crate::config::{Config, CurrencyCaps, Limits, Listen, Token};
+pub use crate::config::{Config, CurrencyCaps, FloatLimits, HttpLimits, Limits, Listen, Token};
 pub use crate::error::{Error, Result};
 pub use crate::rules::Rule;
 pub use crate::service::{Handle, spawn};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection};
 
 use crate::error::{Error, Result};
-use crate::store::{connect_options, now};
+use crate::store::{connect_options_as, now};
 
 /// The advisory lock key (`'LMSG'`).
 pub const SIGNER_LOCK_KEY: i64 = 0x4C4D_5347;
@@ -30,9 +30,9 @@ pub struct InstanceLock {
 }
 
 impl InstanceLock {
-    /// Takes the lock or fails with [`Error::LockHeld`].
-    pub async fn acquire(url: &str) -> Result<Self> {
-        let mut conn = PgConnection::connect_with(&connect_options(url)?).await?;
+    /// Takes the lock or fails with [`Error::LockHeld`]; the lock connection runs as `role`.
+    pub async fn acquire(url: &str, role: Option<&str>) -> Result<Self> {
+        let mut conn = PgConnection::connect_with(&connect_options_as(url, role)?).await?;
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(SIGNER_LOCK_KEY)
             .fetch_one(&mut conn)

@@ -35,7 +35,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = args.config()?;
             let key = args.open_key()?;
-            let ledger = labelmint_ledger::Ledger::connect(&config.database_url, 4).await?;
+            // The ledger is read under the signer's database role too.
+            let ledger = labelmint_ledger::Ledger::from_pool(
+                store::connect_as(&config.database_url, 4, config.db_role.as_deref()).await?,
+            );
             let handle = service::spawn(config, key, Arc::new(PgLedger::new(ledger))).await?;
             println!("public_key={}", hex::encode(handle.signer.public_key()));
             println!("backend={}", handle.signer.backend_kind());
@@ -57,31 +60,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Register(args) => {
-            let pool = store::connect(&args.db.database_url, 2).await?;
+            let pool = store::connect(&args.db.database_url()?, 2).await?;
             store::migrate(&pool).await?;
             store::register(&pool, &args.registration()?).await?;
             println!("registered");
             Ok(())
         }
         Command::Freeze { db, reason } => {
-            let pool = store::connect(&db.database_url, 2).await?;
+            let pool = store::connect(&db.database_url()?, 2).await?;
             store::migrate(&pool).await?;
             store::set_frozen(&pool, Some(&reason)).await?;
             println!("frozen");
             Ok(())
         }
         Command::Unfreeze { db } => {
-            let pool = store::connect(&db.database_url, 2).await?;
+            let pool = store::connect(&db.database_url()?, 2).await?;
             store::migrate(&pool).await?;
             store::set_frozen(&pool, None).await?;
             println!("unfrozen");
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            let pool = store::connect(&db.database_url()?, 1).await?;
+            store::migrate(&pool).await?;
+            println!("migrated");
             Ok(())
         }
         Command::Audit {
             db,
             action: AuditAction::Verify,
         } => {
-            let pool = store::connect(&db.database_url, 2).await?;
+            let pool = store::connect(&db.database_url()?, 2).await?;
             let mut conn = pool.acquire().await?;
             let v = audit::verify(&mut conn).await?;
             println!("audit log ok: {} records, head {}", v.records, v.head);

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use labelmint_abi::vault::VaultBatchRequest;
 
-use crate::config::{CurrencyCaps, Limits};
+use crate::config::{CurrencyCaps, FloatLimits, Limits};
 use crate::error::{Error, Result};
-use crate::ledger::{BatchState, Earning};
+use crate::ledger::{BatchState, CloseView, Earning, ProjectState};
 use crate::rules::Rule;
 use crate::wire::raw_address;
 
@@ -278,6 +278,171 @@ pub fn check_release(amount: u128, releasable: u128, pending: u128) -> Result<()
     Ok(())
 }
 
+/// The volume key under which jetton batches' float spend is counted (not a currency code:
+/// those are alphanumeric).
+pub const FLOAT_KEY: &str = "float:TON";
+
+/// The currency a vault pays in is TON (a TON vault); any other is a jetton vault.
+pub fn is_jetton_vault(currency: &str) -> bool {
+    currency != "TON"
+}
+
+/// `attach` and `forward_ton`: both 0 for a TON vault; for a jetton vault `attach <=
+/// max_attach`, `forward_ton <= max_forward_ton` and `forward_ton <= attach`. Returns what the
+/// batch can spend from the vault's float (0 for a TON vault).
+pub fn check_attach(req: &VaultBatchRequest, currency: &str, float: &FloatLimits) -> Result<u128> {
+    if !is_jetton_vault(currency) {
+        if req.attach != 0 {
+            return Err(Error::refused(
+                Rule::BatchAttach,
+                format!(
+                    "attach {}: a TON vault's batch carries no attach (0)",
+                    req.attach
+                ),
+            ));
+        }
+        if req.forward_ton != 0 {
+            return Err(Error::refused(
+                Rule::BatchForwardTon,
+                format!(
+                    "forward_ton {}: a TON vault's batch forwards nothing (0)",
+                    req.forward_ton
+                ),
+            ));
+        }
+        return Ok(0);
+    }
+    if req.attach > float.max_attach {
+        return Err(Error::refused(
+            Rule::BatchAttach,
+            format!(
+                "attach {} nanoTON per transfer is above the maximum {}",
+                req.attach, float.max_attach
+            ),
+        ));
+    }
+    if req.forward_ton > float.max_forward_ton {
+        return Err(Error::refused(
+            Rule::BatchForwardTon,
+            format!(
+                "forward_ton {} nanoTON per transfer is above the maximum {}",
+                req.forward_ton, float.max_forward_ton
+            ),
+        ));
+    }
+    if req.forward_ton > req.attach {
+        return Err(Error::refused(
+            Rule::BatchForwardTon,
+            format!(
+                "forward_ton {} is above attach {}: the transfer cannot forward more than it carries",
+                req.forward_ton, req.attach
+            ),
+        ));
+    }
+    Ok(float.spend(req.items.len(), req.attach))
+}
+
+/// The float caps: what jetton batches spent from vault floats in the last hour / 24 hours
+/// plus what this batch can spend.
+pub fn check_float(float: &FloatLimits, hour: u128, day: u128, spend: u128) -> Result<()> {
+    if hour.saturating_add(spend) > float.hour {
+        return Err(Error::refused(
+            Rule::CapFloatHour,
+            format!(
+                "jetton batches can spend {hour} nanoTON of vault float in the last hour + {spend} for this batch: above the hourly float cap {}",
+                float.hour
+            ),
+        ));
+    }
+    if day.saturating_add(spend) > float.day {
+        return Err(Error::refused(
+            Rule::CapFloatDay,
+            format!(
+                "jetton batches can spend {day} nanoTON of vault float in the last 24h + {spend} for this batch: above the daily float cap {}",
+                float.day
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `close.project_closing`: the ledger says the project is closing, and the escrow is not
+/// closed on chain.
+pub fn check_close_requested(view: &CloseView, project: u64) -> Result<()> {
+    if view.closed_on_chain || view.state == ProjectState::Closed {
+        return Err(Error::refused(
+            Rule::CloseNotRequested,
+            format!("project {project}'s escrow is closed on chain already"),
+        ));
+    }
+    if view.state != ProjectState::Closing {
+        return Err(Error::refused(
+            Rule::CloseNotRequested,
+            format!(
+                "project {project} is {}: the ledger has no close request (the client or an admin asks for it first)",
+                view.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `close.once`: every close of this escrow signed before at another seqno (`earlier`:
+/// `(seqno, valid_until)`) must be provably dead: its valid_until plus the finality margin is
+/// before chain time as the indexer saw it. Unknown chain time proves nothing. (The same seqno
+/// is the journal's: the identical request is replayed, another content refused.)
+pub fn check_close_once(
+    seqno: u32,
+    earlier: &[(u32, u64)],
+    chain_time: Option<u32>,
+    margin: u32,
+) -> Result<()> {
+    for (m, valid_until) in earlier {
+        if *m == seqno {
+            continue;
+        }
+        let dead = chain_time
+            .is_some_and(|t| valid_until.saturating_add(u64::from(margin)) < u64::from(t));
+        if !dead {
+            return Err(Error::refused(
+                Rule::CloseOnce,
+                format!(
+                    "a close of this escrow was signed for seqno {m} (valid until {valid_until}) and is not provably dead: chain time {} must pass {}",
+                    chain_time
+                        .map_or_else(|| "(unknown: no indexer)".to_string(), |t| t.to_string()),
+                    valid_until.saturating_add(u64::from(margin))
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `close.final_release`: what is approved and unreleased on chain must be covered by
+/// releases this signer signed at LOWER seqnos, still live, and not among the releases the
+/// ledger already counts (`live`: `(seqno, amount)`). The escrow consumes seqnos in order, so
+/// a close at `seqno` lands only after those releases did; a release at a higher seqno would
+/// never land after the close. Unknown released seqnos count no signed release.
+pub fn check_final_release(seqno: u32, view: &CloseView, live: &[(u32, u128)]) -> Result<()> {
+    let covered = match &view.released_seqnos {
+        None => 0,
+        Some(posted) => live
+            .iter()
+            .filter(|(s, _)| *s < seqno && !posted.contains(s))
+            .fold(0u128, |a, (_, amount)| a.saturating_add(*amount)),
+    };
+    if view.releasable > covered {
+        return Err(Error::refused(
+            Rule::CloseFinalRelease,
+            format!(
+                "{} of approved earnings is not released on chain and releases signed below seqno {seqno} cover {covered}: sign the final release first",
+                view.releasable
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +695,202 @@ mod tests {
             rule(check_worker_totals(&totals, &c, one_before)),
             Some(Rule::CapWorkerDay)
         );
+    }
+
+    #[test]
+    fn attach_table() {
+        let f = FloatLimits {
+            max_attach: 100,
+            max_forward_ton: 40,
+            item_fee: 3,
+            batch_fee: 10,
+            hour: 1_000,
+            day: 2_000,
+        };
+        let with = |attach: u128, forward_ton: u128| VaultBatchRequest {
+            attach,
+            forward_ton,
+            ..batch(&[(1, 1, 10), (2, 2, 10)])
+        };
+        // (currency, attach, forward_ton) -> rule
+        let cases: &[(&str, u128, u128, Option<Rule>)] = &[
+            ("TON", 0, 0, None),
+            ("TON", 1, 0, Some(Rule::BatchAttach)),
+            ("TON", 0, 1, Some(Rule::BatchForwardTon)),
+            ("USD", 100, 40, None),
+            ("USD", 0, 0, None),
+            ("USD", 101, 0, Some(Rule::BatchAttach)),
+            ("USD", 100, 41, Some(Rule::BatchForwardTon)),
+            ("USD", 30, 31, Some(Rule::BatchForwardTon)),
+        ];
+        for (currency, attach, forward, want) in cases {
+            assert_eq!(
+                rule(check_attach(&with(*attach, *forward), currency, &f)),
+                *want,
+                "{currency} attach {attach} forward_ton {forward}"
+            );
+        }
+        // What a batch can spend: 2 items x (attach 100 + fee 3) + 10; a TON vault: nothing.
+        assert_eq!(check_attach(&with(100, 40), "USD", &f).unwrap(), 216);
+        assert_eq!(check_attach(&with(0, 0), "TON", &f).unwrap(), 0);
+        assert_eq!(
+            f.spend(250, 100),
+            250 * 103 + 10,
+            "count x (attach + item fee) + batch fee"
+        );
+    }
+
+    #[test]
+    fn float_caps_table() {
+        let f = FloatLimits {
+            hour: 1_000,
+            day: 2_000,
+            ..FloatLimits::default()
+        };
+        let cases: &[(u128, u128, u128, Option<Rule>)] = &[
+            (0, 0, 1_000, None),
+            (784, 1_500, 216, None),
+            (785, 785, 216, Some(Rule::CapFloatHour)),
+            (0, 1_785, 216, Some(Rule::CapFloatDay)),
+            (0, 0, 1_001, Some(Rule::CapFloatHour)),
+        ];
+        for (hour, day, spend, want) in cases {
+            assert_eq!(
+                rule(check_float(&f, *hour, *day, *spend)),
+                *want,
+                "{hour} {day} {spend}"
+            );
+        }
+    }
+
+    fn view(state: ProjectState, releasable: u128, posted: Option<Vec<u32>>) -> CloseView {
+        CloseView {
+            state,
+            releasable,
+            released_seqnos: posted,
+            chain_time: Some(1_000),
+            closed_on_chain: false,
+        }
+    }
+
+    #[test]
+    fn close_requested_table() {
+        let on_chain = CloseView {
+            closed_on_chain: true,
+            ..view(ProjectState::Closing, 0, Some(vec![]))
+        };
+        let cases = [
+            (view(ProjectState::Closing, 0, Some(vec![])), None),
+            (
+                view(ProjectState::Active, 0, Some(vec![])),
+                Some(Rule::CloseNotRequested),
+            ),
+            (
+                view(ProjectState::Closed, 0, Some(vec![])),
+                Some(Rule::CloseNotRequested),
+            ),
+            (on_chain, Some(Rule::CloseNotRequested)),
+        ];
+        for (v, want) in cases {
+            assert_eq!(rule(check_close_requested(&v, 7)), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn close_once_table() {
+        // (seqno, earlier closes (seqno, valid_until), chain time) -> rule; margin 10 s
+        type Case<'a> = (u32, &'a [(u32, u64)], Option<u32>, Option<Rule>);
+        let cases: &[Case] = &[
+            (5, &[], Some(1_000), None),
+            // The same seqno is the journal's business (replay or journal.conflict).
+            (5, &[(5, 2_000)], Some(1_000), None),
+            // Another seqno, live: refused.
+            (6, &[(5, 2_000)], Some(1_000), Some(Rule::CloseOnce)),
+            (4, &[(5, 2_000)], Some(1_000), Some(Rule::CloseOnce)),
+            // Expired, but not by the finality margin in chain time: refused.
+            (6, &[(5, 995)], Some(1_000), Some(Rule::CloseOnce)),
+            (6, &[(5, 990)], Some(1_000), Some(Rule::CloseOnce)),
+            // Dead in chain time: allowed.
+            (6, &[(5, 989)], Some(1_000), None),
+            // Without chain time nothing is proven dead.
+            (6, &[(5, 1)], None, Some(Rule::CloseOnce)),
+            // One dead, one live.
+            (
+                7,
+                &[(5, 100), (6, 2_000)],
+                Some(1_000),
+                Some(Rule::CloseOnce),
+            ),
+        ];
+        for (seqno, earlier, chain, want) in cases {
+            assert_eq!(
+                rule(check_close_once(*seqno, earlier, *chain, 10)),
+                *want,
+                "{seqno} {earlier:?} {chain:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn final_release_table() {
+        let closing = |releasable, posted| view(ProjectState::Closing, releasable, posted);
+        // (close seqno, view, live signed releases (seqno, amount)) -> rule
+        type Case = (u32, CloseView, Vec<(u32, u128)>, Option<Rule>);
+        let cases: Vec<Case> = vec![
+            // Everything released and indexed.
+            (9, closing(0, Some(vec![3])), vec![], None),
+            // Unreleased, nothing signed.
+            (
+                9,
+                closing(100, Some(vec![])),
+                vec![],
+                Some(Rule::CloseFinalRelease),
+            ),
+            // Covered by a live release at a lower seqno.
+            (9, closing(100, Some(vec![])), vec![(8, 100)], None),
+            (9, closing(100, Some(vec![])), vec![(4, 60), (8, 40)], None),
+            (
+                9,
+                closing(100, Some(vec![])),
+                vec![(8, 99)],
+                Some(Rule::CloseFinalRelease),
+            ),
+            // A release at a higher seqno never lands after the close.
+            (
+                9,
+                closing(100, Some(vec![])),
+                vec![(10, 100)],
+                Some(Rule::CloseFinalRelease),
+            ),
+            // A release the ledger already counts in "released" does not cover twice.
+            (
+                9,
+                closing(100, Some(vec![8])),
+                vec![(8, 100)],
+                Some(Rule::CloseFinalRelease),
+            ),
+            (
+                9,
+                closing(100, Some(vec![7])),
+                vec![(7, 50), (8, 100)],
+                None,
+            ),
+            // Unknown released seqnos: no signed release counts.
+            (
+                9,
+                closing(100, None),
+                vec![(8, 100)],
+                Some(Rule::CloseFinalRelease),
+            ),
+            (9, closing(0, None), vec![], None),
+        ];
+        for (seqno, v, live, want) in cases {
+            assert_eq!(
+                rule(check_final_release(seqno, &v, &live)),
+                want,
+                "{seqno} {v:?} {live:?}"
+            );
+        }
     }
 
     #[test]

@@ -34,6 +34,26 @@ pub enum Rule {
     ItemAlreadyBatched,
     /// A release above what the project may still release.
     Releasable,
+    /// An escrow close while the ledger does not say the project is closing (no close request,
+    /// or the escrow is closed already).
+    CloseNotRequested,
+    /// A second escrow close at another seqno while an earlier signed close of the escrow is
+    /// not provably dead (its valid_until passed in chain time, with the finality margin).
+    CloseOnce,
+    /// An escrow close while approved earnings are unreleased and not covered by releases
+    /// signed at lower seqnos (which the escrow must consume before the close can land).
+    CloseFinalRelease,
+    /// A batch's `attach` (TON per jetton transfer) is above the per-item maximum, or not 0
+    /// for a TON vault.
+    BatchAttach,
+    /// A batch's `forward_ton` is above the per-item maximum or above `attach`, or not 0 for a
+    /// TON vault.
+    BatchForwardTon,
+    /// The TON a jetton batch can spend from its vault's float would exceed the rolling
+    /// one-hour float cap.
+    CapFloatHour,
+    /// ... the rolling 24-hour float cap.
+    CapFloatDay,
     /// The (contract, seqno / query id) was already signed with a different content.
     JournalConflict,
     /// This instance no longer holds the single-signer lock.
@@ -57,6 +77,13 @@ impl Rule {
             Rule::ItemMismatch => "item.matches_earning",
             Rule::ItemAlreadyBatched => "item.not_in_other_batch",
             Rule::Releasable => "release.releasable",
+            Rule::CloseNotRequested => "close.project_closing",
+            Rule::CloseOnce => "close.once",
+            Rule::CloseFinalRelease => "close.final_release",
+            Rule::BatchAttach => "batch.attach",
+            Rule::BatchForwardTon => "batch.forward_ton",
+            Rule::CapFloatHour => "cap.float_hour",
+            Rule::CapFloatDay => "cap.float_day",
             Rule::JournalConflict => "journal.conflict",
             Rule::NotLockHolder => "instance.lock",
         }
@@ -66,7 +93,7 @@ impl Rule {
     /// signed, 503 for a signer that may not sign now, 422 otherwise.
     pub fn status(self) -> u16 {
         match self {
-            Rule::JournalConflict | Rule::ItemAlreadyBatched => 409,
+            Rule::JournalConflict | Rule::ItemAlreadyBatched | Rule::CloseOnce => 409,
             Rule::Frozen | Rule::NotLockHolder => 503,
             _ => 422,
         }

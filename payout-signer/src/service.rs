@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use axum::serve::Listener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::audit::Record;
-use crate::config::{Config, Limits, Listen};
+use crate::config::{Config, HttpLimits, Limits, Listen};
 use crate::error::{Error, Result};
 use crate::http::{AppState, router};
 use crate::key::KeyBackend;
@@ -77,16 +80,31 @@ pub fn check_caps_against_vaults(
     Ok(())
 }
 
-/// Starts a signer: migrations, the instance lock (refused when another signer holds it), the
-/// caps check, then the listener.
+/// Starts a signer: migrations (with the login's rights, if `config.migrate`), the signing pool
+/// under the signer's database role (refused if that role may write the ledger's earnings),
+/// the instance lock (refused when another signer holds it), the caps check, then the
+/// listener.
 pub async fn spawn(
     config: Config,
     key: Arc<dyn KeyBackend>,
     ledger: Arc<dyn LedgerView>,
 ) -> Result<Handle> {
-    let pool = store::connect(&config.database_url, config.max_connections).await?;
-    store::migrate(&pool).await?;
-    let lock = InstanceLock::acquire(&config.database_url).await?;
+    if config.migrate {
+        // With the login's own rights: the signer's role may not run DDL.
+        let owner = store::connect(&config.database_url, 1).await?;
+        store::migrate(&owner).await?;
+        owner.close().await;
+    }
+    let role = config.db_role.as_deref();
+    let pool = store::connect_as(&config.database_url, config.max_connections, role).await?;
+    let (current, writes_ledger) = store::current_role(&pool).await?;
+    if role.is_some() && writes_ledger {
+        return Err(Error::Config(format!(
+            "the signer's database role {current} may INSERT or UPDATE ledger_earnings: it must only read the ledger (see the README, \"Database role\")"
+        )));
+    }
+    tracing::info!(role = %current, "signing connections run as this database role");
+    let lock = InstanceLock::acquire(&config.database_url, role).await?;
     check_caps_against_vaults(&config.limits, &store::vaults(&pool).await?)?;
     let signer = Arc::new(Signer::new(
         pool,
@@ -106,21 +124,16 @@ pub async fn spawn(
     let app = router(AppState {
         signer: signer.clone(),
         token: Arc::new(config.token.clone()),
+        http: config.http,
         global_id: config.global_id,
     });
     let (tx, rx) = oneshot::channel::<()>();
-    let shutdown = async move {
-        let _ = rx.await;
-    };
+    let http = config.http;
     match &config.listen {
         Listen::Tcp(addr) => {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             let local = listener.local_addr()?;
-            let task = tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            });
+            let task = tokio::spawn(serve(listener, app, http, rx));
             Ok(Handle {
                 addr: Some(local),
                 unix: None,
@@ -134,11 +147,7 @@ pub async fn spawn(
                 std::fs::remove_file(path)?;
             }
             let listener = tokio::net::UnixListener::bind(path)?;
-            let task = tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            });
+            let task = tokio::spawn(serve(listener, app, http, rx));
             Ok(Handle {
                 addr: None,
                 unix: Some(path.clone()),
@@ -148,6 +157,65 @@ pub async fn spawn(
             })
         }
     }
+}
+
+/// The accept loop: each connection is served by hyper's HTTP/1 connection with a header-read
+/// timeout (which hyper also runs while a kept-alive connection waits for its next request:
+/// the idle timeout), at most `max_connections` at once (more wait to be accepted). On
+/// shutdown it stops accepting, lets each connection finish its request in flight, and returns
+/// when all are closed.
+async fn serve<L: Listener>(
+    mut listener: L,
+    app: axum::Router,
+    http: HttpLimits,
+    shutdown: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let slots = Arc::new(Semaphore::new(http.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        // A free slot first: beyond the limit, new connections wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (io, _addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(http.header_read_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            let outcome = tokio::select! {
+                outcome = conn.as_mut() => outcome,
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = outcome {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot until it is closed.
+    let _ = slots
+        .acquire_many(u32::try_from(http.max_connections.max(1)).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -166,6 +166,8 @@ pub(crate) struct PreRead {
     pub(crate) registered: Option<Registered>,
     pub(crate) earnings: HashMap<u64, crate::ledger::Earning>,
     pub(crate) releasable: u128,
+    /// An escrow close: what the ledger says about closing the project.
+    pub(crate) close: Option<crate::ledger::CloseView>,
     pub(crate) batch: Option<BatchFacts>,
 }
 
@@ -186,10 +188,13 @@ pub(crate) struct BatchFacts {
     pub(crate) amounts: Vec<String>,
     /// The batch total.
     pub(crate) total: u128,
+    /// The outcome of [`policy::check_attach`]: what the batch can spend from the vault's TON
+    /// float (0 for a TON vault), or the rule `attach` / `forward_ton` broke.
+    pub(crate) float: Result<u128>,
 }
 
 impl BatchFacts {
-    fn of(b: &VaultBatchRequest, currency: &str, pre: &PreRead) -> Result<Self> {
+    fn of(b: &VaultBatchRequest, currency: &str, pre: &PreRead, limits: &Limits) -> Result<Self> {
         let mut seen = std::collections::HashSet::with_capacity(b.items.len());
         let mut ids = Vec::with_capacity(b.items.len());
         for item in &b.items {
@@ -216,6 +221,7 @@ impl BatchFacts {
                 .items
                 .iter()
                 .fold(0u128, |a, i| a.saturating_add(i.amount)),
+            float: policy::check_attach(b, currency, &limits.float),
         })
     }
 }
@@ -412,7 +418,7 @@ impl Signer {
     }
 
     /// Reads the allowlist entry and, for a vault batch, the ledger's earnings of its items, for
-    /// a release the project's releasable amount.
+    /// a release the project's releasable amount, for a close the ledger's close view.
     async fn pre_read(&self, req: &Request) -> Result<PreRead> {
         let core = &self.core;
         let mut conn = core.pool.acquire().await?;
@@ -421,6 +427,7 @@ impl Signer {
             registered,
             earnings: HashMap::new(),
             releasable: 0,
+            close: None,
             batch: None,
         };
         match (req, &pre.registered) {
@@ -428,10 +435,13 @@ impl Signer {
                 let ids: Vec<u64> = b.items.iter().map(|i| i.item_id).collect();
                 pre.earnings = core.ledger.earnings(&mut conn, &ids).await?;
                 let currency = currency.clone();
-                pre.batch = Some(BatchFacts::of(b, &currency, &pre)?);
+                pre.batch = Some(BatchFacts::of(b, &currency, &pre, &core.limits)?);
             }
             (Request::Release(_), Some(Registered::Escrow { project_id })) => {
                 pre.releasable = core.ledger.releasable(&mut conn, *project_id).await?;
+            }
+            (Request::Close(_), Some(Registered::Escrow { project_id })) => {
+                pre.close = Some(core.ledger.close_view(&mut conn, *project_id).await?);
             }
             _ => {}
         }

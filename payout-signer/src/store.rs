@@ -33,12 +33,53 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
     Ok(opts.options([("synchronous_commit", "on"), ("enable_seqscan", "off")]))
 }
 
-/// A pool on `url` with `synchronous_commit = on`.
+/// [`connect_options`] that also switch every connection to `role` (`SET ROLE` at connect, as
+/// a startup option): the session then has that role's rights only. The login must be a
+/// member of it.
+pub fn connect_options_as(url: &str, role: Option<&str>) -> Result<PgConnectOptions> {
+    let opts = connect_options(url)?;
+    Ok(match role {
+        None => opts,
+        Some(role) => {
+            if role.is_empty()
+                || !role
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+            {
+                return Err(Error::Config(format!(
+                    "database role {role:?}: expected [a-z0-9_]+"
+                )));
+            }
+            opts.options([("role", role)])
+        }
+    })
+}
+
+/// A pool on `url` with `synchronous_commit = on`, with the login's own rights (migrations,
+/// `register`, `freeze`: the operator's commands).
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
+    connect_as(url, max_connections, None).await
+}
+
+/// A pool on `url` whose connections run as `role` ([`connect_options_as`]).
+pub async fn connect_as(url: &str, max_connections: u32, role: Option<&str>) -> Result<PgPool> {
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
-        .connect_with(connect_options(url)?)
+        .connect_with(connect_options_as(url, role)?)
         .await?)
+}
+
+/// The role a connection runs as (`current_user`) and whether it may still change the
+/// ledger's earnings (it must not, when it is the signer's role).
+pub async fn current_role(pool: &PgPool) -> Result<(String, bool)> {
+    let row = sqlx::query(
+        "SELECT current_user::TEXT AS role, \
+         COALESCE(has_table_privilege(to_regclass('ledger_earnings'), 'INSERT') \
+           OR has_table_privilege(to_regclass('ledger_earnings'), 'UPDATE'), false) AS writes_ledger",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_get("role")?, row.try_get("writes_ledger")?))
 }
 
 /// Applies the signer's migrations.

@@ -170,10 +170,12 @@ fn parse_u64(code: &'static str, field: &str, s: &str) -> Result<u64> {
 }
 
 impl ReleaseBody {
-    /// The ABI request this body asks for.
-    pub fn validate(&self) -> Result<ReleaseRequest> {
+    /// The ABI request this body asks for, bound to the network `global_id` (the signer's
+    /// configured one: the body does not choose the network).
+    pub fn validate(&self, global_id: i32) -> Result<ReleaseRequest> {
         Ok(ReleaseRequest {
             escrow: parse_address("escrow", &self.escrow)?,
+            global_id,
             seqno: self.seqno,
             valid_until: self.valid_until,
             amount: parse_amount("amount", &self.amount)?,
@@ -182,10 +184,11 @@ impl ReleaseBody {
 }
 
 impl CloseBody {
-    /// The ABI request this body asks for.
-    pub fn validate(&self) -> Result<CloseRequest> {
+    /// The ABI request this body asks for, bound to the network `global_id`.
+    pub fn validate(&self, global_id: i32) -> Result<CloseRequest> {
         Ok(CloseRequest {
             escrow: parse_address("escrow", &self.escrow)?,
+            global_id,
             seqno: self.seqno,
             valid_until: self.valid_until,
         })

@@ -4,13 +4,17 @@
 //!
 //! The local secrets (bearer token, key passphrase) are created once in the signer's folder
 //! (`.data/signer`, mode 0600) from the OS's randomness; they protect a local devnet key only.
+//! No secret is on the signer's command line: the database URL (with its password) goes
+//! through the child's environment, the token and passphrase as those files.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use labelmint_abi::escrow::ReleaseRequest;
+use labelmint_abi::Layout;
+use labelmint_abi::escrow::{EscrowRelease, ReleaseRequest};
+use labelmint_abi::vault::VaultBatch;
 use labelmint_devnet::scenario::{Authorizer, Plan};
 use labelmint_ledger::{Batch, BatchItem, BatchRequest, CurrencyCode, Ledger};
 use labelmint_payout_signer::client::{Refusal, SignerClient};
@@ -73,8 +77,8 @@ fn local_secret(dir: &Path, name: &str) -> Result<PathBuf> {
 
 impl SignerProcess {
     /// Starts `bin serve` on `listen` with the file key `dir/signer.key` (created on first run),
-    /// the ledger and journal in `database_url`, batches signed for the network `global_id`, and
-    /// waits until it listens.
+    /// the ledger and journal in `database_url`, bound to the chain's `global_id` (config param
+    /// 19), and waits until it listens.
     pub async fn start(
         bin: &Path,
         dir: &Path,
@@ -96,10 +100,12 @@ impl SignerProcess {
         let token = std::fs::read_to_string(&token_file)
             .map_err(|e| signer_err(&format!("reading {}", token_file.display()), e))?;
         let token = Token::new(token).map_err(|e| signer_err("token", e))?;
+        // Secrets never go on the command line (ps and /proc/<pid>/cmdline show it to every
+        // user): the database URL (with its password) through the child's environment, the
+        // token and the key passphrase as files only their owner reads.
         let mut child = Command::new(bin)
             .arg("serve")
-            .arg("--database-url")
-            .arg(database_url)
+            .env("DATABASE_URL", database_url)
             .arg("--listen")
             .arg(listen.to_string())
             .arg("--token-file")
@@ -111,9 +117,10 @@ impl SignerProcess {
             .arg("--passphrase-file")
             .arg(&passphrase_file)
             .arg("--create-key-if-missing")
+            .arg(format!("--global-id={global_id}"))
             .env_remove("LABELMINT_SIGNER_TOKEN")
             .env_remove("LABELMINT_SIGNER_PASSPHRASE")
-            .env("LABELMINT_GLOBAL_ID", global_id.to_string())
+            .env_remove("LABELMINT_DATABASE_URL_FILE")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -180,12 +187,13 @@ impl SignerProcess {
         })
     }
 
-    /// Runs `payout-signer <command> --database-url <db> <args>` to completion; its stdout.
+    /// Runs `payout-signer <command> <args>` (the database URL in its environment) to
+    /// completion; its stdout.
     pub async fn command(&self, command: &str, args: &[&str]) -> Result<String> {
         let out = Command::new(&self.bin)
             .arg(command)
-            .arg("--database-url")
-            .arg(&self.database_url)
+            .env("DATABASE_URL", &self.database_url)
+            .env_remove("LABELMINT_DATABASE_URL_FILE")
             .args(args)
             .env("RUST_LOG", "warn")
             .output()
@@ -198,6 +206,11 @@ impl SignerProcess {
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Whether the process is still running.
@@ -283,6 +296,21 @@ impl Authorizer for SignerAuthorizer<'_> {
             .and_then(|r| r.map_err(|r| refusal("the release", &r)))
             .map_err(to_devnet)?;
         let cell = cell_of(&signed).map_err(to_devnet)?;
+        // The signer binds the request to its configured network: it must be this chain's.
+        let signed_for = EscrowRelease::parse(&cell)
+            .map_err(|e| signer_err("the signed release", e))
+            .map_err(to_devnet)?
+            .request
+            .global_id;
+        if signed_for != request.global_id {
+            return Err(to_devnet(signer_err(
+                "the signed release",
+                format!(
+                    "signed for global id {signed_for}, the chain's is {}",
+                    request.global_id
+                ),
+            )));
+        }
         self.signed.push(signed);
         Ok(cell)
     }
@@ -348,6 +376,24 @@ impl SignerAuthorizer<'_> {
             .map_err(|e| signer_err("POST /v1/vault/batch", e))?
             .map_err(|r| refusal("the batch", &r))?;
         let cell = cell_of(&signed)?;
+        // The signer binds the batch to its configured network: it must be this chain's.
+        let signed_for = cell
+            .reference_cloned(0)
+            .ok_or_else(|| signer_err("the signed batch", "the external message has no body"))
+            .and_then(|body| {
+                VaultBatch::parse(&body).map_err(|e| signer_err("the signed batch", e))
+            })?
+            .request
+            .global_id;
+        if signed_for != plan.global_id {
+            return Err(signer_err(
+                "the signed batch",
+                format!(
+                    "signed for global id {signed_for}, the chain's is {}",
+                    plan.global_id
+                ),
+            ));
+        }
         let mut signing_hash = [0u8; 32];
         hex::decode_to_slice(&signed.signing_hash, &mut signing_hash)
             .map_err(|e| signer_err("signing_hash", e))?;

@@ -108,10 +108,16 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
     let ledger = Ledger::connect(&database_url, 4).await?;
     ledger.migrate().await?;
 
-    // The chain's global id (config param 19): the signer writes it into every batch request.
-    let global_id = devnet.node().lock().config().global_id;
-
-    // The signer: a separate process with a file key created on first run.
+    // The signer: a separate process with a file key created on first run, bound to this
+    // chain's global id (config param 19), as the blocks state it.
+    let global_id = devnet
+        .node()
+        .lock()
+        .last_master()?
+        .root
+        .parse::<tycho_types::models::Block>()
+        .map_err(labelmint_devnet::Error::from)?
+        .global_id;
     let signer = SignerProcess::start(
         &config.signer_bin,
         &config.signer_dir,

@@ -175,3 +175,90 @@ async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
     drop(stack);
     drop(scratch);
 }
+
+/// The password of a `postgres://user:password@host/db` URL.
+fn password_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let userinfo = rest.split_once('@').map_or("", |(u, _)| u);
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_signer_process_gets_its_secrets_from_env_and_files_never_argv() {
+    // The signer as `make up` starts it, on a scratch database of the private cluster (whose
+    // URL carries the cluster's password).
+    let scratch = ScratchDb::create("labelmint_up_secrets").await;
+    let password = password_of(&scratch.url);
+    assert!(!password.is_empty(), "the test URL has a password");
+    let ledger = labelmint_ledger::Ledger::connect(&scratch.url, 2)
+        .await
+        .expect("ledger");
+    ledger.migrate().await.expect("ledger migrations");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let signer_dir = dir.path().join("signer");
+    let mut signer = labelmint_stack::signer::SignerProcess::start(
+        &signer_bin(),
+        &signer_dir,
+        &scratch.url,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        labelmint_devnet::engine::ton_config::DEVNET_GLOBAL_ID,
+    )
+    .await
+    .expect("the signer starts");
+    assert!(signer.is_running());
+    let pid = signer.pid().expect("pid");
+
+    // What every user of the machine can read: the command line.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).to_string())
+        .collect();
+    let joined = args.join(" ");
+    let token = std::fs::read_to_string(signer_dir.join("token")).expect("token");
+    let passphrase = std::fs::read_to_string(signer_dir.join("passphrase")).expect("passphrase");
+    for (what, secret) in [
+        ("the database password", format!(":{password}@")),
+        ("the database URL", scratch.url.clone()),
+        ("the bearer token", token.trim().to_string()),
+        ("the key passphrase", passphrase.trim().to_string()),
+    ] {
+        assert!(
+            !joined.contains(&secret),
+            "{what} is on the command line: {joined}"
+        );
+    }
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.starts_with("--database-url") && a != "--database-url-file"),
+        "{joined}"
+    );
+    // The URL went through the child's environment (readable by its owner only) ...
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+    let env_text = String::from_utf8_lossy(&environ);
+    assert!(
+        env_text.contains(&format!("DATABASE_URL={}", scratch.url)),
+        "the database URL is passed in the environment"
+    );
+    // ... and the token and passphrase as owner-only files.
+    use std::os::unix::fs::PermissionsExt;
+    for name in ["token", "passphrase", "signer.key"] {
+        let mode = std::fs::metadata(signer_dir.join(name))
+            .expect("secret file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name}: mode {mode:o}");
+    }
+    // The operator's commands take the URL the same way.
+    let verified = signer
+        .command("audit", &["verify"])
+        .await
+        .expect("audit verify");
+    assert!(verified.starts_with("audit log ok"), "{verified}");
+    drop(signer);
+    drop(scratch);
+}

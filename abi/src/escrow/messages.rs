@@ -52,18 +52,22 @@ impl EscrowDeposit {
 }
 tagged_layout!(EscrowDeposit, "escrow_deposit", opcodes::ESCROW_DEPOSIT);
 
-/// TL-B: `release_request#65e2f320 escrow:MsgAddressInt seqno:uint32 valid_until:uint32
-/// amount:Coins = ReleaseRequest;`
+/// TL-B: `release_request#65e2f320 escrow:MsgAddressInt global_id:int32 seqno:uint32
+/// valid_until:uint32 amount:Coins = ReleaseRequest;`
 ///
 /// The payload the signer signs: ed25519 over [`SignedRequest::signing_hash`] (the cell's
-/// representation hash). Bound to one escrow by its address; fresh by `seqno` and
-/// `valid_until`.
+/// representation hash). Bound to one escrow by its address and to one network by
+/// `global_id`; fresh by `seqno` and `valid_until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
     /// The escrow this request is for.
     #[serde(with = "json::addr")]
     pub escrow: StdAddr,
+    /// The network the request is for (config param 19; see [`crate::network`]): the escrow
+    /// refuses any other than its chain's (`ERR_WRONG_NETWORK`).
+    #[serde(with = "json::dec")]
+    pub global_id: i32,
     /// Must equal the escrow's current seqno.
     #[serde(with = "json::dec")]
     pub seqno: u32,
@@ -78,6 +82,7 @@ pub struct ReleaseRequest {
 impl ReleaseRequest {
     fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
         codec::store_addr(b, &self.escrow)?;
+        codec::store_i32(b, self.global_id)?;
         b.store_u32(self.seqno)?;
         b.store_u32(self.valid_until)?;
         codec::store_coins(b, self.amount)
@@ -86,6 +91,7 @@ impl ReleaseRequest {
     fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
         Ok(Self {
             escrow: codec::load_addr(s)?,
+            global_id: codec::load_i32(s)?,
             seqno: s.load_u32()?,
             valid_until: s.load_u32()?,
             amount: codec::load_coins(s)?,
@@ -129,8 +135,8 @@ impl EscrowRelease {
 }
 tagged_layout!(EscrowRelease, "escrow_release", opcodes::ESCROW_RELEASE);
 
-/// TL-B: `close_request#734ef89e escrow:MsgAddressInt seqno:uint32 valid_until:uint32
-/// = CloseRequest;`
+/// TL-B: `close_request#734ef89e escrow:MsgAddressInt global_id:int32 seqno:uint32
+/// valid_until:uint32 = CloseRequest;`
 ///
 /// Signed like [`ReleaseRequest`]; closes the project so the client can take the remainder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +145,9 @@ pub struct CloseRequest {
     /// The escrow this request is for.
     #[serde(with = "json::addr")]
     pub escrow: StdAddr,
+    /// The network the request is for (config param 19; see [`crate::network`]).
+    #[serde(with = "json::dec")]
+    pub global_id: i32,
     /// Must equal the escrow's current seqno.
     #[serde(with = "json::dec")]
     pub seqno: u32,
@@ -150,6 +159,7 @@ pub struct CloseRequest {
 impl CloseRequest {
     fn store_fields(&self, b: &mut CellBuilder) -> Result<()> {
         codec::store_addr(b, &self.escrow)?;
+        codec::store_i32(b, self.global_id)?;
         b.store_u32(self.seqno)?;
         Ok(b.store_u32(self.valid_until)?)
     }
@@ -157,6 +167,7 @@ impl CloseRequest {
     fn load_fields(s: &mut CellSlice<'_>) -> Result<Self> {
         Ok(Self {
             escrow: codec::load_addr(s)?,
+            global_id: codec::load_i32(s)?,
             seqno: s.load_u32()?,
             valid_until: s.load_u32()?,
         })
@@ -225,7 +236,7 @@ leg_payment!(
     opcodes::ESCROW_REFUND_PAYMENT
 );
 
-/// Which outgoing payment of an escrow a query id belongs to.
+/// Which outgoing jetton or TON message of an escrow a query id belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Leg {
     /// 1: release to the vault.
@@ -234,6 +245,9 @@ pub enum Leg {
     Fee = 2,
     /// 3: refund to the client.
     Refund = 3,
+    /// 4: not a payment: a jetton recovery's self-transfer; the `seqno` part is the recovery's
+    /// number (`recoveries`), and the whole id is the `jetton_recovery` nonce.
+    Recovery = 4,
 }
 
 /// `leg_query_id$_ leg:uint32 seqno:uint32 = LegQueryId;` (a uint64 on the wire).
@@ -266,6 +280,7 @@ impl TryFrom<u64> for LegQueryId {
             1 => Leg::Vault,
             2 => Leg::Fee,
             3 => Leg::Refund,
+            4 => Leg::Recovery,
             other => {
                 return Err(Error::InvalidValue {
                     field: "leg",
@@ -293,6 +308,13 @@ mod tests {
         assert_eq!(q.to_u64(), 0x0000_0002_ffff_fffe);
         assert_eq!(LegQueryId::try_from(q.to_u64()).unwrap(), q);
         assert!(LegQueryId::try_from(7).is_err());
-        assert!(LegQueryId::try_from(4 << 32).is_err());
+        assert_eq!(
+            LegQueryId::try_from((4 << 32) | 1).unwrap(),
+            LegQueryId {
+                leg: Leg::Recovery,
+                seqno: 1
+            }
+        );
+        assert!(LegQueryId::try_from(5 << 32).is_err());
     }
 }

@@ -39,6 +39,15 @@ impl Layout for EscrowRoutes {
     }
 }
 
+/// The largest `fee_bps` an escrow accepts (`MAX_FEE_BPS` in contracts/escrow/storage.tolk):
+/// 2000 basis points, 20% of a release. An escrow above it refuses every message
+/// (`ERR_FEE_TOO_HIGH`); check [`EscrowParams::check_fee`] before offering one for deposits.
+pub const MAX_FEE_BPS: u16 = 2000;
+
+/// Seconds a jetton recovery stays in flight (`RECOVERY_TIMEOUT` in storage.tolk): meanwhile
+/// releases and refunds are refused (`ERR_RECOVERY_PENDING`).
+pub const RECOVERY_TIMEOUT: u32 = 3600;
+
 /// TL-B: `escrow_params$_ project_id:uint64 signer_key:uint256 deadline:uint32 fee_bps:uint16
 /// client:MsgAddressInt jetton_master:MsgAddress routes:^EscrowRoutes = EscrowParams;`
 ///
@@ -55,7 +64,7 @@ pub struct EscrowParams {
     /// Unix time from which the client may refund without a close.
     #[serde(with = "json::dec")]
     pub deadline: u32,
-    /// Platform fee in basis points of each release.
+    /// Platform fee in basis points of each release; at most [`MAX_FEE_BPS`].
     #[serde(with = "json::dec")]
     pub fee_bps: u16,
     /// The client who funds the project and gets refunds.
@@ -69,6 +78,18 @@ pub struct EscrowParams {
 }
 
 impl EscrowParams {
+    /// `Err(FeeTooHigh)` when `fee_bps` is above [`MAX_FEE_BPS`]: such an escrow refuses every
+    /// message, so nobody should be asked to deposit into it.
+    pub fn check_fee(&self) -> Result<()> {
+        if self.fee_bps > MAX_FEE_BPS {
+            return Err(Error::FeeTooHigh {
+                fee_bps: self.fee_bps,
+                max: MAX_FEE_BPS,
+            });
+        }
+        Ok(())
+    }
+
     /// The platform fee the escrow adds to a release of `amount`:
     /// `floor(amount * fee_bps / 10000)` (the escrow's `mulDivFloor`). A release needs
     /// `amount + fee` of remaining budget.
@@ -145,8 +166,8 @@ impl<'de> Deserialize<'de> for EscrowState {
 }
 
 /// TL-B: `escrow_storage$_ state:uint8 seqno:uint32 deposited:Coins released:Coins
-/// fees_paid:Coins refunded:Coins jetton_wallet:MsgAddress params:^EscrowParams
-/// = EscrowStorage;`
+/// fees_paid:Coins refunded:Coins recovered:Coins recoveries:uint32 recovery_since:uint32
+/// jetton_wallet:MsgAddress params:^EscrowParams = EscrowStorage;`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscrowStorage {
@@ -167,6 +188,18 @@ pub struct EscrowStorage {
     /// Total refunded to the client.
     #[serde(with = "json::dec")]
     pub refunded: u128,
+    /// Total booked by jetton recoveries (`ev_jetton_recovered`): tokens that came back to the
+    /// escrow's jetton wallet without telling it.
+    #[serde(with = "json::dec")]
+    pub recovered: u128,
+    /// Jetton recoveries started; the latest one's nonce is
+    /// `LegQueryId { leg: Leg::Recovery, seqno: recoveries }`.
+    #[serde(with = "json::dec")]
+    pub recoveries: u32,
+    /// Unix time the latest recovery started, 0 once it was answered or refused. It is in flight
+    /// while `now < recovery_since + RECOVERY_TIMEOUT`.
+    #[serde(with = "json::dec")]
+    pub recovery_since: u32,
     /// The escrow's own jetton wallet once learned (TEP-89); `None` before and for TON.
     #[serde(with = "json::opt_addr")]
     pub jetton_wallet: Option<StdAddr>,
@@ -184,15 +217,25 @@ impl EscrowStorage {
             released: 0,
             fees_paid: 0,
             refunded: 0,
+            recovered: 0,
+            recoveries: 0,
+            recovery_since: 0,
             jetton_wallet: None,
             params,
         }
     }
 
-    /// The remaining budget: deposited - released - fees_paid - refunded (`None` if the
-    /// counters are inconsistent).
+    /// Whether a jetton recovery is in flight at unix time `now` (releases and refunds wait).
+    pub fn recovery_in_flight(&self, now: u32) -> bool {
+        self.recovery_since != 0
+            && u64::from(now) < u64::from(self.recovery_since) + u64::from(RECOVERY_TIMEOUT)
+    }
+
+    /// The remaining budget: deposited + recovered - released - fees_paid - refunded (`None`
+    /// if the counters are inconsistent).
     pub fn remaining(&self) -> Option<u128> {
         self.deposited
+            .checked_add(self.recovered)?
             .checked_sub(self.released)?
             .checked_sub(self.fees_paid)?
             .checked_sub(self.refunded)
@@ -210,6 +253,9 @@ impl Layout for EscrowStorage {
         codec::store_coins(b, self.released)?;
         codec::store_coins(b, self.fees_paid)?;
         codec::store_coins(b, self.refunded)?;
+        codec::store_coins(b, self.recovered)?;
+        b.store_u32(self.recoveries)?;
+        b.store_u32(self.recovery_since)?;
         codec::store_opt_addr(b, self.jetton_wallet.as_ref())?;
         Ok(b.store_reference(self.params.build()?)?)
     }
@@ -222,6 +268,9 @@ impl Layout for EscrowStorage {
             released: codec::load_coins(s)?,
             fees_paid: codec::load_coins(s)?,
             refunded: codec::load_coins(s)?,
+            recovered: codec::load_coins(s)?,
+            recoveries: s.load_u32()?,
+            recovery_since: s.load_u32()?,
             jetton_wallet: codec::load_opt_addr(s)?,
             params: EscrowParams::parse(s.load_reference()?)?,
         })
@@ -279,6 +328,49 @@ mod tests {
         s.params.jetton_master = Some(addr(8));
         assert_eq!(EscrowStorage::parse(&s.build().unwrap()).unwrap(), s);
         assert_eq!(s.remaining(), Some(6));
+        s.recovered = 4;
+        s.recoveries = 2;
+        s.recovery_since = 1_900_000_000;
+        assert_eq!(EscrowStorage::parse(&s.build().unwrap()).unwrap(), s);
+        assert_eq!(s.remaining(), Some(10));
+        assert!(s.recovery_in_flight(1_900_000_000 + RECOVERY_TIMEOUT - 1));
+        assert!(!s.recovery_in_flight(1_900_000_000 + RECOVERY_TIMEOUT));
+        s.recovery_since = u32::MAX;
+        assert!(s.recovery_in_flight(u32::MAX));
+        s.recovery_since = 0;
+        assert!(!s.recovery_in_flight(0));
+    }
+
+    #[test]
+    fn widest_storage_fits_one_cell() {
+        let max = (1u128 << 120) - 1;
+        let mut s = EscrowStorage::initial(params());
+        s.deposited = max;
+        s.released = max;
+        s.fees_paid = max;
+        s.refunded = max;
+        s.recovered = max;
+        s.recoveries = u32::MAX;
+        s.recovery_since = u32::MAX;
+        s.jetton_wallet = Some(addr(9));
+        let cell = s.build().unwrap();
+        assert_eq!(cell.bit_len(), 8 + 32 + 5 * 124 + 32 + 32 + 267);
+        assert_eq!(EscrowStorage::parse(&cell).unwrap(), s);
+    }
+
+    #[test]
+    fn fee_cap() {
+        let mut p = params();
+        p.fee_bps = MAX_FEE_BPS;
+        assert_eq!(p.check_fee(), Ok(()));
+        p.fee_bps = MAX_FEE_BPS + 1;
+        assert_eq!(
+            p.check_fee(),
+            Err(Error::FeeTooHigh {
+                fee_bps: 2001,
+                max: 2000
+            })
+        );
     }
 
     #[test]

@@ -199,6 +199,7 @@ fn unsupported_addresses_are_named() {
     escrow.anycast = Some(Box::new(anycast));
     let request = ReleaseRequest {
         escrow,
+        global_id: -239,
         seqno: 0,
         valid_until: 0,
         amount: 1,
@@ -210,6 +211,7 @@ fn unsupported_addresses_are_named() {
 fn json_rejects_non_integers_and_out_of_range_values() {
     let base = serde_json::json!({
         "escrow": format!("0:{}", "11".repeat(32)),
+        "global_id": "-239",
         "seqno": "1",
         "valid_until": "2",
         "amount": "3",
@@ -222,6 +224,13 @@ fn json_rejects_non_integers_and_out_of_range_values() {
         ("amount", ""),
         ("amount", "340282366920938463463374607431768211456"),
         ("seqno", "4294967296"),
+        ("seqno", "-1"),
+        ("global_id", "2147483648"),
+        ("global_id", "-2147483649"),
+        ("global_id", "-"),
+        ("global_id", "+1"),
+        ("global_id", "--3"),
+        ("global_id", " -3"),
         ("escrow", "0:11"),
         ("escrow", "x:1111"),
     ] {
@@ -232,6 +241,16 @@ fn json_rejects_non_integers_and_out_of_range_values() {
             "{field} = {bad:?} was accepted"
         );
     }
+    for (text, id) in [("-3", -3), ("2026", 2026), ("-2147483648", i32::MIN)] {
+        let mut v = base.clone();
+        v["global_id"] = Value::String(text.into());
+        let r: ReleaseRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(r.global_id, id);
+        assert_eq!(serde_json::to_value(r).unwrap()["global_id"], text);
+    }
+    let mut missing = base.clone();
+    missing.as_object_mut().unwrap().remove("global_id");
+    assert!(serde_json::from_value::<ReleaseRequest>(missing).is_err());
     let mut extra = base.clone();
     extra["surprise"] = Value::Bool(true);
     assert!(serde_json::from_value::<ReleaseRequest>(extra).is_err());

@@ -1,7 +1,7 @@
 // Escrow test fixture: a sandbox with a signer key, the parties of a project and helpers to
 // deploy escrows, sign requests and decode the events of a run. Used by tests/escrow*.spec.ts
 // (and usable by the vault's tests for escrow -> vault flows).
-import { Address, Cell, Dictionary, Transaction } from '@ton/core';
+import { Address, beginCell, Cell, Dictionary, Transaction } from '@ton/core';
 import { KeyPair, keyPairFromSeed } from '@ton/crypto';
 import { Blockchain, SandboxContract, SendMessageResult, TreasuryContract } from '@ton/sandbox';
 import { loadCode } from '../../scripts/compile';
@@ -12,6 +12,7 @@ import {
     EscrowConfig,
     EscrowEvent,
     parseEscrowEvent,
+    SANDBOX_GLOBAL_ID,
     signClose,
     signRelease,
     SignedRequest,
@@ -81,17 +82,27 @@ export async function balanceOf(blockchain: Blockchain, address: Address): Promi
     return (await blockchain.getContract(address)).balance;
 }
 
+/** Options of a signed request; globalId defaults to the sandbox's (mainnet, -239). */
+export interface SignOpts {
+    seqno?: number;
+    validUntil?: number;
+    escrowAddress?: Address;
+    secretKey?: Buffer;
+    globalId?: number;
+}
+
 /** A release signed by the env's signer for the escrow's current seqno (unless given). */
 export async function signedRelease(
     env: EscrowEnv,
     escrow: SandboxContract<Escrow>,
     amount: bigint,
-    o: { seqno?: number; validUntil?: number; escrowAddress?: Address; secretKey?: Buffer } = {},
+    o: SignOpts = {},
 ): Promise<SignedRequest> {
     const seqno = o.seqno ?? (await escrow.getSeqno());
     return signRelease(
         {
             escrow: o.escrowAddress ?? escrow.address,
+            globalId: o.globalId ?? SANDBOX_GLOBAL_ID,
             seqno: BigInt(seqno),
             validUntil: BigInt(o.validUntil ?? env.blockchain.now! + 600),
             amount,
@@ -100,20 +111,33 @@ export async function signedRelease(
     );
 }
 
-export async function signedClose(
-    env: EscrowEnv,
-    escrow: SandboxContract<Escrow>,
-    o: { seqno?: number; validUntil?: number; escrowAddress?: Address; secretKey?: Buffer } = {},
-): Promise<SignedRequest> {
+export async function signedClose(env: EscrowEnv, escrow: SandboxContract<Escrow>, o: SignOpts = {}): Promise<SignedRequest> {
     const seqno = o.seqno ?? (await escrow.getSeqno());
     return signClose(
         {
             escrow: o.escrowAddress ?? escrow.address,
+            globalId: o.globalId ?? SANDBOX_GLOBAL_ID,
             seqno: BigInt(seqno),
             validUntil: BigInt(o.validUntil ?? env.blockchain.now! + 600),
         },
         o.secretKey ?? env.signer.secretKey,
     );
+}
+
+/**
+ * Sets config param 19 (`_ global_id:int32 = ConfigParam 19;`) of the sandbox's config, which
+ * TVM's GLOBALID returns: -239 mainnet (the default), -3 testnet, 2026 the LabelMint devnet.
+ */
+export function setGlobalId(blockchain: Blockchain, globalId: number): void {
+    const params = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), blockchain.config);
+    params.set(19, beginCell().storeInt(globalId, 32).endCell());
+    blockchain.setConfig(beginCell().storeDictDirect(params).endCell());
+}
+
+/** Config param 19 of the sandbox's config. */
+export function globalIdOf(blockchain: Blockchain): number {
+    const params = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), blockchain.config);
+    return params.get(19)!.beginParse().loadInt(32);
 }
 
 /** The compute phase of the transaction of `to` that handled a message from `from`. */

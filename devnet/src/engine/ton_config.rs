@@ -5,10 +5,15 @@
 //! (workchain descriptions use the `workchain_v2#a7` tag), so the executor's parsed view gets a
 //! substitute param 12 (basechain only, basic format) while contracts keep seeing the raw,
 //! unmodified config in c7.
+//!
+//! One param differs from the shipped file: param 19, the global id. The devnet is its own
+//! network, [`DEVNET_GLOBAL_ID`], so a request signed for mainnet (-239) or testnet (-3) is
+//! refused by contracts on the devnet (they compare the signed `global_id` with TVM's
+//! `GLOBALID`), and one signed for the devnet is worthless on a real network.
 
 use tycho_executor::ParsedConfig;
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, HashBytes};
+use tycho_types::cell::{Cell, CellBuilder, HashBytes};
 use tycho_types::dict::Dict;
 use tycho_types::models::{
     BlockchainConfig, BlockchainConfigParams, WorkchainDescription, WorkchainFormat,
@@ -17,12 +22,16 @@ use tycho_types::models::{
 
 use crate::error::{Error, Result};
 
+/// The devnet's network id (config param 19). Neither mainnet's -239 nor testnet's -3.
+pub const DEVNET_GLOBAL_ID: i32 = 2026;
+
 /// The raw config-params dictionary (a BOC of its root cell).
 pub const TON_CONFIG_BOC: &[u8] = include_bytes!("../../data/ton-config.boc");
 
 /// The chain's config: the raw cells contracts see and the executor's parsed view.
 pub struct TonConfig {
-    /// Exactly the shipped config (config address from param 0 + params).
+    /// The shipped config (config address from param 0 + params) with param 19 set to
+    /// [`DEVNET_GLOBAL_ID`].
     pub raw: BlockchainConfig,
     /// The executor's view (param 12 substituted, see the module doc; `raw` is the original).
     pub parsed: ParsedConfig,
@@ -55,14 +64,14 @@ impl TonConfig {
             .ok_or_else(|| config_err("param 0 (config address) missing"))?
             .load_u256()
             .map_err(config_err)?;
-        let raw = BlockchainConfig { address, params };
-        let global_id = raw
-            .params
-            .get_raw(19)
-            .map_err(config_err)?
-            .ok_or_else(|| config_err("param 19 (global id) missing"))?
-            .load_u32()
-            .map_err(config_err)? as i32;
+        let mut raw = BlockchainConfig { address, params };
+        // `_ global_id:int32 = ConfigParam 19;`
+        let global_id = DEVNET_GLOBAL_ID;
+        let mut param19 = CellBuilder::new();
+        param19.store_u32(global_id as u32).map_err(config_err)?;
+        raw.params
+            .set_raw(19, param19.build().map_err(config_err)?)
+            .map_err(config_err)?;
 
         let mut substituted = raw.clone();
         substituted
@@ -116,7 +125,26 @@ mod tests {
     #[test]
     fn shipped_config_parses_with_the_param_12_substitute() {
         let config = TonConfig::load(1_800_000_000).unwrap();
-        assert_eq!(config.global_id, -239);
+        assert_eq!(config.global_id, DEVNET_GLOBAL_ID);
+        // The executor's unpacked config (what GLOBALID reads) and the raw param agree.
+        let raw19 = config
+            .raw
+            .params
+            .get_raw(19)
+            .unwrap()
+            .unwrap()
+            .load_u32()
+            .unwrap();
+        assert_eq!(raw19 as i32, DEVNET_GLOBAL_ID);
+        let parsed19 = config
+            .parsed
+            .raw
+            .params
+            .get_raw(19)
+            .unwrap()
+            .unwrap()
+            .load_u32();
+        assert_eq!(parsed19.unwrap() as i32, DEVNET_GLOBAL_ID);
         assert!(config.parsed.workchains.contains_key(&0));
         // Contracts see the raw param 12, not the substitute.
         assert_eq!(

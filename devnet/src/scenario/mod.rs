@@ -244,6 +244,7 @@ pub async fn run_plan<A: Authorizer>(
     let now = s.now().await?;
     let request = ReleaseRequest {
         escrow: plan.escrow.clone(),
+        global_id: s.global_id().await?,
         seqno,
         valid_until: now + 600,
         amount: plan.release,
@@ -287,7 +288,10 @@ pub async fn run_plan<A: Authorizer>(
     s.say("\n== state, read back through the liteserver".into());
     let e = s.getter(&plan.escrow, "get_escrow_data").await?;
     let at = |v: &Vec<u128>, i: usize| v.get(i).copied().unwrap_or(0);
-    let escrow_data = (at(&e, 2), at(&e, 3), at(&e, 4), at(&e, 15));
+    // get_escrow_data: state, seqno, deposited, released, fees_paid, ...; the budget has its
+    // own getter (its index in get_escrow_data moves when storage fields are added).
+    let budget = s.getter(&plan.escrow, "get_budget").await?;
+    let escrow_data = (at(&e, 2), at(&e, 3), at(&e, 4), at(&budget, 0));
     s.say(format!(
         "  escrow (get_escrow_data): deposited {}, released {}, fees {}, budget {}, seqno {}",
         ton(escrow_data.0),

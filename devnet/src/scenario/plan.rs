@@ -8,6 +8,7 @@ use tycho_types::models::StdAddr;
 
 use super::{FEE_BPS, TON};
 use crate::config::seed_from_phrase;
+use crate::engine::ton_config::DEVNET_GLOBAL_ID;
 use crate::error::Result;
 use crate::wallet::WalletV4R2;
 
@@ -15,17 +16,15 @@ use crate::wallet::WalletV4R2;
 /// only.
 pub const THROWAWAY_TREASURY_PHRASE: &str = "THROWAWAY labelmint devnet demo treasury";
 
-/// Mainnet's global id (config param 19), the devnet config's default.
-pub(crate) const MAINNET_GLOBAL_ID: i32 = -239;
-
 /// Everything the scenario will create, derived from the run id, the chain time, the faucet
 /// (client and vault admin) and the signer's public key. Pure: nothing is sent.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The run's id (the project id, the vault's top-up and batch query id).
     pub run_id: u32,
-    /// The chain's global id (config param 19), written into signed requests. [`Plan::new`]
-    /// assumes mainnet's (-239, the devnet's default config); [`super::run`] reads the chain's.
+    /// The chain's global id (config param 19) the vault batch is signed for. [`Plan::new`]
+    /// assumes the devnet's ([`DEVNET_GLOBAL_ID`]); [`super::run`] and the stack set the
+    /// chain's, as its blocks state it.
     pub global_id: i32,
     /// The faucet: the project's client and the vault's admin.
     pub faucet: StdAddr,
@@ -87,7 +86,7 @@ impl Plan {
             .collect();
         Ok(Plan {
             run_id,
-            global_id: MAINNET_GLOBAL_ID,
+            global_id: DEVNET_GLOBAL_ID,
             faucet,
             signer_key,
             vault_config,

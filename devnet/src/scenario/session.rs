@@ -10,7 +10,9 @@ use ton_liteapi::client::LiteClient;
 use ton_liteapi::tl::common::{AccountId, BlockId, BlockIdExt, Int256, TransactionId3};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, CellBuilder, HashBytes, Load};
-use tycho_types::models::{AccountState, OptionalAccount, ShardHashes, StdAddr, Transaction};
+use tycho_types::models::{
+    AccountState, Block, OptionalAccount, ShardHashes, StdAddr, Transaction,
+};
 use tycho_vm::{Stack, VmGetterMethodId};
 
 use super::describe::{TxLine, describe};
@@ -88,43 +90,15 @@ impl<'w> Session<'w> {
         self.client.get_time().await.map_err(lite)
     }
 
-    /// The chain's global id (config param 19, `liteServer.getConfigParams`).
+    /// The chain's global id (config param 19), as the last masterchain block states it.
+    /// Signed requests carry it; the contracts refuse any other.
     pub async fn global_id(&mut self) -> Result<i32> {
         let mc = self.last_mc().await?;
-        let info = self
-            .client
-            .get_config_params(
-                mc,
-                vec![19],
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-                false,
-            )
-            .await
-            .map_err(lite)?;
-        let bad = |e: String| Error::BadMessage {
-            reason: format!("config param 19 from the liteserver: {e}"),
-        };
-        let config = Boc::decode(&info.config_proof)
-            .map_err(|e| bad(e.to_string()))?
-            .parse::<tycho_types::models::BlockchainConfig>()
-            .map_err(|e| bad(e.to_string()))?;
-        let global_id = config
-            .params
-            .get_raw(19)
-            .map_err(|e| bad(e.to_string()))?
-            .ok_or_else(|| bad("missing".into()))?
-            .load_u32()
-            .map_err(|e| bad(e.to_string()))? as i32;
-        Ok(global_id)
+        let boc = self.client.get_block(mc).await.map_err(lite)?;
+        Ok(Boc::decode(&boc)
+            .map_err(Error::bad_boc)?
+            .parse::<Block>()?
+            .global_id)
     }
 
     /// Every transaction the steps made, in the order read.

@@ -440,3 +440,41 @@ async fn the_faucet_command_funds_an_address_through_the_liteserver() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Getters run with the chain's VM version (config param 8), like transactions: the test USD
+/// minter's `get_wallet_address` uses a version-12 opcode (BTOS) and used to fail with exit code
+/// 6 under tycho-vm's default getter version 11. The answer is the address labelmint-abi derives,
+/// which the ABI vectors check against @ton/sandbox's own run of this getter's code.
+#[tokio::test]
+async fn the_minters_get_wallet_address_runs_with_the_chains_vm_version() {
+    use tycho_vm::{OwnedCellSlice, RcStackValue};
+    let devnet = devnet().await;
+    let mut c = client(&devnet).await;
+    devnet.settle(2).unwrap();
+    let minter = devnet.genesis().jetton_minter.clone();
+    let owner = StdAddr::new(0, HashBytes([0x57; 32]));
+    let arg = CellBuilder::build_from(&owner).unwrap();
+    let params = Stack {
+        items: vec![RcStackValue::new_dyn_value(
+            OwnedCellSlice::new_allow_exotic(arg),
+        )],
+    };
+    let params = Boc::encode(CellBuilder::build_from(&params).unwrap());
+    let mc = last_mc(&mut c).await;
+    let method = u64::from("get_wallet_address".as_getter_method_id());
+    let result = c
+        .run_smc_method(4, mc, account_id(&minter), method, params)
+        .await
+        .unwrap();
+    assert_eq!(result.exit_code, 0, "get_wallet_address must not fail");
+    let stack_cell = Boc::decode(result.result.unwrap()).unwrap();
+    let stack = Stack::load_from(&mut stack_cell.as_slice().unwrap()).unwrap();
+    let slice = stack.items[0].as_cell_slice().expect("an address slice");
+    let answered = StdAddr::load_from(&mut slice.apply()).unwrap();
+    let derived = labelmint_abi::state_init::jetton_wallet_address(&owner, &minter).unwrap();
+    assert_eq!(answered, derived);
+    assert_eq!(
+        labelmint_devnet::engine::getter::vm_version(devnet.node().lock().config()).unwrap(),
+        labelmint_devnet::engine::getter::MAX_VM_VERSION
+    );
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer, SigningKey};
 use labelmint_abi::escrow::{
     CloseRequest, EscrowClose, EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRefund,
-    EscrowRelease, EscrowRoutes, EscrowStorage, ReleaseRequest,
+    EscrowRelease, EscrowRoutes, EscrowStorage, JETTON_DEPOSIT_FORWARD_TON, ReleaseRequest,
 };
 use labelmint_abi::jetton::{ForwardPayload, JettonTransfer};
 use labelmint_abi::state_init::{
@@ -28,7 +28,7 @@ use labelmint_indexer::model::{AccountKind, WatchedAccount};
 use sqlx::Row;
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, CellFamily, HashBytes};
-use tycho_types::models::{AccountState, StdAddr};
+use tycho_types::models::{AccountState, Block, StdAddr};
 
 use crate::support::TestDb;
 
@@ -82,6 +82,19 @@ fn send(devnet: &Devnet, transfers: &[Transfer]) {
         .faucet_send(transfers)
         .expect("faucet external accepted");
     devnet.settle(16).expect("settle");
+}
+
+/// The devnet's global id (config param 19), which signed requests must carry.
+fn chain_global_id(devnet: &Devnet) -> i32 {
+    devnet
+        .node()
+        .lock()
+        .last_master()
+        .expect("head")
+        .root
+        .parse::<Block>()
+        .expect("block")
+        .global_id
 }
 
 fn escrow_seqno(devnet: &Devnet, escrow: &StdAddr) -> u32 {
@@ -322,7 +335,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
         destination: Some(usd_escrow.clone()),
         response_destination: Some(faucet.clone()),
         custom_payload: None,
-        forward_ton_amount: TON / 100,
+        forward_ton_amount: JETTON_DEPOSIT_FORWARD_TON,
         forward_payload: ForwardPayload::Inline(Cell::empty_cell()),
     }
     .build()
@@ -331,7 +344,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
         &devnet,
         &[msg(
             &faucet_usd_wallet,
-            TON / 10 + TON / 100,
+            TON / 10 + JETTON_DEPOSIT_FORWARD_TON,
             true,
             Some(usd_transfer),
         )],
@@ -340,6 +353,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     // 3. A signed release of 40 TON (+1 TON fee) to the vault.
     let request = ReleaseRequest {
         escrow: ton_escrow.clone(),
+        global_id: chain_global_id(&devnet),
         seqno: escrow_seqno(&devnet, &ton_escrow),
         valid_until: devnet.node().now() + 600,
         amount: RELEASE,
@@ -404,6 +418,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     // 5. A signed close, then the client's refund of the rest.
     let request = CloseRequest {
         escrow: ton_escrow.clone(),
+        global_id: chain_global_id(&devnet),
         seqno: escrow_seqno(&devnet, &ton_escrow),
         valid_until: devnet.node().now() + 600,
     };

@@ -5,6 +5,7 @@ mod chain;
 mod crash;
 mod decode;
 mod devnet;
+mod jetton_bounces;
 mod lite;
 mod loadnet;
 mod metrics;

@@ -43,7 +43,7 @@ async fn rows_for(store: &Store, mc_seqno: u32, steps: &[&str]) -> MasterBlockRo
                     last_tx_hash: Some(d.tx.hash),
                 });
             }
-            d.push_into(&mut rows, w);
+            d.push_into(&mut rows, w, None);
         }
     }
     rows

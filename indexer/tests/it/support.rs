@@ -111,6 +111,13 @@ pub(crate) fn flows() -> Flows {
     serde_json::from_str(text).expect("fixtures/flows.json")
 }
 
+/// `indexer/tests/fixtures/jetton_bounces.json` (written by contracts/scripts/indexerFixtures.ts):
+/// transfers refused by jetton wallets that the test USD's admin locked.
+pub(crate) fn jetton_bounces() -> Flows {
+    let text = include_str!("../fixtures/jetton_bounces.json");
+    serde_json::from_str(text).expect("fixtures/jetton_bounces.json")
+}
+
 impl Flows {
     pub(crate) fn step(&self, name: &str) -> &Step {
         self.steps

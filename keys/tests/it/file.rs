@@ -28,8 +28,13 @@ fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
 }
 
+fn owner_only(path: &Path) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
 fn write_json(path: &Path, v: &Value) {
     std::fs::write(path, serde_json::to_vec(v).expect("json")).expect("write");
+    owner_only(path);
 }
 
 #[test]
@@ -226,6 +231,7 @@ fn corrupt_files_are_told_apart_from_wrong_passphrases() {
     {
         let path = dir.path().join(format!("garbage{i}.key"));
         std::fs::write(&path, garbage).expect("write");
+        owner_only(&path);
         let err = FileKey::open(&path, &pass).expect_err("garbage");
         assert!(matches!(err, KeyError::Corrupt { .. }), "{err:?}");
     }
@@ -347,4 +353,48 @@ fn concurrent_signing_from_8_threads() {
             });
         }
     });
+}
+
+#[test]
+fn a_key_file_open_to_group_or_others_is_refused_naming_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("signer.key");
+    let pass = secret("THROWAWAY perms");
+    let key = FileKey::generate(&path, &pass, FAST).expect("generate");
+    for (mode, refused) in [
+        (0o600, false),
+        (0o400, false),
+        (0o700, false),
+        (0o640, true),
+        (0o644, true),
+        (0o604, true),
+        (0o620, true),
+        (0o601, true),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        match FileKey::open(&path, &pass) {
+            Ok(k) => {
+                assert!(!refused, "mode {mode:o} was accepted");
+                assert_eq!(k.public_key(), key.public_key());
+            }
+            Err(err) => {
+                assert!(refused, "mode {mode:o}: {err}");
+                assert!(
+                    matches!(&err, KeyError::Permissions { mode: m, .. } if *m == mode),
+                    "{err:?}"
+                );
+                let text = err.to_string();
+                assert!(text.contains(&path.display().to_string()), "{text}");
+                assert!(
+                    text.contains(&format!("chmod 600 {}", path.display())),
+                    "{text}"
+                );
+            }
+        }
+    }
+    // The same check, for the signer's other secret files.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(labelmint_keys::check_owner_only(&path).is_err());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    labelmint_keys::check_owner_only(&path).expect("0600 passes");
 }

@@ -30,7 +30,7 @@ use labelmint_ledger::{
 };
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
-use tycho_types::models::{AccountState, StdAddr};
+use tycho_types::models::{AccountState, Block, StdAddr};
 
 use crate::support::TestDb;
 
@@ -60,6 +60,19 @@ fn send(devnet: &Devnet, transfers: &[Transfer]) {
         .faucet_send(transfers)
         .expect("faucet external accepted");
     devnet.settle(16).expect("settle");
+}
+
+/// The devnet's global id (config param 19), which signed requests must carry.
+fn chain_global_id(devnet: &Devnet) -> i32 {
+    devnet
+        .node()
+        .lock()
+        .last_master()
+        .expect("head")
+        .root
+        .parse::<Block>()
+        .expect("block")
+        .global_id
 }
 
 fn escrow_seqno(devnet: &Devnet, escrow: &StdAddr) -> u32 {
@@ -312,6 +325,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
     assert_eq!(release_amount, approved);
     let request = ReleaseRequest {
         escrow: escrow.clone(),
+        global_id: chain_global_id(&devnet),
         seqno: escrow_seqno(&devnet, &escrow),
         valid_until: devnet.node().now() + 600,
         amount: release_amount,
@@ -401,6 +415,7 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
     // The project ends: a signed close, then the client's refund of the rest.
     let request = CloseRequest {
         escrow: escrow.clone(),
+        global_id: chain_global_id(&devnet),
         seqno: escrow_seqno(&devnet, &escrow),
         valid_until: devnet.node().now() + 600,
     };

@@ -3,6 +3,8 @@
 
 mod approvals;
 mod batches;
+mod closing;
 mod devnet;
+mod jetton_bounces;
 mod journal;
 mod support;

@@ -216,14 +216,39 @@ impl Core {
                 let pending = reads.pending.entry(contract.clone()).or_default();
                 policy::check_release(r.amount, pre.releasable, *pending)?;
                 *pending = pending.saturating_add(r.amount);
+                reads
+                    .releases
+                    .entry(contract.clone())
+                    .or_default()
+                    .push((r.seqno, r.amount));
                 Plan::Sign {
                     valid_until,
                     currency: None,
                 }
             }
-            (Request::Close(r), Some(Registered::Escrow { .. })) => {
+            (Request::Close(r), Some(Registered::Escrow { project_id })) => {
                 let valid_until = u64::from(r.valid_until);
                 policy::check_valid_until(valid_until, now, self.limits.max_ttl)?;
+                let Some(view) = &pre.close else {
+                    return Err(Error::Internal(
+                        "an escrow close without its ledger view".into(),
+                    ));
+                };
+                policy::check_close_requested(view, *project_id)?;
+                let earlier = reads.closes.get(&contract).map_or(&[][..], Vec::as_slice);
+                policy::check_close_once(
+                    r.seqno,
+                    earlier,
+                    view.chain_time,
+                    labelmint_ledger::FINALITY_MARGIN_SECS,
+                )?;
+                let live = reads.releases.get(&contract).map_or(&[][..], Vec::as_slice);
+                policy::check_final_release(r.seqno, view, live)?;
+                reads
+                    .closes
+                    .entry(contract.clone())
+                    .or_default()
+                    .push((r.seqno, valid_until));
                 Plan::Sign {
                     valid_until,
                     currency: None,
@@ -285,6 +310,10 @@ impl Core {
     ) -> Result<()> {
         let caps = *policy::caps_of(&self.limits, currency)?;
         let total = policy::check_batch_caps(b, &self.limits, &caps)?;
+        let float = match &facts.float {
+            Ok(spend) => *spend,
+            Err(e) => return Err(e.copy_outcome()),
+        };
         if let Err(e) = &facts.ledger {
             return Err(e.copy_outcome());
         }
@@ -300,7 +329,16 @@ impl Core {
         let signed = reads.workers.get(currency);
         policy::check_worker_totals(&facts.totals, &caps, |w| {
             signed.and_then(|m| m.get(w)).copied().unwrap_or(0)
-        })
+        })?;
+        if float > 0 {
+            let (hour, day) = reads
+                .volume
+                .get(policy::FLOAT_KEY)
+                .copied()
+                .unwrap_or_default();
+            policy::check_float(&self.limits.float, hour, day, float)?;
+        }
+        Ok(())
     }
 
     /// Signs every allowed job and builds its message, in parallel (blocking threads). A
@@ -380,4 +418,13 @@ fn record_allowed(
         v.0.saturating_add(facts.total),
         v.1.saturating_add(facts.total),
     );
+    if let Ok(spend) = facts.float
+        && spend > 0
+    {
+        let f = reads
+            .volume
+            .entry(policy::FLOAT_KEY.to_string())
+            .or_default();
+        *f = (f.0.saturating_add(spend), f.1.saturating_add(spend));
+    }
 }

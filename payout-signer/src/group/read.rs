@@ -50,8 +50,12 @@ pub(super) struct Reads {
     pub(super) volume: HashMap<String, (u128, u128)>,
     /// currency -> worker -> last 24 h
     pub(super) workers: HashMap<String, HashMap<String, u128>>,
-    /// escrow -> live signed releases
+    /// escrow -> the sum of its live signed releases
     pub(super) pending: HashMap<String, u128>,
+    /// escrow -> its live signed releases `(seqno, amount)` (escrows of the group's closes)
+    pub(super) releases: HashMap<String, Vec<(u32, u128)>>,
+    /// escrow -> every close signed for it `(seqno, valid_until)` (escrows of the group's closes)
+    pub(super) closes: HashMap<String, Vec<(u32, u64)>>,
 }
 
 impl Core {
@@ -70,6 +74,7 @@ impl Core {
         let mut currencies: Vec<&str> = Vec::new();
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         let mut escrows = Vec::new();
+        let mut closing = Vec::new();
         for job in jobs {
             let (kind, key) = job.req.key();
             contracts.push(job.req.contract());
@@ -79,6 +84,9 @@ impl Core {
                 (Request::Batch(_), Some(Registered::Vault { currency, .. }), Some(facts)) => {
                     ids.extend_from_slice(&facts.ids);
                     currencies.push(currency.as_str());
+                    if matches!(facts.float, Ok(spend) if spend > 0) {
+                        currencies.push(crate::policy::FLOAT_KEY);
+                    }
                     pairs.extend(
                         facts
                             .totals
@@ -88,6 +96,10 @@ impl Core {
                 }
                 (Request::Release(_), Some(Registered::Escrow { .. }), _) => {
                     escrows.push(job.req.contract());
+                }
+                (Request::Close(_), Some(Registered::Escrow { .. }), _) => {
+                    escrows.push(job.req.contract());
+                    closing.push(job.req.contract());
                 }
                 _ => {}
             }
@@ -100,6 +112,8 @@ impl Core {
         pairs.dedup();
         escrows.sort();
         escrows.dedup();
+        closing.sort();
+        closing.dedup();
         let (workers, worker_currencies): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
 
         let row = sqlx::query(
@@ -108,7 +122,7 @@ impl Core {
                      AND granted AND ((classid::BIGINT << 32) | objid::BIGINT) = $2) AS lock_held, \
              (SELECT seq FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_seq, \
              (SELECT hash FROM signer_audit ORDER BY seq DESC LIMIT 1) AS audit_hash, \
-             j.*, i.*, v.*, w.*, p.* \
+             j.*, i.*, v.*, w.*, p.*, c.* \
              FROM signer_state s \
              CROSS JOIN LATERAL ( \
                SELECT array_agg(j.contract) AS j_contract, array_agg(j.key_kind) AS j_key_kind, \
@@ -138,11 +152,16 @@ impl Core {
                        ON t.worker = u.w AND t.currency = u.c AND t.signed_at > $11 \
                      GROUP BY t.worker, t.currency) x) w \
              CROSS JOIN LATERAL ( \
-               SELECT array_agg(x.contract) AS p_contract, array_agg(x.pending) AS p_amount \
-               FROM (SELECT contract, SUM(amount)::TEXT AS pending FROM signer_journal \
-                     WHERE contract = ANY($12) AND request_kind = 'escrow_release' \
-                       AND valid_until >= $13 \
-                     GROUP BY contract) x) p \
+               SELECT array_agg(x.contract) AS p_contract, array_agg(x.key::TEXT) AS p_seqno, \
+                 array_agg(x.amount::TEXT) AS p_amount \
+               FROM signer_journal x \
+               WHERE x.contract = ANY($12) AND x.request_kind = 'escrow_release' \
+                 AND x.valid_until >= $13) p \
+             CROSS JOIN LATERAL ( \
+               SELECT array_agg(x.contract) AS c_contract, array_agg(x.key::TEXT) AS c_seqno, \
+                 array_agg(x.valid_until) AS c_valid_until \
+               FROM signer_journal x \
+               WHERE x.contract = ANY($14) AND x.request_kind = 'escrow_close') c \
              WHERE s.id = 1 FOR SHARE OF s",
         )
         .bind(self.lock.pid())
@@ -158,6 +177,7 @@ impl Core {
         .bind(now as i64 - 86_400)
         .bind(&escrows)
         .bind(now as i64)
+        .bind(&closing)
         .fetch_one(&mut *tx)
         .await?;
 
@@ -273,9 +293,38 @@ impl Core {
         }
 
         let p_contract = col("p_contract")?;
-        let p_amount = same_len(p_contract.len(), "p_amount", col("p_amount")?)?;
-        for (contract, amount) in p_contract.into_iter().zip(p_amount) {
-            reads.pending.insert(contract, parse_u128(&amount)?);
+        let n = p_contract.len();
+        let (p_seqno, p_amount) = (
+            same_len(n, "p_seqno", col("p_seqno")?)?,
+            same_len(n, "p_amount", col("p_amount")?)?,
+        );
+        for ((contract, seqno), amount) in p_contract.into_iter().zip(p_seqno).zip(p_amount) {
+            let amount = parse_u128(&amount)?;
+            let pending = reads.pending.entry(contract.clone()).or_default();
+            *pending = pending.saturating_add(amount);
+            if closing.binary_search(&contract).is_ok() {
+                reads
+                    .releases
+                    .entry(contract)
+                    .or_default()
+                    .push((parse_u32(&seqno)?, amount));
+            }
+        }
+
+        let c_contract = col("c_contract")?;
+        let n = c_contract.len();
+        let (c_seqno, c_valid_until) = (
+            same_len(n, "c_seqno", col("c_seqno")?)?,
+            same_len(n, "c_valid_until", ints("c_valid_until")?)?,
+        );
+        for ((contract, seqno), valid_until) in
+            c_contract.into_iter().zip(c_seqno).zip(c_valid_until)
+        {
+            reads
+                .closes
+                .entry(contract)
+                .or_default()
+                .push((parse_u32(&seqno)?, valid_until as u64));
         }
         Ok(reads)
     }
@@ -296,6 +345,11 @@ fn same_len<T>(n: usize, column: &str, v: Vec<T>) -> Result<Vec<T>> {
 fn parse_u128(s: &str) -> Result<u128> {
     s.parse()
         .map_err(|e| Error::Config(format!("stored amount {s:?}: {e}")))
+}
+
+fn parse_u32(s: &str) -> Result<u32> {
+    s.parse()
+        .map_err(|e| Error::Config(format!("stored seqno {s:?}: {e}")))
 }
 
 fn parse_u64(s: &str) -> Result<u64> {

@@ -69,6 +69,15 @@ impl<'a> Writes<'a> {
                 .entry((currency, (job.at / 60) as i64))
                 .or_default();
             *v = v.saturating_add(facts.total);
+            if let Ok(spend) = facts.float
+                && spend > 0
+            {
+                let f = self
+                    .volume
+                    .entry((crate::policy::FLOAT_KEY, (job.at / 60) as i64))
+                    .or_default();
+                *f = f.saturating_add(spend);
+            }
         }
     }
 

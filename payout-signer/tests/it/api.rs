@@ -91,7 +91,13 @@ async fn release_and_close_are_signed_bodies_bound_to_the_escrow_and_seqno() {
     assert_eq!(signed.delivery, "internal_body");
     let body =
         labelmint_abi::escrow::EscrowRelease::parse(&decode(&signed)).expect("escrow_release");
-    assert_eq!(body.request, release.validate().unwrap());
+    assert_eq!(
+        body.request,
+        release
+            .validate(labelmint_payout_signer::config::DEFAULT_GLOBAL_ID)
+            .unwrap()
+    );
+    assert_eq!(body.request.global_id, 2026);
     body.request
         .verify(&env.public_key, &body.signature)
         .unwrap();
@@ -114,7 +120,14 @@ async fn release_and_close_are_signed_bodies_bound_to_the_escrow_and_seqno() {
     };
     env.client.release(&ok).await.unwrap().expect("4 fits");
 
-    // A close for seqno 4 (already used by the release): conflict. For seqno 6: signed.
+    // The client asks the ledger to close the project (no close is signed before).
+    let _ = env
+        .ledger
+        .request_close(labelmint_ledger::ProjectId(env.project), "client:test")
+        .await
+        .unwrap();
+    // A close for seqno 4 (already used by the release): conflict. For seqno 6, after the
+    // releases at 4 and 5 that cover everything approved: signed.
     let close = CloseBody {
         escrow: raw_address(&env.escrow),
         seqno: 4,

@@ -60,9 +60,7 @@ async fn the_vault_accepts_a_signed_batch_and_refuses_a_tampered_one() {
         "vault deployed and funded"
     );
 
-    // the signer signs for the devnet's network (its config param 19)
-    let global_id = devnet.node().lock().config().global_id;
-    let env = Env::with_key(wide_limits(), key, dir, Some(vault.clone()), global_id).await;
+    let env = Env::with_key(wide_limits(), key, dir, Some(vault.clone())).await;
     let earnings = env.approve(3, TON, 11).await;
     let chain_now = lite.get_time().await.unwrap();
     let body = batch_body(

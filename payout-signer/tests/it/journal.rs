@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use labelmint_abi::SignedRequest;
-use labelmint_payout_signer::wire::{CloseBody, ReleaseBody, raw_address};
+use labelmint_payout_signer::wire::{ReleaseBody, raw_address};
 use sqlx::Row;
 
 use crate::support::{Env, TON, now, wide_limits};
@@ -29,17 +29,19 @@ async fn a_thousand_concurrent_requests_in_conflicting_pairs_sign_exactly_once_p
             }));
         }
     }
-    // 250 escrow keys: the same seqno, two valid_until.
+    // 250 escrow keys: the same seqno, two valid_until (releases of 1 nanoTON each: an
+    // escrow has at most one live close, see close.once).
     for seqno in 0..250u32 {
         for variant in 0..2u64 {
-            let body = CloseBody {
+            let body = ReleaseBody {
                 escrow: raw_address(&env.escrow),
                 seqno,
                 valid_until: (now() + 300 + variant) as u32,
+                amount: "1".into(),
             };
             let c = env.client.clone();
             tasks.push(tokio::spawn(async move {
-                (format!("s{seqno}"), c.close(&body).await.expect("http"))
+                (format!("s{seqno}"), c.release(&body).await.expect("http"))
             }));
         }
     }
@@ -81,7 +83,7 @@ async fn a_thousand_concurrent_requests_in_conflicting_pairs_sign_exactly_once_p
         .await
         .unwrap();
     assert_eq!(items, 250);
-    let _ = labelmint_abi::escrow::CloseRequest::signing_hash;
+    let _ = labelmint_abi::escrow::ReleaseRequest::signing_hash;
 }
 
 #[tokio::test]

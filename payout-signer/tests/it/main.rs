@@ -2,8 +2,13 @@
 //! binary (crash and lock tests) and the real devnet.
 
 mod api;
+mod close;
 mod crash;
 mod devnet;
+mod float;
+mod http;
 mod journal;
 mod pkcs11;
+mod roles;
+mod secrets;
 mod support;

@@ -9,11 +9,10 @@ use labelmint_ledger::{
     Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId, RawAddress, Vault,
 };
 use labelmint_payout_signer::client::SignerClient;
-use labelmint_payout_signer::config::DEFAULT_GLOBAL_ID;
 use labelmint_payout_signer::ledger::PgLedger;
 use labelmint_payout_signer::store::{self, Registration};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, raw_address};
-use labelmint_payout_signer::{Config, Handle, Limits, spawn};
+use labelmint_payout_signer::{Config, Handle, HttpLimits, Limits, spawn};
 use labelmint_testdb::ScratchDb;
 use sqlx::PgPool;
 use tycho_types::cell::HashBytes;
@@ -80,17 +79,31 @@ impl Env {
     pub(crate) async fn new(limits: Limits) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = file_key(dir.path());
-        Self::with_key(limits, key, dir, None, DEFAULT_GLOBAL_ID).await
+        Self::with_key(limits, key, dir, None).await
     }
 
-    /// `global_id`: the network the signer writes into batch requests (a devnet test passes the
-    /// devnet's).
+    /// A signer with its own HTTP limits (timeouts, body caps).
+    pub(crate) async fn with_http(limits: Limits, http: HttpLimits) -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = file_key(dir.path());
+        Self::with_key_http(limits, key, dir, None, http).await
+    }
+
     pub(crate) async fn with_key(
         limits: Limits,
         key: Arc<dyn KeyBackend>,
         dir: tempfile::TempDir,
         vault: Option<StdAddr>,
-        global_id: i32,
+    ) -> Env {
+        Self::with_key_http(limits, key, dir, vault, HttpLimits::default()).await
+    }
+
+    async fn with_key_http(
+        limits: Limits,
+        key: Arc<dyn KeyBackend>,
+        dir: tempfile::TempDir,
+        vault: Option<StdAddr>,
+        http: HttpLimits,
     ) -> Env {
         let db = TestDb::new().await;
         let ledger = Ledger::connect(&db.url, 4).await.expect("ledger");
@@ -125,7 +138,7 @@ impl Env {
         let mut config = Config::test(&db.url);
         config.limits = limits;
         config.max_connections = 16;
-        config.global_id = global_id;
+        config.http = http;
         let handle = spawn(config.clone(), key, Arc::new(PgLedger::new(ledger.clone())))
             .await
             .expect("signer starts");
