@@ -32,7 +32,12 @@ pub(crate) struct Global {
     /// A file holding the Postgres URL (first line), like the services take it; overrides
     /// DATABASE_URL. Default: DATABASE_URL, else the database `make up` writes
     /// (postgres://labelmint:***@127.0.0.1:54329/labelmint_up).
-    #[arg(long, global = true, env = "LABELMINT_DATABASE_URL_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "LABELMINT_DATABASE_URL_FILE",
+        value_name = "PATH"
+    )]
     database_url_file: Option<PathBuf>,
     /// Print JSON for scripts (amounts as decimal strings in base units, with decimals and
     /// currency; raw addresses).
@@ -341,7 +346,10 @@ pub(crate) fn parse_address(s: &str) -> std::result::Result<RawAddress, String> 
     let (std, _flags) = StdAddr::from_str_ext(s.trim(), StdAddrFormat::any()).map_err(|e| {
         format!("{s:?} is not a TON address (raw 0:<64 hex> or user-friendly base64): {e}")
     })?;
-    Ok(RawAddress::from_parts(std.workchain, std.address.as_array()))
+    Ok(RawAddress::from_parts(
+        std.workchain,
+        std.address.as_array(),
+    ))
 }
 
 /// A currency's code and decimals, for amounts.
@@ -354,9 +362,7 @@ pub(crate) struct Cur {
 }
 
 /// Every registered currency's decimals.
-pub(crate) async fn currencies(
-    ledger: &Ledger,
-) -> Result<std::collections::BTreeMap<String, Cur>> {
+pub(crate) async fn currencies(ledger: &Ledger) -> Result<std::collections::BTreeMap<String, Cur>> {
     let rows: Vec<(String, i16)> =
         sqlx::query_as("SELECT code, decimals FROM ledger_currencies ORDER BY code")
             .fetch_all(ledger.pool())

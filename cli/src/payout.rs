@@ -17,8 +17,10 @@ use crate::common::{AddrKind, Cur, Global, Out, UsageError, cur, currencies, num
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List payout batches, newest first.
-    #[command(after_help = "Examples:\n  labelmint payout list --state sent --currency TON\n  \
-                            labelmint payout list --worker UQBv...Zk --json")]
+    #[command(
+        after_help = "Examples:\n  labelmint payout list --state sent --currency TON\n  \
+                            labelmint payout list --worker UQBv...Zk --json"
+    )]
     List(ListArgs),
     /// One batch and its items: worker, address, amount, outcome, transaction hashes.
     #[command(after_help = "Example:\n  labelmint payout show 42")]
@@ -118,7 +120,9 @@ pub(crate) async fn run(g: Global, cmd: Command) -> Result<()> {
         Command::Retry(a) => match (a.batch, a.earning) {
             (Some(b), _) => retry_batch(&ledger, &g, b).await,
             (None, Some(e)) => retry_earning(&ledger, &g, e).await,
-            (None, None) => Err(UsageError("payout retry: give a BATCH id or --earning ID".into()).into()),
+            (None, None) => {
+                Err(UsageError("payout retry: give a BATCH id or --earning ID".into()).into())
+            }
         },
     }
 }
@@ -225,7 +229,14 @@ async fn list(ledger: &Ledger, g: &Global, out: Out, a: ListArgs) -> Result<()> 
         return Ok(());
     }
     let mut t = out.table(&[
-        "batch", "currency", "state", "items", "total", "query id", "valid until", "confirmed tx",
+        "batch",
+        "currency",
+        "state",
+        "items",
+        "total",
+        "query id",
+        "valid until",
+        "confirmed tx",
     ]);
     for b in &batches {
         let c = cur(&curs, &b.currency)?;
@@ -237,7 +248,12 @@ async fn list(ledger: &Ledger, g: &Global, out: Out, a: ListArgs) -> Result<()> 
             comfy_table::Cell::new(out.amount(b.total, c)),
             comfy_table::Cell::new(&b.query_id),
             comfy_table::Cell::new(crate::common::rfc3339(b.valid_until)),
-            comfy_table::Cell::new(b.confirmed_tx.as_deref().map(hex::encode).unwrap_or_default()),
+            comfy_table::Cell::new(
+                b.confirmed_tx
+                    .as_deref()
+                    .map(hex::encode)
+                    .unwrap_or_default(),
+            ),
         ]);
     }
     println!("{t}");
@@ -394,12 +410,7 @@ pub(crate) async fn indexed_chain_time(ledger: &Ledger) -> Result<Option<i64>> {
     Ok(t.flatten())
 }
 
-async fn status(
-    ledger: &Ledger,
-    g: &Global,
-    out: Out,
-    only: Option<CurrencyCode>,
-) -> Result<()> {
+async fn status(ledger: &Ledger, g: &Global, out: Out, only: Option<CurrencyCode>) -> Result<()> {
     let curs = currencies(ledger).await?;
     let chain_time = indexed_chain_time(ledger).await?;
     let earn = sqlx::query(
@@ -503,7 +514,9 @@ async fn retry_batch(ledger: &Ledger, g: &Global, id: i64) -> Result<()> {
         .await?
         .ok_or_else(|| anyhow!("no batch {id} (see `labelmint payout list`)"))?;
     let Some(indexed) = indexed_chain_time(ledger).await? else {
-        bail!("batch {id}: the indexer has indexed no block yet, so chain time is unknown; start the indexer first");
+        bail!(
+            "batch {id}: the indexer has indexed no block yet, so chain time is unknown; start the indexer first"
+        );
     };
     // The latest chain second the ledger accepts as final: the indexed time minus its margin.
     let chain_now = u32::try_from(indexed - i64::from(FINALITY_MARGIN_SECS)).unwrap_or(0);

@@ -118,13 +118,12 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
         Some(r) => num(&r)?,
         None => f.deposited - f.refunded + f.refund_bounced,
     };
-    let account: Option<(String, String)> = sqlx::query_as(
-        "SELECT balance::text, status FROM account_states WHERE address = $1",
-    )
-    .bind(p.escrow.as_str())
-    .fetch_optional(ledger.pool())
-    .await
-    .context("read the indexer's account_states")?;
+    let account: Option<(String, String)> =
+        sqlx::query_as("SELECT balance::text, status FROM account_states WHERE address = $1")
+            .bind(p.escrow.as_str())
+            .fetch_optional(ledger.pool())
+            .await
+            .context("read the indexer's account_states")?;
     let on_chain = match &account {
         Some((b, s)) => Some((num(b)?, s.clone())),
         None => None,
@@ -152,8 +151,14 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
         .map(|r| {
             Ok(Ev {
                 kind: r.try_get("kind")?,
-                amount: r.try_get::<Option<String>, _>("amount")?.map(|s| num(&s)).transpose()?,
-                fee: r.try_get::<Option<String>, _>("fee")?.map(|s| num(&s)).transpose()?,
+                amount: r
+                    .try_get::<Option<String>, _>("amount")?
+                    .map(|s| num(&s))
+                    .transpose()?,
+                fee: r
+                    .try_get::<Option<String>, _>("fee")?
+                    .map(|s| num(&s))
+                    .transpose()?,
                 query_id: r.try_get("query_id")?,
                 now: r.try_get("now")?,
                 lt: r.try_get("lt")?,
@@ -251,7 +256,10 @@ async fn close(ledger: &Ledger, g: &Global, id: ProjectId, by: &str) -> Result<(
         Ok(Transition::AlreadyApplied) => "already_closing",
         Err(LedgerError::UnknownProject(_)) => bail!("no project {id} in the ledger"),
         Err(LedgerError::IllegalProjectTransition { from, .. }) => {
-            bail!("project {id} is {}: it cannot be closed again", from.as_str())
+            bail!(
+                "project {id} is {}: it cannot be closed again",
+                from.as_str()
+            )
         }
         Err(LedgerError::InvalidInput { .. }) => {
             return Err(crate::common::UsageError(format!(

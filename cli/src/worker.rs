@@ -121,7 +121,14 @@ async fn earnings(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: 
         println!("no earnings for this address");
         return Ok(());
     }
-    let mut t = out.table(&["item", "worker", "project", "amount", "state", "approved at"]);
+    let mut t = out.table(&[
+        "item",
+        "worker",
+        "project",
+        "amount",
+        "state",
+        "approved at",
+    ]);
     for (id, w, p, c, amt, st, _d, at) in &list {
         t.add_row(vec![
             Cell::new(id),
@@ -221,11 +228,22 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
         return Ok(());
     }
     let mut t = out.table(&[
-        "batch", "item", "project", "amount", "outcome", "batch state", "tx", "chain time",
+        "batch",
+        "item",
+        "project",
+        "amount",
+        "outcome",
+        "batch state",
+        "tx",
+        "chain time",
     ]);
     for p in &ps {
         let tx = match (&p.bounce_tx, &p.tx) {
-            (Some(b), _) => format!("{} (bounce: {})", hex::encode(b), p.bounce_reason.as_deref().unwrap_or("")),
+            (Some(b), _) => format!(
+                "{} (bounce: {})",
+                hex::encode(b),
+                p.bounce_reason.as_deref().unwrap_or("")
+            ),
             (None, Some(tx)) => hex::encode(tx),
             (None, None) => "-".into(),
         };
