@@ -278,6 +278,20 @@ impl Out {
         t
     }
 
+    /// A two-column "name: value" table without a header.
+    pub(crate) fn kv_table(&self, rows: Vec<(&str, String)>) -> Table {
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        if !self.color {
+            t.force_no_tty();
+        }
+        for (k, v) in rows {
+            t.add_row(vec![format!("{k}:"), v]);
+        }
+        t
+    }
+
     /// A state cell: green when done, red when it came back or failed, yellow in flight.
     pub(crate) fn state_cell(&self, state: &str) -> Cell {
         let c = Cell::new(state);

@@ -335,9 +335,7 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
         return print_json(&v);
     }
     let hash = |h: &Option<Vec<u8>>| h.as_deref().map(hex::encode).unwrap_or_else(|| "-".into());
-    let mut head = out.table(&["batch", "value"]);
-    head.set_header(Vec::<String>::new());
-    for (k, v) in [
+    let head = out.kv_table(vec![
         ("batch", b.id.to_string()),
         ("state", b.state.clone()),
         ("currency", b.currency.clone()),
@@ -362,9 +360,7 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
                 .map(crate::common::rfc3339)
                 .unwrap_or_else(|| "-".into()),
         ),
-    ] {
-        head.add_row(vec![format!("{k}:"), v]);
-    }
+    ]);
     println!("{head}\n");
     let mut t = out.table(&[
         "#", "item", "worker", "address", "project", "amount", "outcome", "bounce",

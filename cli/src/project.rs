@@ -102,22 +102,10 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
         decimals: 9,
     });
     let f = flows(ledger, p.escrow.as_str()).await?;
-    // The escrow's own running budget: the `remaining` of its last release / bounce / close /
-    // recovery event; before any, what was deposited.
-    let remaining: Option<String> = sqlx::query_scalar(
-        "SELECT balance_after::text FROM events WHERE contract = $1 AND balance_after IS NOT NULL \
-           AND kind IN ('ev_release', 'ev_release_bounced', 'ev_closed', 'ev_jetton_recovered') \
-         ORDER BY lt DESC, msg_idx DESC LIMIT 1",
-    )
-    .bind(p.escrow.as_str())
-    .fetch_optional(ledger.pool())
-    .await
-    .context("read the indexer's events")?
-    .flatten();
-    let budget = match remaining {
-        Some(r) => num(&r)?,
-        None => f.deposited - f.refunded + f.refund_bounced,
-    };
+    // What the escrow still holds for the project: deposits (and recovered tokens) minus what
+    // left it (releases, fees, refunds), plus what bounced back.
+    let budget = f.deposited + f.recovered - f.released - f.fees + f.release_bounced - f.refunded
+        + f.refund_bounced;
     let account: Option<(String, String)> =
         sqlx::query_as("SELECT balance::text, status FROM account_states WHERE address = $1")
             .bind(p.escrow.as_str())
@@ -203,15 +191,13 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
         }));
     }
     let as_u = |v: u128| i128::try_from(v).unwrap_or(i128::MAX);
-    let mut t = out.table(&["project", "value"]);
-    t.set_header(Vec::<String>::new());
     let rows: Vec<(&str, String)> = vec![
         ("project", id.to_string()),
         ("state", state.as_str().to_owned()),
         ("escrow", out.addr(p.escrow.as_str(), AddrKind::Contract)),
         ("client", out.addr(p.client.as_str(), AddrKind::Wallet)),
         ("currency", c.code.clone()),
-        ("budget (escrow's remaining)", out.amount(budget, &c)),
+        ("budget (remaining in escrow)", out.amount(budget, &c)),
         ("deposited", out.amount(f.deposited, &c)),
         ("released", out.amount(f.released, &c)),
         ("fees", out.amount(f.fees, &c)),
@@ -228,10 +214,7 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
             },
         ),
     ];
-    for (k, v) in rows {
-        t.add_row(vec![format!("{k}:"), v]);
-    }
-    println!("{t}");
+    println!("{}", out.kv_table(rows));
     if !evs.is_empty() {
         println!();
         let mut t = out.table(&["event", "amount", "fee", "query id", "chain time", "tx"]);

@@ -386,6 +386,8 @@ async fn project_status_and_close() {
     assert_eq!(v["fees"], (12 * TON / 1000).to_string());
     assert_eq!(v["release_bounced"], (12 * TON / 1000).to_string());
     assert_eq!(v["refunded"], "0");
+    // 10 deposited - 0.5 released - 0.012 fee + 0.012 fee leg back.
+    assert_eq!(v["budget"], (95 * TON / 10).to_string());
     assert_eq!(v["approved"], (TON / 2).to_string());
     let kinds: Vec<&str> = v["events"]
         .as_array()
