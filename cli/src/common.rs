@@ -266,6 +266,11 @@ impl Out {
         friendly(raw, kind == AddrKind::Contract, self.testnet).unwrap_or_else(|| raw.to_owned())
     }
 
+    /// Whether user-friendly addresses carry the testnet flag.
+    pub(crate) fn testnet(&self) -> bool {
+        self.testnet
+    }
+
     /// A table in the house layout (no colour unless allowed).
     pub(crate) fn table(&self, header: &[&str]) -> Table {
         let mut t = Table::new();

@@ -6,7 +6,8 @@
 //! labelmint payout  list|show|status|retry   batches and items (ledger_batches, _items, events)
 //! labelmint worker  earnings|payouts ADDRESS  one wallet's earnings and payout attempts
 //! labelmint ledger  reconcile                 Ledger::reconcile, exit 1 on any mismatch
-//! labelmint project status|close ID           budget, flows, on-chain balance; request_close
+//! labelmint project create|status|close       escrow address + registrations + deposit link;
+//!                                             budget, flows, on-chain balance; request_close
 //! labelmint consensus run|simulate|engine     decide labels
 //! labelmint completions SHELL                 shell completions from this definition
 //! ```
@@ -25,6 +26,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 mod common;
 mod consensus;
+mod create;
 mod ledger;
 mod payout;
 mod project;
@@ -63,7 +65,7 @@ enum Command {
     /// The double-entry ledger: reconcile it with the indexed chain.
     #[command(subcommand)]
     Ledger(ledger::Command),
-    /// Projects: status (budget, flows, on-chain balance, recent events) and close.
+    /// Projects: create (escrow, registrations, deposit link), status, close.
     #[command(subcommand)]
     Project(project::Command),
     /// Print shell completions for SHELL to stdout.

@@ -1,4 +1,4 @@
-//! `labelmint project status|close ID`: a project's budget and money flows (from the ledger and
+//! `labelmint project create|status|close`: a project's budget and money flows (from the ledger and
 //! the indexed escrow events), its escrow's on-chain balance and recent events; `close` asks the
 //! ledger for the close ([`labelmint_ledger::Ledger::request_close`]).
 
@@ -14,6 +14,13 @@ use crate::common::{AddrKind, Cur, Global, cur, currencies, num, print_json, rfc
 /// Project subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Compute a new project's escrow address, register it with the signer's allowlist, the
+    /// indexer and the ledger, and print a deposit link (ton://transfer) with a QR code.
+    #[command(
+        after_help = "Example:\n  labelmint project create --id 301 --client 0QDm...pEQ \\\n    \
+                            --signer-key 3b6a...9f --treasury 0QAB...Sus --fee-bps 500 --deposit 12.5"
+    )]
+    Create(crate::create::CreateArgs),
     /// Budget, deposited, released, fees, refunded, the escrow's on-chain balance and its
     /// recent events.
     #[command(after_help = "Example:\n  labelmint project status 101 --json")]
@@ -42,6 +49,7 @@ pub(crate) async fn run(g: Global, cmd: Command) -> Result<()> {
     match cmd {
         Command::Status { id, events } => status(&ledger, &g, ProjectId(id), events).await,
         Command::Close { id, by } => close(&ledger, &g, ProjectId(id), &by).await,
+        Command::Create(a) => crate::create::create(&ledger, &g, a).await,
     }
 }
 

@@ -556,3 +556,214 @@ fn completions_and_help_examples() {
         assert!(r.stdout.contains("Example"), "{sub:?}: {}", r.stdout);
     }
 }
+
+fn b64_cell(s: &str) -> tycho_types::cell::Cell {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .expect("base64url");
+    tycho_types::boc::Boc::decode(bytes).expect("boc")
+}
+
+/// `ton://transfer/<to>?amount=..&bin=..[&init=..]` -> (to, amount, bin, init).
+fn parse_link(link: &str) -> (String, u128, String, Option<String>) {
+    let rest = link
+        .strip_prefix("ton://transfer/")
+        .expect("ton://transfer/");
+    let (to, query) = rest.split_once('?').expect("query");
+    let mut amount = 0;
+    let (mut bin, mut init) = (String::new(), None);
+    for kv in query.split('&') {
+        let (k, v) = kv.split_once('=').expect("k=v");
+        match k {
+            "amount" => amount = v.parse().expect("amount"),
+            "bin" => bin = v.to_owned(),
+            "init" => init = Some(v.to_owned()),
+            other => panic!("unexpected parameter {other}"),
+        }
+    }
+    (to.to_owned(), amount, bin, init)
+}
+
+#[tokio::test]
+async fn project_create_registers_everywhere_and_prints_a_deposit_link() {
+    use labelmint_abi::Layout as _;
+    use labelmint_abi::escrow::{EscrowDeposit, EscrowParams, EscrowRoutes};
+    use labelmint_abi::jetton::JettonTransfer;
+    use labelmint_abi::state_init::{escrow_address, jetton_wallet_address};
+
+    let s = Seeded::new().await;
+    labelmint_payout_signer::store::migrate(&s.pool)
+        .await
+        .expect("signer migrations");
+    let key = hex::encode([5u8; 32]);
+    let client = addr(230);
+    let treasury = addr(231);
+    let args = |id: &str, cur: &str, amount: &str| -> Vec<String> {
+        [
+            "project",
+            "create",
+            "--id",
+            id,
+            "--currency",
+            cur,
+            "--client",
+            client.as_str(),
+            "--signer-key",
+            &key,
+            "--treasury",
+            treasury.as_str(),
+            "--fee-bps",
+            "500",
+            "--deposit",
+            amount,
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |a: &[String]| s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let std = |a: &RawAddress| StdAddr::new(0, tycho_types::cell::HashBytes(a.account()));
+
+    let v = run(&args("301", "TON", "12.5")).json();
+    assert_eq!(v["newly_registered"], true);
+    assert_eq!(
+        (v["deposit"].as_str(), v["decimals"].as_u64()),
+        (Some("12500000000"), Some(9))
+    );
+    let deadline = v["deadline"].as_u64().expect("deadline") as u32;
+    assert_eq!(deadline % 86_400, 0);
+    // The escrow address is the abi's, from the same parameters.
+    let params = EscrowParams {
+        project_id: 301,
+        signer_key: [5; 32],
+        deadline,
+        fee_bps: 500,
+        client: std(&client),
+        jetton_master: None,
+        routes: EscrowRoutes {
+            vault: std(&crate::support::vault("TON")),
+            treasury: std(&treasury),
+        },
+    };
+    let expected = escrow_address(&params).expect("address");
+    let escrow = v["escrow"].as_str().expect("escrow").to_owned();
+    assert_eq!(escrow, format!("0:{}", expected.address));
+    // Registered with the signer, the indexer and the ledger.
+    let signer: (String, String) =
+        sqlx::query_as("SELECT kind, project_id::text FROM signer_contracts WHERE address = $1")
+            .bind(&escrow)
+            .fetch_one(&s.pool)
+            .await
+            .expect("signer allowlist row");
+    assert_eq!(signer, ("escrow".to_owned(), "301".to_owned()));
+    let watched: (String, String, String) = sqlx::query_as(
+        "SELECT kind, project_id::text, currency FROM watched_accounts WHERE address = $1",
+    )
+    .bind(&escrow)
+    .fetch_one(&s.pool)
+    .await
+    .expect("watched row");
+    assert_eq!(watched, ("escrow".into(), "301".into(), "TON".into()));
+    let p = s
+        .ledger
+        .project(ProjectId(301))
+        .await
+        .expect("db")
+        .expect("project");
+    assert_eq!(p.escrow.as_str(), escrow);
+    // The deposit link: to the escrow (bounceable, testnet flag), deposit + 0.01 TON gas, an
+    // escrow_deposit body of exactly the amount; the deploy link carries the StateInit.
+    let (to, amount, bin, init) = parse_link(v["deposit_link"].as_str().expect("link"));
+    let (to_addr, flags) = StdAddr::from_str_ext(&to, StdAddrFormat::any()).expect("to");
+    assert_eq!(
+        (to_addr.clone(), flags.bounceable, flags.testnet),
+        (expected.clone(), true, true)
+    );
+    assert_eq!(amount, 12_510_000_000);
+    assert!(init.is_none());
+    let body =
+        EscrowDeposit::load(&mut b64_cell(&bin).as_slice().expect("slice")).expect("deposit");
+    assert_eq!(body.amount, 12_500_000_000);
+    let (to, amount, _bin, init) = parse_link(v["deploy_link"].as_str().expect("deploy link"));
+    assert_eq!(
+        StdAddr::from_str_ext(&to, StdAddrFormat::any())
+            .expect("to")
+            .0,
+        expected
+    );
+    assert_eq!(amount, 100_000_000);
+    let init = b64_cell(&init.expect("init"));
+    assert_eq!(init.repr_hash(), &expected.address);
+
+    // Same day, same parameters: nothing new; the table shows a QR code.
+    let again = run(&args("301", "TON", "1")).json();
+    assert_eq!(
+        (
+            again["newly_registered"].as_bool(),
+            again["escrow"].as_str()
+        ),
+        (Some(false), Some(escrow.as_str()))
+    );
+    let mut human = args("301", "TON", "1");
+    human.pop();
+    let text = run(&human).ok().to_owned();
+    assert!(
+        text.contains("ton://transfer/") && text.contains('█'),
+        "{text}"
+    );
+    // Another escrow for a registered project id is refused.
+    let mut other = args("301", "TON", "1");
+    other[13] = "600".into();
+    let r = run(&other);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("already registered with escrow"),
+        "{}",
+        r.stderr
+    );
+
+    // A jetton project: a deploy link, then a jetton transfer from the client's jetton wallet.
+    let v = run(&args("302", "USD", "3.25")).json();
+    let escrow = v["escrow"].as_str().expect("escrow");
+    let (to, amount, bin, init) = parse_link(v["deposit_link"].as_str().expect("link"));
+    assert!(init.is_none());
+    let client_wallet = jetton_wallet_address(&std(&client), &std(&addr(240))).expect("wallet");
+    assert_eq!(
+        StdAddr::from_str_ext(&to, StdAddrFormat::any())
+            .expect("to")
+            .0,
+        client_wallet
+    );
+    assert_eq!(
+        amount,
+        100_000_000 + labelmint_abi::escrow::JETTON_DEPOSIT_FORWARD_TON
+    );
+    let t = JettonTransfer::load(&mut b64_cell(&bin).as_slice().expect("slice")).expect("transfer");
+    assert_eq!(t.amount, 3_250_000);
+    assert_eq!(
+        t.destination.map(|d| format!("0:{}", d.address)).as_deref(),
+        Some(escrow)
+    );
+    assert_eq!(
+        t.forward_ton_amount,
+        labelmint_abi::escrow::JETTON_DEPOSIT_FORWARD_TON
+    );
+    assert!(
+        v["deploy_link"]
+            .as_str()
+            .is_some_and(|l| l.contains("&init=")),
+        "{v}"
+    );
+
+    // Bad input: too many decimals for USD, a fee above the escrow's maximum.
+    let r = run(&args("303", "USD", "1.0000001"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--deposit"), "{}", r.stderr);
+    let mut high = args("303", "TON", "1");
+    high[13] = "2001".into();
+    let r = run(&high);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--fee-bps"), "{}", r.stderr);
+}
