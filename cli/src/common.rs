@@ -428,6 +428,14 @@ pub(crate) fn rfc3339(unix: i64) -> String {
     )
 }
 
+/// Unix seconds now (0 if the clock is before 1970).
+pub(crate) fn unix_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
 /// Prints a JSON value to stdout.
 pub(crate) fn print_json(v: &serde_json::Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);

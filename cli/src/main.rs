@@ -8,6 +8,7 @@
 //! labelmint ledger  reconcile                 Ledger::reconcile, exit 1 on any mismatch
 //! labelmint project create|status|close       escrow address + registrations + deposit link;
 //!                                             budget, flows, on-chain balance; request_close
+//! labelmint devnet  wallet new|balance|send, deposit PROJECT AMOUNT (through the liteserver)
 //! labelmint consensus run|simulate|engine     decide labels
 //! labelmint completions SHELL                 shell completions from this definition
 //! ```
@@ -27,6 +28,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod common;
 mod consensus;
 mod create;
+mod devnet;
 mod ledger;
 mod payout;
 mod project;
@@ -68,6 +70,9 @@ enum Command {
     /// Projects: create (escrow, registrations, deposit link), status, close.
     #[command(subcommand)]
     Project(project::Command),
+    /// Local devnet: wallets (new, balance, send) and real escrow deposits.
+    #[command(subcommand)]
+    Devnet(devnet::Command),
     /// Print shell completions for SHELL to stdout.
     #[command(after_help = "Example:\n  labelmint completions zsh > ~/.zfunc/_labelmint")]
     Completions {
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Worker(cmd) => common::block_on(worker::run(cli.global, cmd)),
         Command::Ledger(cmd) => common::block_on(ledger::run(cli.global, cmd)),
         Command::Project(cmd) => common::block_on(project::run(cli.global, cmd)),
+        Command::Devnet(cmd) => common::block_on(devnet::run(cli.global, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
