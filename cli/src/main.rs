@@ -92,7 +92,7 @@ fn main() -> ExitCode {
     // clap's own usage errors exit 2 (and --help / --version 0).
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Consensus(cmd) => consensus::run(cmd),
+        Command::Consensus(cmd) => consensus::run(&cli.global, cmd),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

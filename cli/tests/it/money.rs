@@ -548,6 +548,11 @@ fn completions_and_help_examples() {
         &["ledger", "reconcile"],
         &["project", "status"],
         &["project", "close"],
+        &["project", "create"],
+        &["devnet", "deposit"],
+        &["devnet", "wallet", "new"],
+        &["devnet", "wallet", "balance"],
+        &["devnet", "wallet", "send"],
     ] {
         let mut a = sub.to_vec();
         a.push("--help");
