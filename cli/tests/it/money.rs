@@ -372,6 +372,15 @@ async fn ledger_reconcile_is_clean_then_names_a_mismatch() {
 #[tokio::test]
 async fn project_status_and_close() {
     let s = Seeded::new().await;
+    // The indexer's view of the escrow account: its TON balance (gas float for a jetton escrow).
+    sqlx::query(
+        "INSERT INTO account_states (address, balance, status, last_lt, mc_seqno) \
+         VALUES ($1, 9612000000, 'active', 1040, 1)",
+    )
+    .bind(escrow(TON_PROJECT).as_str())
+    .execute(&s.pool)
+    .await
+    .expect("account state");
     let v = s
         .run(&["project", "status", &TON_PROJECT.to_string(), "--json"])
         .json();
@@ -386,6 +395,9 @@ async fn project_status_and_close() {
     assert_eq!(v["fees"], (12 * TON / 1000).to_string());
     assert_eq!(v["release_bounced"], (12 * TON / 1000).to_string());
     assert_eq!(v["refunded"], "0");
+    assert_eq!(v["on_chain_balance"]["amount"], "9612000000");
+    assert_eq!(v["on_chain_balance"]["currency"], "TON");
+    assert_eq!(v["account_status"], "active");
     // 10 deposited - 0.5 released - 0.012 fee + 0.012 fee leg back.
     assert_eq!(v["budget"], (95 * TON / 10).to_string());
     assert_eq!(v["approved"], (TON / 2).to_string());
