@@ -169,7 +169,7 @@ async fn status(ledger: &Ledger, g: &Global, id: ProjectId, n_events: i64) -> Re
             .map(|e| {
                 json!({
                     "kind": e.kind, "amount": e.amount.map(amt), "fee": e.fee.map(amt),
-                    "query_id": e.query_id, "chain_time": rfc3339(e.now),
+                    "query_id": e.query_id, "chain_time": e.now,
                     "lt": e.lt.to_string(), "tx_hash": hex::encode(&e.tx),
                 })
             })

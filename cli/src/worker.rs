@@ -214,7 +214,7 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
                     "project_id": p.project, "currency": p.cur.code, "decimals": p.cur.decimals,
                     "amount": p.amount.to_string(), "outcome": p.outcome,
                     "tx_hash": p.tx.as_deref().map(hex::encode),
-                    "chain_time": p.chain_time.map(rfc3339),
+                    "chain_time": p.chain_time,
                     "bounce_reason": p.bounce_reason,
                     "bounce_tx": p.bounce_tx.as_deref().map(hex::encode),
                 })
