@@ -10,7 +10,7 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use labelmint_abi::Layout as _;
 use labelmint_abi::escrow::{EscrowDeposit, JETTON_DEPOSIT_FORWARD_TON};
-use labelmint_abi::jetton::{ForwardPayload, JettonTransfer};
+use labelmint_abi::jetton::{ForwardPayload, JettonTransfer, JettonWalletStorage};
 use labelmint_abi::state_init::jetton_wallet_address;
 use labelmint_devnet::client::read_global_config;
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
@@ -57,12 +57,16 @@ pub(crate) enum WalletCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// An account's balance and status on the devnet.
+    /// An account's TON balance and status on the devnet (with --jetton-master: also its
+    /// jetton wallet's balance, in base units).
     #[command(after_help = "Example:\n  labelmint devnet wallet balance 0QDm...pEQ --json")]
     Balance {
         /// Any account (user-friendly or raw).
         #[arg(value_parser = parse_address)]
         address: RawAddress,
+        /// A jetton master: show the account's jetton wallet balance too.
+        #[arg(long, value_parser = parse_address)]
+        jetton_master: Option<RawAddress>,
         #[command(flatten)]
         dev: DevnetDir,
     },
@@ -112,9 +116,11 @@ pub(crate) struct From {
 pub(crate) async fn run(g: Global, cmd: Command) -> Result<()> {
     match cmd {
         Command::Wallet(WalletCommand::New { out }) => new_wallet(&g, &out),
-        Command::Wallet(WalletCommand::Balance { address, dev }) => {
-            balance(&g, &dev, &address).await
-        }
+        Command::Wallet(WalletCommand::Balance {
+            address,
+            jetton_master,
+            dev,
+        }) => balance(&g, &dev, &address, jetton_master.as_ref()).await,
         Command::Wallet(WalletCommand::Send {
             from,
             to,
@@ -238,6 +244,15 @@ async fn account(
     client: &mut LiteClient,
     a: &StdAddr,
 ) -> Result<(u128, &'static str, Option<u32>)> {
+    let (bal, status, data) = account_data(client, a).await?;
+    Ok((bal, status, data.as_ref().and_then(|d| seqno_of(d).ok())))
+}
+
+/// (balance in nanoTON, status, data of an active account).
+async fn account_data(
+    client: &mut LiteClient,
+    a: &StdAddr,
+) -> Result<(u128, &'static str, Option<Cell>)> {
     let last = client
         .get_masterchain_info()
         .await
@@ -264,10 +279,7 @@ async fn account(
         Some(acc) => {
             let balance = acc.balance.tokens.into_inner();
             match acc.state {
-                AccountState::Active(init) => {
-                    let seqno = init.data.as_ref().and_then(|d| seqno_of(d).ok());
-                    (balance, "active", seqno)
-                }
+                AccountState::Active(init) => (balance, "active", init.data),
                 AccountState::Uninit => (balance, "uninit", None),
                 AccountState::Frozen(_) => (balance, "frozen", None),
             }
@@ -275,14 +287,44 @@ async fn account(
     })
 }
 
-async fn balance(g: &Global, dev: &DevnetDir, a: &RawAddress) -> Result<()> {
+async fn balance(
+    g: &Global,
+    dev: &DevnetDir,
+    a: &RawAddress,
+    master: Option<&RawAddress>,
+) -> Result<()> {
     let mut client = connect(dev).await?;
     let (bal, status, _) = account(&mut client, &std_of(a)?).await?;
+    // The jetton wallet's balance: 0 until the wallet exists.
+    let jetton = match master {
+        None => None,
+        Some(m) => {
+            let w = jetton_wallet_address(&std_of(a)?, &std_of(m)?)?;
+            let (_, _, data) = account_data(&mut client, &w).await?;
+            let held = match data {
+                Some(d) => {
+                    JettonWalletStorage::load(&mut d.as_slice().context("jetton wallet data")?)
+                        .context("jetton wallet data")?
+                        .balance
+                }
+                None => 0,
+            };
+            Some((raw_of(&w), held))
+        }
+    };
     if g.json {
         return print_json(&json!({
             "address": a.as_str(), "status": status, "currency": "TON", "decimals": 9,
             "balance": bal.to_string(),
+            "jetton_wallet": jetton.as_ref().map(|(w, _)| w.as_str().to_owned()),
+            "jetton_balance": jetton.as_ref().map(|(_, b)| b.to_string()),
         }));
+    }
+    if let Some((w, held)) = &jetton {
+        println!(
+            "jetton wallet {}  {held} base units",
+            g.out().addr(w.as_str(), AddrKind::Contract)
+        );
     }
     let ton = Cur {
         code: "TON".into(),
