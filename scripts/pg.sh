@@ -4,7 +4,10 @@
 #   scripts/pg.sh          install postgresql-15 if missing, init and start the cluster, create the
 #                          role and database; prints DATABASE_URL=... as its last line
 #   scripts/pg.sh stop     stop the cluster (the data stays)
-#   scripts/pg.sh url      print the DATABASE_URL only
+#   scripts/pg.sh url      print the DATABASE_URL only (the cluster's admin database, which tests
+#                          and `make up` create their databases from)
+#   scripts/pg.sh up-url   print the URL of the database `make up` writes (labelmint_up): the
+#                          default database of the `labelmint` CLI and what to paste to read it
 #
 # Idempotent: a running cluster is left alone. The data lives in <repo>/.data/pg (git-ignored),
 # owned by the `postgres` OS user (initdb refuses to run as root), listening on 127.0.0.1 only,
@@ -20,6 +23,8 @@ ROLE="labelmint"
 DB="labelmint"
 PASSWORD="labelmint"
 URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/$DB"
+# The database `make up` writes (stack::database::DEFAULT_DATABASE; labelmint-cli's default).
+UP_URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/labelmint_up"
 
 bindir() { echo "/usr/lib/postgresql/$PG_VERSION/bin"; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -131,8 +136,11 @@ case "${1:-start}" in
     url)
         echo "$URL"
         ;;
+    up-url)
+        echo "$UP_URL"
+        ;;
     *)
-        echo "usage: $0 [start|stop|url]" >&2
+        echo "usage: $0 [start|stop|url|up-url]" >&2
         exit 2
         ;;
 esac

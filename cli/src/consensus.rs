@@ -32,9 +32,11 @@ pub(crate) enum Command {
 /// `labelmint consensus engine`.
 #[derive(Debug, Args)]
 pub(crate) struct EngineArgs {
-    /// Postgres URL (the ledger's and the consensus engine's tables).
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    /// Postgres URL (the ledger's and the consensus engine's tables). Prefer DATABASE_URL or
+    /// the global --database-url-file: a password in a flag shows in `ps`. Default: as every
+    /// other subcommand (DATABASE_URL, --database-url-file, else the `make up` database).
+    #[arg(long)]
+    database_url: Option<String>,
     /// The project (its on-chain id, as registered in the ledger).
     #[arg(long, env = "LABELMINT_PROJECT")]
     project: u64,
@@ -132,7 +134,7 @@ pub(crate) struct SimArgs {
     seed: u64,
 }
 
-pub(crate) fn run(cmd: Command) -> Result<()> {
+pub(crate) fn run(g: &crate::common::Global, cmd: Command) -> Result<()> {
     match cmd {
         Command::Run(args) => run_cmd(args),
         Command::Simulate(args) => simulate_cmd(args),
@@ -141,15 +143,26 @@ pub(crate) fn run(cmd: Command) -> Result<()> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(engine_cmd(args))
+            let url = match &args.database_url {
+                Some(u) => u.clone(),
+                None => g.database_url()?,
+            };
+            rt.block_on(engine_cmd(args, url))
         }
     }
 }
 
-async fn engine_cmd(a: EngineArgs) -> Result<()> {
-    let store = Store::connect(&a.database_url, 4)
-        .await
-        .context("connecting to Postgres")?;
+async fn engine_cmd(a: EngineArgs, url: String) -> Result<()> {
+    let masked = crate::common::mask_url(&url);
+    let store = tokio::time::timeout(
+        crate::common::CONNECT_TIMEOUT + Duration::from_secs(1),
+        Store::connect(&url, 4),
+    )
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!("connecting to Postgres at {masked}: no answer; is `make up` running?")
+    })?
+    .with_context(|| format!("connecting to Postgres at {masked}; is `make up` running?"))?;
     let ledger = Ledger::from_pool(store.pool().clone());
     if a.migrate {
         ledger.migrate().await.context("ledger migrations")?;

@@ -1,17 +1,54 @@
 //! # labelmint — the LabelMint command line
 //!
-//! One module per subcommand (`consensus`, and later the ledger, settler, signer, ... ones);
-//! `main` only parses the arguments, sets up logs and dispatches. It must never hold keys or
-//! write money decisions itself: subcommands call the libraries that own those rules.
+//! One module per subcommand; `main` only parses the arguments, sets up logs and dispatches.
+//!
+//! ```text
+//! labelmint payout  list|show|status|retry   batches and items (ledger_batches, _items, events)
+//! labelmint worker  earnings|payouts ADDRESS  one wallet's earnings and payout attempts
+//! labelmint ledger  reconcile                 Ledger::reconcile, exit 1 on any mismatch
+//! labelmint project create|status|close       escrow address + registrations + deposit link;
+//!                                             budget, flows, on-chain balance; request_close
+//! labelmint devnet  wallet new|balance|send, deposit PROJECT AMOUNT (through the liteserver)
+//! labelmint consensus run|simulate|engine     decide labels
+//! labelmint completions SHELL                 shell completions from this definition
+//! ```
+//!
+//! Every database subcommand reads the services' configuration: `DATABASE_URL`, or
+//! `--database-url-file` (a secret never goes in a flag), defaulting to the database `make up`
+//! writes ([`common::DEFAULT_DATABASE_URL`]). Data goes to stdout (tables, or `--json`), logs
+//! and errors to stderr. Exit codes: 0 ok, 1 failure, 2 usage.
+//!
+//! It must never hold keys or make money decisions itself: subcommands read the tables and call
+//! the ledger's own functions for every change of state.
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser, Subcommand};
+
+mod common;
 mod consensus;
+mod create;
+mod devnet;
+mod ledger;
+mod payout;
+mod project;
+mod worker;
+
+use common::Global;
 
 /// The LabelMint command line.
 #[derive(Debug, Parser)]
-#[command(name = "labelmint", version, about)]
+#[command(
+    name = "labelmint",
+    version,
+    about,
+    after_help = "Examples:\n  labelmint payout list --state sent --currency TON\n  \
+                  DATABASE_URL=$(./scripts/pg.sh up-url) labelmint ledger reconcile --json\n  \
+                  labelmint completions bash > ~/.local/share/bash-completion/completions/labelmint"
+)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,9 +58,30 @@ enum Command {
     /// Decide labels from workers' answers (majority vote, weighted vote, Dawid-Skene).
     #[command(subcommand)]
     Consensus(consensus::Command),
+    /// Payout batches and their items: list, show, status, retry.
+    #[command(subcommand)]
+    Payout(payout::Command),
+    /// One worker wallet's earnings and payouts.
+    #[command(subcommand)]
+    Worker(worker::Command),
+    /// The double-entry ledger: reconcile it with the indexed chain.
+    #[command(subcommand)]
+    Ledger(ledger::Command),
+    /// Projects: create (escrow, registrations, deposit link), status, close.
+    #[command(subcommand)]
+    Project(project::Command),
+    /// Local devnet: wallets (new, balance, send) and real escrow deposits.
+    #[command(subcommand)]
+    Devnet(devnet::Command),
+    /// Print shell completions for SHELL to stdout.
+    #[command(after_help = "Example:\n  labelmint completions zsh > ~/.zfunc/_labelmint")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -31,15 +89,31 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // clap's own usage errors exit 2 (and --help / --version 0).
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Consensus(cmd) => consensus::run(cmd),
+        Command::Consensus(cmd) => consensus::run(&cli.global, cmd),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "labelmint",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Payout(cmd) => common::block_on(payout::run(cli.global, cmd)),
+        Command::Worker(cmd) => common::block_on(worker::run(cli.global, cmd)),
+        Command::Ledger(cmd) => common::block_on(ledger::run(cli.global, cmd)),
+        Command::Project(cmd) => common::block_on(project::run(cli.global, cmd)),
+        Command::Devnet(cmd) => common::block_on(devnet::run(cli.global, cmd)),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = common::exit_code(&e);
             eprintln!("labelmint: error: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
 }

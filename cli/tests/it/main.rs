@@ -1,4 +1,9 @@
-//! The `labelmint` binary end to end: crowd-kit CSV in, decisions out, clear errors.
+//! The `labelmint` binary end to end: crowd-kit CSV in, decisions out, clear errors; the money
+//! subcommands against a seeded scratch database (`money`).
+
+mod devnet;
+mod money;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
