@@ -28,7 +28,7 @@ use labelmint_stack::signer::SignerProcess;
 use labelmint_testdb::ScratchDb;
 use sqlx::PgPool;
 use tycho_types::cell::HashBytes;
-use tycho_types::models::{Block, StdAddr};
+use tycho_types::models::StdAddr;
 
 pub(crate) const TON: u128 = 1_000_000_000;
 /// THROWAWAY: the relayer wallet of the tests.
@@ -117,15 +117,7 @@ impl Stack {
         })
         .await
         .expect("devnet");
-        let global_id = devnet
-            .node()
-            .lock()
-            .last_master()
-            .expect("head")
-            .root
-            .parse::<Block>()
-            .expect("block")
-            .global_id;
+        let global_id = labelmint_devnet::engine::ton_config::DEVNET_GLOBAL_ID;
         let signer_dir = tempfile::tempdir().expect("tempdir");
         let signer = SignerProcess::start(
             &signer_bin(),
