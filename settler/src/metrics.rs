@@ -26,17 +26,19 @@ pub struct Float {
     pub ton_balance: u128,
     /// TON its next actions need (fees, reserves; nanoTON).
     pub ton_needed: u128,
-    /// Vaults: what it holds of its currency (TON above its reserve, or the jetton books).
+    /// Vaults: what it holds of its currency (TON above its reserve, or the jetton books);
+    /// escrows: the remaining budget.
     pub holdings: u128,
-    /// Vaults: what the ledger says is payable in its currency (approved + in live batches).
+    /// Vaults: what the ledger says is payable in its currency (approved + in live batches);
+    /// escrows: what is releasable (approved, not released).
     pub payable: u128,
 }
 
 impl Float {
-    /// Whether the TON balance is below what the next actions need, or (vaults) the holdings
-    /// below what is payable.
+    /// Whether the TON balance is below what the next actions need, or the holdings (a
+    /// vault's funds, an escrow's remaining budget) below what is payable from them.
     pub fn is_low(&self) -> bool {
-        self.ton_balance < self.ton_needed || (self.kind == "vault" && self.holdings < self.payable)
+        self.ton_balance < self.ton_needed || self.holdings < self.payable
     }
 }
 
@@ -175,7 +177,10 @@ impl Metrics {
         for (name, help) in [
             ("ton_balance", "TON balance (nanoTON)."),
             ("ton_needed", "TON the next actions need (nanoTON)."),
-            ("holdings", "Vault holdings of its currency (base units)."),
+            (
+                "holdings",
+                "Vault holdings / escrow remaining budget (base units).",
+            ),
             (
                 "payable",
                 "Payable in the vault's currency per the ledger (base units).",

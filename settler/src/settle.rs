@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use labelmint_abi::Layout;
+use labelmint_abi::escrow::{EscrowStorage, MAX_FEE_BPS};
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
 use labelmint_ledger::{
     Batch, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
@@ -499,6 +501,12 @@ impl Settler {
             };
             let balance = self.chain.balance(&escrow).await?;
             let intent = intents.get(&escrow_raw);
+            let budget = amount_at(
+                &self.chain.getter(&escrow, "get_budget").await?,
+                0,
+                "get_budget",
+            )?;
+            let releasable = self.ledger.releasable(project).await?;
             self.metrics.float(
                 &escrow_raw,
                 Float {
@@ -511,8 +519,8 @@ impl Settler {
                         } else {
                             0
                         },
-                    holdings: 0,
-                    payable: 0,
+                    holdings: budget,
+                    payable: releasable,
                 },
             );
             if let Some(i) = intent {
@@ -567,7 +575,16 @@ impl Settler {
             if need_ingest {
                 continue;
             }
-            let releasable = self.ledger.releasable(project).await?;
+            // At most what the escrow's budget covers with the platform fee on top
+            // (amount + floor(amount * bps / 10^4) <= budget).
+            let fee_bps = match self.chain.data(&escrow).await? {
+                Some(d) => EscrowStorage::parse(&d)
+                    .map(|st| st.params.fee_bps)
+                    .unwrap_or(MAX_FEE_BPS),
+                None => continue,
+            };
+            let cap = budget.saturating_mul(10_000) / (10_000 + u128::from(fee_bps));
+            let releasable = releasable.min(cap);
             if releasable == 0 {
                 continue;
             }

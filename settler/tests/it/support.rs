@@ -37,6 +37,9 @@ const THROWAWAY_RELAYER_PHRASE: &str = "THROWAWAY labelmint settler test relayer
 const THROWAWAY_TREASURY_PHRASE: &str = "THROWAWAY labelmint settler test treasury";
 pub(crate) const PROJECT: u64 = 4101;
 pub(crate) const DEPOSIT: u128 = 20 * TON;
+/// The vault's TON float: a TON vault pays every batch's fees from its own balance (about
+/// 0.01 TON per batch), beside the released money it pays out.
+pub(crate) const VAULT_FLOAT: u128 = 5 * TON;
 
 pub(crate) fn raw(a: &StdAddr) -> RawAddress {
     RawAddress::from_parts(a.workchain, &a.address.0)
@@ -244,7 +247,7 @@ impl Stack {
                 .expect("watch");
         }
 
-        // Deploy the vault (1 TON of float), the escrow, the treasury and the relayer.
+        // Deploy the vault (its float), the escrow, the treasury and the relayer.
         let deploy = |to: &StdAddr, amount: u128, body, init| Transfer {
             to: to.clone(),
             amount,
@@ -257,7 +260,7 @@ impl Stack {
             .faucet_send(&[
                 deploy(
                     &vault,
-                    TON,
+                    VAULT_FLOAT,
                     Some(VaultTopUp { query_id: 1 }.build().expect("top up")),
                     vault_state_init(&vault_config).expect("init"),
                 ),
@@ -331,6 +334,11 @@ impl Stack {
             .unwrap_or(0)
     }
 
+    /// The signer's bearer token file.
+    pub(crate) fn signer_token_file(&self) -> PathBuf {
+        self._signer_dir.path().join("token")
+    }
+
     /// A settler config for this stack.
     pub(crate) fn settler_config(&self, holder: &str) -> Config {
         let token = std::fs::read_to_string(self._signer_dir.path().join("token")).expect("token");
@@ -363,7 +371,7 @@ impl Stack {
         for i in 0..n {
             let w = (i % usize::from(workers)) as u8;
             let address = RawAddress::from_parts(0, &[0x60 + w; 32]);
-            let amount = TON / 100 + (i as u128) * 1_000_000;
+            let amount = TON / 100 + ((i % 50) as u128) * 100_000;
             self.ledger
                 .approve_earning(&NewEarning {
                     submission_key: format!("{tag}:{i}"),
