@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 use crate::support::{Stack, std_addr, wait_for};
 
-const KILLS: usize = 30;
+const KILLS: usize = 50;
 
 fn secret_file(path: &std::path::Path, content: &str) {
     use std::io::Write;
@@ -29,7 +29,7 @@ fn secret_file(path: &std::path::Path, content: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settler_killed_at_random_pays_every_earning_exactly_once() {
     let s = Stack::new("settler_it_crash", 300).await;
-    let earnings = s.approve("crash", 300, 50).await;
+    let earnings = s.approve("crash", 600, 60).await;
     let dir = tempfile::tempdir().unwrap();
     let global = dir.path().join("global-config.json");
     std::fs::write(
@@ -100,7 +100,7 @@ async fn the_settler_killed_at_random_pays_every_earning_exactly_once() {
         }
     }
     eprintln!("{kills} SIGKILLs; live batch states at the kills: {hit:?}");
-    assert!(kills >= 20, "the run ended before 20 kills ({kills})");
+    assert!(kills >= 50, "the run ended before 50 kills ({kills})");
     assert!(
         hit.get("sent").copied().unwrap_or(0) + hit.get("signed").copied().unwrap_or(0) > 0,
         "no kill hit a signed or sent batch: {hit:?}"
