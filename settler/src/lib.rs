@@ -1,0 +1,219 @@
+//! # labelmint-settler: approved earnings become confirmed payouts, exactly once
+//!
+//! A long-running service (one active leader, any number of standbys) that walks every
+//! approved earning of the ledger to a confirmed payout: escrow -> vault (a signed release)
+//! and vault -> worker (a signed batch of at most 250 transfers), through any liteserver.
+//!
+//! ```text
+//!             ledger (Postgres)                 payout-signer            chain (liteserver)
+//! releases:   releasable(project) --intent--> POST /v1/escrow/release --> relayer wallet
+//!             settler_releases (fenced)        (journal: same bytes)      carries the body
+//!             ev_release indexed + ingested <------------------------------ escrow -> vault
+//! batches:    form_batch (batched) -----------> POST /v1/vault/batch
+//!             mark_signed <---------------------- signed external
+//!             mark_sent <------------------------------------------------ sendMessage
+//!             ingest: ev_batch_executed -> confirmed; ev_payout_bounced /
+//!                     jetton_transfer_bounced -> approved again -> next batch
+//! expiry:     indexed chain time > valid_until + finality margin -> expire_batch -> re-batched
+//!                                                                   under a new query id
+//! ```
+//!
+//! Each pass (every `interval`): ingest the indexed events into the ledger; per escrow, sign
+//! and carry what is releasable; per vault, expire dead batches, (re)sign and (re)send the live
+//! ones, and form new ones from the oldest approved earnings, at most `batch_size` items and at
+//! most what the vault holds (its TON above the fee reserves, or its jetton books, and its
+//! rolling window) minus its live batches.
+//!
+//! ## Crash safety, step by step
+//! - **formed, not signed**: the batch (its items, query id, created_at) is in the ledger; the
+//!   next pass asks the signer for exactly that request.
+//! - **signed, not recorded / not sent**: the signer's journal answers the same request with
+//!   the same bytes (`replayed`); `mark_signed` / `mark_sent` accept the same hash again.
+//! - **sent, not confirmed**: the same external is sent again until valid_until; the vault's
+//!   query-id window executes it at most once. The batch is confirmed only from the indexed
+//!   `ev_batch_executed` (ingest), never from a getter.
+//! - **confirming**: the ledger's ingest posts each event once (unique keys) in one
+//!   transaction with the batch's transition.
+//! - **did not land**: only after valid_until + the finality margin in the INDEXED chain time,
+//!   and only if the index has no `ev_batch_executed` for the query id (the ledger checks both
+//!   in the expiring transaction), are the items approved again; a new batch uses a new query
+//!   id; the old signed bytes are refused by the vault (created_at too old).
+//! - **releases**: the intent (seqno, valid_until, amount) is written before the signer is
+//!   asked, so a re-request is byte-identical; the escrow consumes a seqno once; a new intent
+//!   is made only after the index saw the previous seqno consumed and its valid_until passed
+//!   (the signer counts a signed release as live until then).
+//!
+//! ## One leader
+//! `pg_try_advisory_lock` on a dedicated connection; on takeover `settler_leader.token` is
+//! incremented, and every connection of the leader's pool sets `labelmint.settler_fence` to
+//! its token: a trigger on `ledger_batches` and `settler_releases` refuses the write of a
+//! stale token (SQLSTATE `LM001`, [`Error::is_fenced`]). Standbys poll the lock every
+//! `leader_poll` (500 ms): a dead leader's session ends, its lock is free, a standby leads
+//! within a second.
+//!
+//! ## The relayer wallet (its powers)
+//! A v4r2 hot wallet whose seed comes from a file (or env), never argv. It only pays gas: it
+//! attaches `release_attach` TON to each signed release it carries to an escrow. It cannot
+//! create or alter a release (the escrow checks the signer's signature over the request);
+//! leaked, it loses its own TON balance, and can spend that on useless messages. Keep little
+//! on it; the float monitor reports it.
+//!
+//! ## What it must never do
+//! - Decide that a batch did not land from a getter or from wall-clock time.
+//! - Ask the signer for a second content under a (contract, seqno | query id) it asked before.
+//! - Write anything while another settler leads (the fence refuses it).
+//! - Hold signing keys, or put a secret on a command line or in a log.
+//!
+//! ## Errors
+//! One enum, [`Error`]; [`Error::is_fenced`] ends a leadership term.
+//!
+//! ## Example
+//! ```no_run
+//! # async fn run(config: labelmint_settler::Config) -> labelmint_settler::Result<()> {
+//! let handle = labelmint_settler::spawn(config).await?;
+//! // ... later
+//! handle.abort();
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod chain;
+pub mod config;
+pub mod error;
+pub mod leader;
+pub mod metrics;
+pub mod settle;
+
+use std::sync::Arc;
+
+pub use crate::config::Config;
+pub use crate::error::{Error, Result};
+pub use crate::metrics::Metrics;
+
+use sqlx::postgres::PgPoolOptions;
+use tokio::task::JoinHandle;
+
+/// The settler's migrations history table.
+pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations_settler";
+
+/// The settler's migrations (after the ledger's, whose tables the fence triggers guard).
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.dangerous_set_table_name(MIGRATIONS_TABLE);
+    m
+}
+
+/// Applies the ledger's and the settler's migrations.
+pub async fn migrate(database_url: &str) -> Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await?;
+    labelmint_ledger::migrator().run(&pool).await?;
+    migrator().run(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// A running settler.
+#[derive(Debug)]
+pub struct Handle {
+    task: Option<JoinHandle<Result<()>>>,
+    metrics_task: Option<JoinHandle<()>>,
+    /// Its figures.
+    pub metrics: Arc<Metrics>,
+    /// Where `/metrics` is served.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+impl Handle {
+    /// Stops it at once (its lock connection closes; a standby takes over).
+    pub fn abort(&self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+        if let Some(t) = &self.metrics_task {
+            t.abort();
+        }
+    }
+
+    /// Waits until it ends (it runs until aborted, or a fatal error).
+    pub async fn join(mut self) -> Result<()> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match task.await {
+            Ok(r) => r,
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(Error::Message(format!("settler task: {e}"))),
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Migrates, serves metrics, and runs the settler in a task.
+pub async fn spawn(config: Config) -> Result<Handle> {
+    config.validate()?;
+    migrate(&config.database_url).await?;
+    let metrics = Arc::new(Metrics::default());
+    let (metrics_addr, metrics_task) = match config.metrics_addr {
+        Some(addr) => {
+            let (a, t) = metrics::serve(addr, metrics.clone())
+                .await
+                .map_err(|e| Error::Config(format!("metrics on {addr}: {e}")))?;
+            (Some(a), Some(t))
+        }
+        None => (None, None),
+    };
+    let m = metrics.clone();
+    let task = tokio::spawn(async move { run_with(config, m).await });
+    Ok(Handle {
+        task: Some(task),
+        metrics_task,
+        metrics,
+        metrics_addr,
+    })
+}
+
+/// Runs the settler in this task until a fatal error (a standby, then the leader, then a
+/// standby again if fenced).
+pub async fn run(config: Config) -> Result<()> {
+    spawn(config).await?.join().await
+}
+
+async fn run_with(config: Config, metrics: Arc<Metrics>) -> Result<()> {
+    loop {
+        metrics.leader(false, 0);
+        let mut lead = leader::acquire(
+            &config.database_url,
+            &config.holder,
+            config.db_max_connections,
+            config.leader_poll,
+        )
+        .await?;
+        metrics.leader(true, lead.token);
+        let mut settler = settle::Settler::new(config.clone(), lead.pool.clone(), metrics.clone())?;
+        tracing::info!(token = lead.token, relayer = %settler.relayer_address(), "leading");
+        let ended = loop {
+            if let Err(e) = lead.check().await {
+                break e;
+            }
+            match settler.pass().await {
+                Ok(()) => metrics.pass(true),
+                Err(e) if e.is_fenced() => break e,
+                Err(e) => {
+                    metrics.pass(false);
+                    tracing::warn!(error = %e, "settlement pass failed; next pass retries");
+                }
+            }
+            tokio::time::sleep(config.interval).await;
+        };
+        tracing::warn!(error = %ended, "leadership ended; standing by");
+        lead.release().await;
+    }
+}

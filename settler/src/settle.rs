@@ -1,0 +1,718 @@
+//! One settlement pass, as the leader: ingest, releases, then per vault: expire, (re)sign and
+//! (re)send the live batches, form new ones from what the vault holds.
+//!
+//! Every decision is written to Postgres before it has an effect outside (the batch before
+//! the signer is asked, the release intent before the signer is asked), and every effect
+//! outside is idempotent when repeated with the same bytes (the signer's journal replays a
+//! request it signed; the vault's query-id window and the escrow's seqno refuse a second
+//! execution), so a pass interrupted anywhere is completed by the next one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use labelmint_abi::Layout;
+use labelmint_abi::escrow::{EscrowStorage, MAX_FEE_BPS};
+use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
+use labelmint_ledger::{
+    Batch, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
+};
+use labelmint_payout_signer::client::{Refusal, SignerClient};
+use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
+use sqlx::{PgPool, Row};
+use tycho_types::boc::Boc;
+use tycho_types::cell::{Cell, HashBytes};
+use tycho_types::models::StdAddr;
+
+use crate::chain::{Chain, amount_at};
+use crate::config::{Config, TON};
+use crate::error::{Error, Result};
+use crate::metrics::{Float, Metrics};
+
+/// The vault's fee reserves (contracts/contracts/vault/fees.tolk): kept out of what a TON
+/// vault can pay.
+pub const VAULT_MIN_TON_RESERVE: u128 = TON / 10;
+/// Per batch (fees.tolk `BATCH_FEE_RESERVE`).
+pub const VAULT_BATCH_FEE_RESERVE: u128 = TON / 100;
+/// Per TON item, doubled for a rise of the network's prices (fees.tolk: 0.0015 TON).
+pub const VAULT_ITEM_FEE_RESERVE: u128 = 3 * TON / 1000;
+/// Per jetton item, on top of `attach` (fees.tolk: 0.0025 TON).
+pub const VAULT_JETTON_ITEM_FEE_RESERVE: u128 = 25 * TON / 10_000;
+/// What an escrow keeps for its own storage and the release's outgoing messages.
+pub const ESCROW_MIN_TON: u128 = TON / 100;
+
+/// `get_vault_data` stack positions (contracts/contracts/vault/getters.tolk, VaultDataReply).
+const VAULT_DATA_JETTON_BALANCE: usize = 16;
+/// `get_window_usage` position of `available`.
+const WINDOW_AVAILABLE: usize = 3;
+
+pub(crate) fn std_addr(a: &RawAddress) -> StdAddr {
+    StdAddr::new(a.workchain() as i8, HashBytes(a.account()))
+}
+
+fn wall_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+fn refused(what: &str, r: Refusal) -> Error {
+    Error::SignerRefused {
+        what: what.to_string(),
+        status: r.status,
+        rule: r.body.rule.unwrap_or(r.body.error),
+        message: r.body.message,
+    }
+}
+
+fn cell_of(signed: &Signed) -> Result<Cell> {
+    Boc::decode_base64(&signed.boc).map_err(|e| Error::Signer(format!("signed BOC: {e}")))
+}
+
+/// The indexer's checkpoint block time (chain time as the index saw it; 0 before any block).
+pub async fn indexed_time(pool: &PgPool) -> Result<u32> {
+    let t: Option<i64> = sqlx::query_scalar(
+        "SELECT b.gen_utime FROM checkpoint c JOIN blocks b \
+             ON b.workchain = -1 AND b.seqno = c.mc_seqno",
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(u32::try_from(t.unwrap_or(0)).unwrap_or(0))
+}
+
+struct VaultRow {
+    currency: CurrencyCode,
+    address: RawAddress,
+    timeout: Option<u32>,
+    jetton: bool,
+}
+
+struct Intent {
+    project: ProjectId,
+    seqno: u32,
+    valid_until: u32,
+    amount: u128,
+    landed: bool,
+}
+
+/// The leader's working state for one term.
+pub struct Settler {
+    cfg: Config,
+    ledger: Ledger,
+    pool: PgPool,
+    chain: Chain,
+    signer: SignerClient,
+    relayer: WalletV4R2,
+    relayer_addr: StdAddr,
+    metrics: Arc<Metrics>,
+    batch_sent_at: HashMap<i64, Instant>,
+    release_sent_at: HashMap<String, Instant>,
+}
+
+impl Settler {
+    /// A settler over the fenced `pool` of a leadership term.
+    pub fn new(cfg: Config, pool: PgPool, metrics: Arc<Metrics>) -> Result<Self> {
+        let chain = Chain::new(cfg.liteservers.clone())?;
+        let signer = SignerClient::new(&cfg.signer_url, cfg.signer_token.clone())
+            .map_err(|e| Error::Config(format!("signer: {e}")))?;
+        let relayer = WalletV4R2::from_seed(*cfg.relayer_seed);
+        let relayer_addr = relayer
+            .address()
+            .map_err(|e| Error::Message(format!("relayer address: {e}")))?;
+        Ok(Self {
+            ledger: Ledger::from_pool(pool.clone()),
+            pool,
+            chain,
+            signer,
+            relayer,
+            relayer_addr,
+            metrics,
+            cfg,
+            batch_sent_at: HashMap::new(),
+            release_sent_at: HashMap::new(),
+        })
+    }
+
+    /// The relayer wallet's address (fund it with TON for the releases' gas).
+    pub fn relayer_address(&self) -> &StdAddr {
+        &self.relayer_addr
+    }
+
+    /// One pass. A fenced error must end the term; other errors are logged by the caller
+    /// and the next pass tries again.
+    pub async fn pass(&mut self) -> Result<()> {
+        self.ledger.ingest_chain_events(10_000).await?;
+        let mut first_err = None;
+        if let Err(e) = self.releases().await {
+            if e.is_fenced() {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "releases");
+            first_err = Some(e);
+        }
+        for v in self.vaults().await? {
+            if let Err(e) = self.vault_pass(&v).await {
+                if e.is_fenced() {
+                    return Err(e);
+                }
+                tracing::warn!(vault = %v.address, error = %e, "vault pass");
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn vaults(&mut self) -> Result<Vec<VaultRow>> {
+        let rows = sqlx::query(
+            "SELECT v.currency, v.address, v.timeout, c.jetton_master IS NOT NULL AS jetton \
+             FROM ledger_vaults v JOIN ledger_currencies c ON c.code = v.currency ORDER BY v.currency",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VaultRow {
+                    currency: CurrencyCode::new(&r.try_get::<String, _>("currency")?)?,
+                    address: RawAddress::parse(&r.try_get::<String, _>("address")?)?,
+                    timeout: r
+                        .try_get::<Option<i64>, _>("timeout")?
+                        .and_then(|t| u32::try_from(t).ok()),
+                    jetton: r.try_get("jetton")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Approved plus in live batches, in `currency` (what the vault must still pay).
+    async fn payable(&mut self, currency: &CurrencyCode) -> Result<u128> {
+        let s: String = sqlx::query_scalar(
+            "SELECT COALESCE(sum(amount), 0)::text FROM ledger_earnings \
+             WHERE currency = $1 AND state IN ('approved', 'batched', 'signed', 'sent')",
+        )
+        .bind(currency.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        s.parse()
+            .map_err(|_| Error::Message(format!("payable sum {s:?}")))
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    async fn vault_pass(&mut self, v: &VaultRow) -> Result<()> {
+        let vault = std_addr(&v.address);
+        let indexed = indexed_time(&self.pool).await?;
+        let chain_now = self.chain.now().await?;
+        let margin = self.cfg.finality_margin;
+        let mut live_total: u128 = 0;
+        let mut live_count: usize = 0;
+        for b in self.ledger.live_batches(&v.currency).await? {
+            if b.vault != v.address {
+                continue;
+            }
+            // Expiry: only when the INDEXED chain time is past valid_until plus the finality
+            // margin; the ledger checks again, and refuses if the batch was seen executed.
+            if u64::from(indexed) > u64::from(b.valid_until) + u64::from(margin) {
+                match self.ledger.expire_batch(b.id, indexed - margin).await {
+                    Ok(_) => {
+                        self.metrics.batch_expired();
+                        self.batch_sent_at.remove(&b.id.0);
+                        tracing::info!(batch = %b.id, query_id = b.query_id, "batch expired in chain time; its earnings are payable again");
+                    }
+                    Err(labelmint_ledger::Error::ExecutedOnChain(_)) => {
+                        // Paid: the ingest confirms it.
+                    }
+                    Err(
+                        labelmint_ledger::Error::NotExpired { .. }
+                        | labelmint_ledger::Error::ChainTimeAhead { .. },
+                    ) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                continue;
+            }
+            live_total = live_total.saturating_add(b.total);
+            live_count += 1;
+            if chain_now > b.valid_until {
+                // It can no longer land; it expires once the index is past it.
+                continue;
+            }
+            let due = self
+                .batch_sent_at
+                .get(&b.id.0)
+                .is_none_or(|t| t.elapsed() >= self.cfg.resend_after);
+            if b.state == BatchState::Sent && !due {
+                continue;
+            }
+            if let Err(e) = self.sign_and_send(&b, v).await {
+                if e.is_fenced() {
+                    return Err(e);
+                }
+                tracing::warn!(batch = %b.id, error = %e, "batch not sent this pass");
+            }
+        }
+
+        // What the vault can pay beyond its live batches.
+        let balance = self.chain.balance(&vault).await?;
+        let window = self.chain.getter(&vault, "get_window_usage").await?;
+        let window_available = amount_at(&window, WINDOW_AVAILABLE, "get_window_usage.available")?;
+        let n = self.cfg.batch_size as u128;
+        let (holdings, ton_needed_per_batch) = if v.jetton {
+            let data = self.chain.getter(&vault, "get_vault_data").await?;
+            let books = amount_at(
+                &data,
+                VAULT_DATA_JETTON_BALANCE,
+                "get_vault_data.jettonBalance",
+            )?;
+            let per_batch = n * (self.cfg.jetton_attach + VAULT_JETTON_ITEM_FEE_RESERVE)
+                + VAULT_BATCH_FEE_RESERVE;
+            (books, per_batch)
+        } else {
+            let per_batch = n * VAULT_ITEM_FEE_RESERVE + VAULT_BATCH_FEE_RESERVE;
+            (
+                balance.saturating_sub(VAULT_MIN_TON_RESERVE + per_batch),
+                per_batch,
+            )
+        };
+        let payable = self.payable(&v.currency).await?;
+        self.metrics.float(
+            &v.address.to_string(),
+            Float {
+                kind: "vault",
+                currency: v.currency.as_str().to_string(),
+                ton_balance: balance,
+                ton_needed: VAULT_MIN_TON_RESERVE + ton_needed_per_batch,
+                holdings,
+                payable,
+            },
+        );
+        let timeout = v.timeout.unwrap_or(self.cfg.batch_ttl);
+        while live_count < self.cfg.max_live_batches {
+            if v.jetton {
+                // Every live batch's TON side comes from the float too.
+                let float_needed =
+                    VAULT_MIN_TON_RESERVE + ton_needed_per_batch * (live_count as u128 + 1);
+                if balance < float_needed {
+                    break;
+                }
+            } else if live_count > 0 {
+                // Fee reserves of the other live batches.
+                let extra = ton_needed_per_batch * live_count as u128;
+                if holdings <= live_total.saturating_add(extra) {
+                    break;
+                }
+            }
+            let extra_fees = if v.jetton {
+                0
+            } else {
+                ton_needed_per_batch * live_count as u128
+            };
+            let max_total = holdings
+                .saturating_sub(live_total)
+                .saturating_sub(extra_fees)
+                .min(window_available.saturating_sub(live_total));
+            if max_total == 0 {
+                break;
+            }
+            let created_at = chain_now.min(wall_now());
+            let valid_until = created_at.saturating_add(timeout).saturating_sub(1);
+            let query_id = self.next_query_id(&v.address, created_at).await?;
+            let Some(b) = self
+                .ledger
+                .form_batch(&BatchRequest {
+                    currency: v.currency.clone(),
+                    max_items: self.cfg.batch_size,
+                    max_total,
+                    query_id,
+                    created_at,
+                    valid_until,
+                })
+                .await?
+            else {
+                break;
+            };
+            self.metrics.batch_formed();
+            live_total = live_total.saturating_add(b.total);
+            live_count += 1;
+            if let Err(e) = self.sign_and_send(&b, v).await {
+                if e.is_fenced() {
+                    return Err(e);
+                }
+                tracing::warn!(batch = %b.id, error = %e, "new batch not sent this pass");
+            }
+        }
+        Ok(())
+    }
+
+    /// A query id never used for this vault: above every one the ledger recorded, and above
+    /// `created_at * 1000` (a fresh database against an old vault does not reuse the ids of an
+    /// earlier run).
+    async fn next_query_id(&mut self, vault: &RawAddress, created_at: u32) -> Result<u64> {
+        let max: Option<String> =
+            sqlx::query_scalar("SELECT max(query_id)::text FROM ledger_batches WHERE vault = $1")
+                .bind(vault.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        let next = max
+            .and_then(|m| m.parse::<u64>().ok())
+            .map(|m| m + 1)
+            .unwrap_or(0);
+        Ok(next.max(u64::from(created_at) * 1000))
+    }
+
+    /// Asks the signer for the batch exactly as the ledger holds it (a re-request returns the
+    /// journal's bytes), records `signed`, hands the external to the liteserver, records
+    /// `sent`.
+    async fn sign_and_send(&mut self, b: &Batch, v: &VaultRow) -> Result<()> {
+        let items = self.ledger.batch_items(b.id).await?;
+        let (attach, forward_ton) = if v.jetton {
+            (self.cfg.jetton_attach, self.cfg.jetton_forward_ton)
+        } else {
+            (0, 0)
+        };
+        let body = BatchBody {
+            vault: b.vault.to_string(),
+            query_id: b.query_id.to_string(),
+            created_at: b.created_at,
+            attach: attach.to_string(),
+            forward_ton: forward_ton.to_string(),
+            items: items
+                .iter()
+                .map(|i| ItemBody {
+                    item_id: i.earning_id.get().to_string(),
+                    dest: i.payout_address.to_string(),
+                    amount: i.amount.to_string(),
+                    bounceable: false,
+                })
+                .collect(),
+        };
+        let signed = self
+            .signer
+            .batch(&body)
+            .await
+            .map_err(|e| Error::Signer(format!("POST /v1/vault/batch: {e}")))?
+            .map_err(|r| refused(&format!("batch {}", b.id), r))?;
+        let mut signing_hash = [0u8; 32];
+        hex::decode_to_slice(&signed.signing_hash, &mut signing_hash)
+            .map_err(|e| Error::Signer(format!("signing_hash: {e}")))?;
+        let _ = self.ledger.mark_signed(b.id, signing_hash).await?;
+        let message = cell_of(&signed)?;
+        if let Err(e) = self.chain.send(&message).await {
+            // Refused or lost: the same bytes go again after resend_after, until valid_until.
+            tracing::info!(batch = %b.id, error = %e, "liteserver did not take the batch external");
+            self.batch_sent_at.insert(b.id.0, Instant::now());
+            return Ok(());
+        }
+        let _ = self.ledger.mark_sent(b.id, message.repr_hash().0).await?;
+        self.batch_sent_at.insert(b.id.0, Instant::now());
+        self.metrics.batch_sent();
+        tracing::info!(batch = %b.id, query_id = b.query_id, items = b.item_count, total = %b.total, "batch sent");
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- releases
+
+    async fn intents(&mut self) -> Result<HashMap<String, Intent>> {
+        let rows = sqlx::query(
+            "SELECT escrow, project_id::text AS project_id, seqno, valid_until, amount::text AS amount, landed \
+             FROM settler_releases",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let bad = |what: &str| Error::Message(format!("settler_releases.{what}"));
+            out.insert(
+                r.try_get::<String, _>("escrow")?,
+                Intent {
+                    project: ProjectId(
+                        r.try_get::<String, _>("project_id")?
+                            .parse()
+                            .map_err(|_| bad("project_id"))?,
+                    ),
+                    seqno: u32::try_from(r.try_get::<i64, _>("seqno")?)
+                        .map_err(|_| bad("seqno"))?,
+                    valid_until: u32::try_from(r.try_get::<i64, _>("valid_until")?)
+                        .map_err(|_| bad("valid_until"))?,
+                    amount: r
+                        .try_get::<String, _>("amount")?
+                        .parse()
+                        .map_err(|_| bad("amount"))?,
+                    landed: r.try_get("landed")?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Whether the indexer saw the escrow's seqno consumed by a release (ev_release with that
+    /// seqno, or the release's bounce, whose query id is the seqno).
+    async fn release_indexed(&mut self, escrow: &str, seqno: u32) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 AND \
+                ((kind = 'ev_release' AND fields->>'seqno' = $2) \
+                 OR (kind = 'ev_release_bounced' AND query_id = $2::numeric)))",
+        )
+        .bind(escrow)
+        .bind(seqno.to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn releases(&mut self) -> Result<()> {
+        let projects = sqlx::query(
+            "SELECT p.project_id::text AS project_id, p.escrow, p.currency FROM ledger_projects p \
+             JOIN ledger_vaults v ON v.currency = p.currency WHERE p.state <> 'closed' \
+             ORDER BY p.project_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let intents = self.intents().await?;
+        let indexed = indexed_time(&self.pool).await?;
+        let chain_now = self.chain.now().await?;
+        let margin = self.cfg.finality_margin;
+        let mut carry: Vec<(StdAddr, Cell)> = Vec::new();
+        let mut need_ingest = false;
+        for r in &projects {
+            let escrow_raw: String = r.try_get("escrow")?;
+            let project = ProjectId(
+                r.try_get::<String, _>("project_id")?
+                    .parse()
+                    .map_err(|_| Error::Message("project_id".into()))?,
+            );
+            let currency: String = r.try_get("currency")?;
+            let escrow = std_addr(&RawAddress::parse(&escrow_raw)?);
+            let seqno = match self.chain.getter(&escrow, "get_seqno").await {
+                Ok(s) => match s
+                    .first()
+                    .copied()
+                    .flatten()
+                    .and_then(|v| u32::try_from(v).ok())
+                {
+                    Some(s) => s,
+                    None => continue,
+                },
+                // Not deployed yet (or not an escrow): nothing to release from.
+                Err(Error::Chain { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let balance = self.chain.balance(&escrow).await?;
+            let intent = intents.get(&escrow_raw);
+            let budget = amount_at(
+                &self.chain.getter(&escrow, "get_budget").await?,
+                0,
+                "get_budget",
+            )?;
+            let releasable = self.ledger.releasable(project).await?;
+            self.metrics.float(
+                &escrow_raw,
+                Float {
+                    kind: "escrow",
+                    currency: currency.clone(),
+                    ton_balance: balance,
+                    ton_needed: ESCROW_MIN_TON
+                        + if currency == "TON" {
+                            intent.filter(|i| !i.landed).map(|i| i.amount).unwrap_or(0)
+                        } else {
+                            0
+                        },
+                    holdings: budget,
+                    payable: releasable,
+                },
+            );
+            if let Some(i) = intent {
+                if !i.landed && i.seqno < seqno {
+                    if self.release_indexed(&escrow_raw, i.seqno).await? {
+                        sqlx::query("UPDATE settler_releases SET landed = TRUE WHERE escrow = $1")
+                            .bind(&escrow_raw)
+                            .execute(&self.pool)
+                            .await?;
+                        need_ingest = true;
+                        tracing::info!(escrow = %escrow_raw, seqno = i.seqno, "release landed");
+                    } else if u64::from(indexed) > u64::from(i.valid_until) + u64::from(margin) {
+                        // The seqno went to something else (a close); ours can no longer land.
+                        sqlx::query("DELETE FROM settler_releases WHERE escrow = $1")
+                            .bind(&escrow_raw)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    continue;
+                }
+                if !i.landed {
+                    if i.seqno > seqno {
+                        tracing::error!(escrow = %escrow_raw, intent = i.seqno, chain = seqno, "release intent ahead of the escrow's seqno");
+                        continue;
+                    }
+                    if chain_now >= i.valid_until {
+                        if u64::from(indexed) > u64::from(i.valid_until) + u64::from(margin) {
+                            tracing::error!(escrow = %escrow_raw, seqno = i.seqno, "release expired without landing: the signer will not sign another content for this seqno");
+                        }
+                        continue;
+                    }
+                    let due = self
+                        .release_sent_at
+                        .get(&escrow_raw)
+                        .is_none_or(|t| t.elapsed() >= self.cfg.resend_after);
+                    if due {
+                        match self.sign_release(&escrow, i).await {
+                            Ok(cell) => carry.push((escrow.clone(), cell)),
+                            Err(e) if e.is_fenced() => return Err(e),
+                            Err(e) => {
+                                tracing::warn!(escrow = %escrow_raw, error = %e, "release not signed")
+                            }
+                        }
+                    }
+                    continue;
+                }
+                // Landed: the signer counts it as live until its valid_until; wait for that.
+                if chain_now <= i.valid_until {
+                    continue;
+                }
+            }
+            if need_ingest {
+                continue;
+            }
+            // At most what the escrow's budget covers with the platform fee on top
+            // (amount + floor(amount * bps / 10^4) <= budget).
+            let fee_bps = match self.chain.data(&escrow).await? {
+                Some(d) => EscrowStorage::parse(&d)
+                    .map(|st| st.params.fee_bps)
+                    .unwrap_or(MAX_FEE_BPS),
+                None => continue,
+            };
+            let cap = budget.saturating_mul(10_000) / (10_000 + u128::from(fee_bps));
+            let releasable = releasable.min(cap);
+            if releasable == 0 {
+                continue;
+            }
+            let valid_until = chain_now
+                .min(wall_now())
+                .saturating_add(self.cfg.release_ttl);
+            let new = Intent {
+                project,
+                seqno,
+                valid_until,
+                amount: releasable,
+                landed: false,
+            };
+            // Written (fenced) BEFORE the signer is asked: a re-request is byte-identical.
+            sqlx::query(
+                "INSERT INTO settler_releases (escrow, project_id, seqno, valid_until, amount) \
+                 VALUES ($1, $2::text::numeric, $3, $4, $5::text::numeric) \
+                 ON CONFLICT (escrow) DO UPDATE SET project_id = EXCLUDED.project_id, \
+                    seqno = EXCLUDED.seqno, valid_until = EXCLUDED.valid_until, \
+                    amount = EXCLUDED.amount, landed = FALSE, created_at = now() \
+                 WHERE settler_releases.landed",
+            )
+            .bind(&escrow_raw)
+            .bind(project.0.to_string())
+            .bind(i64::from(seqno))
+            .bind(i64::from(valid_until))
+            .bind(releasable.to_string())
+            .execute(&self.pool)
+            .await?;
+            match self.sign_release(&escrow, &new).await {
+                Ok(cell) => carry.push((escrow.clone(), cell)),
+                Err(Error::SignerRefused { rule, message, .. }) => {
+                    // Refused: nothing was signed for this content, so the intent may go.
+                    tracing::warn!(escrow = %escrow_raw, rule, message, "release refused; dropping the intent");
+                    sqlx::query("DELETE FROM settler_releases WHERE escrow = $1 AND NOT landed")
+                        .bind(&escrow_raw)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Err(e) if e.is_fenced() => return Err(e),
+                Err(e) => tracing::warn!(escrow = %escrow_raw, error = %e, "release not signed"),
+            }
+        }
+        if need_ingest {
+            self.ledger.ingest_chain_events(10_000).await?;
+        }
+        self.relayer_float(carry.len()).await?;
+        if !carry.is_empty() {
+            self.carry(carry, chain_now).await?;
+        }
+        Ok(())
+    }
+
+    async fn sign_release(&mut self, escrow: &StdAddr, i: &Intent) -> Result<Cell> {
+        let body = ReleaseBody {
+            escrow: escrow.to_string(),
+            seqno: i.seqno,
+            valid_until: i.valid_until,
+            amount: i.amount.to_string(),
+        };
+        let signed = self
+            .signer
+            .release(&body)
+            .await
+            .map_err(|e| Error::Signer(format!("POST /v1/escrow/release: {e}")))?
+            .map_err(|r| refused(&format!("release for project {}", i.project), r))?;
+        cell_of(&signed)
+    }
+
+    async fn relayer_float(&mut self, pending: usize) -> Result<()> {
+        let addr = self.relayer_addr.clone();
+        let balance = self.chain.balance(&addr).await?;
+        self.metrics.float(
+            &format!("{}:{}", addr.workchain, hex::encode(addr.address.0)),
+            Float {
+                kind: "relayer",
+                currency: "TON".into(),
+                ton_balance: balance,
+                ton_needed: self.cfg.release_attach * (pending.max(1) as u128),
+                holdings: 0,
+                payable: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// The relayer wallet carries the signed releases (up to 4 per external, v4r2's limit).
+    async fn carry(&mut self, carry: Vec<(StdAddr, Cell)>, chain_now: u32) -> Result<()> {
+        let addr = self.relayer_addr.clone();
+        let Some(data) = self.chain.data(&addr).await? else {
+            tracing::warn!(relayer = %addr, "the relayer wallet is not deployed: fund and deploy it");
+            return Ok(());
+        };
+        let seqno = seqno_of(&data).map_err(|e| Error::Message(format!("relayer seqno: {e}")))?;
+        // One external per pass (the next seqno is only known once it landed).
+        let transfers: Vec<Transfer> = carry
+            .iter()
+            .take(4)
+            .map(|(to, body)| Transfer {
+                to: to.clone(),
+                amount: self.cfg.release_attach,
+                bounce: true,
+                body: Some(body.clone()),
+                init: None,
+                mode: 3,
+            })
+            .collect();
+        let msg = self
+            .relayer
+            .external_transfer(seqno, chain_now.saturating_add(60), &transfers, false)
+            .map_err(|e| Error::Message(format!("relayer transfer: {e}")))?;
+        match self.chain.send(&msg).await {
+            Ok(()) => {
+                for (to, _) in carry.iter().take(4) {
+                    self.release_sent_at.insert(
+                        format!("{}:{}", to.workchain, hex::encode(to.address.0)),
+                        Instant::now(),
+                    );
+                    self.metrics.release_sent();
+                }
+                tracing::info!(
+                    releases = transfers.len(),
+                    seqno,
+                    "relayer carried releases"
+                );
+            }
+            Err(e) => tracing::info!(error = %e, "liteserver did not take the relayer external"),
+        }
+        Ok(())
+    }
+}

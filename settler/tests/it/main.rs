@@ -1,0 +1,8 @@
+//! The settler's integration tests: real Postgres (scratch databases), the real devnet and
+//! indexer in-process, the real `payout-signer` process.
+
+mod crash;
+mod expiry;
+mod leader;
+mod settle;
+mod support;

@@ -1,0 +1,126 @@
+//! The settler on the real stack: TON earnings released from the escrow by the relayer,
+//! batched, signed by the payout-signer process, sent through the liteserver, confirmed from
+//! the indexed events; each earning paid exactly once (the workers' balances on chain), the
+//! ledger reconciled with the chain, across a leader failover.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use labelmint_ledger::CurrencyCode;
+
+use crate::support::{Stack, TON, std_addr, wait_for};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
+    let s = Stack::new("settler_it_ton", 300).await;
+    let earnings = s.approve("ton", 30, 12).await;
+
+    let config = |holder: &str| {
+        let mut c = s.settler_config(holder);
+        c.batch_size = 6;
+        c.max_live_batches = 2;
+        c
+    };
+    let a = labelmint_settler::spawn(config("settler-a"))
+        .await
+        .expect("a");
+    wait_for("a leads", Duration::from_secs(10), || async {
+        a.metrics.leading().0.then_some(())
+    })
+    .await;
+    let b = labelmint_settler::spawn(config("settler-b"))
+        .await
+        .expect("b");
+    let token_a = a.metrics.leading().1;
+
+    // a releases and pays a first batch; then it dies.
+    wait_for("a confirmed batch", Duration::from_secs(120), || async {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ledger_batches WHERE state = 'confirmed'")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+        (n >= 1).then_some(())
+    })
+    .await;
+    assert!(!b.metrics.leading().0, "b stands by while a leads");
+    a.abort();
+    let died = Instant::now();
+    wait_for("b leads", Duration::from_secs(5), || async {
+        b.metrics.leading().0.then_some(())
+    })
+    .await;
+    assert!(
+        died.elapsed() < Duration::from_secs(5),
+        "takeover within 5 s"
+    );
+    assert!(b.metrics.leading().1 > token_a);
+
+    wait_for(
+        "every earning confirmed",
+        Duration::from_secs(180),
+        || async { s.all_confirmed().await.then_some(()) },
+    )
+    .await;
+    drop(b);
+
+    // Exactly once in the ledger: one paid item per earning.
+    let paid: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT earning_id, count(*) FROM ledger_batch_items WHERE outcome = 'paid' \
+         GROUP BY earning_id",
+    )
+    .fetch_all(&s.pool)
+    .await
+    .unwrap();
+    assert_eq!(paid.len(), earnings.len());
+    assert!(paid.iter().all(|(_, n)| *n == 1), "{paid:?}");
+    // Batches respect the batch size; the release funded the vault once.
+    let max_items: i32 = sqlx::query_scalar("SELECT max(item_count) FROM ledger_batches")
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+    assert!(max_items <= 6);
+    let releases: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE kind = 'ev_release' AND contract = $1",
+    )
+    .bind(crate::support::raw(&s.escrow).to_string())
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
+    assert_eq!(releases, 1, "one release covered every approved earning");
+
+    // Exactly once on chain: each worker holds exactly the sum of its earnings (a second
+    // payment would add at least 0.01 TON; uninit accounts pay at most dust in storage).
+    let mut owed: HashMap<String, u128> = HashMap::new();
+    for (a, amount) in &earnings {
+        *owed.entry(a.to_string()).or_default() += amount;
+    }
+    for (worker, sum) in &owed {
+        let a = labelmint_ledger::RawAddress::parse(worker).unwrap();
+        let got = s.balance(&std_addr(&a));
+        assert!(
+            got <= *sum && got + 10_000 >= *sum,
+            "{worker}: on chain {got}, owed {sum}"
+        );
+    }
+
+    // The ledger agrees with the indexed chain, to the unit.
+    let head = s.devnet.node().lock().last_master().expect("head").id.seqno;
+    wait_for(
+        "the indexer at the head",
+        Duration::from_secs(30),
+        || async {
+            let cp = s.indexer.store.checkpoint().await.unwrap();
+            (cp >= Some(head)).then_some(())
+        },
+    )
+    .await;
+    let _ = s.ledger.ingest_chain_events(10_000).await.expect("ingest");
+    let r = s
+        .ledger
+        .reconcile(&CurrencyCode::ton())
+        .await
+        .expect("reconcile");
+    assert!(r.is_clean(), "{r:?}");
+    assert!(s.balance(&s.vault) >= TON / 2, "the vault kept its float");
+}
