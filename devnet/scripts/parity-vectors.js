@@ -114,7 +114,7 @@ const addr = (hex) => Address.parse('0:' + hex.repeat(32));
 
 function tonVault(admin, vaultId) {
   return VaultWrapper.PayoutVault.createFromConfig(
-    { signerKey: SIGNER.publicKey, timeout: 3600, windowLen: 86_400, windowLimit: 10n ** 15n, admin, jettonMaster: null, vaultId },
+    { signerKey: SIGNER.publicKey, timeout: 3600, windowLen: 86_400, windowLimit: 10n ** 15n, admin, jettonMaster: null, vaultId, adminDelay: VaultWrapper.DEFAULT_ADMIN_DELAY },
     loadCode('PayoutVault'),
   );
 }
@@ -127,12 +127,12 @@ function escrowOf(client, vault, jettonMaster = null, projectId = 7n) {
 }
 
 function release(escrow, seqno, amount, value) {
-  const signed = EscrowWrapper.signRelease({ escrow: escrow.address, seqno, validUntil: BigInt(NOW + 600), amount }, SIGNER.secretKey);
+  const signed = EscrowWrapper.signRelease({ escrow: escrow.address, globalId: DEVNET_GLOBAL_ID, seqno, validUntil: BigInt(NOW + 600), amount }, SIGNER.secretKey);
   return internal({ to: escrow.address, value, bounce: true, body: EscrowWrapper.buildEscrowRelease({ queryId: 3n, ...signed }) });
 }
 
 function batch(vault, queryId, items) {
-  const request = VaultWrapper.buildVaultBatchRequest({ vault: vault.address, queryId, createdAt: NOW, items });
+  const request = VaultWrapper.buildVaultBatchRequest({ vault: vault.address, globalId: DEVNET_GLOBAL_ID, queryId, createdAt: NOW, items });
   return () => external({ to: vault.address, body: VaultWrapper.signBatch(request, SIGNER.secretKey) });
 }
 
@@ -141,7 +141,7 @@ function batch(vault, queryId, items) {
 function escrowTonLifecycle(client) {
   const vault = tonVault(client, 1);
   const escrow = escrowOf(client, vault.address);
-  const closed = EscrowWrapper.signClose({ escrow: escrow.address, seqno: 1n, validUntil: BigInt(NOW + 600) }, SIGNER.secretKey);
+  const closed = EscrowWrapper.signClose({ escrow: escrow.address, globalId: DEVNET_GLOBAL_ID, seqno: 1n, validUntil: BigInt(NOW + 600) }, SIGNER.secretKey);
   return [
     transfers(
       internal({ to: vault.address, value: toNano('1'), bounce: false, init: vault.init, body: VaultWrapper.buildVaultTopUp({ queryId: 1n }) }),
@@ -187,7 +187,7 @@ function jettonDepositRelease(wallet) {
     loadCode('JettonMinter'),
   );
   const vault = VaultWrapper.PayoutVault.createFromConfig(
-    { signerKey: SIGNER.publicKey, timeout: 3600, windowLen: 86_400, windowLimit: 10n ** 15n, admin: wallet, jettonMaster: minter.address, vaultId: 3 },
+    { signerKey: SIGNER.publicKey, timeout: 3600, windowLen: 86_400, windowLimit: 10n ** 15n, admin: wallet, jettonMaster: minter.address, vaultId: 3, adminDelay: VaultWrapper.DEFAULT_ADMIN_DELAY },
     loadCode('PayoutVault'),
   );
   const escrow = escrowOf(wallet, vault.address, minter.address, 8n);

@@ -142,6 +142,7 @@ impl Stack {
             admin: faucet.clone(),
             jetton_master: None,
             vault_id: 41,
+            admin_delay: labelmint_abi::vault::DEFAULT_ADMIN_DELAY,
         };
         let vault = vault_address(&vault_config).expect("vault");
         let treasury_wallet = WalletV4R2::from_seed(seed_from_phrase(THROWAWAY_TREASURY_PHRASE));
