@@ -93,7 +93,18 @@ impl<'w> Session<'w> {
     /// The chain's global id (config param 19), as the last masterchain block states it.
     /// Signed requests carry it; the contracts refuse any other.
     pub async fn global_id(&mut self) -> Result<i32> {
-        let mc = self.last_mc().await?;
+        // The zero state is not a block: wait for the first masterchain block.
+        let started = std::time::Instant::now();
+        let mut mc = self.last_mc().await?;
+        while mc.seqno == 0 {
+            if started.elapsed() > STEP_TIMEOUT {
+                return Err(Error::Liteserver {
+                    reason: format!("no masterchain block after {STEP_TIMEOUT:?}"),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            mc = self.last_mc().await?;
+        }
         let boc = self.client.get_block(mc).await.map_err(lite)?;
         Ok(Boc::decode(&boc)
             .map_err(Error::bad_boc)?
