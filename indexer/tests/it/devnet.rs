@@ -390,7 +390,7 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     });
     let request = VaultBatchRequest {
         vault: vault.clone(),
-        global_id: devnet.node().lock().config().global_id,
+        global_id: chain_global_id(&devnet),
         query_id: 8,
         created_at: devnet.node().now(),
         attach: 0,
