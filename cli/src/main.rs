@@ -9,6 +9,8 @@
 //! labelmint project create|status|close       escrow address + registrations + deposit link;
 //!                                             budget, flows, on-chain balance; request_close
 //! labelmint devnet  wallet new|balance|send, deposit PROJECT AMOUNT (through the liteserver)
+//! labelmint settle  --once [--wait]           one settlement pass as the fenced leader, with
+//!                                             progress bars; the settler service's own flags
 //! labelmint consensus run|simulate|engine     decide labels
 //! labelmint completions SHELL                 shell completions from this definition
 //! ```
@@ -32,6 +34,7 @@ mod devnet;
 mod ledger;
 mod payout;
 mod project;
+mod settle;
 mod worker;
 
 use common::Global;
@@ -73,6 +76,14 @@ enum Command {
     /// Local devnet: wallets (new, balance, send) and real escrow deposits.
     #[command(subcommand)]
     Devnet(devnet::Command),
+    /// One settlement pass by hand, as the settler service would run it (same flags and
+    /// env): ingest, releases, per vault expire/resend/form+sign+send; --wait for the
+    /// indexed chain. Refused while a settler service leads.
+    #[command(after_help = "Examples:\n  labelmint settle --once\n  \
+                            labelmint settle --once --wait --timeout 60 --json\n  \
+                            LABELMINT_SIGNER_URL=http://127.0.0.1:7420 labelmint settle --once \\\n    \
+                            --global-config .data/devnet/global-config.json --batch-size 100")]
+    Settle(settle::SettleArgs),
     /// Print shell completions for SHELL to stdout.
     #[command(after_help = "Example:\n  labelmint completions zsh > ~/.zfunc/_labelmint")]
     Completions {
@@ -107,6 +118,7 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => common::block_on(ledger::run(cli.global, cmd)),
         Command::Project(cmd) => common::block_on(project::run(cli.global, cmd)),
         Command::Devnet(cmd) => common::block_on(devnet::run(cli.global, cmd)),
+        Command::Settle(args) => common::block_on(settle::run(cli.global, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,7 +46,8 @@ pub struct Config {
     pub finality_margin: u32,
     /// A send not seen executed is sent again after this long (same bytes).
     pub resend_after: Duration,
-    /// TON attached to each release carried by the relayer (nanoTON).
+    /// TON attached to each release carried by the relayer (nanoTON): at least what a jetton
+    /// release needs (the escrow's `releaseCost`: ~0.16 TON); the escrow returns the excess.
     pub release_attach: u128,
     /// Jetton vaults: TON attached to each transfer (nanoTON).
     pub jetton_attach: u128,
@@ -99,7 +100,7 @@ impl Config {
             batch_ttl: 600,
             finality_margin: labelmint_ledger::FINALITY_MARGIN_SECS,
             resend_after: Duration::from_secs(5),
-            release_attach: 5 * TON / 100,
+            release_attach: TON / 5,
             jetton_attach: TON / 20,
             jetton_forward_ton: TON / 100,
             leader_poll: Duration::from_millis(500),

@@ -55,6 +55,8 @@
 //! A v4r2 hot wallet whose seed comes from a file (or env), never argv. It only pays gas: it
 //! attaches `release_attach` TON to each signed release it carries to an escrow. It cannot
 //! create or alter a release (the escrow checks the signer's signature over the request);
+//! the default attach (0.2 TON) covers a jetton release (two jetton transfers and the vault's
+//! notification, 0.16 TON by the contract's `releaseCost`); the escrow returns the excess;
 //! leaked, it loses its own TON balance, and can spend that on useless messages. Keep little
 //! on it; the float monitor reports it.
 //!
@@ -63,6 +65,31 @@
 //! - Ask the signer for a second content under a (contract, seqno | query id) it asked before.
 //! - Write anything while another settler leads (the fence refuses it).
 //! - Hold signing keys, or put a secret on a command line or in a log.
+//!
+//! ## Configuration
+//! [`args::SettlerArgs`] holds the flags and env the `settler` binary and `labelmint settle`
+//! share (global config, signer URL and token file, relayer key file, batch size, live
+//! batches, interval, TTLs, finality margin); each binary reads the database URL itself (env
+//! or file, never a flag value). [`Config`] is the typed result, [`Config::validate`] refuses
+//! what the contracts or the ledger would refuse later.
+//!
+//! ## Progress
+//! [`settle::Settler::with_progress`] reports each step of a pass ([`progress::Step`]: ingest,
+//! releases, per vault: expired, formed, signed, sent) to a [`progress::Progress`]: the
+//! service runs silent, `labelmint settle --once` draws bars from it, the benchmark
+//! (`make settler-bench`) timestamps it. It only observes: nothing it does changes a decision.
+//!
+//! ## Running one pass by hand
+//! `labelmint settle --once [--wait]` takes the leader lock (and refuses while a service
+//! leads), runs one [`settle::Settler::pass`] with progress bars, and optionally waits until
+//! the batches it sent are confirmed by the indexed chain.
+//!
+//! ## Tests and benchmark
+//! `labelmint-settler-testkit` (test support only) brings up a whole stack: devnet, indexer,
+//! the payout-signer process, TON and test USD vaults and escrows. `tests/it`: settlement,
+//! failover, expiry, test USD (`jetton`), and `crash`: the binary SIGKILLed 50+ times while
+//! 2,000+ TON and USD earnings settle, every kill classified by what it interrupted.
+//! `benches/settle.rs` (`make settler-bench`): 10,000 earnings to confirmed, with the split.
 //!
 //! ## Errors
 //! One enum, [`Error`]; [`Error::is_fenced`] ends a leadership term.
@@ -77,11 +104,13 @@
 //! # }
 //! ```
 
+pub mod args;
 pub mod chain;
 pub mod config;
 pub mod error;
 pub mod leader;
 pub mod metrics;
+pub mod progress;
 pub mod settle;
 
 use std::sync::Arc;

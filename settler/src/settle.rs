@@ -28,6 +28,7 @@ use crate::chain::{Chain, amount_at};
 use crate::config::{Config, TON};
 use crate::error::{Error, Result};
 use crate::metrics::{Float, Metrics};
+use crate::progress::{Progress, Silent, Step};
 
 /// The vault's fee reserves (contracts/contracts/vault/fees.tolk): kept out of what a TON
 /// vault can pay.
@@ -109,6 +110,7 @@ pub struct Settler {
     metrics: Arc<Metrics>,
     batch_sent_at: HashMap<i64, Instant>,
     release_sent_at: HashMap<String, Instant>,
+    progress: Arc<dyn Progress>,
 }
 
 impl Settler {
@@ -132,7 +134,14 @@ impl Settler {
             cfg,
             batch_sent_at: HashMap::new(),
             release_sent_at: HashMap::new(),
+            progress: Arc::new(Silent),
         })
+    }
+
+    /// Reports every pass's steps to `progress` (bars, timings; see [`crate::progress`]).
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// The relayer wallet's address (fund it with TON for the releases' gas).
@@ -143,7 +152,9 @@ impl Settler {
     /// One pass. A fenced error must end the term; other errors are logged by the caller
     /// and the next pass tries again.
     pub async fn pass(&mut self) -> Result<()> {
-        self.ledger.ingest_chain_events(10_000).await?;
+        self.progress.step(Step::Ingesting);
+        let ingested = self.ledger.ingest_chain_events(10_000).await?;
+        self.progress.step(Step::Ingested(&ingested));
         let mut first_err = None;
         if let Err(e) = self.releases().await {
             if e.is_fenced() {
@@ -153,7 +164,15 @@ impl Settler {
             first_err = Some(e);
         }
         for v in self.vaults().await? {
-            if let Err(e) = self.vault_pass(&v).await {
+            self.progress.step(Step::Vault {
+                currency: &v.currency,
+                address: &v.address,
+            });
+            let done = self.vault_pass(&v).await;
+            self.progress.step(Step::VaultDone {
+                currency: &v.currency,
+            });
+            if let Err(e) = done {
                 if e.is_fenced() {
                     return Err(e);
                 }
@@ -220,6 +239,7 @@ impl Settler {
                 match self.ledger.expire_batch(b.id, indexed - margin).await {
                     Ok(_) => {
                         self.metrics.batch_expired();
+                        self.progress.step(Step::BatchExpired(&b));
                         self.batch_sent_at.remove(&b.id.0);
                         tracing::info!(batch = %b.id, query_id = b.query_id, "batch expired in chain time; its earnings are payable again");
                     }
@@ -335,6 +355,7 @@ impl Settler {
                 break;
             };
             self.metrics.batch_formed();
+            self.progress.step(Step::BatchFormed(&b));
             live_total = live_total.saturating_add(b.total);
             live_count += 1;
             if let Err(e) = self.sign_and_send(&b, v).await {
@@ -399,16 +420,19 @@ impl Settler {
         hex::decode_to_slice(&signed.signing_hash, &mut signing_hash)
             .map_err(|e| Error::Signer(format!("signing_hash: {e}")))?;
         let _ = self.ledger.mark_signed(b.id, signing_hash).await?;
+        self.progress.step(Step::BatchSigned(b));
         let message = cell_of(&signed)?;
         if let Err(e) = self.chain.send(&message).await {
             // Refused or lost: the same bytes go again after resend_after, until valid_until.
             tracing::info!(batch = %b.id, error = %e, "liteserver did not take the batch external");
             self.batch_sent_at.insert(b.id.0, Instant::now());
+            self.progress.step(Step::BatchNotSent(b));
             return Ok(());
         }
         let _ = self.ledger.mark_sent(b.id, message.repr_hash().0).await?;
         self.batch_sent_at.insert(b.id.0, Instant::now());
         self.metrics.batch_sent();
+        self.progress.step(Step::BatchSent(b));
         tracing::info!(batch = %b.id, query_id = b.query_id, items = b.item_count, total = %b.total, "batch sent");
         Ok(())
     }
@@ -471,12 +495,16 @@ impl Settler {
         .fetch_all(&self.pool)
         .await?;
         let intents = self.intents().await?;
+        self.progress.step(Step::Releases {
+            projects: projects.len(),
+        });
         let indexed = indexed_time(&self.pool).await?;
         let chain_now = self.chain.now().await?;
         let margin = self.cfg.finality_margin;
         let mut carry: Vec<(StdAddr, Cell)> = Vec::new();
         let mut need_ingest = false;
         for r in &projects {
+            self.progress.step(Step::ReleaseProject);
             let escrow_raw: String = r.try_get("escrow")?;
             let project = ProjectId(
                 r.try_get::<String, _>("project_id")?
@@ -705,6 +733,9 @@ impl Settler {
                     );
                     self.metrics.release_sent();
                 }
+                self.progress.step(Step::ReleasesCarried {
+                    count: transfers.len(),
+                });
                 tracing::info!(
                     releases = transfers.len(),
                     seqno,

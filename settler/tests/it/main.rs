@@ -3,6 +3,7 @@
 
 mod crash;
 mod expiry;
+mod jetton;
 mod leader;
 mod settle;
 mod support;

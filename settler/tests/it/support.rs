@@ -335,11 +335,6 @@ impl Stack {
             .unwrap_or(0)
     }
 
-    /// The signer's bearer token file.
-    pub(crate) fn signer_token_file(&self) -> PathBuf {
-        self._signer_dir.path().join("token")
-    }
-
     /// A settler config for this stack.
     pub(crate) fn settler_config(&self, holder: &str) -> Config {
         let token = std::fs::read_to_string(self._signer_dir.path().join("token")).expect("token");
