@@ -190,7 +190,11 @@ impl Progress for Bars {
                 }
             }),
             Step::Vault { currency, .. } => {
-                let plan = self.plans.get(currency.as_str()).copied().unwrap_or_default();
+                let plan = self
+                    .plans
+                    .get(currency.as_str())
+                    .copied()
+                    .unwrap_or_default();
                 let b = self.bar(&format!("{currency} vault"), Some(plan.items));
                 b.set_message("items sent");
                 self.with(|r| {
@@ -235,9 +239,9 @@ async fn reach_liteserver(a: &SettlerArgs) -> Result<()> {
         max_attempts: u32::try_from(servers.len()).unwrap_or(1).max(1),
         ..LiteOptions::default()
     };
-    let metrics = Arc::new(labelmint_indexer::metrics::Metrics::new(Duration::from_secs(
-        60,
-    )));
+    let metrics = Arc::new(labelmint_indexer::metrics::Metrics::new(
+        Duration::from_secs(60),
+    ));
     let mut lite = Lite::new(servers, opts, metrics)?;
     let within = CONNECT_TIMEOUT + Duration::from_secs(3);
     match tokio::time::timeout(within, lite.time()).await {
@@ -408,10 +412,7 @@ pub(crate) async fn run(g: Global, a: SettleArgs) -> Result<()> {
     labelmint_settler::migrate(&url)
         .await
         .with_context(|| format!("migrate the settler's tables at {masked}"))?;
-    let mut config = a
-        .settler
-        .config(url.clone())
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut config = a.settler.config(url.clone()).map_err(|e| anyhow!("{e}"))?;
     config.holder = format!("labelmint settle --once (pid {})", std::process::id());
     reach_liteserver(&a.settler).await?;
     reach_signer(&config.signer_url, config.signer_token.clone()).await?;
@@ -465,10 +466,9 @@ async fn pass_and_wait(
     let plans = plans(reader, config.batch_size, config.max_live_batches).await?;
     let bars = Arc::new(Bars::new(plans));
     let metrics = Arc::new(labelmint_settler::Metrics::default());
-    let mut settler =
-        labelmint_settler::settle::Settler::new(config, lead.pool.clone(), metrics)
-            .map_err(|e| anyhow!("{e}"))?
-            .with_progress(bars.clone());
+    let mut settler = labelmint_settler::settle::Settler::new(config, lead.pool.clone(), metrics)
+        .map_err(|e| anyhow!("{e}"))?
+        .with_progress(bars.clone());
     let pass_error = match settler.pass().await {
         Ok(()) => None,
         Err(e) if e.is_fenced() => bail!("{e}"),
@@ -521,7 +521,10 @@ async fn pass_and_wait(
         bar.set_position(u64::try_from(done).unwrap_or(0));
         if carried > 0 {
             for r in releases(reader).await?.iter().filter(|r| !r.indexed) {
-                pending.push(format!("the release of project {} (seqno {})", r.project, r.seqno));
+                pending.push(format!(
+                    "the release of project {} (seqno {})",
+                    r.project, r.seqno
+                ));
             }
         }
         if pending.is_empty() {

@@ -3,6 +3,7 @@
 
 mod devnet;
 mod money;
+mod settle;
 mod support;
 
 use std::path::Path;

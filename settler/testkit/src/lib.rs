@@ -643,8 +643,7 @@ impl Stack {
             .sum();
         if usd_total > 0 {
             transfers.push(
-                labelmint_devnet::faucet::usd_mint(&s.minter, &faucet, usd_total, 7)
-                    .expect("mint"),
+                labelmint_devnet::faucet::usd_mint(&s.minter, &faucet, usd_total, 7).expect("mint"),
             );
         }
         s.faucet_all(&transfers).await;
@@ -814,8 +813,7 @@ impl Stack {
         let global_config = dir.path().join("global-config.json");
         std::fs::write(
             &global_config,
-            serde_json::to_vec(&self.devnet.global_config().expect("global config"))
-                .expect("json"),
+            serde_json::to_vec(&self.devnet.global_config().expect("global config")).expect("json"),
         )
         .expect("write global config");
         let relayer_key = dir.path().join("relayer.key");

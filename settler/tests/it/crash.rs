@@ -239,7 +239,10 @@ async fn the_settler_killed_at_random_pays_2000_ton_and_usd_earnings_exactly_onc
     }
     last.start_kill().expect("kill the last settler");
     let _ = last.wait().await;
-    eprintln!("crash: every earning confirmed at {:.1?}", started.elapsed());
+    eprintln!(
+        "crash: every earning confirmed at {:.1?}",
+        started.elapsed()
+    );
 
     // Exactly once in the ledger: one paid item per earning, nothing else holding one.
     let paid: Vec<(i64, i64)> = sqlx::query_as(

@@ -23,7 +23,9 @@ async fn usd_earnings_are_released_batched_and_paid_in_test_usd() {
     let escrow = s.project(PROJECT).escrow.clone();
     // 24 earnings of 0.25 .. 2.55 USD for 9 workers.
     let earnings = s
-        .approve(PROJECT, "usd", 24, 7, 9, |i| USD / 4 + (i as u128) * USD / 10)
+        .approve(PROJECT, "usd", 24, 7, 9, |i| {
+            USD / 4 + (i as u128) * USD / 10
+        })
         .await;
     let approved: u128 = earnings.iter().map(|(_, a)| a).sum();
 
