@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench settler-bench
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres, /metrics on"
@@ -23,6 +23,8 @@ help:
 	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
 	@echo "make ledger-bench       ledger approvals, batch formation, ingestion and reconciliation (Postgres)"
 	@echo "make signer-bench       signed 250-item batches/s over HTTP with every policy check (file key, SoftHSM2)"
+	@echo "make settler-bench      10,000 earnings (2,000 workers, 2 TON + 1 USD projects) to confirmed on the devnet"
+	@echo "                        at 400 ms blocks, release build: end to end and the split (sign, send, chain, index, confirm)"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -106,3 +108,11 @@ ledger-bench: tools pg
 
 signer-bench: tools pg softhsm
 	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-payout-signer --bench signer
+
+# The settler end to end (settler/benches/settle.rs, release build): devnet and indexer
+# in-process, the payout-signer process, Postgres; 10,000 earnings settled to confirmed, the
+# split per batch printed. Knobs: BENCH_EARNINGS, BENCH_WORKERS, BENCH_BLOCK_MS, BENCH_BATCH,
+# BENCH_LIVE, BENCH_INTERVAL_MS.
+settler-bench: tools pg
+	$(CARGO) build --release --locked -p labelmint-payout-signer --bin payout-signer
+	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-settler --bench settle

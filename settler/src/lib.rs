@@ -187,6 +187,11 @@ impl Drop for Handle {
 
 /// Migrates, serves metrics, and runs the settler in a task.
 pub async fn spawn(config: Config) -> Result<Handle> {
+    spawn_with(config, Arc::new(progress::Silent)).await
+}
+
+/// [`spawn`], reporting every pass's steps to `progress` (the benchmark's timestamps).
+pub async fn spawn_with(config: Config, progress: Arc<dyn progress::Progress>) -> Result<Handle> {
     config.validate()?;
     migrate(&config.database_url).await?;
     let metrics = Arc::new(Metrics::default());
@@ -200,7 +205,7 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         None => (None, None),
     };
     let m = metrics.clone();
-    let task = tokio::spawn(async move { run_with(config, m).await });
+    let task = tokio::spawn(async move { run_with(config, m, progress).await });
     Ok(Handle {
         task: Some(task),
         metrics_task,
@@ -215,7 +220,11 @@ pub async fn run(config: Config) -> Result<()> {
     spawn(config).await?.join().await
 }
 
-async fn run_with(config: Config, metrics: Arc<Metrics>) -> Result<()> {
+async fn run_with(
+    config: Config,
+    metrics: Arc<Metrics>,
+    progress: Arc<dyn progress::Progress>,
+) -> Result<()> {
     loop {
         metrics.leader(false, 0);
         let mut lead = leader::acquire(
@@ -226,7 +235,8 @@ async fn run_with(config: Config, metrics: Arc<Metrics>) -> Result<()> {
         )
         .await?;
         metrics.leader(true, lead.token);
-        let mut settler = settle::Settler::new(config.clone(), lead.pool.clone(), metrics.clone())?;
+        let mut settler = settle::Settler::new(config.clone(), lead.pool.clone(), metrics.clone())?
+            .with_progress(progress.clone());
         tracing::info!(token = lead.token, relayer = %settler.relayer_address(), "leading");
         let ended = loop {
             if let Err(e) = lead.check().await {
