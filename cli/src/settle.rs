@@ -347,6 +347,9 @@ async fn batch_rows(ledger: &Ledger, ids: &[i64]) -> Result<Vec<Row>> {
         .collect()
 }
 
+/// Per currency: batches, items, amount, batches by state.
+type Totals = BTreeMap<String, (i64, i64, i128, BTreeMap<String, i64>)>;
+
 /// A release the settler has in flight (or just landed).
 struct Release {
     project: String,
@@ -585,7 +588,7 @@ async fn summary(
     let rows = batch_rows(reader, &ids).await?;
     let in_flight = releases(reader).await?;
     // Per currency: batches, items, amount, states.
-    let mut totals: BTreeMap<String, (i64, i64, i128, BTreeMap<String, i64>)> = BTreeMap::new();
+    let mut totals = Totals::new();
     for r in &rows {
         let t = totals.entry(r.currency.clone()).or_default();
         t.0 += 1;
@@ -680,7 +683,7 @@ fn print_human(
     rows: &[Row],
     touched: &BTreeMap<i64, Touch>,
     in_flight: &[Release],
-    totals: &BTreeMap<String, (i64, i64, i128, BTreeMap<String, i64>)>,
+    totals: &Totals,
     carried: usize,
 ) {
     let unknown = Cur {
