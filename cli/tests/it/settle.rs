@@ -4,6 +4,7 @@
 //! and waits until the indexed chain executed them; `--json` parsed; refused while a settler
 //! service leads; bad input exits 2, unreachable services exit 1 within seconds, named.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use labelmint_settler_testkit::{Coin, Options, ProjectSpec, Stack, TON, USD, std_addr, wait_for};
@@ -78,10 +79,14 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     let signer = s.signer.url.clone();
 
     // Pass 1: the vaults hold nothing to pay yet, so it releases (one relayer external, two
-    // releases) and forms no batch.
-    let first = cli(&url, args(&files, &signer, &["--once", "--json"]))
-        .await
-        .json();
+    // releases). A batch is formed only if a release landed within the pass (a block came
+    // between the relayer's external and the vaults' turn): both are right.
+    let first = cli(
+        &url,
+        args(&files, &signer, &["--once", "--batch-size", "5", "--json"]),
+    )
+    .await
+    .json();
     assert_eq!(first["error"], Value::Null, "{first}");
     assert_eq!(first["releases_carried"], 2, "{first}");
     let in_flight = first["releases_in_flight"].as_array().expect("releases");
@@ -104,9 +109,13 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
         amount(&usd_release["amount"]),
         usd.iter().map(|(_, a)| a).sum::<u128>()
     );
-    assert!(first["batches"].as_array().expect("batches").is_empty());
     assert!(first["leader_token"].as_str().is_some());
     assert_eq!(first["wait"], Value::Null);
+    let mut seen: BTreeMap<String, Value> = BTreeMap::new();
+    for b in first["batches"].as_array().expect("batches") {
+        assert!(b["this_pass"][0] == "formed", "{b}");
+        seen.insert(b["batch_id"].as_str().expect("id").to_string(), b.clone());
+    }
 
     // The releases land and are indexed (the vaults are funded).
     wait_for("both releases indexed", Duration::from_secs(60), || async {
@@ -119,8 +128,8 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     })
     .await;
 
-    // Pass 2 with --wait: batches of at most 5 (TON 5 + 5 + 2, USD 5 + 1), signed, sent and
-    // seen executed by the indexed chain.
+    // Pass 2 with --wait: batches of at most 5 (TON 5 + 5 + 2, USD 5 + 1 over both passes),
+    // signed, sent and seen executed by the indexed chain.
     let t = Instant::now();
     let second = cli(
         &url,
@@ -142,9 +151,8 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     .json();
     assert_eq!(second["error"], Value::Null, "{second}");
     assert_eq!(second["wait"]["complete"], true, "{second}");
-    let batches = second["batches"].as_array().expect("batches");
-    assert_eq!(batches.len(), 5, "{second}");
-    for b in batches {
+    assert!(t.elapsed() < Duration::from_secs(90));
+    for b in second["batches"].as_array().expect("batches") {
         assert_eq!(b["state"], "confirmed", "{b}");
         let words: Vec<&str> = b["this_pass"]
             .as_array()
@@ -152,26 +160,30 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        assert_eq!(words, ["formed", "signed", "sent"], "{b}");
-        assert!(b["item_count"].as_i64().expect("items") <= 5);
+        // New batches: formed, signed, sent. Pass 1's, if still unconfirmed: the same
+        // bytes again (signed, then sent or not taken once the vault executed them).
+        assert!(words.contains(&"signed"), "{b}");
+        seen.insert(b["batch_id"].as_str().expect("id").to_string(), b.clone());
     }
-    let totals = second["totals"].as_array().expect("totals");
-    let total = |code: &str| {
-        totals
-            .iter()
-            .find(|t| t["currency"] == code)
-            .unwrap_or_else(|| panic!("{code} totals in {second}"))
-    };
-    assert_eq!(total("TON")["items"], 12);
-    assert_eq!(total("TON")["batches"], 3);
-    assert_eq!(
-        amount(&total("TON")["amount"]),
-        ton.iter().map(|(_, a)| a).sum::<u128>()
-    );
-    assert_eq!(total("USD")["items"], 6);
-    assert_eq!(total("USD")["decimals"], 6);
-    assert_eq!(total("USD")["states"]["confirmed"], 2);
-    assert!(t.elapsed() < Duration::from_secs(90));
+    if let Some(t) = second["totals"].as_array().expect("totals").first() {
+        assert!(
+            t["amount"].as_str().is_some() && t["decimals"].is_u64(),
+            "{t}"
+        );
+    }
+    // Over both passes: every earning in exactly one batch of at most 5.
+    let (mut items, mut sums): (BTreeMap<String, i64>, BTreeMap<String, u128>) = Default::default();
+    for b in seen.values() {
+        let c = b["currency"].as_str().expect("currency").to_string();
+        assert!(b["item_count"].as_i64().expect("items") <= 5, "{b}");
+        *items.entry(c.clone()).or_default() += b["item_count"].as_i64().expect("items");
+        *sums.entry(c).or_default() += amount(&b["total"]);
+    }
+    assert_eq!(items["TON"], 12, "{seen:?}");
+    assert_eq!(items["USD"], 6, "{seen:?}");
+    assert_eq!(sums["TON"], ton.iter().map(|(_, a)| a).sum::<u128>());
+    assert_eq!(sums["USD"], usd.iter().map(|(_, a)| a).sum::<u128>());
+    assert_eq!(seen.len(), 5, "{seen:?}");
     // Paid on chain: a USD worker's jetton wallet holds its earnings.
     let (w, _) = &usd[0];
     let owed: u128 = usd.iter().filter(|(a, _)| a == w).map(|(_, v)| v).sum();
@@ -183,6 +195,7 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     assert!(text.contains("nothing to settle"), "{text}");
     assert!(text.contains("one pass as leader"), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour codes: {text:?}");
+    assert!(s.all_confirmed().await, "{:?}", s.states().await);
     // The ledger reconciles (the CLI's own reconcile, both currencies).
     s.index_to_head().await;
     let rec = cli(
