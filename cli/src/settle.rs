@@ -211,7 +211,13 @@ impl Progress for Bars {
                 self.touch(b.id, |t| t.sent = true);
                 self.with(|r| {
                     if let Some(bar) = &r.vault_bar {
-                        bar.inc(b.item_count as u64);
+                        // The ingest may have freed live slots since the plan was made.
+                        let n = b.item_count as u64;
+                        let len = bar.length().unwrap_or(0);
+                        if bar.position() + n > len {
+                            bar.set_length(bar.position() + n);
+                        }
+                        bar.inc(n);
                     }
                 });
             }
