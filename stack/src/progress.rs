@@ -51,7 +51,7 @@ pub struct Progress {
 }
 
 /// A raw address of the ledger (`0:<hex>`) as a [`StdAddr`].
-fn std_of(raw: &str) -> Option<StdAddr> {
+pub(crate) fn std_of(raw: &str) -> Option<StdAddr> {
     let (wc, hex_part) = raw.split_once(':')?;
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(hex_part, &mut bytes).ok()?;
@@ -111,10 +111,11 @@ impl Progress {
     ) -> Result<Vec<ConfirmedBatch>> {
         let contracts: Vec<String> = self.names.keys().cloned().collect();
 
-        // Release intents: the settler writes one (fenced) before it asks the signer.
+        // Release intents: the settler writes one (fenced) before it asks the signer, one row
+        // per escrow, replaced by the next seqno's (it may have landed between two polls).
         let intents = sqlx::query(
             "SELECT escrow, project_id::text AS project, seqno, amount::text AS amount \
-             FROM settler_releases WHERE escrow = ANY($1) AND NOT landed ORDER BY created_at",
+             FROM settler_releases WHERE escrow = ANY($1) ORDER BY created_at",
         )
         .bind(&contracts)
         .fetch_all(pool)

@@ -139,6 +139,8 @@ impl SettlerProcess {
             .env("DATABASE_URL", &opts.database_url)
             .env_remove("LABELMINT_DATABASE_URL_FILE")
             .env_remove("LABELMINT_RELAYER_KEY")
+            // A log file, not a terminal: no colour codes.
+            .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
                 std::env::var("LABELMINT_SETTLER_LOG")

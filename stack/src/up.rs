@@ -402,14 +402,30 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         out,
         format!(
             "\n== the settler (http://{}/metrics)\n  {} passes ({} with an error), {} \
-             release(s) carried, {} batch(es) formed, {} sent (resends included), {} expired",
+             release(s) carried, {} batch(es) formed, {} sent (resends included), {} expired; \
+             floats low: {}",
             settler.metrics_addr,
             figures.passes,
             figures.pass_errors,
             figures.releases_sent,
             figures.batches_formed,
             figures.batches_sent,
-            figures.batches_expired
+            figures.batches_expired,
+            if figures.float_low.is_empty() {
+                "none".to_string()
+            } else {
+                figures
+                    .float_low
+                    .iter()
+                    .map(|(kind, c)| {
+                        let shown = crate::progress::std_of(c)
+                            .map(|a| friendly(&a, kind != "relayer"))
+                            .unwrap_or_else(|| c.clone());
+                        format!("{kind} {shown}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         ),
     );
     Ok(Up {
@@ -554,6 +570,12 @@ async fn states(pool: &sqlx::PgPool, ids: &[i64]) -> Result<String> {
         .join(", "))
 }
 
+/// A signed nanoTON figure in TON.
+fn signed_ton(v: i128) -> String {
+    let t = ton(v.unsigned_abs());
+    if v < 0 { format!("-{t}") } else { t }
+}
+
 /// Prints the ledger's reconciliation with the indexed chain (`short`: one line); whether it
 /// is clean. Indexed events the settler has not taken in yet are waited for (a few passes).
 async fn print_reconcile(ledger: &Ledger, out: &mut dyn Write, short: bool) -> Result<bool> {
@@ -573,8 +595,8 @@ async fn print_reconcile(ledger: &Ledger, out: &mut dyn Write, short: bool) -> R
                 format!(
                     "  {:<18} journal {:>18}  chain {:>18}  {}",
                     f.name,
-                    ton(u128::try_from(f.journal.max(0)).unwrap_or(0)),
-                    ton(u128::try_from(f.expected.max(0)).unwrap_or(0)),
+                    signed_ton(f.journal),
+                    signed_ton(f.expected),
                     if f.matches() { "ok" } else { "MISMATCH" }
                 ),
             );
