@@ -174,7 +174,8 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!(
-        "The data: DATABASE_URL=$(./scripts/pg.sh url) labelmint payout list (or psql \"$(./scripts/pg.sh url)\"). Ctrl-C stops."
+        "What it wrote: cargo run -q -p labelmint-cli -- payout list (the CLI reads this database \
+         by default), or psql \"$(./scripts/pg.sh url)\". Ctrl-C stops."
     );
     let mut last_round = Instant::now();
     loop {
