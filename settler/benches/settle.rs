@@ -388,8 +388,11 @@ async fn bench() {
         println!("  {name:<34} {}", stats(v));
     }
     println!(
-        "one payout item per earning (per-worker aggregation not merged here): {} items",
-        rows.iter().map(|r| i64::from(r.2)).sum::<i64>()
+        "payout items (transfers): {} for {owed} earnings",
+        rows.iter()
+            .filter(|r| r.1 == "confirmed")
+            .map(|r| i64::from(r.2))
+            .sum::<i64>()
     );
 
     // Correctness: every earning paid once; the ledger reconciles.

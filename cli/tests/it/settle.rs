@@ -128,8 +128,8 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     })
     .await;
 
-    // Pass 2 with --wait: batches of at most 5 (TON 5 + 5 + 2, USD 5 + 1 over both passes),
-    // signed, sent and seen executed by the indexed chain.
+    // Pass 2 with --wait: batches of at most 5 items, signed, sent and seen executed by the
+    // indexed chain.
     let t = Instant::now();
     let second = cli(
         &url,
@@ -171,19 +171,24 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
             "{t}"
         );
     }
-    // Over both passes: every earning in exactly one batch of at most 5.
-    let (mut items, mut sums): (BTreeMap<String, i64>, BTreeMap<String, u128>) = Default::default();
+    // Over both passes: batches of at most 5 payout items whose totals are every earning's
+    // amount (the same whether a worker's earnings share one transfer or not).
+    let mut sums: BTreeMap<String, u128> = BTreeMap::new();
     for b in seen.values() {
         let c = b["currency"].as_str().expect("currency").to_string();
         assert!(b["item_count"].as_i64().expect("items") <= 5, "{b}");
-        *items.entry(c.clone()).or_default() += b["item_count"].as_i64().expect("items");
         *sums.entry(c).or_default() += amount(&b["total"]);
     }
-    assert_eq!(items["TON"], 12, "{seen:?}");
-    assert_eq!(items["USD"], 6, "{seen:?}");
-    assert_eq!(sums["TON"], ton.iter().map(|(_, a)| a).sum::<u128>());
-    assert_eq!(sums["USD"], usd.iter().map(|(_, a)| a).sum::<u128>());
-    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(
+        sums["TON"],
+        ton.iter().map(|(_, a)| a).sum::<u128>(),
+        "{seen:?}"
+    );
+    assert_eq!(
+        sums["USD"],
+        usd.iter().map(|(_, a)| a).sum::<u128>(),
+        "{seen:?}"
+    );
     // Paid on chain: a USD worker's jetton wallet holds its earnings.
     let (w, _) = &usd[0];
     let owed: u128 = usd.iter().filter(|(a, _)| a == w).map(|(_, v)| v).sum();

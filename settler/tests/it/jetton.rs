@@ -21,9 +21,9 @@ async fn usd_earnings_are_released_batched_and_paid_in_test_usd() {
     }];
     let s = Stack::start(o).await;
     let escrow = s.project(PROJECT).escrow.clone();
-    // 24 earnings of 0.25 .. 2.55 USD for 9 workers.
+    // 30 earnings of 0.25 .. 3.15 USD for 15 workers.
     let earnings = s
-        .approve(PROJECT, "usd", 24, 7, 9, |i| {
+        .approve(PROJECT, "usd", 30, 7, 15, |i| {
             USD / 4 + (i as u128) * USD / 10
         })
         .await;
@@ -58,7 +58,8 @@ async fn usd_earnings_are_released_batched_and_paid_in_test_usd() {
     .fetch_one(&s.pool)
     .await
     .expect("batches");
-    assert!(batches >= 3, "24 items in batches of 10: {batches}");
+    // 30 earnings (15 transfers when a worker's earnings share one) in batches of 10.
+    assert!(batches >= 2, "{batches}");
     assert!(max_items <= 10);
     assert_eq!(currency, "USD");
 
@@ -85,7 +86,7 @@ async fn usd_earnings_are_released_batched_and_paid_in_test_usd() {
     for (a, amount) in &earnings {
         *owed.entry(a.to_string()).or_default() += amount;
     }
-    assert_eq!(owed.len(), 9);
+    assert_eq!(owed.len(), 15);
     for (worker, sum) in &owed {
         let a = labelmint_ledger::RawAddress::parse(worker).expect("address");
         assert_eq!(s.usd_balance(&std_addr(&a)), *sum, "{worker}");
