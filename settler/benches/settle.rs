@@ -15,7 +15,7 @@
 //! Also per pass: the time of its phases (ingest, releases, each vault's turn).
 //!
 //! Measured (2026-12-03, the 2-core project machine, one payout item per earning: per-worker
-//! aggregation not merged yet): 9.3 / 10.0 / 18.5 s end to end on a lightly loaded machine,
+//! aggregation not merged yet): 9.3 / 10.0 / 11.9 / 18.5 s end to end on a lightly loaded machine,
 //! 49.1 s while another session's signer benchmark loaded Postgres. A batch's own cycle is
 //! ~1 s (sign ~30 ms, send ~20 ms, chain ~270 ms, index ~100-180 ms, confirm ~350-650 ms: the
 //! next pass's ingest); most of the time is `wait`: batches queue for the 4 live slots per
