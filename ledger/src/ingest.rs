@@ -52,7 +52,7 @@ use crate::journal::{Account, EntryKind, NewEntry, balance_in, post};
 use crate::model::BounceReason;
 use crate::num::{parse_u64, parse_u128};
 use crate::state::BatchState;
-use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, ProjectId, RawAddress};
+use crate::types::{BatchId, ChainRef, CurrencyCode, ItemId, ProjectId, RawAddress};
 
 /// The advisory lock key held by each event's transaction (`'LMLG'` as an integer).
 const INGEST_LOCK_KEY: i64 = 0x4C4D_4C47;
@@ -551,9 +551,8 @@ async fn batch_executed(
         }
     }
     let rows = sqlx::query(
-        "SELECT e.worker, e.amount::text AS amount FROM ledger_batch_items i \
-               JOIN ledger_earnings e ON e.id = i.earning_id \
-             WHERE i.batch_id = $1 AND i.outcome <> 'expired' ORDER BY i.position",
+        "SELECT worker, amount::text AS amount FROM ledger_payout_items \
+         WHERE batch_id = $1 AND outcome <> 'expired' ORDER BY position",
     )
     .bind(batch.id.0)
     .fetch_all(&mut *tx)
@@ -619,8 +618,9 @@ async fn payout_bounced(
     item_came_back(tx, ev, c, entry, back, BounceReason::PayoutBounced, report).await
 }
 
-/// The earning of the paid item `ev.payout_item_id` is owed again: `entry` already holds the
-/// line of where `back` now is; this adds payable:W -a and books the difference (a TON bounce
+/// The paid item `ev.payout_item_id` came back: every earning of it is owed again. `entry`
+/// already holds the line of where `back` now is; this adds payable:W -a (a = the item's
+/// amount, the sum of its earnings, all of worker W) and books the difference (a TON bounce
 /// loses network fees: bounce costs; a refused jetton transfer comes back whole, so any
 /// difference is an anomaly).
 async fn item_came_back(
@@ -632,31 +632,26 @@ async fn item_came_back(
     reason: BounceReason,
     report: &mut IngestReport,
 ) -> Result<(NewEntry, bool)> {
-    let earning = match ev.payout_item_id.map(EarningId::new) {
-        Some(Ok(id)) => crate::earnings::earning_in(tx, id)
-            .await?
-            .filter(|e| &e.currency == c),
-        _ => None,
-    };
-    let Some(earning) = earning else {
-        record_anomaly(
-            tx,
-            "unknown_item",
-            &format!(
-                "bounce of item {:?}, unknown to the ledger",
-                ev.payout_item_id
-            ),
-            ev,
-            None,
-        )
-        .await?;
+    let Some(Ok(item)) = ev.payout_item_id.map(ItemId::new) else {
+        let detail = format!(
+            "bounce of item {:?}, unknown to the ledger",
+            ev.payout_item_id
+        );
+        record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
         return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
     };
-    entry.earning = Some(earning.id);
-    entry.project = Some(earning.project);
     let mut sp = tx.begin().await?;
-    match bounce_in(&mut sp, earning.id, &ev.chain, Some(ev.amount), reason).await {
-        Ok(t) => {
+    let found = match bounce_in(
+        &mut sp,
+        item,
+        Some(&ev.contract),
+        &ev.chain,
+        Some(ev.amount),
+        reason,
+    )
+    .await
+    {
+        Ok((t, found)) if &found.currency == c => {
             sp.commit().await?;
             if t == crate::Transition::Applied {
                 match reason {
@@ -664,23 +659,36 @@ async fn item_came_back(
                     BounceReason::RecipientWalletRefused => report.items_refused += 1,
                 }
             }
+            found
         }
-        Err(Error::Db(e)) => return Err(Error::Db(e)),
-        Err(e) => {
+        Ok((_, found)) => {
             sp.rollback().await?;
-            record_anomaly(
-                tx,
-                "bounce_refused",
-                &format!("earning {}: {e}", earning.id),
-                ev,
-                None,
-            )
-            .await?;
+            let detail = format!(
+                "bounce of item {item} in {c}: the ledger's item is in {}",
+                found.currency
+            );
+            record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
             return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
         }
+        Err(Error::Db(e)) => return Err(Error::Db(e)),
+        Err(Error::UnknownItem(_)) => {
+            sp.rollback().await?;
+            let detail = format!("bounce of item {item}, unknown to the ledger for this vault");
+            record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
+            return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
+        }
+        Err(e) => {
+            sp.rollback().await?;
+            record_anomaly(tx, "bounce_refused", &format!("item {item}: {e}"), ev, None).await?;
+            return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
+        }
+    };
+    entry.batch = Some(found.batch);
+    if let [only] = found.earnings.as_slice() {
+        entry.earning = Some(*only);
     }
-    let owed = amount_i128(earning.amount)?;
-    entry = entry.line(Account::Payable(earning.worker.clone()), -owed);
+    let owed = amount_i128(found.amount)?;
+    entry = entry.line(Account::Payable(found.worker.clone()), -owed);
     let mut anomaly = false;
     if reason == BounceReason::RecipientWalletRefused {
         if back != owed {
@@ -689,8 +697,7 @@ async fn item_came_back(
                 tx,
                 "refused_amount_differs",
                 &format!(
-                    "earning {}: the recipient's wallet refused {back}, the item paid {owed}",
-                    earning.id
+                    "item {item}: the recipient's wallet refused {back}, the item paid {owed}"
                 ),
                 ev,
                 None,
@@ -705,7 +712,7 @@ async fn item_came_back(
         record_anomaly(
             tx,
             "bounce_above_amount",
-            &format!("earning {}: {back} came back for {owed} paid", earning.id),
+            &format!("item {item}: {back} came back for {owed} paid"),
             ev,
             None,
         )

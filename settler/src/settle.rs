@@ -7,7 +7,7 @@
 //! request it signed; the vault's query-id window and the escrow's seqno refuse a second
 //! execution), so a pass interrupted anywhere is completed by the next one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,14 +15,14 @@ use labelmint_abi::Layout;
 use labelmint_abi::escrow::{EscrowStorage, MAX_FEE_BPS};
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
 use labelmint_ledger::{
-    Batch, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
+    Batch, BatchItem, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
 };
 use labelmint_payout_signer::client::{Refusal, SignerClient};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
 use sqlx::{PgPool, Row};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
-use tycho_types::models::StdAddr;
+use tycho_types::models::{AccountState, StdAddr};
 
 use crate::chain::{Chain, amount_at};
 use crate::config::{Config, TON};
@@ -109,6 +109,8 @@ pub struct Settler {
     metrics: Arc<Metrics>,
     batch_sent_at: HashMap<i64, Instant>,
     release_sent_at: HashMap<String, Instant>,
+    /// Payout destinations seen active (deployed): TON payouts to them go bounceable.
+    active: HashSet<RawAddress>,
 }
 
 impl Settler {
@@ -132,6 +134,7 @@ impl Settler {
             cfg,
             batch_sent_at: HashMap::new(),
             release_sent_at: HashMap::new(),
+            active: HashSet::new(),
         })
     }
 
@@ -363,11 +366,47 @@ impl Settler {
         Ok(next.max(u64::from(created_at) * 1000))
     }
 
+    /// Whether a TON payout to `a` goes bounceable: yes to an active (deployed) account, so a
+    /// contract that refuses the payout sends it back (`ev_payout_bounced`, the earnings are
+    /// owed again); no to an account that does not exist or is not initialized yet, so a new
+    /// wallet can receive (a bounceable message to it would always come back). This is what TON
+    /// wallets do when the user gives no flag; the ledger stores raw addresses, whose
+    /// user-friendly flag is unknown. Active accounts are remembered for the leader's term.
+    async fn bounceable(&mut self, a: &RawAddress) -> Result<bool> {
+        if self.active.contains(a) {
+            return Ok(true);
+        }
+        let active = matches!(
+            self.chain.account(&std_addr(a)).await?.map(|acc| acc.state),
+            Some(AccountState::Active(_))
+        );
+        if active {
+            self.active.insert(a.clone());
+        }
+        Ok(active)
+    }
+
+    /// The batch's items, their `bounceable` flags decided (once, before the first signing
+    /// request: the signed bytes carry them). Jetton payouts do not use the flag (false).
+    async fn items_to_sign(&mut self, b: &Batch, v: &VaultRow) -> Result<Vec<BatchItem>> {
+        let items = self.ledger.batch_items(b.id).await?;
+        if items.iter().all(|i| i.bounceable.is_some()) {
+            return Ok(items);
+        }
+        let mut flags = Vec::with_capacity(items.len());
+        for i in &items {
+            let f = !v.jetton && self.bounceable(&i.payout_address).await?;
+            flags.push((i.item_id, f));
+        }
+        let _ = self.ledger.set_bounceable(b.id, &flags).await?;
+        Ok(self.ledger.batch_items(b.id).await?)
+    }
+
     /// Asks the signer for the batch exactly as the ledger holds it (a re-request returns the
     /// journal's bytes), records `signed`, hands the external to the liteserver, records
     /// `sent`.
     async fn sign_and_send(&mut self, b: &Batch, v: &VaultRow) -> Result<()> {
-        let items = self.ledger.batch_items(b.id).await?;
+        let items = self.items_to_sign(b, v).await?;
         let (attach, forward_ton) = if v.jetton {
             (self.cfg.jetton_attach, self.cfg.jetton_forward_ton)
         } else {
@@ -382,10 +421,10 @@ impl Settler {
             items: items
                 .iter()
                 .map(|i| ItemBody {
-                    item_id: i.earning_id.get().to_string(),
+                    item_id: i.item_id.get().to_string(),
                     dest: i.payout_address.to_string(),
                     amount: i.amount.to_string(),
-                    bounceable: false,
+                    bounceable: i.bounceable.unwrap_or(false),
                 })
                 .collect(),
         };
