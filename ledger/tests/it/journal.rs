@@ -146,12 +146,19 @@ async fn flow(db: &TestDb) -> (labelmint_ledger::Batch, Vec<labelmint_ledger::Ea
         .unwrap()
         .unwrap();
     let _ = l.mark_signed(batch.id, [1; 32]).await.unwrap();
+    // One item per worker; the chain knows ben's by its item id.
+    let items = l.batch_items(batch.id).await.unwrap();
+    let ben = items
+        .iter()
+        .find(|i| i.earnings == vec![e2])
+        .expect("ben's item");
+    assert_ne!(ben.item_id.get(), 0);
     let mut executed = Ev::new(vault.clone(), "ev_batch_executed", 500);
     executed.query_id = Some(77);
     db.insert_event(&executed).await;
     // ben's payout bounced: 200 out, 190 back (TON bounces cost network fees).
     let mut bounced = Ev::new(vault.clone(), "ev_payout_bounced", 190);
-    bounced.item_id = Some(e2.get());
+    bounced.item_id = Some(ben.item_id.get());
     db.insert_event(&bounced).await;
     let mut closed = Ev::new(esc.clone(), "ev_closed", 0);
     closed.amount = None;
