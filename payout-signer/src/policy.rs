@@ -108,11 +108,24 @@ pub fn check_items_against_ledger(
             ));
         };
         if (&p.vault, p.query_id) != (&this.0, this.1) {
+            // The item belongs to another batch of the ledger: held there (live or paid), or
+            // not this request's at all.
+            let held = p
+                .earnings
+                .iter()
+                .flat_map(|e| &e.batches)
+                .any(|b| b.state.holds() && b.vault == p.vault && b.query_id == p.query_id);
             return Err(Error::refused(
-                Rule::ItemMismatch,
+                if held {
+                    Rule::ItemAlreadyBatched
+                } else {
+                    Rule::ItemMismatch
+                },
                 format!(
-                    "item {id} is the ledger's item of batch (vault {}, query id {}), not of this request",
-                    p.vault, p.query_id
+                    "item {id} is the ledger's item of {}batch (vault {}, query id {}), not of this request",
+                    if held { "another live or paid " } else { "" },
+                    p.vault,
+                    p.query_id
                 ),
             ));
         }
@@ -665,6 +678,12 @@ mod tests {
         };
         let mut other_batch = item(1, 1, 10, two(4, 6));
         other_batch.query_id = 2;
+        let mut held_elsewhere = other_batch.clone();
+        held_elsewhere.earnings[0].batches.push(BatchRef {
+            vault: held_elsewhere.vault.clone(),
+            query_id: 2,
+            state: BatchState::Live,
+        });
         let mut other_currency = item(1, 1, 10, two(4, 6));
         other_currency.currency = "USD".into();
         let cases: Vec<(Option<PayoutItemView>, Option<Rule>)> = vec![
@@ -688,6 +707,7 @@ mod tests {
                 Some(Rule::ItemNotApproved),
             ),
             (Some(other_batch), Some(Rule::ItemMismatch)),
+            (Some(held_elsewhere), Some(Rule::ItemAlreadyBatched)),
             (Some(item(1, 2, 10, two(4, 6))), Some(Rule::ItemMismatch)),
             (Some(item(1, 1, 11, two(5, 6))), Some(Rule::ItemMismatch)),
             (Some(other_currency), Some(Rule::ItemMismatch)),

@@ -6,6 +6,19 @@
 //! outside is idempotent when repeated with the same bytes (the signer's journal replays a
 //! request it signed; the vault's query-id window and the escrow's seqno refuse a second
 //! execution), so a pass interrupted anywhere is completed by the next one.
+//!
+//! Batches pay ONE transfer per worker: the ledger's payout items group each worker's approved
+//! earnings (one currency, one address) under a new item id; this module sends exactly the
+//! ledger's items. A TON item goes **bounceable** when its destination is an active (deployed)
+//! account, so a contract that refuses the payout sends it back (`ev_payout_bounced`: the
+//! earnings are owed again, the address on hold until it is corrected); and non-bounceable when
+//! the destination does not exist or is not initialized yet, so a new wallet can receive (a
+//! bounceable message to it always comes back). That is TON wallets' own rule when the user
+//! gives no flag; the ledger keeps raw addresses, whose user-friendly flag is unknown. The flags
+//! are decided once per batch, before the first signing request, and stored in the ledger
+//! (`set_bounceable`): a re-request after a crash is byte-identical. Jetton items do not use
+//! the flag (the vault's jetton transfers are always bounceable; the recipient's jetton wallet
+//! refusing is `jetton_transfer_bounced`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -387,10 +400,15 @@ impl Settler {
     }
 
     /// The batch's items, their `bounceable` flags decided (once, before the first signing
-    /// request: the signed bytes carry them). Jetton payouts do not use the flag (false).
+    /// request: the signed bytes carry them). Jetton payouts do not use the flag (false). A
+    /// batch signed without decided flags (by hand, or before the flags existed) was signed
+    /// with `false`: that is what is asked for again.
     async fn items_to_sign(&mut self, b: &Batch, v: &VaultRow) -> Result<Vec<BatchItem>> {
         let items = self.ledger.batch_items(b.id).await?;
-        if items.iter().all(|i| i.bounceable.is_some()) {
+        if items.iter().all(|i| i.bounceable.is_some())
+            || b.state != BatchState::Batched
+            || b.signed_hash.is_some()
+        {
             return Ok(items);
         }
         let mut flags = Vec::with_capacity(items.len());
