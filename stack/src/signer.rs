@@ -362,7 +362,7 @@ impl SignerAuthorizer<'_> {
             items: items
                 .iter()
                 .map(|i| ItemBody {
-                    item_id: i.earning_id.get().to_string(),
+                    item_id: i.item_id.get().to_string(),
                     dest: i.payout_address.to_string(),
                     amount: i.amount.to_string(),
                     bounceable: false,

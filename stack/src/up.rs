@@ -276,11 +276,15 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
             batch_state.map_or("gone".to_string(), |s| format!("{s:?}").to_lowercase())
         );
         for i in items {
-            let state = ledger.earning(i.earning_id).await?.map(|e| e.state);
+            let state = match i.earnings.first() {
+                Some(e) => ledger.earning(*e).await?.map(|e| e.state),
+                None => None,
+            };
             let _ = writeln!(
                 out,
-                "    item #{} {} -> {} {:?}",
-                i.earning_id,
+                "    item #{} ({} earning(s)) {} -> {} {:?}",
+                i.item_id,
+                i.earnings.len(),
                 scenario::ton(i.amount),
                 i.payout_address,
                 state.unwrap_or(EarningState::Approved)
