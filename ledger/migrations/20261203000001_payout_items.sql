@@ -5,8 +5,9 @@
 -- in the indexer's jetton_transfer_bounced). Before this migration the item id was the earning
 -- id (one item per earning); those items are kept as `legacy` rows with exactly that id.
 --
--- Also here: the correction of a worker's payout address (recorded: who, when, old, new), and
--- payout holds (an address that bounced is not paid again by itself).
+-- Also here: the correction of a worker's payout address (recorded: who, when, old, new),
+-- payout holds (an address that bounced is not paid again by itself), and a TON vault's gas
+-- top-ups posted as money the vault holds (entry kind 'gas_topped_up').
 --
 -- Append-only: never edit this file once applied; add a new migration.
 
@@ -251,6 +252,13 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
+
+-- A TON vault's gas top-ups are money it pays from (ledger/src/ingest.rs): a new entry kind.
+ALTER TABLE ledger_journal_entries DROP CONSTRAINT ledger_journal_entries_kind_check;
+ALTER TABLE ledger_journal_entries ADD CONSTRAINT ledger_journal_entries_kind_check
+    CHECK (kind IN ('approve', 'revoke', 'deposit', 'release', 'release_bounced', 'vault_funded',
+                    'refund', 'refund_bounced', 'batch_executed', 'payout_bounced',
+                    'jetton_transfer_bounced', 'jetton_recovered', 'gas_topped_up'));
 
 -- form_batch: the approved earnings of a currency by worker and address.
 CREATE INDEX ledger_earnings_approved_worker ON ledger_earnings (currency, worker, payout_address)

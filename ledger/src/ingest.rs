@@ -33,7 +33,8 @@
 //! | jetton_transfer_bounced A, leg 3 (refund -> client) | escrow_jetton_wallet_unbooked:P +A, client:P -A |
 //! | ev_jetton_recovered X (vault), U unbooked | vault:C +X, vault_jetton_wallet_unbooked:C -min(X,U), funders:C -(X-min(X,U)) |
 //! | ev_jetton_recovered X (escrow), U unbooked | escrow:P +X, escrow_jetton_wallet_unbooked:P -min(X,U), client:P -(X-min(X,U)) |
-//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up, ev_jetton_recovery_failed | none (ignored) |
+//! | ev_gas_topped_up A of a TON vault | vault:C +A, funders:C -A (a TON vault pays payouts and fees from one balance: the float covers, e.g., what a bounced payout lost in fees when the earnings are paid again) |
+//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up of a jetton vault (TON, not its currency), ev_jetton_recovery_failed | none (ignored) |
 //!
 //! Recovered beyond what bounced (X > U): tokens that reached the contract's jetton wallet
 //! without a notification. At the vault they are funding by someone (`funders`); at an escrow
@@ -128,6 +129,8 @@ struct Registrations {
     projects: HashMap<u64, (RawAddress, CurrencyCode)>,
     /// vault address -> currency
     vaults: HashMap<String, CurrencyCode>,
+    /// The vaults that pay in TON itself (their currency has no jetton master).
+    ton_vaults: std::collections::HashSet<String>,
 }
 
 impl Registrations {
@@ -136,6 +139,7 @@ impl Registrations {
             escrows: HashMap::new(),
             projects: HashMap::new(),
             vaults: HashMap::new(),
+            ton_vaults: std::collections::HashSet::new(),
         };
         for r in sqlx::query(
             "SELECT project_id::text AS project_id, escrow, currency FROM ledger_projects",
@@ -150,12 +154,19 @@ impl Registrations {
                 .insert(escrow.to_string(), (ProjectId(id), currency.clone()));
             regs.projects.insert(id, (escrow, currency));
         }
-        for r in sqlx::query("SELECT address, currency FROM ledger_vaults")
-            .fetch_all(&mut *conn)
-            .await?
+        for r in sqlx::query(
+            "SELECT v.address, v.currency, c.jetton_master IS NULL AS ton \
+             FROM ledger_vaults v JOIN ledger_currencies c ON c.code = v.currency",
+        )
+        .fetch_all(&mut *conn)
+        .await?
         {
+            let address: String = r.try_get("address")?;
+            if r.try_get::<bool, _>("ton")? {
+                regs.ton_vaults.insert(address.clone());
+            }
             regs.vaults.insert(
-                r.try_get("address")?,
+                address,
                 CurrencyCode::new(&r.try_get::<String, _>("currency")?)?,
             );
         }
@@ -444,6 +455,16 @@ async fn handle(
                 .line(Account::Vault(c.clone()), a)
                 .line(held, -from_bounces)
                 .line(Account::Funders(c.clone()), -(a - from_bounces))
+        }
+        (Source::Vault { currency: c }, "ev_gas_topped_up")
+            if regs.ton_vaults.contains(ev.contract.as_str()) =>
+        {
+            // A TON vault pays payouts and fees from one balance: its float is money the
+            // vault holds (it pays, e.g., what a bounced payout lost in fees when the earning
+            // is paid again), provided by whoever topped it up.
+            NewEntry::new(key.clone(), EntryKind::GasToppedUp, c)
+                .line(Account::Vault(c.clone()), a)
+                .line(Account::Funders(c.clone()), -a)
         }
         (Source::Vault { .. }, _) => return Ok((Outcome::Ignored, None)),
     };

@@ -60,6 +60,11 @@ pub struct BatchRef {
     pub query_id: u64,
     /// Its state.
     pub state: BatchState,
+    /// The indexer has this batch executed (`ev_batch_executed` of the vault and query id) and
+    /// the payout of the earning's item in it bounced or was refused (`ev_payout_bounced` /
+    /// `jetton_transfer_bounced` of the vault with the item's id): the chain's own facts, not
+    /// the ledger's word. `false` when the indexer's events are not readable.
+    pub bounce_indexed: bool,
 }
 
 /// A ledger batch's state as the signer needs it.
@@ -138,12 +143,34 @@ pub struct CloseView {
 #[derive(Debug, Clone)]
 pub struct PgLedger {
     ledger: labelmint_ledger::Ledger,
+    /// The indexer's `events` were seen readable (under the signer's role, grants may come
+    /// after the migrations); once true, never asked again.
+    events_readable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PgLedger {
     /// Wraps a ledger handle.
     pub fn new(ledger: labelmint_ledger::Ledger) -> Self {
-        Self { ledger }
+        Self {
+            ledger,
+            events_readable: Default::default(),
+        }
+    }
+
+    async fn events_readable(&self, conn: &mut PgConnection) -> Result<bool> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.events_readable.load(Relaxed) {
+            return Ok(true);
+        }
+        let readable: bool = sqlx::query_scalar(
+            "SELECT COALESCE(has_table_privilege(to_regclass('events'), 'SELECT'), false)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if readable {
+            self.events_readable.store(true, Relaxed);
+        }
+        Ok(readable)
     }
 }
 
@@ -171,13 +198,26 @@ impl LedgerView for PgLedger {
                 .collect();
             // One row per (item, earning, batch holding the earning). Items made before
             // aggregation may share an id (one per batch of their earning): the newest wins.
-            let rows = sqlx::query(
+            // For an attempt the ledger calls bounced, whether the indexer has the chain's
+            // facts of it (the batch executed, the item's payout back at the vault).
+            let bounce_indexed = if self.events_readable(conn).await? {
+                "(oi.outcome = 'bounced' \
+                   AND EXISTS (SELECT 1 FROM events x WHERE x.contract = ob.vault \
+                       AND x.kind = 'ev_batch_executed' AND x.query_id = ob.query_id) \
+                   AND EXISTS (SELECT 1 FROM ledger_payout_items op \
+                       JOIN events y ON y.payout_item_id = op.id AND y.contract = ob.vault \
+                        AND y.kind IN ('ev_payout_bounced', 'jetton_transfer_bounced') \
+                       WHERE op.batch_id = oi.batch_id AND op.position = oi.position))"
+            } else {
+                "false"
+            };
+            let sql = format!(
                 "SELECT p.id, p.batch_id, b.vault AS item_vault, \
                    b.query_id::TEXT AS item_query_id, p.payout_address AS dest, \
                    p.amount::TEXT AS item_amount, p.currency AS item_currency, \
                    e.id AS earning_id, e.payout_address, e.amount::TEXT AS amount, e.currency, \
                    e.state, ob.vault, ob.query_id::TEXT AS query_id, ob.state AS batch_state, \
-                   oi.outcome \
+                   oi.outcome, COALESCE({bounce_indexed}, false) AS bounce_indexed \
                  FROM UNNEST($1::BIGINT[]) AS u(id) \
                  JOIN ledger_payout_items p ON p.id = u.id \
                  JOIN ledger_batches b ON b.id = p.batch_id \
@@ -185,11 +225,12 @@ impl LedgerView for PgLedger {
                  JOIN ledger_earnings e ON e.id = bi.earning_id \
                  LEFT JOIN ledger_batch_items oi ON oi.earning_id = e.id \
                  LEFT JOIN ledger_batches ob ON ob.id = oi.batch_id \
-                 ORDER BY p.id, p.batch_id DESC, e.id",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?;
+                 ORDER BY p.id, p.batch_id DESC, e.id"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&ids)
+                .fetch_all(&mut *conn)
+                .await?;
             let bad = |what: &str, v: &str, err: &dyn std::fmt::Display| {
                 crate::Error::Ledger(format!("{what} {v:?}: {err}"))
             };
@@ -242,6 +283,7 @@ impl LedgerView for PgLedger {
                         vault,
                         query_id: q.parse().map_err(|err| bad("query id", &q, &err))?,
                         state: batch_state(&bs, &outcome),
+                        bounce_indexed: r.try_get("bounce_indexed")?,
                     });
                 }
             }

@@ -225,30 +225,29 @@ pub fn check_items_against_ledger(
     Ok(())
 }
 
-/// An earning signed before (by this signer, in an item of another batch) whose earlier
-/// signature is still live, or whose earlier batch the ledger does not explicitly call expired
-/// or bounced for it, may not be signed again. `earlier`: `(earning id, vault, query_id,
-/// valid_until)` of earlier signatures of the request's earnings in other batches; `items`:
-/// the ledger's view of the request's items (their earnings' batches).
+/// An earning signed before (by this signer, in an item of another batch) may be signed again
+/// only when that earlier signature can never pay it: its batch was executed and the
+/// earning's item came back, as the indexer saw it (the vault never executes a query id twice),
+/// or its valid_until has passed AND the ledger explicitly calls that batch expired or the item
+/// bounced. Anything else (still live; the ledger silent) is refused. `earlier`: `(earning id,
+/// vault, query_id, valid_until)` of earlier signatures of the request's earnings in other
+/// batches; `items`: the ledger's view of the request's items (their earnings' batches).
 pub fn check_items_against_journal(
     earlier: &[(u64, String, u64, u64)],
     items: &HashMap<u64, PayoutItem>,
     now: u64,
 ) -> Result<()> {
     let released = |vault: &str, q: u64, id: u64| {
-        items
-            .values()
-            .flat_map(|p| &p.earnings)
-            .filter(|e| e.id == id)
-            .any(|e| {
-                e.batches.iter().any(|b| {
-                    b.vault == vault
-                        && b.query_id == q
-                        && matches!(b.state, BatchState::Expired | BatchState::Bounced)
-                })
-            })
+        attempts(items, vault, q, id)
+            .any(|b| matches!(b.state, BatchState::Expired | BatchState::Bounced))
+    };
+    let came_back = |vault: &str, q: u64, id: u64| {
+        attempts(items, vault, q, id).any(|b| b.state == BatchState::Bounced && b.bounce_indexed)
     };
     for (id, vault, q, valid_until) in earlier {
+        if came_back(vault, *q, *id) {
+            continue;
+        }
         if *valid_until >= now {
             return Err(Error::refused(
                 Rule::ItemAlreadyBatched,
@@ -267,6 +266,21 @@ pub fn check_items_against_journal(
         }
     }
     Ok(())
+}
+
+/// The ledger's attempts of earning `id` in the batch (`vault`, `q`).
+fn attempts<'a>(
+    items: &'a HashMap<u64, PayoutItem>,
+    vault: &'a str,
+    q: u64,
+    id: u64,
+) -> impl Iterator<Item = &'a crate::ledger::BatchRef> + 'a {
+    items
+        .values()
+        .flat_map(|p| &p.earnings)
+        .filter(move |e| e.id == id)
+        .flat_map(|e| &e.batches)
+        .filter(move |b| b.vault == vault && b.query_id == q)
 }
 
 /// Rolling caps: what was signed in the last hour / 24 hours plus this batch.
@@ -647,6 +661,7 @@ mod tests {
                     vault: "0:bb".into(),
                     query_id: 9,
                     state: BatchState::Paid,
+                    bounce_indexed: false,
                 }]
             } else {
                 vec![]
@@ -683,6 +698,7 @@ mod tests {
             vault: held_elsewhere.vault.clone(),
             query_id: 2,
             state: BatchState::Live,
+            bounce_indexed: false,
         });
         let mut other_currency = item(1, 1, 10, two(4, 6));
         other_currency.currency = "USD".into();
@@ -779,13 +795,14 @@ mod tests {
     #[test]
     fn journal_items_table() {
         // Item 1 holds earnings 7 and 8; earning 8 was signed before in (0:aa, 5).
-        let with_state = |state: Option<BatchState>| -> HashMap<u64, PayoutItemView> {
+        let with = |state: Option<BatchState>, indexed: bool| -> HashMap<u64, PayoutItemView> {
             let mut e8 = earning(8, 1, 1, "TON", true, false);
             e8.batches = state
                 .map(|state| BatchRef {
                     vault: "0:aa".into(),
                     query_id: 5,
                     state,
+                    bounce_indexed: indexed,
                 })
                 .into_iter()
                 .collect();
@@ -798,35 +815,54 @@ mod tests {
         };
         let live = vec![(8u64, "0:aa".to_string(), 5u64, 2000u64)];
         let past = vec![(8u64, "0:aa".to_string(), 5u64, 900u64)];
+        // (earlier signature, the ledger's state of that attempt, indexed bounce) -> rule
         let cases = [
             (
                 &live,
                 Some(BatchState::Expired),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
-            (&past, None, Some(Rule::ItemAlreadyBatched)),
+            (
+                &live,
+                Some(BatchState::Bounced),
+                false,
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            // Executed and back on chain: that signature can never pay again.
+            (&live, Some(BatchState::Bounced), true, None),
+            // The indexer's word does not help without the ledger's.
+            (
+                &live,
+                Some(BatchState::Paid),
+                true,
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            (&past, None, false, Some(Rule::ItemAlreadyBatched)),
             (
                 &past,
                 Some(BatchState::Live),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
             (
                 &past,
                 Some(BatchState::Paid),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
-            (&past, Some(BatchState::Expired), None),
-            (&past, Some(BatchState::Bounced), None),
+            (&past, Some(BatchState::Expired), false, None),
+            (&past, Some(BatchState::Bounced), false, None),
         ];
-        for (earlier, state, want) in cases {
+        for (earlier, state, indexed, want) in cases {
             assert_eq!(
                 rule(check_items_against_journal(
                     earlier,
-                    &with_state(state),
+                    &with(state, indexed),
                     1000
                 )),
                 want,
-                "{state:?}"
+                "{state:?} {indexed}"
             );
         }
     }
