@@ -242,12 +242,12 @@ impl LedgerView for PgLedger {
                 if *batch_of.entry(id).or_insert(batch) != batch {
                     continue; // an older legacy item under the same id
                 }
-                if !out.contains_key(&id) {
-                    let q: String = r.try_get("item_query_id")?;
-                    let amount: String = r.try_get("item_amount")?;
-                    out.insert(
-                        id,
-                        PayoutItem {
+                let item = match out.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let q: String = r.try_get("item_query_id")?;
+                        let amount: String = r.try_get("item_amount")?;
+                        v.insert(PayoutItem {
                             item_id: id,
                             vault: r.try_get("item_vault")?,
                             query_id: q.parse().map_err(|e| bad("query id", &q, &e))?,
@@ -255,11 +255,8 @@ impl LedgerView for PgLedger {
                             amount: amount.parse().map_err(|e| bad("amount", &amount, &e))?,
                             currency: r.try_get("item_currency")?,
                             earnings: Vec::new(),
-                        },
-                    );
-                }
-                let Some(item) = out.get_mut(&id) else {
-                    continue;
+                        })
+                    }
                 };
                 let earning_id = r.try_get::<i64, _>("earning_id")? as u64;
                 if item.earnings.last().map(|e| e.id) != Some(earning_id) {
