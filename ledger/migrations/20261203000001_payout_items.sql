@@ -65,7 +65,8 @@ END $$;
 -- An id names one item (legacy ids may repeat: the earlier scheme reused an earning's id in
 -- each batch that took it).
 CREATE UNIQUE INDEX ledger_payout_items_id_unique ON ledger_payout_items (id) WHERE NOT legacy;
-CREATE INDEX ledger_payout_items_by_id ON ledger_payout_items (id);
+-- By id, newest batch first (the signer's lookup of an item: the newest of a legacy id's rows).
+CREATE INDEX ledger_payout_items_by_id ON ledger_payout_items (id, batch_id);
 
 -- The earnings of a batch: each row is one earning's attempt, grouped into the item at its
 -- position (several earnings share a position now).

@@ -5,7 +5,8 @@
 //! with the file backend and with SoftHSM2 (PKCS#11).
 //!
 //! `cargo bench -p labelmint-payout-signer --bench signer` (DATABASE_URL or scripts/pg.sh;
-//! SoftHSM2 via scripts/softhsm.sh). BATCHES (default 200) and CONCURRENCY (default 8) env vars.
+//! SoftHSM2 via scripts/softhsm.sh). BATCHES (default 200), CONCURRENCY (default 8) and
+//! EARNINGS_PER_ITEM (default 2: each item pays that many earnings of its worker) env vars.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ fn addr(tag: u64, salt: u8) -> StdAddr {
 }
 
 async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency: usize) {
+    let per_item: usize = std::env::var("EARNINGS_PER_ITEM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=20).contains(n))
+        .unwrap_or(2);
     let admin = database_url();
     let name = format!("labelmint_signer_bench_{:016x}", rand::random::<u64>());
     let mut c = PgConnection::connect(&admin).await.expect("admin");
@@ -83,15 +89,16 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         })
         .await
         .expect("project");
-    // Earnings in bulk: two per worker, so each of the batch's 250 items (one transfer per
-    // worker) pays two earnings, as the settler's batches do.
+    // Earnings in bulk: `per_item` per worker, so each of the batch's 250 items (one transfer
+    // per worker) pays two earnings, as the settler's batches do.
     let workers = (batches + WARMUP) * 250;
     sqlx::query(
         "INSERT INTO ledger_earnings (submission_key, worker, payout_address, project_id, currency, amount, decision_id) \
          SELECT 'bench-' || g || '-' || k, 'w' || g, '0:' || lpad(to_hex(g), 64, '0'), 7, 'TON', 500000, 'd' || g || '-' || k \
-         FROM generate_series(1, $1) AS g, generate_series(1, 2) AS k",
+         FROM generate_series(1, $1) AS g, generate_series(1, $2) AS k",
     )
     .bind(workers as i64)
+    .bind(per_item as i32)
     .execute(ledger.pool())
     .await
     .expect("earnings");
@@ -162,7 +169,8 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
     assert!(
         formed
             .iter()
-            .all(|(_, items)| items.len() == 250 && items.iter().all(|i| i.earnings.len() == 2))
+            .all(|(_, items)| items.len() == 250
+                && items.iter().all(|i| i.earnings.len() == per_item))
     );
     // Warm-up (not measured): the first batches, while Postgres settles after CREATE DATABASE.
     let mut bodies = bodies;
@@ -196,10 +204,11 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         .expect("count");
     assert_eq!(journal as usize, done + warm.len());
     println!(
-        "{label:<8} {done} signed 250-item batches (500 earnings each) in {secs:.2}s = {:.1} batches/s ({:.0} items/s, {:.0} earnings/s), concurrency {concurrency}",
+        "{label:<8} {done} signed 250-item batches ({} earnings each) in {secs:.2}s = {:.1} batches/s ({:.0} items/s, {:.0} earnings/s), concurrency {concurrency}",
+        250 * per_item,
         done as f64 / secs,
         done as f64 * 250.0 / secs,
-        done as f64 * 500.0 / secs
+        done as f64 * 250.0 * per_item as f64 / secs
     );
     handle.stop().await.expect("stop");
     drop(pool);
