@@ -31,3 +31,6 @@ CREATE TRIGGER signer_item_earnings_no_update BEFORE UPDATE OR DELETE ON signer_
     FOR EACH ROW EXECUTE FUNCTION signer_item_earnings_append_only();
 
 GRANT SELECT, INSERT ON signer_item_earnings TO labelmint_signer;
+
+-- Earlier signatures are looked up per earning now: the per-item index only cost writes.
+DROP INDEX IF EXISTS signer_items_by_item;

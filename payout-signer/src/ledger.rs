@@ -196,14 +196,14 @@ impl LedgerView for PgLedger {
                 .iter()
                 .filter_map(|i| i64::try_from(*i).ok())
                 .collect();
-            // One row per (item, earning); each earning's attempts (every batch that ever held
-            // it) as a JSON array. Every step is a per-row index lookup the planner cannot turn
-            // into a scan (LATERAL with LIMIT / OFFSET 0, a correlated subquery), whatever its
-            // statistics: these tables grow faster than autovacuum analyzes them, and a plain
-            // join was planned as a scan of every attempt ever made (30 ms, and JIT on top).
-            // Items made before aggregation may share an id (one per batch of their earning):
-            // the newest wins. For an attempt the ledger calls bounced, whether the indexer has
-            // the chain's facts of it (the batch executed, the item's payout back at the vault).
+            // One row per (item, earning, attempt: a batch that ever held the earning). Every
+            // step is a per-row index lookup the planner cannot turn into a scan (LATERAL with
+            // LIMIT / OFFSET 0), whatever its statistics: these tables grow faster than
+            // autovacuum analyzes them, and a plain join was planned as a scan of every attempt
+            // ever made (30 ms, JIT-compiled on top). Items made before aggregation may share an
+            // id (one per batch of their earning): the newest wins. For an attempt the ledger
+            // calls bounced, whether the indexer has the chain's facts of it (the batch
+            // executed, the item's payout back at the vault).
             let bounce_indexed = if self.events_readable(conn).await? {
                 "(oi.outcome = 'bounced' \
                    AND EXISTS (SELECT 1 FROM events x WHERE x.contract = ob.vault \
@@ -220,13 +220,7 @@ impl LedgerView for PgLedger {
                    b.query_id::TEXT AS item_query_id, p.payout_address AS dest, \
                    p.amount::TEXT AS item_amount, p.currency AS item_currency, \
                    e.id AS earning_id, e.payout_address, e.amount::TEXT AS amount, e.currency, \
-                   e.state, \
-                   (SELECT json_agg(json_build_array(ob.vault, ob.query_id::TEXT, ob.state, \
-                            oi.outcome, COALESCE({bounce_indexed}, false)))::TEXT \
-                    FROM ledger_batch_items oi \
-                    CROSS JOIN LATERAL (SELECT ob.vault, ob.query_id, ob.state \
-                        FROM ledger_batches ob WHERE ob.id = oi.batch_id OFFSET 0) ob \
-                    WHERE oi.earning_id = e.id) AS attempts \
+                   e.state, o.vault, o.query_id, o.batch_state, o.outcome, o.bounce_indexed \
                  FROM UNNEST($1::BIGINT[]) AS u(id) \
                  CROSS JOIN LATERAL (SELECT p.id, p.batch_id, p.position, p.payout_address, \
                      p.amount, p.currency FROM ledger_payout_items p WHERE p.id = u.id \
@@ -237,6 +231,13 @@ impl LedgerView for PgLedger {
                      WHERE bi.batch_id = p.batch_id AND bi.position = p.position OFFSET 0) bi \
                  CROSS JOIN LATERAL (SELECT e.id, e.payout_address, e.amount, e.currency, e.state \
                      FROM ledger_earnings e WHERE e.id = bi.earning_id OFFSET 0) e \
+                 LEFT JOIN LATERAL (SELECT ob.vault, ob.query_id::TEXT AS query_id, \
+                         ob.state AS batch_state, oi.outcome, \
+                         COALESCE({bounce_indexed}, false) AS bounce_indexed \
+                     FROM ledger_batch_items oi \
+                     CROSS JOIN LATERAL (SELECT ob.vault, ob.query_id, ob.state \
+                         FROM ledger_batches ob WHERE ob.id = oi.batch_id OFFSET 0) ob \
+                     WHERE oi.earning_id = e.id OFFSET 0) o ON true \
                  ORDER BY p.id, e.id"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -271,32 +272,30 @@ impl LedgerView for PgLedger {
                     }
                 };
                 let earning_id = r.try_get::<i64, _>("earning_id")? as u64;
-                let amount: String = r.try_get("amount")?;
-                let state: String = r.try_get("state")?;
-                let attempts: Option<String> = r.try_get("attempts")?;
-                let attempts: Vec<(String, String, String, String, bool)> = match &attempts {
-                    Some(json) => {
-                        serde_json::from_str(json).map_err(|e| bad("attempts", json, &e))?
-                    }
-                    None => Vec::new(),
-                };
-                let mut batches = Vec::with_capacity(attempts.len());
-                for (vault, q, bs, outcome, bounce_indexed) in attempts {
-                    batches.push(BatchRef {
+                if item.earnings.last().map(|e| e.id) != Some(earning_id) {
+                    let amount: String = r.try_get("amount")?;
+                    let state: String = r.try_get("state")?;
+                    item.earnings.push(Earning {
+                        id: earning_id,
+                        worker: r.try_get("payout_address")?,
+                        amount: amount.parse().map_err(|e| bad("amount", &amount, &e))?,
+                        currency: r.try_get("currency")?,
+                        approved: state != "revoked",
+                        batches: Vec::new(),
+                    });
+                }
+                let vault: Option<String> = r.try_get("vault")?;
+                if let (Some(vault), Some(e)) = (vault, item.earnings.last_mut()) {
+                    let q: String = r.try_get("query_id")?;
+                    let bs: String = r.try_get("batch_state")?;
+                    let outcome: String = r.try_get("outcome")?;
+                    e.batches.push(BatchRef {
                         vault,
                         query_id: q.parse().map_err(|err| bad("query id", &q, &err))?,
                         state: batch_state(&bs, &outcome),
-                        bounce_indexed,
+                        bounce_indexed: r.try_get("bounce_indexed")?,
                     });
                 }
-                item.earnings.push(Earning {
-                    id: earning_id,
-                    worker: r.try_get("payout_address")?,
-                    amount: amount.parse().map_err(|e| bad("amount", &amount, &e))?,
-                    currency: r.try_get("currency")?,
-                    approved: state != "revoked",
-                    batches,
-                });
             }
             Ok(out)
         })

@@ -17,20 +17,24 @@ async fn a_thousand_concurrent_requests_in_conflicting_pairs_sign_exactly_once_p
     let mut tasks = Vec::new();
     // 250 vault keys: the same query id with two different contents (other created_at).
     let t = now() as u32;
+    let mut bodies = Vec::new();
     for (i, e) in earnings.iter().enumerate() {
         for variant in 0..2u32 {
             let mut body = env
                 .batch(10_000 + i as u64, std::slice::from_ref(e), TON)
                 .await;
             body.created_at = t - variant;
-            let c = env.client.clone();
-            tasks.push(tokio::spawn(async move {
-                (
-                    format!("q{}", 10_000 + i),
-                    c.batch(&body).await.expect("http"),
-                )
-            }));
+            bodies.push((i, body));
         }
+    }
+    for (i, body) in bodies {
+        let c = env.client.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                format!("q{}", 10_000 + i),
+                c.batch(&body).await.expect("http"),
+            )
+        }));
     }
     // 250 escrow keys: the same seqno, two valid_until (releases of 1 nanoTON each: an
     // escrow has at most one live close, see close.once).
@@ -95,11 +99,16 @@ async fn the_hourly_cap_holds_under_concurrency() {
     limits.apply_cap(&format!("TON:hour={}", 10 * TON)).unwrap();
     let env = Env::new(limits).await;
     let earnings = env.approve(30, TON, 8).await;
-    let mut tasks = Vec::new();
+    // Every body first (the ledger forms each batch), then all requests at once.
+    let mut bodies = Vec::new();
     for (i, e) in earnings.iter().enumerate() {
-        let body = env
-            .batch(20_000 + i as u64, std::slice::from_ref(e), TON)
-            .await;
+        bodies.push(
+            env.batch(20_000 + i as u64, std::slice::from_ref(e), TON)
+                .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for body in bodies {
         let c = env.client.clone();
         tasks.push(tokio::spawn(
             async move { c.batch(&body).await.expect("http") },
