@@ -112,20 +112,27 @@ END $$;
 CREATE TRIGGER ledger_payout_items_update BEFORE UPDATE ON ledger_payout_items
     FOR EACH ROW EXECUTE FUNCTION ledger_payout_item_update_check();
 
--- An earning joins an item of its own worker, address and currency.
+-- An earning joins an item of its own worker, address and currency (one check per statement,
+-- over every row it inserted).
 CREATE FUNCTION ledger_batch_item_earning_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad RECORD;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM ledger_payout_items p JOIN ledger_earnings e ON e.id = NEW.earning_id
-                   WHERE p.batch_id = NEW.batch_id AND p.position = NEW.position
-                     AND p.worker = e.worker AND p.payout_address = e.payout_address
-                     AND p.currency = e.currency) THEN
+    SELECT n.earning_id, n.batch_id, n.position INTO bad
+        FROM new_attempts n JOIN ledger_earnings e ON e.id = n.earning_id
+        LEFT JOIN ledger_payout_items p ON p.batch_id = n.batch_id AND p.position = n.position
+        WHERE p.batch_id IS NULL OR p.worker <> e.worker
+           OR p.payout_address <> e.payout_address OR p.currency <> e.currency
+        LIMIT 1;
+    IF FOUND THEN
         RAISE EXCEPTION 'earning % does not belong to the payout item at (batch %, position %): another worker, address or currency',
-            NEW.earning_id, NEW.batch_id, NEW.position USING ERRCODE = 'check_violation';
+            bad.earning_id, bad.batch_id, bad.position USING ERRCODE = 'check_violation';
     END IF;
-    RETURN NEW;
+    RETURN NULL;
 END $$;
-CREATE TRIGGER ledger_batch_items_earning BEFORE INSERT ON ledger_batch_items
-    FOR EACH ROW EXECUTE FUNCTION ledger_batch_item_earning_check();
+CREATE TRIGGER ledger_batch_items_earning AFTER INSERT ON ledger_batch_items
+    REFERENCING NEW TABLE AS new_attempts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_batch_item_earning_check();
 
 -- At COMMIT: an item is exactly its earnings (count and sum), and each earning's attempt has
 -- the item's outcome.
@@ -152,7 +159,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE CONSTRAINT TRIGGER ledger_payout_items_sum AFTER INSERT OR UPDATE ON ledger_payout_items
+CREATE CONSTRAINT TRIGGER ledger_payout_items_sum AFTER INSERT OR UPDATE OF outcome ON ledger_payout_items
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_payout_item_sum_check();
 
 -- Payout holds: a payout to (worker, currency, address) came back (ev_payout_bounced, or the

@@ -92,26 +92,47 @@ impl Ledger {
         let only: Option<Vec<i64>> = only.map(|ids| ids.iter().map(|i| i.sql()).collect());
 
         let mut tx = self.pool.begin().await?;
-        // The workers (and addresses) whose oldest approved earnings are the oldest.
-        let workers: Vec<(String, String)> = sqlx::query_as(
-            "SELECT e.worker, e.payout_address FROM ledger_earnings e \
-             WHERE e.currency = $1 AND e.state = 'approved' AND e.amount <= $3::text::numeric \
-               AND ($4::bigint[] IS NULL OR e.id = ANY($4)) \
-               AND NOT EXISTS (SELECT 1 FROM ledger_payout_holds h WHERE h.released_at IS NULL \
-                   AND h.worker = e.worker AND h.currency = e.currency \
-                   AND h.payout_address = e.payout_address) \
-             GROUP BY e.worker, e.payout_address \
-             ORDER BY min(e.approved_at), min(e.id) LIMIT $2",
-        )
-        .bind(req.currency.as_str())
-        .bind(req.max_items as i64)
-        .bind(req.max_total.to_string())
-        .bind(&only)
-        .fetch_all(&mut *tx)
-        .await?;
-        if workers.is_empty() {
-            tx.rollback().await?;
-            return Ok(None);
+        // The workers (and addresses) whose oldest approved earnings are the oldest: walk the
+        // approved earnings in age order (the partial index), a chunk at a time, until
+        // `max_items` distinct workers are found.
+        const CHUNK: i64 = 1_000;
+        let mut workers: Vec<(String, String)> = Vec::new();
+        let mut seen: std::collections::HashSet<(String, String)> =
+            std::collections::HashSet::new();
+        let mut after: Option<(String, i64)> = None;
+        loop {
+            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                "SELECT e.worker, e.payout_address, e.approved_at::text, e.id \
+                 FROM ledger_earnings e \
+                 WHERE e.currency = $1 AND e.state = 'approved' AND e.amount <= $2::text::numeric \
+                   AND ($3::bigint[] IS NULL OR e.id = ANY($3)) \
+                   AND ($4::text IS NULL OR (e.approved_at, e.id) > ($4::timestamptz, $5)) \
+                   AND NOT EXISTS (SELECT 1 FROM ledger_payout_holds h \
+                       WHERE h.released_at IS NULL AND h.worker = e.worker \
+                         AND h.currency = e.currency AND h.payout_address = e.payout_address) \
+                 ORDER BY e.approved_at, e.id LIMIT $6",
+            )
+            .bind(req.currency.as_str())
+            .bind(req.max_total.to_string())
+            .bind(&only)
+            .bind(after.as_ref().map(|(t, _)| t.as_str()))
+            .bind(after.as_ref().map_or(0, |(_, i)| *i))
+            .bind(CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let full = rows.len() as i64 == CHUNK;
+            after = rows.last().map(|(_, _, t, i)| (t.clone(), *i));
+            for (w, a, _, _) in rows {
+                if workers.len() == req.max_items {
+                    break;
+                }
+                if seen.insert((w.clone(), a.clone())) {
+                    workers.push((w, a));
+                }
+            }
+            if workers.len() == req.max_items || !full {
+                break;
+            }
         }
         let (names, addresses): (Vec<String>, Vec<String>) = workers.iter().cloned().unzip();
         // Their approved earnings, locked, oldest first.
