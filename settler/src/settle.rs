@@ -35,7 +35,7 @@ use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
 use sqlx::{PgPool, Row};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
-use tycho_types::models::{AccountState, StdAddr};
+use tycho_types::models::StdAddr;
 
 use crate::chain::{Chain, amount_at};
 use crate::config::{Config, TON};
@@ -379,24 +379,26 @@ impl Settler {
         Ok(next.max(u64::from(created_at) * 1000))
     }
 
-    /// Whether a TON payout to `a` goes bounceable: yes to an active (deployed) account, so a
+    /// Whether TON payouts to `addrs` go bounceable: yes to an active (deployed) account, so a
     /// contract that refuses the payout sends it back (`ev_payout_bounced`, the earnings are
     /// owed again); no to an account that does not exist or is not initialized yet, so a new
     /// wallet can receive (a bounceable message to it would always come back). This is what TON
     /// wallets do when the user gives no flag; the ledger stores raw addresses, whose
-    /// user-friendly flag is unknown. Active accounts are remembered for the leader's term.
-    async fn bounceable(&mut self, a: &RawAddress) -> Result<bool> {
-        if self.active.contains(a) {
-            return Ok(true);
+    /// user-friendly flag is unknown. Active accounts are remembered for the leader's term;
+    /// the others are looked up at one masterchain block.
+    async fn bounceable(&mut self, addrs: &[RawAddress]) -> Result<Vec<bool>> {
+        let unknown: Vec<&RawAddress> =
+            addrs.iter().filter(|a| !self.active.contains(*a)).collect();
+        let looked = self
+            .chain
+            .active(&unknown.iter().map(|a| std_addr(a)).collect::<Vec<_>>())
+            .await?;
+        for (a, active) in unknown.into_iter().zip(looked) {
+            if active {
+                self.active.insert(a.clone());
+            }
         }
-        let active = matches!(
-            self.chain.account(&std_addr(a)).await?.map(|acc| acc.state),
-            Some(AccountState::Active(_))
-        );
-        if active {
-            self.active.insert(a.clone());
-        }
-        Ok(active)
+        Ok(addrs.iter().map(|a| self.active.contains(a)).collect())
     }
 
     /// The batch's items, their `bounceable` flags decided (once, before the first signing
@@ -411,11 +413,17 @@ impl Settler {
         {
             return Ok(items);
         }
-        let mut flags = Vec::with_capacity(items.len());
-        for i in &items {
-            let f = !v.jetton && self.bounceable(&i.payout_address).await?;
-            flags.push((i.item_id, f));
-        }
+        let flags: Vec<_> = if v.jetton {
+            items.iter().map(|i| (i.item_id, false)).collect()
+        } else {
+            let dests: Vec<RawAddress> = items.iter().map(|i| i.payout_address.clone()).collect();
+            let active = self.bounceable(&dests).await?;
+            items
+                .iter()
+                .zip(active)
+                .map(|(i, f)| (i.item_id, f))
+                .collect()
+        };
         let _ = self.ledger.set_bounceable(b.id, &flags).await?;
         Ok(self.ledger.batch_items(b.id).await?)
     }
