@@ -8,16 +8,19 @@ CARGO ?= cargo
 .PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench
 
 help:
-	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres, /metrics on"
-	@echo "            127.0.0.1:9184) and the payout signer (127.0.0.1:7420, key in .data/signer); deploy an escrow and a"
-	@echo "            vault trusting the signer's key, approve earnings, run a deposit, a signed release and a signed"
-	@echo "            batch through liteapi, print them, what the indexer decoded and the ledger's reconciliation"
+	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres labelmint_up,"
+	@echo "            /metrics on 127.0.0.1:9184), the payout signer (127.0.0.1:7420, key in .data/signer) and the settler"
+	@echo "            (/metrics on 127.0.0.1:9187, relayer key and log in .data/settler) as processes; deploy an escrow and"
+	@echo "            a vault trusting the signer's key, deposit, approve earnings: the settler releases and pays them by"
+	@echo "            itself; print its progress, what the indexer decoded and the ledger's reconciliation; keeps running,"
+	@echo "            approving a few earnings every 30 s for the settler to pay, until Ctrl-C"
 	@echo "make demo-sandbox  the same money flow on @ton/sandbox (TON + USD) and the gas table"
 	@echo "make test   every test: contracts build check, jest (sandbox), cargo fmt/clippy/test"
 	@echo "make build  recompile the Tolk contracts into contracts/build/"
 	@echo "make gas    re-measure contracts/GAS.md"
 	@echo "make vectors  rewrite contracts/vectors/abi.json (TS -> Rust ABI test vectors)"
-	@echo "make pg     start the private Postgres (.data/pg, 127.0.0.1:54329) and print DATABASE_URL; make pg-stop"
+	@echo "make pg     start the private Postgres (.data/pg, 127.0.0.1:54329) and print DATABASE_URL (labelmint_up,"
+	@echo "            what make up writes; scripts/pg.sh url) and ADMIN_DATABASE_URL (scripts/pg.sh admin-url); make pg-stop"
 	@echo "make indexer-fixtures  rewrite indexer/tests/fixtures/flows.json from sandbox runs"
 	@echo "make consensus-bench    Dawid-Skene on 1M answers / 100k tasks / 2k workers (time, peak memory, accuracy)"
 	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
@@ -31,14 +34,17 @@ node-deps: tools
 	@./scripts/node-deps.sh
 
 # The local stack (stack/: labelmint-up): the devnet (genesis, or the chain kept in
-# .data/devnet), the indexer into the private Postgres (database labelmint_up), the payout
-# signer as its own process (file key created in .data/signer on first run), the money flow
-# through the liteserver with the signer authorizing the ledger's approved earnings, then the
-# events the indexer decoded and the ledger's reconciliation; it keeps running until Ctrl-C.
+# .data/devnet) and the indexer in-process, writing the private Postgres's labelmint_up
+# (scripts/pg.sh url); the payout signer (file key created in .data/signer on first run) and
+# the settler (relayer wallet seed, a THROWAWAY devnet key, and its log in .data/settler) as
+# their own processes. The stack deploys and funds the contracts, deposits and approves
+# earnings; the settler releases and pays them by itself; the stack prints its progress, the
+# events the indexer decoded and the ledger's reconciliation, and keeps running until Ctrl-C.
 # rm -rf .data/devnet for a new chain (the index is then started over by itself).
 up: tools pg
-	$(CARGO) build --locked -p labelmint-payout-signer -p labelmint-stack
-	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) run --locked -p labelmint-stack --bin labelmint-up
+	$(CARGO) build --locked -p labelmint-payout-signer -p labelmint-settler -p labelmint-stack
+	DATABASE_URL="$$(./scripts/pg.sh url)" LABELMINT_ADMIN_DATABASE_URL="$$(./scripts/pg.sh admin-url)" \
+		$(CARGO) run --locked -p labelmint-stack --bin labelmint-up
 
 demo-sandbox: node-deps
 	cd contracts && npm run --silent build:check
@@ -59,10 +65,11 @@ rust-lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# The indexer's tests need Postgres: a private cluster (scripts/pg.sh: installs postgresql-15 if
-# missing, runs it from .data/pg on 127.0.0.1:54329; idempotent).
+# The tests need Postgres: a private cluster (scripts/pg.sh: installs postgresql-15 if missing,
+# runs it from .data/pg on 127.0.0.1:54329; idempotent). They create their scratch databases
+# from the admin database (scripts/pg.sh admin-url), never touching labelmint_up.
 rust-test: tools pg softhsm
-	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) test --workspace --locked
+	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) test --workspace --locked
 
 pg:
 	@./scripts/pg.sh
@@ -102,7 +109,7 @@ consensus-compare: tools
 	consensus/bench/compare.sh
 
 ledger-bench: tools pg
-	DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger
+	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger
 
 signer-bench: tools pg softhsm
-	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh url)" $(CARGO) bench --locked -p labelmint-payout-signer --bench signer
+	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-payout-signer --bench signer

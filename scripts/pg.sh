@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster for the tests and `make up`: no system service is assumed.
 #
-#   scripts/pg.sh          install postgresql-15 if missing, init and start the cluster, create the
-#                          role and database; prints DATABASE_URL=... as its last line
-#   scripts/pg.sh stop     stop the cluster (the data stays)
-#   scripts/pg.sh url      print the DATABASE_URL only (the cluster's admin database, which tests
-#                          and `make up` create their databases from)
-#   scripts/pg.sh up-url   print the URL of the database `make up` writes (labelmint_up): the
-#                          default database of the `labelmint` CLI and what to paste to read it
+#   scripts/pg.sh            install postgresql-15 if missing, init and start the cluster, create
+#                            the role and the databases; prints ADMIN_DATABASE_URL=... and then
+#                            DATABASE_URL=... as its last line
+#   scripts/pg.sh stop       stop the cluster (the data stays)
+#   scripts/pg.sh url        print the URL of the database `make up` writes (labelmint_up): what
+#                            the services and the `labelmint` CLI use by default, and what to
+#                            paste to read what `make up` did (psql "$(scripts/pg.sh url)")
+#   scripts/pg.sh up-url     the same (the older name)
+#   scripts/pg.sh admin-url  print the URL of the cluster's admin database (labelmint): tests
+#                            create and drop their scratch databases from it, and `make up`
+#                            creates (or, for a new devnet chain, re-creates) labelmint_up from it
 #
 # Idempotent: a running cluster is left alone. The data lives in <repo>/.data/pg (git-ignored),
 # owned by the `postgres` OS user (initdb refuses to run as root), listening on 127.0.0.1 only,
@@ -20,11 +24,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_VERSION="${PG_VERSION:-15}"
 PGPORT="${PGPORT:-54329}"
 ROLE="labelmint"
-DB="labelmint"
+# The admin database (scratch databases are created from it) and the database `make up`
+# writes (stack::database::DEFAULT_DATABASE; the default of labelmint-up and labelmint-cli).
+ADMIN_DB="labelmint"
+UP_DB="labelmint_up"
+# The private cluster's fixed local password (127.0.0.1 only): not a secret.
 PASSWORD="labelmint"
-URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/$DB"
-# The database `make up` writes (stack::database::DEFAULT_DATABASE; labelmint-cli's default).
-UP_URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/labelmint_up"
+ADMIN_URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/$ADMIN_DB"
+UP_URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PGPORT/$UP_DB"
 
 bindir() { echo "/usr/lib/postgresql/$PG_VERSION/bin"; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -115,16 +122,21 @@ HBA
     # in it, including background workers of other roles: without this, dropped test and bench
     # databases were sometimes left behind.
     psql_su -d postgres -c "GRANT pg_signal_backend TO $ROLE" 2>/dev/null || true
-    if [ "$(psql_su -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
-        psql_su -d postgres -c "CREATE DATABASE $DB OWNER $ROLE"
-    fi
+    # Both databases exist whenever the cluster runs: a reader of `url` (the CLI, psql) finds
+    # labelmint_up even before the first `make up` (empty until then; make up migrates it).
+    for db in "$ADMIN_DB" "$UP_DB"; do
+        if [ "$(psql_su -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
+            psql_su -d postgres -c "CREATE DATABASE $db OWNER $ROLE"
+        fi
+    done
 }
 
 case "${1:-start}" in
     start)
         install_pg
         start_pg
-        echo "DATABASE_URL=$URL"
+        echo "ADMIN_DATABASE_URL=$ADMIN_URL"
+        echo "DATABASE_URL=$UP_URL"
         ;;
     stop)
         locate
@@ -133,14 +145,14 @@ case "${1:-start}" in
             echo "postgres stopped" >&2
         fi
         ;;
-    url)
-        echo "$URL"
-        ;;
-    up-url)
+    url|up-url)
         echo "$UP_URL"
         ;;
+    admin-url)
+        echo "$ADMIN_URL"
+        ;;
     *)
-        echo "usage: $0 [start|stop|url|up-url]" >&2
+        echo "usage: $0 [start|stop|url|up-url|admin-url]" >&2
         exit 2
         ;;
 esac

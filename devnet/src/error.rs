@@ -82,12 +82,6 @@ pub enum Error {
         /// The error as the client library reported it.
         reason: String,
     },
-    /// The scenario's [`crate::scenario::Authorizer`] (a signer service, say) refused or failed.
-    #[error("authorizer: {reason}")]
-    Authorizer {
-        /// What it said.
-        reason: String,
-    },
     /// Other ABI-level failure (building a contract's StateInit or messages).
     #[error("ABI: {0}")]
     Abi(#[from] labelmint_abi::Error),

@@ -48,6 +48,8 @@
 //!   returns the error, as a validator's collator would refuse it.
 //! - Never block forever: unsupported methods answer `liteServer.error` at once;
 //!   `waitMasterchainSeqno` is capped at [`liteapi::handler::MAX_WAIT`].
+//! - Never orchestrate LabelMint's money flow (no releases, batches or signer keys here): a
+//!   test or a tool that needs one builds it from [`wallet`] and labelmint-abi.
 //! - Never be mistaken for a real network: keys come from public phrases; the global id
 //!   (config param 19) is the devnet's own, [`engine::ton_config::DEVNET_GLOBAL_ID`] (2026),
 //!   so requests signed for mainnet (-239) or testnet (-3) are refused by LabelMint's
@@ -67,11 +69,12 @@
 //! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
 //! because sandbox and the devnet allocate lt differently (see the README).
 //!
-//! ## `devnet up`
+//! ## A chain and nothing else
 //!
-//! [`scenario`] runs LabelMint's money flow on a running devnet through the liteserver
-//! protocol only (deploy a vault and an escrow, deposit, signed release, signed payout batch)
-//! and prints what it did; `make up` runs it and keeps the devnet up.
+//! The devnet knows blocks, accounts, wallets and its faucet; it knows nothing of LabelMint's
+//! money flow. Deploying and funding escrows and vaults is `make up`'s job (labelmint-stack,
+//! through the liteserver), signing is the payout signer's and moving the money the settler's
+//! (labelmint-settler), exactly as they would work against mainnet.
 //!
 //! ## Example
 //!
@@ -96,7 +99,6 @@ pub mod error;
 pub mod faucet;
 pub mod liteapi;
 pub mod node;
-pub mod scenario;
 pub mod wallet;
 
 pub use crate::config::Config;

@@ -1,4 +1,5 @@
-//! `devnet`: run the LabelMint local TON chain until Ctrl-C.
+//! `devnet`: run the LabelMint local TON chain until Ctrl-C (a chain only: `make up` adds the
+//! indexer, the signer and the settler).
 
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
@@ -44,10 +45,6 @@ enum Command {
         #[arg(long)]
         usd: Option<String>,
     },
-    /// Start the devnet, run LabelMint's money flow on it through the liteserver (deploy a
-    /// vault and an escrow, deposit, signed release, signed payout batch), print addresses,
-    /// transactions and balances, then keep the devnet running until Ctrl-C.
-    Up,
     /// Measure simple wallet transfers per second and blocks per second (use --release).
     Bench {
         /// Number of wallets, each sending one transfer.
@@ -72,16 +69,9 @@ impl From<Args> for labelmint_devnet::Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // `up` prints its own report on stdout: only warnings in the log unless RUST_LOG says more.
-    let default_log = if matches!(args.command, Some(Command::Up)) {
-        "warn"
-    } else {
-        "info"
-    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_log.into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     if let Some(Command::Faucet { to, ton, usd }) = &args.command {
@@ -122,10 +112,6 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let state_dir = args.state_dir.clone();
-    let up = matches!(args.command, Some(Command::Up));
-    if up && args.block_time == 0 {
-        anyhow::bail!("`devnet up` needs blocks: give --block-time above 0");
-    }
     let devnet = labelmint_devnet::spawn(args.into()).await?;
     println!("liteserver   {}", devnet.addr());
     println!("server key   {}", hex::encode(devnet.public_key()));
@@ -136,21 +122,7 @@ async fn main() -> anyhow::Result<()> {
         state_dir.join("global-config.json").display()
     );
     println!("faucet key   {}", state_dir.join("faucet.json").display());
-    if up {
-        println!();
-        let mut out = std::io::stdout();
-        labelmint_devnet::scenario::run(
-            devnet.addr(),
-            devnet.public_key(),
-            devnet.faucet_wallet().clone(),
-            &mut out,
-        )
-        .await?;
-        println!(
-            "\nThe devnet keeps running (liteserver {}); Ctrl-C stops it.",
-            devnet.addr()
-        );
-    }
+    println!("The devnet runs until Ctrl-C (`make up` runs it with LabelMint's services).");
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The indexer's benchmark against the real devnet engine (in-process, served over the real
-//! liteserver protocol) and the real Postgres (`DATABASE_URL`, e.g. `scripts/pg.sh url`):
+//! liteserver protocol) and the real Postgres (`DATABASE_URL`, e.g. `scripts/pg.sh admin-url`):
 //!
 //! 1. catch-up: at least `BENCH_TXS` (default 100,000) transactions are produced first, then
 //!    a fresh indexer (every account, the binary's defaults) indexes them from masterchain
@@ -10,7 +10,7 @@
 //!    checkpoint is behind the head, and for every block the time from its production to its
 //!    commit.
 //!
-//! Run: `DATABASE_URL=$(scripts/pg.sh url) cargo bench -p labelmint-indexer --bench indexer`.
+//! Run: `DATABASE_URL=$(scripts/pg.sh admin-url) cargo bench -p labelmint-indexer --bench indexer`.
 //! Sizes: the environment variables above.
 
 #![allow(missing_docs)]

@@ -11,9 +11,10 @@ use labelmint_settler::config::{read_secret_file, relayer_seed_from_hex};
 
 /// Turns approved earnings into confirmed payouts, exactly once (one leader, any standbys).
 ///
-/// Example (what `make up` runs locally):
-///   DATABASE_URL=$(./scripts/pg.sh url) settler --signer-token-file .data/signer/token \
-///     --relayer-key-file .data/settler/relayer.key
+/// Example (what `make up` runs locally, stack/src/settler.rs):
+///   DATABASE_URL=$(./scripts/pg.sh url) settler --global-config .data/devnet/global-config.json \
+///     --signer-url http://127.0.0.1:7420 --signer-token-file .data/signer/token \
+///     --relayer-key-file .data/settler/throwaway-devnet-relayer.key --metrics 127.0.0.1:9187
 #[derive(Debug, Parser)]
 #[command(name = "settler", version)]
 struct Cli {

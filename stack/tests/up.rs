@@ -1,46 +1,47 @@
-//! `make up`'s run against a real in-process devnet, the real Postgres and the real
-//! `payout-signer` binary: the contracts trust the signer's key (created on first run), the
-//! signer authorizes exactly the ledger's approved earnings, the indexer beside the devnet
-//! decodes every event with exact amounts, the ledger confirms the batch and reconciles with
-//! the chain, and a database that indexed another chain is started over.
+//! `make up`'s run against a real in-process devnet, the real Postgres, and the real
+//! `payout-signer` and `settler` binaries as their own processes: the stack only sets the
+//! project up and approves earnings; the settler releases and pays them by itself, each exactly
+//! once; the ledger reconciles with the indexed chain; the settler keeps paying new approvals;
+//! a database that indexed another chain is started over; no secret is on a command line.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use labelmint_devnet::scenario::{DEPOSIT, FEE_BPS, PAYOUTS};
 use labelmint_devnet::{Config, spawn};
-use labelmint_ledger::BatchState;
+use labelmint_stack::scenario::{DEPOSIT, EARNINGS, FEE_BPS};
 use labelmint_stack::up::{UpConfig, up};
 use labelmint_testdb::ScratchDb;
 
-/// The payout-signer binary of this build (built here when `cargo test` did not build it).
-fn signer_bin() -> PathBuf {
+/// A workspace binary of this build, built here when missing (`cargo test -p
+/// labelmint-stack` does not build other packages' binaries).
+fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     let dir = exe
         .parent()
         .and_then(|d| d.parent())
         .expect("target/<profile>")
         .to_path_buf();
-    let bin = dir.join("payout-signer");
-    if !bin.exists() {
+    let path = dir.join(bin);
+    if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "labelmint-payout-signer",
-                "--bin",
-                "payout-signer",
-            ])
+            .args(["build", "-q", "-p", package, "--bin", bin])
             .status()
             .expect("cargo build");
-        assert!(status.success(), "building payout-signer");
+        assert!(status.success(), "building {bin}");
     }
-    assert!(bin.exists(), "{} missing", bin.display());
-    bin
+    assert!(path.exists(), "{} missing", path.display());
+    path
+}
+
+fn signer_bin() -> PathBuf {
+    workspace_bin("labelmint-payout-signer", "payout-signer")
+}
+
+fn settler_bin() -> PathBuf {
+    workspace_bin("labelmint-settler", "settler")
 }
 
 async fn devnet() -> labelmint_devnet::Devnet {
@@ -52,130 +53,6 @@ async fn devnet() -> labelmint_devnet::Devnet {
     .expect("devnet")
 }
 
-#[tokio::test]
-async fn up_prints_what_the_indexer_decoded_and_starts_over_on_a_new_chain() {
-    // The stack creates (and on a new chain re-creates) the database by name; the scratch
-    // database gives it a fresh name and drops it at the end.
-    let scratch = ScratchDb::create("labelmint_up_it").await;
-    let signer_dir = tempfile::tempdir().expect("tempdir");
-    let config = UpConfig {
-        admin_database_url: labelmint_testdb::admin_url(),
-        database: scratch.name.clone(),
-        metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        signer_bin: signer_bin(),
-        signer_dir: signer_dir.path().join("signer"),
-        signer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-    };
-
-    let first = devnet().await;
-    let mut out = Vec::new();
-    let stack = up(&first, &config, &mut out).await.expect("up");
-    let text = String::from_utf8_lossy(&out).to_string();
-    let kinds: Vec<&str> = stack.events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "ev_gas_topped_up",
-            "ev_deposit",
-            "ev_release",
-            "ev_vault_funded",
-            "ev_batch_executed"
-        ],
-        "{text}"
-    );
-    let amount = |kind: &str| {
-        stack
-            .events
-            .iter()
-            .find(|e| e.kind == kind)
-            .and_then(|e| e.amount)
-    };
-    // The release funds exactly the approved earnings; the batch pays exactly them.
-    let release: u128 = PAYOUTS.iter().sum();
-    let fee = release * u128::from(FEE_BPS) / 10_000;
-    assert_eq!(amount("ev_deposit"), Some(DEPOSIT));
-    assert_eq!(amount("ev_release"), Some(release));
-    assert_eq!(
-        stack
-            .events
-            .iter()
-            .find(|e| e.kind == "ev_release")
-            .and_then(|e| e.fee),
-        Some(fee)
-    );
-    assert_eq!(amount("ev_vault_funded"), Some(release));
-    assert_eq!(amount("ev_batch_executed"), Some(PAYOUTS.iter().sum()));
-    // Every event the scenario saw through the liteserver is in Postgres, in the same order,
-    // from the same transactions.
-    let seen: Vec<String> = stack
-        .report
-        .transactions
-        .iter()
-        .flat_map(|t| t.events.iter().map(move |e| (t.hash, e)))
-        .map(|(h, e)| format!("{h}:{}", e.split(' ').next().unwrap_or("")))
-        .collect();
-    let indexed: Vec<String> = stack
-        .events
-        .iter()
-        .map(|e| format!("{}:{}", e.tx_hash, e.kind))
-        .collect();
-    assert_eq!(seen, indexed, "{text}");
-    // The contracts trust the signer's key; the workers got exactly their earnings; the
-    // ledger confirmed the batch from the indexed event and reconciles with the chain; the
-    // signer's audit chain verifies.
-    assert!(
-        config.signer_dir.join("signer.key").exists(),
-        "key file created on first run"
-    );
-    for (worker, amount) in stack.report.workers.iter().zip(PAYOUTS) {
-        let (_, balance) = stack
-            .report
-            .balances
-            .iter()
-            .find(|(a, _)| a == worker)
-            .expect("worker balance");
-        assert_eq!(*balance, amount, "{worker}");
-    }
-    assert_eq!(stack.batch_state, Some(BatchState::Confirmed), "{text}");
-    assert!(stack.reconciled, "{text}");
-    assert!(stack.audit.starts_with("audit log ok"), "{}", stack.audit);
-    for needle in [
-        "what the indexer decoded",
-        "ev_batch_executed",
-        "amount 100 TON",
-        "reconciliation with the indexed chain: clean",
-        "payout-signer process",
-    ] {
-        assert!(text.contains(needle), "{needle} missing from:\n{text}");
-    }
-    // The checkpoint covers the scenario and the live tail prints nothing twice.
-    let last = stack.events.iter().map(|e| e.lt).max().unwrap_or(0);
-    let mut tail = Vec::new();
-    assert_eq!(
-        stack.print_new_events(last, &mut tail).await.expect("tail"),
-        last
-    );
-    assert!(tail.is_empty(), "{}", String::from_utf8_lossy(&tail));
-    let first_key = stack.signer.public_key;
-    stack.indexer.abort();
-    drop(stack);
-    drop(first);
-
-    // A new chain (same genesis, different blocks) on the same database: started over.
-    let second = devnet().await;
-    let mut out = Vec::new();
-    let stack = up(&second, &config, &mut out).await.expect("up again");
-    let text = String::from_utf8_lossy(&out).to_string();
-    assert!(text.contains("indexed another chain"), "{text}");
-    assert_eq!(stack.events.len(), 5, "{text}");
-    // The same key file, so the same signer key.
-    assert_eq!(stack.signer.public_key, first_key);
-    assert!(stack.reconciled, "{text}");
-    stack.indexer.abort();
-    drop(stack);
-    drop(scratch);
-}
-
 /// The password of a `postgres://user:password@host/db` URL.
 fn password_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -184,6 +61,214 @@ fn password_of(url: &str) -> String {
         .split_once(':')
         .map(|(_, p)| p.to_string())
         .unwrap_or_default()
+}
+
+/// The command line of process `pid`, as every user of the machine can read it.
+fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .expect("cmdline")
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_settler_pays_the_approved_earnings_by_itself_exactly_once() {
+    // The stack creates (and on a new chain re-creates) its database by name from the admin
+    // URL; the scratch database gives it a fresh name and drops it at the end.
+    let scratch = ScratchDb::create("labelmint_up_it").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = UpConfig {
+        database_url: scratch.url.clone(),
+        admin_database_url: labelmint_testdb::admin_url(),
+        metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        signer_bin: signer_bin(),
+        signer_dir: dir.path().join("signer"),
+        signer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        settler_bin: settler_bin(),
+        settler_dir: dir.path().join("settler"),
+        settler_metrics: SocketAddr::from(([127, 0, 0, 1], 0)),
+        global_config: None,
+        settle_timeout: Duration::from_secs(90),
+    };
+
+    let first = devnet().await;
+    let mut out = Vec::new();
+    let mut stack = up(&first, &config, &mut out).await.expect("up");
+    let text = String::from_utf8_lossy(&out).to_string();
+    let pool = stack.ledger.pool().clone();
+
+    // The chain facts, as the indexer decoded them: one deposit, ONE release of exactly the
+    // approved earnings (+ the fee), one batch paying exactly them.
+    let kinds: Vec<&str> = stack.events.iter().map(|e| e.kind.as_str()).collect();
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count("ev_deposit"), 1, "{text}");
+    assert_eq!(count("ev_release"), 1, "{text}");
+    assert_eq!(count("ev_vault_funded"), 1, "{text}");
+    assert_eq!(count("ev_batch_executed"), 1, "{text}");
+    assert_eq!(count("ev_payout_bounced"), 0, "{text}");
+    let event = |kind: &str| {
+        stack
+            .events
+            .iter()
+            .find(|e| e.kind == kind)
+            .expect("event")
+            .clone()
+    };
+    let approved: u128 = EARNINGS.iter().sum();
+    let fee = approved * u128::from(FEE_BPS) / 10_000;
+    assert_eq!(event("ev_deposit").amount, Some(DEPOSIT));
+    assert_eq!(event("ev_release").amount, Some(approved), "{text}");
+    assert_eq!(event("ev_release").fee, Some(fee), "{text}");
+    assert_eq!(event("ev_vault_funded").amount, Some(approved));
+    assert_eq!(event("ev_batch_executed").amount, Some(approved));
+    assert_eq!(
+        stack.report.escrow_data.1, approved,
+        "released, per the escrow"
+    );
+    assert_eq!(stack.report.escrow_data.2, fee, "fees, per the escrow");
+
+    // Exactly once: every earning confirmed, paid by exactly one batch item, and each worker
+    // (a new address) holds exactly its earning on chain.
+    let ids: Vec<i64> = stack
+        .earnings
+        .iter()
+        .map(|(id, _)| id.get() as i64)
+        .collect();
+    assert_eq!(ids.len(), EARNINGS.len());
+    let paid: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT e.id, count(i.batch_id) FROM ledger_earnings e \
+         LEFT JOIN ledger_batch_items i ON i.earning_id = e.id AND i.outcome = 'paid' \
+         WHERE e.id = ANY($1) AND e.state = 'confirmed' GROUP BY e.id ORDER BY e.id",
+    )
+    .bind(&ids)
+    .fetch_all(&pool)
+    .await
+    .expect("paid items");
+    assert_eq!(
+        paid,
+        ids.iter().map(|id| (*id, 1)).collect::<Vec<_>>(),
+        "{text}"
+    );
+    for (worker, amount) in stack.plan.workers.iter().zip(EARNINGS) {
+        let (_, balance) = stack
+            .report
+            .balances
+            .iter()
+            .find(|(a, _)| a == worker)
+            .expect("worker balance");
+        assert_eq!(*balance, amount, "{worker}");
+    }
+    assert!(stack.reconciled, "{text}");
+    assert!(stack.audit.starts_with("audit log ok"), "{}", stack.audit);
+
+    // The settler did it: it leads, its metrics count the release and the batch, and the
+    // signer's journal holds exactly one release and one batch for this run's contracts.
+    assert!(stack.figures.leader, "{:?}", stack.figures);
+    assert!(stack.figures.releases_sent >= 1, "{:?}", stack.figures);
+    assert!(stack.figures.batches_sent >= 1, "{:?}", stack.figures);
+    let holder: String = sqlx::query_scalar("SELECT holder FROM settler_leader")
+        .fetch_one(&pool)
+        .await
+        .expect("leader");
+    assert_eq!(holder, format!("settler pid {}", stack.settler.pid));
+    for needle in [
+        "settler process (pid",
+        "release requested",
+        "release landed",
+        "batch #",
+        "confirmed",
+        "UQ",
+        "what the indexer decoded",
+        "reconciliation of the ledger with the indexed chain: clean",
+        "payout-signer process",
+        "audit log ok",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+
+    // No secret on the settler's command line: the database URL in its environment, the
+    // token and the relayer seed as owner-only files.
+    let args = cmdline(stack.settler.pid);
+    let joined = args.join(" ");
+    let token = std::fs::read_to_string(&stack.signer.token_file).expect("token");
+    let seed = std::fs::read_to_string(&stack.settler.relayer_key_file).expect("seed");
+    for (what, secret) in [
+        (
+            "the database password",
+            format!(":{}@", password_of(&scratch.url)),
+        ),
+        ("the bearer token", token.trim().to_string()),
+        ("the relayer seed", seed.trim().to_string()),
+    ] {
+        assert!(
+            !joined.contains(&secret),
+            "{what} is on the command line: {joined}"
+        );
+    }
+    assert!(
+        !out.windows(64).any(|w| w == seed.trim().as_bytes()),
+        "the relayer seed was printed"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&stack.settler.relayer_key_file)
+            .expect("seed file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "relayer seed file mode {mode:o}");
+    }
+
+    // It keeps paying: a new round of approvals is released and paid by the settler alone
+    // (after the first release's validity, which holds the next release back, has passed).
+    let before = stack.progress.confirmed.len();
+    let new = stack.approve_round(&mut out).await.expect("round");
+    let started = Instant::now();
+    while !stack.all_confirmed().await.expect("states") {
+        stack.tick(&mut out).await.expect("tick");
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "round not paid:\n{}",
+            String::from_utf8_lossy(&out)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stack.tick(&mut out).await.expect("tick");
+    let text = String::from_utf8_lossy(&out).to_string();
+    assert!(stack.progress.confirmed.len() > before, "{text}");
+    let round_paid: u128 = stack.progress.confirmed[before..]
+        .iter()
+        .map(|b| b.total)
+        .sum();
+    assert_eq!(
+        round_paid,
+        new.iter().map(|(_, a)| a).sum::<u128>(),
+        "{text}"
+    );
+    let rec = stack
+        .ledger
+        .reconcile(&labelmint_ledger::CurrencyCode::ton())
+        .await
+        .expect("reconcile");
+    assert!(rec.is_clean(), "{:?}\n{text}", rec.issues);
+    let first_key = stack.signer.public_key;
+    stack.indexer.abort();
+    drop(stack);
+    drop(first);
+
+    // A new chain (same genesis, different blocks) on the same database: started over, and
+    // paid again (the same signer key file, a relayer wallet deployed anew).
+    let second = devnet().await;
+    let mut out = Vec::new();
+    let stack = up(&second, &config, &mut out).await.expect("up again");
+    let text = String::from_utf8_lossy(&out).to_string();
+    assert!(text.contains("indexed another chain"), "{text}");
+    assert_eq!(stack.signer.public_key, first_key);
+    assert_eq!(stack.progress.confirmed.len(), 1, "{text}");
+    assert!(stack.reconciled, "{text}");
+    stack.indexer.abort();
+    drop(stack);
+    drop(scratch);
 }
 
 #[tokio::test]
@@ -212,11 +297,7 @@ async fn the_signer_process_gets_its_secrets_from_env_and_files_never_argv() {
     let pid = signer.pid().expect("pid");
 
     // What every user of the machine can read: the command line.
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).to_string())
-        .collect();
+    let args = cmdline(pid);
     let joined = args.join(" ");
     let token = std::fs::read_to_string(signer_dir.join("token")).expect("token");
     let passphrase = std::fs::read_to_string(signer_dir.join("passphrase")).expect("passphrase");

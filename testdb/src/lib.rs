@@ -1,8 +1,8 @@
 //! # labelmint-testdb — one scratch Postgres database per test
 //!
 //! Test support shared by every crate whose tests need Postgres (indexer, ledger, signer,
-//! consensus, stack): the admin URL (`DATABASE_URL`, or the private cluster of
-//! `scripts/pg.sh`, started if needed), and [`ScratchDb`], a fresh database dropped when the
+//! consensus, stack, settler, cli): the admin URL (`DATABASE_URL`, or the admin database of
+//! the private cluster of `scripts/pg.sh`, started if needed), and [`ScratchDb`], a fresh database dropped when the
 //! value is dropped, also when the test panics. Each crate applies its own migrations.
 //!
 //! ## What it must never do
@@ -16,8 +16,11 @@ use std::sync::OnceLock;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-/// `DATABASE_URL`, or the private cluster of `scripts/pg.sh` (started if needed; idempotent).
-/// Its role may create databases.
+/// `DATABASE_URL` (`make test` sets it to `scripts/pg.sh admin-url`), or the admin database of
+/// the private cluster of `scripts/pg.sh` (started if needed; idempotent: its
+/// `ADMIN_DATABASE_URL=` line). Its role may create databases. Never the database `make up`
+/// writes (`scripts/pg.sh url`) unless `DATABASE_URL` says so: scratch databases are only
+/// created from it, and that works from any database of the cluster.
 pub fn admin_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
@@ -34,12 +37,17 @@ pub fn admin_url() -> String {
             "scripts/pg.sh failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("DATABASE_URL="))
-            .next_back()
-            .expect("scripts/pg.sh prints DATABASE_URL")
-            .to_owned()
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = |prefix: &str| {
+            stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix(prefix))
+                .next_back()
+                .map(str::to_owned)
+        };
+        line("ADMIN_DATABASE_URL=")
+            .or_else(|| line("DATABASE_URL="))
+            .expect("scripts/pg.sh prints ADMIN_DATABASE_URL")
     })
     .clone()
 }

@@ -4,4 +4,3 @@ mod bad_input;
 mod liteapi;
 mod scenarios;
 mod support;
-mod up;

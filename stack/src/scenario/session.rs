@@ -1,11 +1,12 @@
-//! A scenario session: one liteserver client, the faucet wallet that sends every step, and
-//! the reading of each step's transactions block by block.
+//! A liteserver session: one client, the faucet wallet that sends every step, and the reading
+//! of each step's transactions block by block.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
+use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
 use ton_liteapi::client::LiteClient;
 use ton_liteapi::tl::common::{AccountId, BlockId, BlockIdExt, Int256, TransactionId3};
 use tycho_types::boc::Boc;
@@ -16,9 +17,8 @@ use tycho_types::models::{
 use tycho_vm::{Stack, VmGetterMethodId};
 
 use super::describe::{TxLine, describe};
-use super::{STEP_TIMEOUT, ton};
+use super::{STEP_TIMEOUT, say, ton};
 use crate::error::{Error, Result};
-use crate::wallet::{Transfer, WalletV4R2, seqno_of};
 
 fn lite(e: ton_liteapi::types::LiteError) -> Error {
     let reason = match e {
@@ -37,8 +37,8 @@ fn account_id(addr: &StdAddr) -> AccountId {
     }
 }
 
-/// A liteserver session that sends the scenario's steps and prints what they did.
-pub struct Session<'w> {
+/// A liteserver session that sends `make up`'s steps and prints what they did.
+pub struct Session {
     server: SocketAddrV4,
     client: LiteClient,
     faucet: WalletV4R2,
@@ -46,19 +46,27 @@ pub struct Session<'w> {
     names: HashMap<HashBytes, String>,
     /// The next masterchain seqno whose transactions were not read yet.
     next_mc: u32,
-    out: &'w mut dyn Write,
     transactions: Vec<TxLine>,
 }
 
-impl<'w> Session<'w> {
-    /// Connects to the liteserver at `addr` (key `public_key`); steps are sent from `faucet`
-    /// and printed to `out`. Only blocks after the current one are read.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.server)
+            .field("faucet", &self.faucet_addr)
+            .field("next_mc", &self.next_mc)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Connects to the liteserver at `addr` (key `public_key`); steps are sent from `faucet`.
+    /// Only blocks after the current one are read.
     pub async fn connect(
         addr: SocketAddrV4,
         public_key: [u8; 32],
         faucet: WalletV4R2,
-        out: &'w mut dyn Write,
-    ) -> Result<Session<'w>> {
+    ) -> Result<Session> {
         let client = LiteClient::connect(addr, public_key).await.map_err(lite)?;
         let faucet_addr = faucet.address()?;
         let mut s = Session {
@@ -68,7 +76,6 @@ impl<'w> Session<'w> {
             faucet_addr,
             names: HashMap::new(),
             next_mc: 0,
-            out,
             transactions: Vec::new(),
         };
         s.next_mc = s.last_mc().await?.seqno + 1;
@@ -107,9 +114,14 @@ impl<'w> Session<'w> {
         }
         let boc = self.client.get_block(mc).await.map_err(lite)?;
         Ok(Boc::decode(&boc)
-            .map_err(Error::bad_boc)?
+            .map_err(Error::bad_answer)?
             .parse::<Block>()?
             .global_id)
+    }
+
+    /// The last masterchain block's seqno.
+    pub async fn last_mc_seqno(&mut self) -> Result<u32> {
+        Ok(self.last_mc().await?.seqno)
     }
 
     /// Every transaction the steps made, in the order read.
@@ -123,24 +135,18 @@ impl<'w> Session<'w> {
     }
 }
 
-impl Session<'_> {
-    /// Prints one line (best effort).
-    pub fn say(&mut self, line: String) {
-        // Output is best effort (a closed stdout must not stop the devnet).
-        let _ = writeln!(self.out, "{line}");
-    }
-
+impl Session {
     /// Gives `a` a name in what is printed.
     pub fn name(&mut self, a: &StdAddr, name: &str) {
         self.names.insert(a.address, name.to_string());
     }
 
-    /// `a`'s name, or a shortened address.
+    /// `a`'s name, or its shortened user-friendly form.
     pub fn label(&self, a: &StdAddr) -> String {
         match self.names.get(&a.address) {
             Some(n) => n.clone(),
             None => {
-                let s = a.to_string();
+                let s = super::friendly(a, true);
                 format!("{}..{}", &s[..8], &s[s.len() - 4..])
             }
         }
@@ -161,9 +167,17 @@ impl Session<'_> {
             return Ok(None);
         }
         Ok(Boc::decode(&state.state)
-            .map_err(Error::bad_boc)?
+            .map_err(Error::bad_answer)?
             .parse::<OptionalAccount>()?
             .0)
+    }
+
+    /// Whether `a` is an active account (deployed, with code).
+    pub async fn is_active(&mut self, a: &StdAddr) -> Result<bool> {
+        Ok(matches!(
+            self.account_state(a).await?.map(|acc| acc.state),
+            Some(AccountState::Active(_))
+        ))
     }
 
     /// `a`'s balance in nanoTON (0 when it has no account).
@@ -195,7 +209,7 @@ impl Session<'_> {
                 reason: format!("{method} on {a}: exit code {}", res.exit_code),
             });
         }
-        let cell = Boc::decode(res.result.unwrap_or_default()).map_err(Error::bad_boc)?;
+        let cell = Boc::decode(res.result.unwrap_or_default()).map_err(Error::bad_answer)?;
         let stack = Stack::load_from(&mut cell.as_slice()?)?;
         Ok(stack
             .items
@@ -220,7 +234,7 @@ impl Session<'_> {
             .await
             .map_err(lite)?;
         let mut lts = Vec::new();
-        for root in crate::liteapi::convert::boc_roots(&list.transactions)? {
+        for root in labelmint_devnet::liteapi::convert::boc_roots(&list.transactions)? {
             lts.push(root.parse::<Transaction>()?.lt);
         }
         Ok(lts)
@@ -230,37 +244,51 @@ impl Session<'_> {
     async fn faucet_seqno(&mut self) -> Result<u32> {
         let addr = self.faucet_addr.clone();
         match self.account_state(&addr).await?.map(|a| a.state) {
-            Some(AccountState::Active(init)) => seqno_of(&init.data.unwrap_or_default()),
-            _ => Err(Error::BadMessage {
+            Some(AccountState::Active(init)) => Ok(seqno_of(&init.data.unwrap_or_default())?),
+            _ => Err(Error::Step {
+                step: "faucet".into(),
                 reason: format!("the faucet {addr} is not active"),
             }),
         }
     }
 
     /// Sends `transfers` from the faucet wallet as one external ([`Session::step`]).
-    pub async fn faucet_step(&mut self, title: &str, transfers: &[Transfer]) -> Result<()> {
+    pub async fn faucet_step(
+        &mut self,
+        title: &str,
+        transfers: &[Transfer],
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let seqno = self.faucet_seqno().await?;
         let now = self.client.get_time().await.map_err(lite)?;
         let msg = self
             .faucet
             .external_transfer(seqno, now + 600, transfers, false)?;
         let to = self.faucet_addr.clone();
-        self.step(title, &to, msg).await
+        self.step(title, &to, msg, out).await
     }
 
     /// Sends the external `msg` to `to`, waits for its transaction and for the chain to go
     /// quiet, and prints the step's transactions.
-    pub async fn step(&mut self, title: &str, to: &StdAddr, msg: Cell) -> Result<()> {
-        self.say(format!("\n== {title}"));
+    pub async fn step(
+        &mut self,
+        title: &str,
+        to: &StdAddr,
+        msg: Cell,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        say(out, format!("\n== {title}"));
         let hash = *msg.repr_hash();
+        // Only blocks from now on can hold the external's transaction.
+        self.next_mc = self.next_mc.max(self.last_mc().await?.seqno + 1);
         self.client
             .send_message(Boc::encode(&msg))
             .await
             .map_err(lite)?;
-        self.say(format!(
-            "  sendMessage: external {hash} to {}",
-            self.label(to)
-        ));
+        say(
+            out,
+            format!("  sendMessage: external {hash} to {}", self.label(to)),
+        );
         let deadline = Instant::now() + STEP_TIMEOUT;
         // The step's transactions: the external's, then, in lt order, those on accounts its
         // messages reached. Settled at the first later block with none (other activity on
@@ -283,7 +311,7 @@ impl Session<'_> {
                     };
                     reached.extend(tx.out_to.iter().map(|a| a.address));
                     any = true;
-                    self.print_tx(seqno, &tx);
+                    self.print_tx(seqno, &tx, out);
                     self.transactions.push(tx);
                 }
                 if reached.is_some() && !any {
@@ -291,15 +319,16 @@ impl Session<'_> {
                 }
             }
             if Instant::now() > deadline {
-                return Err(Error::BadMessage {
-                    reason: format!("{title}: not settled within {STEP_TIMEOUT:?}"),
+                return Err(Error::Step {
+                    step: title.to_string(),
+                    reason: format!("not settled within {STEP_TIMEOUT:?}"),
                 });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    fn print_tx(&mut self, mc_seqno: u32, tx: &TxLine) {
+    fn print_tx(&self, mc_seqno: u32, tx: &TxLine, out: &mut dyn Write) {
         let result = match (tx.exit_code, tx.aborted) {
             (Some(c), false) => format!("exit {c}"),
             (Some(c), true) => format!("exit {c} ABORTED"),
@@ -313,9 +342,9 @@ impl Session<'_> {
             ton(tx.fees),
             tx.hash
         );
-        self.say(line);
+        say(out, line);
         for e in &tx.events {
-            self.say(format!("{:>48} event {e}", ""));
+            say(out, format!("{:>48} event {e}", ""));
         }
     }
 
@@ -344,7 +373,7 @@ impl Session<'_> {
             .id;
         let shards = self.client.get_all_shards_info(mc).await.map_err(lite)?;
         let hashes = Boc::decode(&shards.data)
-            .map_err(Error::bad_boc)?
+            .map_err(Error::bad_answer)?
             .parse::<ShardHashes>()?;
         let mut out = Vec::new();
         for entry in hashes.iter() {
@@ -373,7 +402,7 @@ impl Session<'_> {
                         .get_one_transaction(id.clone(), account_id(&addr), lt)
                         .await
                         .map_err(lite)?;
-                    let cell = Boc::decode(&one.transaction).map_err(Error::bad_boc)?;
+                    let cell = Boc::decode(&one.transaction).map_err(Error::bad_answer)?;
                     out.push(describe(addr, &cell)?);
                     after = Some(TransactionId3 { account, lt });
                 }

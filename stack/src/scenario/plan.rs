@@ -1,4 +1,4 @@
-//! The scenario's addresses and parameters, fixed before anything is sent.
+//! The demo project's addresses and parameters, fixed before anything is sent.
 
 use labelmint_abi::escrow::{EscrowParams, EscrowRoutes};
 use labelmint_abi::state_init::{escrow_address, vault_address};
@@ -6,25 +6,26 @@ use labelmint_abi::vault::{DEFAULT_ADMIN_DELAY, VaultConfig};
 use tycho_types::cell::HashBytes;
 use tycho_types::models::StdAddr;
 
-use super::{FEE_BPS, TON};
-use crate::config::seed_from_phrase;
-use crate::engine::ton_config::DEVNET_GLOBAL_ID;
-use crate::error::Result;
-use crate::wallet::WalletV4R2;
+use labelmint_devnet::config::seed_from_phrase;
+use labelmint_devnet::engine::ton_config::DEVNET_GLOBAL_ID;
+use labelmint_devnet::wallet::WalletV4R2;
 
-/// The phrase the scenario's treasury wallet key comes from. THROWAWAY: public, for the devnet
+use super::{FEE_BPS, TON};
+use crate::error::Result;
+
+/// The phrase the demo's treasury wallet key comes from. THROWAWAY: public, for the devnet
 /// only.
 pub const THROWAWAY_TREASURY_PHRASE: &str = "THROWAWAY labelmint devnet demo treasury";
 
-/// Everything the scenario will create, derived from the run id, the chain time, the faucet
+/// Everything `make up` will create, derived from the run id, the chain time, the faucet
 /// (client and vault admin) and the signer's public key. Pure: nothing is sent.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The run's id (the project id, the vault's top-up and batch query id).
+    /// The run's id (the project id, the vault's top-up query id).
     pub run_id: u32,
-    /// The chain's global id (config param 19) the vault batch is signed for. [`Plan::new`]
-    /// assumes the devnet's ([`DEVNET_GLOBAL_ID`]); [`super::run`] and the stack set the
-    /// chain's, as its blocks state it.
+    /// The chain's global id (config param 19) every signed request is bound to.
+    /// [`Plan::new`] assumes the devnet's ([`DEVNET_GLOBAL_ID`]); the stack sets the chain's,
+    /// as its blocks state it.
     pub global_id: i32,
     /// The faucet: the project's client and the vault's admin.
     pub faucet: StdAddr,
@@ -42,14 +43,13 @@ pub struct Plan {
     pub treasury_wallet: WalletV4R2,
     /// Its address.
     pub treasury: StdAddr,
-    /// The workers the batch pays (addresses with no account behind them until paid).
+    /// The workers (addresses with no account behind them until paid).
     pub workers: Vec<StdAddr>,
-    /// What the client deposits (default [`super::DEPOSIT`]).
+    /// What the client deposits first (default [`super::DEPOSIT`]).
     pub deposit: u128,
-    /// What the signed release moves to the vault (default [`super::RELEASE`]).
-    pub release: u128,
-    /// What the batch pays each worker, in `workers` order (default [`super::PAYOUTS`]).
-    pub payouts: Vec<u128>,
+    /// The first earnings approved, one per worker in `workers` order (default
+    /// [`super::EARNINGS`]).
+    pub earnings: Vec<u128>,
 }
 
 impl Plan {
@@ -81,7 +81,7 @@ impl Plan {
             },
         };
         let escrow = escrow_address(&escrow_params)?;
-        let workers = (0..super::PAYOUTS.len())
+        let workers = (0..super::EARNINGS.len())
             .map(|i| worker(run_id, i))
             .collect();
         Ok(Plan {
@@ -97,8 +97,7 @@ impl Plan {
             treasury,
             workers,
             deposit: super::DEPOSIT,
-            release: super::RELEASE,
-            payouts: super::PAYOUTS.to_vec(),
+            earnings: super::EARNINGS.to_vec(),
         })
     }
 }
