@@ -1,7 +1,8 @@
 //! The crate's one error type.
 
+use crate::model::ItemOutcome;
 use crate::state::{BatchState, EarningState, ProjectState};
-use crate::types::{BatchId, CurrencyCode, EarningId, ProjectId};
+use crate::types::{BatchId, CurrencyCode, EarningId, ItemId, ProjectId};
 
 /// The ledger's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,6 +52,27 @@ pub enum Error {
     /// No batch with this id.
     #[error("unknown batch {0}")]
     UnknownBatch(BatchId),
+    /// No payout item with this id.
+    #[error("unknown payout item {0}")]
+    UnknownItem(ItemId),
+    /// Only a paid item can bounce.
+    #[error("payout item {item} is {outcome}, not paid: it cannot bounce")]
+    ItemNotPaid {
+        /// The item.
+        item: ItemId,
+        /// What became of it.
+        outcome: ItemOutcome,
+    },
+    /// No active payout hold for this worker, currency and address.
+    #[error("no payout hold on {address} for worker {worker} in {currency}")]
+    NoPayoutHold {
+        /// The worker.
+        worker: String,
+        /// The currency.
+        currency: CurrencyCode,
+        /// The address.
+        address: String,
+    },
     /// A registration (currency, project, vault) exists with different content.
     #[error("{what} {key} is already registered with different content")]
     RegistrationConflict {

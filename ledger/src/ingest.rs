@@ -33,7 +33,8 @@
 //! | jetton_transfer_bounced A, leg 3 (refund -> client) | escrow_jetton_wallet_unbooked:P +A, client:P -A |
 //! | ev_jetton_recovered X (vault), U unbooked | vault:C +X, vault_jetton_wallet_unbooked:C -min(X,U), funders:C -(X-min(X,U)) |
 //! | ev_jetton_recovered X (escrow), U unbooked | escrow:P +X, escrow_jetton_wallet_unbooked:P -min(X,U), client:P -(X-min(X,U)) |
-//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up, ev_jetton_recovery_failed | none (ignored) |
+//! | ev_gas_topped_up A of a TON vault | vault:C +A, funders:C -A (a TON vault pays payouts and fees from one balance: the float covers, e.g., what a bounced payout lost in fees when the earnings are paid again) |
+//! | ev_closed, ev_jetton_wallet_learned, ev_admin_change, ev_admin_change_proposed, ev_admin_change_cancelled, ev_gas_topped_up of a jetton vault (TON, not its currency), ev_jetton_recovery_failed | none (ignored) |
 //!
 //! Recovered beyond what bounced (X > U): tokens that reached the contract's jetton wallet
 //! without a notification. At the vault they are funding by someone (`funders`); at an escrow
@@ -52,7 +53,7 @@ use crate::journal::{Account, EntryKind, NewEntry, balance_in, post};
 use crate::model::BounceReason;
 use crate::num::{parse_u64, parse_u128};
 use crate::state::BatchState;
-use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, ProjectId, RawAddress};
+use crate::types::{BatchId, ChainRef, CurrencyCode, ItemId, ProjectId, RawAddress};
 
 /// The advisory lock key held by each event's transaction (`'LMLG'` as an integer).
 const INGEST_LOCK_KEY: i64 = 0x4C4D_4C47;
@@ -128,6 +129,8 @@ struct Registrations {
     projects: HashMap<u64, (RawAddress, CurrencyCode)>,
     /// vault address -> currency
     vaults: HashMap<String, CurrencyCode>,
+    /// The vaults that pay in TON itself (their currency has no jetton master).
+    ton_vaults: std::collections::HashSet<String>,
 }
 
 impl Registrations {
@@ -136,6 +139,7 @@ impl Registrations {
             escrows: HashMap::new(),
             projects: HashMap::new(),
             vaults: HashMap::new(),
+            ton_vaults: std::collections::HashSet::new(),
         };
         for r in sqlx::query(
             "SELECT project_id::text AS project_id, escrow, currency FROM ledger_projects",
@@ -150,12 +154,19 @@ impl Registrations {
                 .insert(escrow.to_string(), (ProjectId(id), currency.clone()));
             regs.projects.insert(id, (escrow, currency));
         }
-        for r in sqlx::query("SELECT address, currency FROM ledger_vaults")
-            .fetch_all(&mut *conn)
-            .await?
+        for r in sqlx::query(
+            "SELECT v.address, v.currency, c.jetton_master IS NULL AS ton \
+             FROM ledger_vaults v JOIN ledger_currencies c ON c.code = v.currency",
+        )
+        .fetch_all(&mut *conn)
+        .await?
         {
+            let address: String = r.try_get("address")?;
+            if r.try_get::<bool, _>("ton")? {
+                regs.ton_vaults.insert(address.clone());
+            }
             regs.vaults.insert(
-                r.try_get("address")?,
+                address,
                 CurrencyCode::new(&r.try_get::<String, _>("currency")?)?,
             );
         }
@@ -445,6 +456,16 @@ async fn handle(
                 .line(held, -from_bounces)
                 .line(Account::Funders(c.clone()), -(a - from_bounces))
         }
+        (Source::Vault { currency: c }, "ev_gas_topped_up")
+            if regs.ton_vaults.contains(ev.contract.as_str()) =>
+        {
+            // A TON vault pays payouts and fees from one balance: its float is money the
+            // vault holds (it pays, e.g., what a bounced payout lost in fees when the earning
+            // is paid again), provided by whoever topped it up.
+            NewEntry::new(key.clone(), EntryKind::GasToppedUp, c)
+                .line(Account::Vault(c.clone()), a)
+                .line(Account::Funders(c.clone()), -a)
+        }
         (Source::Vault { .. }, _) => return Ok((Outcome::Ignored, None)),
     };
     if entry.lines.is_empty() {
@@ -551,9 +572,8 @@ async fn batch_executed(
         }
     }
     let rows = sqlx::query(
-        "SELECT e.worker, e.amount::text AS amount FROM ledger_batch_items i \
-               JOIN ledger_earnings e ON e.id = i.earning_id \
-             WHERE i.batch_id = $1 AND i.outcome <> 'expired' ORDER BY i.position",
+        "SELECT worker, amount::text AS amount FROM ledger_payout_items \
+         WHERE batch_id = $1 AND outcome <> 'expired' ORDER BY position",
     )
     .bind(batch.id.0)
     .fetch_all(&mut *tx)
@@ -619,8 +639,9 @@ async fn payout_bounced(
     item_came_back(tx, ev, c, entry, back, BounceReason::PayoutBounced, report).await
 }
 
-/// The earning of the paid item `ev.payout_item_id` is owed again: `entry` already holds the
-/// line of where `back` now is; this adds payable:W -a and books the difference (a TON bounce
+/// The paid item `ev.payout_item_id` came back: every earning of it is owed again. `entry`
+/// already holds the line of where `back` now is; this adds payable:W -a (a = the item's
+/// amount, the sum of its earnings, all of worker W) and books the difference (a TON bounce
 /// loses network fees: bounce costs; a refused jetton transfer comes back whole, so any
 /// difference is an anomaly).
 async fn item_came_back(
@@ -632,31 +653,26 @@ async fn item_came_back(
     reason: BounceReason,
     report: &mut IngestReport,
 ) -> Result<(NewEntry, bool)> {
-    let earning = match ev.payout_item_id.map(EarningId::new) {
-        Some(Ok(id)) => crate::earnings::earning_in(tx, id)
-            .await?
-            .filter(|e| &e.currency == c),
-        _ => None,
-    };
-    let Some(earning) = earning else {
-        record_anomaly(
-            tx,
-            "unknown_item",
-            &format!(
-                "bounce of item {:?}, unknown to the ledger",
-                ev.payout_item_id
-            ),
-            ev,
-            None,
-        )
-        .await?;
+    let Some(Ok(item)) = ev.payout_item_id.map(ItemId::new) else {
+        let detail = format!(
+            "bounce of item {:?}, unknown to the ledger",
+            ev.payout_item_id
+        );
+        record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
         return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
     };
-    entry.earning = Some(earning.id);
-    entry.project = Some(earning.project);
     let mut sp = tx.begin().await?;
-    match bounce_in(&mut sp, earning.id, &ev.chain, Some(ev.amount), reason).await {
-        Ok(t) => {
+    let found = match bounce_in(
+        &mut sp,
+        item,
+        Some(&ev.contract),
+        &ev.chain,
+        Some(ev.amount),
+        reason,
+    )
+    .await
+    {
+        Ok((t, found)) if &found.currency == c => {
             sp.commit().await?;
             if t == crate::Transition::Applied {
                 match reason {
@@ -664,23 +680,36 @@ async fn item_came_back(
                     BounceReason::RecipientWalletRefused => report.items_refused += 1,
                 }
             }
+            found
         }
-        Err(Error::Db(e)) => return Err(Error::Db(e)),
-        Err(e) => {
+        Ok((_, found)) => {
             sp.rollback().await?;
-            record_anomaly(
-                tx,
-                "bounce_refused",
-                &format!("earning {}: {e}", earning.id),
-                ev,
-                None,
-            )
-            .await?;
+            let detail = format!(
+                "bounce of item {item} in {c}: the ledger's item is in {}",
+                found.currency
+            );
+            record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
             return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
         }
+        Err(Error::Db(e)) => return Err(Error::Db(e)),
+        Err(Error::UnknownItem(_)) => {
+            sp.rollback().await?;
+            let detail = format!("bounce of item {item}, unknown to the ledger for this vault");
+            record_anomaly(tx, "unknown_item", &detail, ev, None).await?;
+            return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
+        }
+        Err(e) => {
+            sp.rollback().await?;
+            record_anomaly(tx, "bounce_refused", &format!("item {item}: {e}"), ev, None).await?;
+            return Ok((entry.line(Account::Suspense(c.clone()), -back), true));
+        }
+    };
+    entry.batch = Some(found.batch);
+    if let [only] = found.earnings.as_slice() {
+        entry.earning = Some(*only);
     }
-    let owed = amount_i128(earning.amount)?;
-    entry = entry.line(Account::Payable(earning.worker.clone()), -owed);
+    let owed = amount_i128(found.amount)?;
+    entry = entry.line(Account::Payable(found.worker.clone()), -owed);
     let mut anomaly = false;
     if reason == BounceReason::RecipientWalletRefused {
         if back != owed {
@@ -689,8 +718,7 @@ async fn item_came_back(
                 tx,
                 "refused_amount_differs",
                 &format!(
-                    "earning {}: the recipient's wallet refused {back}, the item paid {owed}",
-                    earning.id
+                    "item {item}: the recipient's wallet refused {back}, the item paid {owed}"
                 ),
                 ev,
                 None,
@@ -705,7 +733,7 @@ async fn item_came_back(
         record_anomaly(
             tx,
             "bounce_above_amount",
-            &format!("earning {}: {back} came back for {owed} paid", earning.id),
+            &format!("item {item}: {back} came back for {owed} paid"),
             ev,
             None,
         )

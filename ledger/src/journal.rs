@@ -146,6 +146,9 @@ pub enum EntryKind {
     JettonTransferBounced,
     /// `ev_jetton_recovered`: a contract booked tokens its jetton wallet held beyond its books.
     JettonRecovered,
+    /// `ev_gas_topped_up` of a TON vault: TON added to the vault's balance, from which it pays
+    /// payouts and fees alike (a jetton vault's top-up is TON, not its currency: not posted).
+    GasToppedUp,
 }
 
 impl EntryKind {
@@ -164,6 +167,7 @@ impl EntryKind {
             EntryKind::PayoutBounced => "payout_bounced",
             EntryKind::JettonTransferBounced => "jetton_transfer_bounced",
             EntryKind::JettonRecovered => "jetton_recovered",
+            EntryKind::GasToppedUp => "gas_topped_up",
         }
     }
 }

@@ -7,23 +7,36 @@
 //! `labelmint-indexer` are posted into a double-entry journal that can be reconciled, per
 //! currency, with the indexed on-chain sums.
 //!
+//! A batch pays each worker ONE transfer: a payout item ([`BatchItem`], its own never-reused
+//! [`ItemId`], the vault's item id) groups every approved earning of one worker (one currency,
+//! one payout address) that the batch takes. Whatever happens to the transfer happens to all of
+//! its earnings: paid together, expired together, bounced together.
+//!
 //! ```text
 //! consensus --approve_earning--> ledger_earnings (approved) --+--> journal: client -> payable
 //!                                                             |
-//! settler --form_batch--> ledger_batches + ledger_batch_items (batched)
+//! settler --form_batch--> ledger_batches + ledger_payout_items (one per worker and address)
+//!                         + ledger_batch_items (each earning's attempt, in its item)
+//!         --set_bounceable--> the items' flags, decided once before signing
 //!         --mark_signed / mark_sent--> (signed, sent)      payout-signer reads, signs
 //! indexer events --ingest_chain_events--> journal entries (deposit, release, funded, paid,
-//!                                         bounced, refund, refused by the recipient's jetton
-//!                                         wallet, recovered), batches confirmed, bounces and
-//!                                         refusals re-approved
-//! settler --expire_batch(chain time)--> expired, items approved again
+//!                                         bounced, refused by the recipient's jetton
+//!                                         wallet, recovered), batches confirmed, bounced and
+//!                                         refused items' earnings re-approved + address held
+//! settler --expire_batch(chain time)--> expired, earnings approved again (new items next time)
+//! operator --correct_payout_address--> the worker's approved earnings get the new address
 //! reconcile(currency): journal totals == indexed event sums
 //! client / admin --request_close--> project closing (no new earnings) --ev_closed--> closed
 //! ```
 //!
 //! ## What it must never do
 //! - Put an earning in two live batches, or in a batch after it was paid (partial unique index
-//!   on live items, `FOR UPDATE SKIP LOCKED`, SQL-guarded transitions).
+//!   on live attempts, `FOR UPDATE SKIP LOCKED`, SQL-guarded transitions).
+//! - Reuse a payout item id, or let an item differ from its earnings (count, sum, worker,
+//!   address, currency, outcome: checked by the database at commit).
+//! - Change an earning's payout address except by a recorded correction while it is approved
+//!   ([`Ledger::correct_payout_address`]); pay an address again by itself after a payout to it
+//!   came back (a payout hold, [`Ledger::payout_holds`]).
 //! - Expire a batch before its `valid_until` has passed in CHAIN time as the indexer saw it, or
 //!   one the indexer saw executed ([`Ledger::expire_batch`]).
 //! - Change or delete an approval, revoke an earning that was batched or paid, or apply a later
@@ -35,8 +48,8 @@
 //!
 //! ## Errors
 //! One enum, [`Error`]: domain refusals (`ApprovalConflict`, `IllegalBatchTransition`,
-//! `NotExpired`, `QueryIdTaken`, ...) are variants callers match on; database failures are
-//! [`Error::Db`].
+//! `NotExpired`, `QueryIdTaken`, `ItemNotPaid`, ...) are variants callers match on; database
+//! failures are [`Error::Db`]. No feature flags.
 //!
 //! ## Database
 //! Tables `ledger_*` (migrations in `ledger/migrations`, history table
@@ -82,6 +95,7 @@
 
 mod batches;
 mod closing;
+mod corrections;
 mod earnings;
 mod error;
 mod ingest;
@@ -99,15 +113,16 @@ pub use error::{Error, Result};
 pub use ingest::{Anomaly, IngestReport};
 pub use journal::{Account, AccountBalance, EntryKind};
 pub use model::{
-    Approval, Batch, BatchItem, BatchRequest, BounceReason, Currency, Earning, ItemBounce,
-    ItemOutcome, NewEarning, Project, ProjectFunding, Reestimate, ReestimateRecord, Vault,
+    AddressCorrection, Approval, Batch, BatchItem, BatchRequest, BounceReason, CorrectionRecord,
+    Currency, Earning, ItemBounce, ItemOutcome, NewEarning, PayoutHold, Project, ProjectFunding,
+    Reestimate, ReestimateRecord, Vault,
 };
 pub use num::MAX_AMOUNT;
 pub use reconcile::{Figure, Reconciliation};
 pub use state::{BatchState, EarningState, ProjectState, Transition};
 pub use types::{
-    BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, MAX_BATCH_ITEMS, ProjectId,
-    RawAddress,
+    BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, ItemId, MAX_BATCH_EARNINGS,
+    MAX_BATCH_ITEMS, ProjectId, RawAddress,
 };
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

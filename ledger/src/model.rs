@@ -1,7 +1,7 @@
 //! The values the API takes and returns: registrations, earnings, batches.
 
 use crate::state::{BatchState, EarningState};
-use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, ProjectId, RawAddress};
+use crate::types::{BatchId, ChainRef, CurrencyCode, EarningId, ItemId, ProjectId, RawAddress};
 
 /// A currency the platform pays in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct NewEarning {
 /// What [`crate::Ledger::approve_earning`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approval {
-    /// The earning (= its payout item id).
+    /// The earning.
     pub earning_id: EarningId,
     /// `false`: the submission was approved before with the same content; nothing changed.
     pub newly_created: bool,
@@ -65,7 +65,7 @@ pub struct Approval {
 /// An approved earning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Earning {
-    /// Its id (= payout item id).
+    /// Its id.
     pub id: EarningId,
     /// The submission key it was approved under.
     pub submission_key: String,
@@ -151,7 +151,7 @@ pub struct Batch {
     pub valid_until: u32,
     /// Where it is.
     pub state: BatchState,
-    /// Items (1..=250).
+    /// Items (transfers), 1..=250.
     pub item_count: usize,
     /// Sum of the items' amounts.
     pub total: u128,
@@ -163,24 +163,30 @@ pub struct Batch {
     pub confirmed: Option<ChainRef>,
 }
 
-/// One item of a batch, in the vault request's order.
+/// One item (transfer) of a batch, in the vault request's order: every earning of one worker
+/// (one currency, one payout address) that the batch took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchItem {
     /// Position in the request (0-based).
     pub position: usize,
-    /// The earning = the payout item id.
-    pub earning_id: EarningId,
+    /// The vault's item id of this transfer (never reused).
+    pub item_id: ItemId,
     /// The worker.
     pub worker: String,
-    /// The destination.
+    /// The destination (the payout address of each of its earnings).
     pub payout_address: RawAddress,
-    /// Base units.
+    /// Base units: the sum of its earnings.
     pub amount: u128,
+    /// The earnings it pays, by id.
+    pub earnings: Vec<EarningId>,
+    /// The vault item's `bounceable` flag, once decided ([`crate::Ledger::set_bounceable`];
+    /// `None`: not yet, the batch cannot be signed).
+    pub bounceable: Option<bool>,
     /// What became of this item: `pending`, `paid`, `expired` or `bounced`.
     pub outcome: ItemOutcome,
 }
 
-/// What became of a batch item.
+/// What became of a batch item (and of each earning's attempt in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemOutcome {
     /// In a live batch.
@@ -194,6 +200,16 @@ pub enum ItemOutcome {
 }
 
 impl ItemOutcome {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemOutcome::Pending => "pending",
+            ItemOutcome::Paid => "paid",
+            ItemOutcome::Expired => "expired",
+            ItemOutcome::Bounced => "bounced",
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> crate::Result<Self> {
         Ok(match s {
             "pending" => ItemOutcome::Pending,
@@ -202,6 +218,12 @@ impl ItemOutcome {
             "bounced" => ItemOutcome::Bounced,
             other => return Err(crate::Error::corrupt("item outcome", other)),
         })
+    }
+}
+
+impl std::fmt::Display for ItemOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -240,13 +262,64 @@ impl BounceReason {
 pub struct ItemBounce {
     /// The batch that paid it.
     pub batch: crate::types::BatchId,
+    /// The payout item (transfer) that carried the earning.
+    pub item_id: ItemId,
     /// Why it came back.
     pub reason: BounceReason,
     /// The transaction that showed it: the vault's (`ev_payout_bounced`) or its jetton
     /// wallet's (`jetton_transfer_bounced`).
     pub tx_hash: [u8; 32],
-    /// What came back, when recorded (base units).
+    /// What came back for the whole item, when recorded (base units; the item may pay
+    /// several earnings of the worker).
     pub amount: Option<u128>,
+}
+
+/// A worker's new payout address for their payable earnings of one currency
+/// ([`crate::Ledger::correct_payout_address`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressCorrection {
+    /// The worker (platform id).
+    pub worker: String,
+    /// The currency whose earnings are corrected.
+    pub currency: CurrencyCode,
+    /// The new payout address (basechain, raw form).
+    pub new_address: RawAddress,
+    /// Who asked (`admin:<name>`, `worker:<id>` after a verified change, ...).
+    pub corrected_by: String,
+    /// Why, for the people who read it later (may be empty).
+    pub reason: String,
+}
+
+/// What [`crate::Ledger::correct_payout_address`] changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionRecord {
+    /// The recorded correction (`None`: nothing needed a change, nothing recorded).
+    pub id: Option<i64>,
+    /// The corrected earnings, each with its old address.
+    pub corrected: Vec<(EarningId, RawAddress)>,
+    /// The worker's earnings of that currency in a live batch now (batched, signed or sent),
+    /// left as they are: if one comes back, correct it again.
+    pub in_flight: usize,
+}
+
+/// An address a payout came back from: the worker's earnings to it are not batched until the
+/// hold is released or they are corrected ([`crate::Ledger::payout_holds`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutHold {
+    /// Its id.
+    pub id: i64,
+    /// The worker.
+    pub worker: String,
+    /// The currency.
+    pub currency: CurrencyCode,
+    /// The address the payout came back from.
+    pub payout_address: RawAddress,
+    /// Why.
+    pub reason: BounceReason,
+    /// The item that came back.
+    pub item_id: ItemId,
+    /// The transaction that showed it.
+    pub bounce_tx: [u8; 32],
 }
 
 /// A project's approvals against its releases (for the signer's release policy).

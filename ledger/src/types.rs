@@ -7,15 +7,20 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// Payout item ids (= earning ids) are below 10^17: the on-chain payout comment carries at most
-/// 17 decimal digits (`labelmint_abi::vault::ITEM_ID_LIMIT`).
+/// Payout item ids are below 10^17: the on-chain payout comment carries at most 17 decimal
+/// digits (`labelmint_abi::vault::ITEM_ID_LIMIT`). Earning ids keep the same range.
 pub const ITEM_ID_LIMIT: u64 = 100_000_000_000_000_000;
 
-/// At most this many items in one batch (the vault's limit).
+/// At most this many items (transfers) in one batch (the vault's limit).
 pub const MAX_BATCH_ITEMS: usize = 250;
 
-/// An earning's id. It is also the on-chain payout item id of every payout of this earning
-/// (`1 ..= 10^17 - 1`).
+/// At most this many earnings in one batch (over all its items): a bound on the forming
+/// transaction and on what the signer reads for one request. A worker with more approved
+/// earnings is paid the oldest of them now and the rest in a later batch.
+pub const MAX_BATCH_EARNINGS: usize = 10_000;
+
+/// An earning's id (`1 ..= 10^17 - 1`). Not an on-chain id: a batch pays an earning inside a
+/// payout item ([`ItemId`]) that groups the worker's earnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EarningId(u64);
 
@@ -31,7 +36,7 @@ impl EarningId {
         Ok(Self(id))
     }
 
-    /// The id (= the payout item id).
+    /// The id.
     pub fn get(self) -> u64 {
         self.0
     }
@@ -49,6 +54,48 @@ impl EarningId {
 }
 
 impl fmt::Display for EarningId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A payout item's id: the vault's item id of one transfer (`1 ..= 10^17 - 1`), the payout
+/// comment's digits, the TEP-74 query id of a jetton payout, the id in `ev_payout_bounced`.
+/// Never reused: each batch groups its earnings under new item ids (items made before
+/// aggregation, whose id was their earning's, are kept as they were).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemId(u64);
+
+impl ItemId {
+    /// Checks the range (`1 ..= 10^17 - 1`).
+    pub fn new(id: u64) -> Result<Self> {
+        if id == 0 || id >= ITEM_ID_LIMIT {
+            return Err(Error::invalid(
+                "item id",
+                format!("{id} is not in 1..10^17"),
+            ));
+        }
+        Ok(Self(id))
+    }
+
+    /// The id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn sql(self) -> i64 {
+        // Below 10^17 < 2^63 by construction.
+        self.0 as i64
+    }
+
+    pub(crate) fn from_sql(v: i64) -> Result<Self> {
+        u64::try_from(v)
+            .map_err(|_| Error::corrupt("item id", v.to_string()))
+            .and_then(Self::new)
+    }
+}
+
+impl fmt::Display for ItemId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }

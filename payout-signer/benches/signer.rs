@@ -1,17 +1,21 @@
 //! Benchmark: signed 250-item vault batches per second, end to end over HTTP (JSON parse,
-//! policy checks against Postgres: allowlist, ledger earnings, earlier signatures, rolling and
-//! per-worker caps; sign; journal + items + volumes + audit committed with
-//! synchronous_commit = on), with the file backend and with SoftHSM2 (PKCS#11).
+//! policy checks against Postgres: allowlist, the ledger's payout items and their earnings
+//! (two per item), earlier signatures of those earnings, rolling and per-worker caps; sign;
+//! journal + items + their earnings + volumes + audit committed with synchronous_commit = on),
+//! with the file backend and with SoftHSM2 (PKCS#11).
 //!
 //! `cargo bench -p labelmint-payout-signer --bench signer` (DATABASE_URL or scripts/pg.sh;
-//! SoftHSM2 via scripts/softhsm.sh). BATCHES (default 200) and CONCURRENCY (default 8) env vars.
+//! SoftHSM2 via scripts/softhsm.sh). BATCHES (default 200), CONCURRENCY (default 8) and
+//! EARNINGS_PER_ITEM (default 2: each item pays that many earnings of its worker) env vars.
 
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use labelmint_keys::{FileKey, KdfParams, KeyBackend, Passphrase, Pkcs11Config, Pkcs11Key};
-use labelmint_ledger::{Currency, CurrencyCode, Ledger, Project, ProjectId, RawAddress, Vault};
+use labelmint_ledger::{
+    BatchRequest, Currency, CurrencyCode, Ledger, Project, ProjectId, RawAddress, Vault,
+};
 use labelmint_payout_signer::ledger::PgLedger;
 use labelmint_payout_signer::store::{self, Registration};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, raw_address};
@@ -43,6 +47,11 @@ fn addr(tag: u64, salt: u8) -> StdAddr {
 }
 
 async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency: usize) {
+    let per_item: usize = std::env::var("EARNINGS_PER_ITEM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=20).contains(n))
+        .unwrap_or(2);
     let admin = database_url();
     let name = format!("labelmint_signer_bench_{:016x}", rand::random::<u64>());
     let mut c = PgConnection::connect(&admin).await.expect("admin");
@@ -80,22 +89,37 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         })
         .await
         .expect("project");
-    // Earnings in bulk (the signer only reads them): 250 per batch, distinct workers.
-    let n = (batches + WARMUP) * 250;
+    // Earnings in bulk: `per_item` per worker, so each of the batch's 250 items (one transfer
+    // per worker) pays two earnings, as the settler's batches do.
+    let workers = (batches + WARMUP) * 250;
     sqlx::query(
         "INSERT INTO ledger_earnings (submission_key, worker, payout_address, project_id, currency, amount, decision_id) \
-         SELECT 'bench-' || g, 'w' || g, '0:' || lpad(to_hex(g), 64, '0'), 7, 'TON', 1000000, 'd' || g \
-         FROM generate_series(1, $1) AS g",
+         SELECT 'bench-' || g || '-' || k, 'w' || g, '0:' || lpad(to_hex(g), 64, '0'), 7, 'TON', 500000, 'd' || g || '-' || k \
+         FROM generate_series(1, $1) AS g, generate_series(1, $2) AS k",
     )
-    .bind(n as i64)
+    .bind(workers as i64)
+    .bind(per_item as i32)
     .execute(ledger.pool())
     .await
     .expect("earnings");
-    let ids: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, payout_address FROM ledger_earnings ORDER BY id")
-            .fetch_all(ledger.pool())
+    // The ledger's batches, formed as the settler forms them.
+    let formed_at = labelmint_payout_signer::store::now() as u32;
+    let mut formed = Vec::new();
+    for q in 1..=(batches + WARMUP) as u64 {
+        let b = ledger
+            .form_batch(&BatchRequest {
+                currency: CurrencyCode::ton(),
+                max_items: 250,
+                max_total: u64::MAX as u128,
+                query_id: q,
+                created_at: formed_at,
+                valid_until: formed_at + 3599,
+            })
             .await
-            .expect("ids");
+            .expect("form")
+            .expect("a batch");
+        formed.push((b.clone(), ledger.batch_items(b.id).await.expect("items")));
+    }
     let pool = store::connect(&url, 2).await.expect("pool");
     store::migrate(&pool).await.expect("migrate");
     store::register(
@@ -123,27 +147,31 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         .expect("spawn");
     let client =
         SignerClient::new(&handle.url().expect("url"), config.token.clone()).expect("client");
-    let now = labelmint_payout_signer::store::now() as u32;
-    let bodies: Vec<BatchBody> = ids
-        .chunks(250)
-        .enumerate()
-        .map(|(i, chunk)| BatchBody {
+    let bodies: Vec<BatchBody> = formed
+        .iter()
+        .map(|(b, items)| BatchBody {
             vault: raw_address(&vault),
-            query_id: (i + 1).to_string(),
-            created_at: now,
+            query_id: b.query_id.to_string(),
+            created_at: b.created_at,
             attach: "0".into(),
             forward_ton: "0".into(),
-            items: chunk
+            items: items
                 .iter()
-                .map(|(id, w)| ItemBody {
-                    item_id: id.to_string(),
-                    dest: w.clone(),
-                    amount: "1000000".into(),
+                .map(|i| ItemBody {
+                    item_id: i.item_id.get().to_string(),
+                    dest: i.payout_address.to_string(),
+                    amount: i.amount.to_string(),
                     bounceable: false,
                 })
                 .collect(),
         })
         .collect();
+    assert!(
+        formed
+            .iter()
+            .all(|(_, items)| items.len() == 250
+                && items.iter().all(|i| i.earnings.len() == per_item))
+    );
     // Warm-up (not measured): the first batches, while Postgres settles after CREATE DATABASE.
     let mut bodies = bodies;
     let warm = bodies.split_off(bodies.len() - WARMUP.min(bodies.len()));
@@ -176,9 +204,11 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         .expect("count");
     assert_eq!(journal as usize, done + warm.len());
     println!(
-        "{label:<8} {done} signed 250-item batches in {secs:.2}s = {:.1} batches/s ({:.0} items/s), concurrency {concurrency}",
+        "{label:<8} {done} signed 250-item batches ({} earnings each) in {secs:.2}s = {:.1} batches/s ({:.0} items/s, {:.0} earnings/s), concurrency {concurrency}",
+        250 * per_item,
         done as f64 / secs,
-        done as f64 * 250.0 / secs
+        done as f64 * 250.0 / secs,
+        done as f64 * 250.0 * per_item as f64 / secs
     );
     handle.stop().await.expect("stop");
     drop(pool);

@@ -14,24 +14,44 @@ pub use labelmint_ledger::ProjectState;
 /// A boxed future (the seam is object-safe).
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// One approved earning as the ledger holds it.
+/// One payout item (one transfer) as the ledger holds it: the earnings of one worker it
+/// grouped under the item id, in one of its batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutItem {
+    /// The vault's item id.
+    pub item_id: u64,
+    /// The vault of the ledger batch that holds the item (raw form).
+    pub vault: String,
+    /// That batch's query id.
+    pub query_id: u64,
+    /// The transfer's destination (raw form).
+    pub dest: String,
+    /// The item's amount in base units (the ledger's record; the earnings must sum to it).
+    pub amount: u128,
+    /// The item's currency.
+    pub currency: String,
+    /// The earnings grouped under the item, with every batch that ever held each.
+    pub earnings: Vec<Earning>,
+}
+
+/// One earning of a payout item as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Earning {
-    /// The payout item id (the earning's id).
-    pub item_id: u64,
+    /// The earning's id (not an on-chain id).
+    pub id: u64,
     /// The worker's payout address (raw form).
     pub worker: String,
     /// Amount in base units.
     pub amount: u128,
     /// Currency (TON, USD, ...).
     pub currency: String,
-    /// Approved (only approved earnings may be paid).
+    /// Approved (not revoked: only approved earnings may be paid).
     pub approved: bool,
-    /// Every payout batch of the ledger holding this item.
+    /// Every payout batch of the ledger holding this earning.
     pub batches: Vec<BatchRef>,
 }
 
-/// A ledger payout batch holding an item.
+/// A ledger payout batch holding an earning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchRef {
     /// The vault (raw form).
@@ -40,6 +60,11 @@ pub struct BatchRef {
     pub query_id: u64,
     /// Its state.
     pub state: BatchState,
+    /// The indexer has this batch executed (`ev_batch_executed` of the vault and query id) and
+    /// the payout of the earning's item in it bounced or was refused (`ev_payout_bounced` /
+    /// `jetton_transfer_bounced` of the vault with the item's id): the chain's own facts, not
+    /// the ledger's word. `false` when the indexer's events are not readable.
+    pub bounce_indexed: bool,
 }
 
 /// A ledger batch's state as the signer needs it.
@@ -51,12 +76,12 @@ pub enum BatchState {
     Paid,
     /// Its valid_until passed in chain time without it landing.
     Expired,
-    /// Landed, but this item's payout bounced back.
+    /// Landed, but the payout of the earning's item bounced back.
     Bounced,
 }
 
 impl BatchState {
-    /// Live or paid: the item may not go into another batch.
+    /// Live or paid: the earning may not go into another batch.
     pub fn holds(self) -> bool {
         matches!(self, BatchState::Live | BatchState::Paid)
     }
@@ -75,13 +100,13 @@ impl std::fmt::Display for BatchState {
 
 /// The ledger as the signer sees it.
 pub trait LedgerView: Send + Sync + std::fmt::Debug {
-    /// The earnings of `item_ids` (absent ids are missing from the map), each with every
-    /// ledger batch that holds it.
-    fn earnings<'a>(
+    /// The payout items of `item_ids` (absent ids are missing from the map), each with its
+    /// earnings and every batch that holds each earning.
+    fn items<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         item_ids: &'a [u64],
-    ) -> BoxFut<'a, HashMap<u64, Earning>>;
+    ) -> BoxFut<'a, HashMap<u64, PayoutItem>>;
 
     /// What the project may still release from its escrow (approved, not yet released).
     fn releasable<'a>(&'a self, conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128>;
@@ -110,19 +135,42 @@ pub struct CloseView {
     pub closed_on_chain: bool,
 }
 
-/// The real ledger (labelmint-ledger): earnings and their batches are read from the `ledger_*`
-/// tables (one query for a whole batch, before the queue); `releasable` comes
+/// The real ledger (labelmint-ledger): payout items, their earnings and the earnings' batches
+/// are read from the `ledger_*` tables (one query for a whole batch, before the queue);
+/// `releasable` comes
 /// from [`labelmint_ledger::Ledger::releasable`], the close view from
 /// [`labelmint_ledger::Ledger::close_facts`].
 #[derive(Debug, Clone)]
 pub struct PgLedger {
     ledger: labelmint_ledger::Ledger,
+    /// The indexer's `events` were seen readable (under the signer's role, grants may come
+    /// after the migrations); once true, never asked again.
+    events_readable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PgLedger {
     /// Wraps a ledger handle.
     pub fn new(ledger: labelmint_ledger::Ledger) -> Self {
-        Self { ledger }
+        Self {
+            ledger,
+            events_readable: Default::default(),
+        }
+    }
+
+    async fn events_readable(&self, conn: &mut PgConnection) -> Result<bool> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.events_readable.load(Relaxed) {
+            return Ok(true);
+        }
+        let readable: bool = sqlx::query_scalar(
+            "SELECT COALESCE(has_table_privilege(to_regclass('events'), 'SELECT'), false)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if readable {
+            self.events_readable.store(true, Relaxed);
+        }
+        Ok(readable)
     }
 }
 
@@ -137,58 +185,115 @@ fn batch_state(batch_state: &str, outcome: &str) -> BatchState {
 }
 
 impl LedgerView for PgLedger {
-    fn earnings<'a>(
+    fn items<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         item_ids: &'a [u64],
-    ) -> BoxFut<'a, HashMap<u64, Earning>> {
+    ) -> BoxFut<'a, HashMap<u64, PayoutItem>> {
         Box::pin(async move {
             use sqlx::Row;
             let ids: Vec<i64> = item_ids
                 .iter()
                 .filter_map(|i| i64::try_from(*i).ok())
                 .collect();
-            let rows = sqlx::query(
-                "SELECT e.id, e.payout_address, e.amount::TEXT AS amount, e.currency, e.state, \
-                 b.vault, b.query_id::TEXT AS query_id, b.state AS batch_state, bi.outcome \
+            // One row per (item, earning, attempt: a batch that ever held the earning). Every
+            // step is a per-row index lookup the planner cannot turn into a scan (LATERAL with
+            // LIMIT / OFFSET 0), whatever its statistics: these tables grow faster than
+            // autovacuum analyzes them, and a plain join was planned as a scan of every attempt
+            // ever made (30 ms, JIT-compiled on top). Items made before aggregation may share an
+            // id (one per batch of their earning): the newest wins. For an attempt the ledger
+            // calls bounced, whether the indexer has the chain's facts of it (the batch
+            // executed, the item's payout back at the vault).
+            let bounce_indexed = if self.events_readable(conn).await? {
+                "(oi.outcome = 'bounced' \
+                   AND EXISTS (SELECT 1 FROM events x WHERE x.contract = ob.vault \
+                       AND x.kind = 'ev_batch_executed' AND x.query_id = ob.query_id) \
+                   AND EXISTS (SELECT 1 FROM ledger_payout_items op \
+                       JOIN events y ON y.payout_item_id = op.id AND y.contract = ob.vault \
+                        AND y.kind IN ('ev_payout_bounced', 'jetton_transfer_bounced') \
+                       WHERE op.batch_id = oi.batch_id AND op.position = oi.position))"
+            } else {
+                "false"
+            };
+            let sql = format!(
+                "SELECT p.id, p.batch_id, b.vault AS item_vault, \
+                   b.query_id::TEXT AS item_query_id, p.payout_address AS dest, \
+                   p.amount::TEXT AS item_amount, p.currency AS item_currency, \
+                   e.id AS earning_id, e.payout_address, e.amount::TEXT AS amount, e.currency, \
+                   e.state, o.vault, o.query_id, o.batch_state, o.outcome, o.bounce_indexed \
                  FROM UNNEST($1::BIGINT[]) AS u(id) \
-                 JOIN ledger_earnings e ON e.id = u.id \
-                 LEFT JOIN ledger_batch_items bi ON bi.earning_id = e.id \
-                 LEFT JOIN ledger_batches b ON b.id = bi.batch_id",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut out: HashMap<u64, Earning> = HashMap::with_capacity(item_ids.len());
+                 CROSS JOIN LATERAL (SELECT p.id, p.batch_id, p.position, p.payout_address, \
+                     p.amount, p.currency FROM ledger_payout_items p WHERE p.id = u.id \
+                     ORDER BY p.batch_id DESC LIMIT 1) p \
+                 CROSS JOIN LATERAL (SELECT b.vault, b.query_id FROM ledger_batches b \
+                     WHERE b.id = p.batch_id OFFSET 0) b \
+                 CROSS JOIN LATERAL (SELECT bi.earning_id FROM ledger_batch_items bi \
+                     WHERE bi.batch_id = p.batch_id AND bi.position = p.position OFFSET 0) bi \
+                 CROSS JOIN LATERAL (SELECT e.id, e.payout_address, e.amount, e.currency, e.state \
+                     FROM ledger_earnings e WHERE e.id = bi.earning_id OFFSET 0) e \
+                 LEFT JOIN LATERAL (SELECT ob.vault, ob.query_id::TEXT AS query_id, \
+                         ob.state AS batch_state, oi.outcome, \
+                         COALESCE({bounce_indexed}, false) AS bounce_indexed \
+                     FROM ledger_batch_items oi \
+                     CROSS JOIN LATERAL (SELECT ob.vault, ob.query_id, ob.state \
+                         FROM ledger_batches ob WHERE ob.id = oi.batch_id OFFSET 0) ob \
+                     WHERE oi.earning_id = e.id OFFSET 0) o ON true \
+                 ORDER BY p.id, e.id"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&ids)
+                .fetch_all(&mut *conn)
+                .await?;
+            let bad = |what: &str, v: &str, err: &dyn std::fmt::Display| {
+                crate::Error::Ledger(format!("{what} {v:?}: {err}"))
+            };
+            let mut out: HashMap<u64, PayoutItem> = HashMap::with_capacity(item_ids.len());
+            let mut batch_of: HashMap<u64, i64> = HashMap::with_capacity(item_ids.len());
             for r in rows {
                 let id = r.try_get::<i64, _>("id")? as u64;
-                let amount: String = r.try_get("amount")?;
-                let state: String = r.try_get("state")?;
-                let e = out.entry(id).or_insert_with(|| Earning {
-                    item_id: id,
-                    worker: String::new(),
-                    amount: 0,
-                    currency: String::new(),
-                    approved: false,
-                    batches: Vec::new(),
-                });
-                e.worker = r.try_get("payout_address")?;
-                e.amount = amount
-                    .parse()
-                    .map_err(|err| crate::Error::Ledger(format!("amount {amount:?}: {err}")))?;
-                e.currency = r.try_get("currency")?;
-                e.approved = state != "revoked";
+                let batch: i64 = r.try_get("batch_id")?;
+                if *batch_of.entry(id).or_insert(batch) != batch {
+                    continue; // an older legacy item under the same id
+                }
+                let item = match out.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let q: String = r.try_get("item_query_id")?;
+                        let amount: String = r.try_get("item_amount")?;
+                        v.insert(PayoutItem {
+                            item_id: id,
+                            vault: r.try_get("item_vault")?,
+                            query_id: q.parse().map_err(|e| bad("query id", &q, &e))?,
+                            dest: r.try_get("dest")?,
+                            amount: amount.parse().map_err(|e| bad("amount", &amount, &e))?,
+                            currency: r.try_get("item_currency")?,
+                            earnings: Vec::new(),
+                        })
+                    }
+                };
+                let earning_id = r.try_get::<i64, _>("earning_id")? as u64;
+                if item.earnings.last().map(|e| e.id) != Some(earning_id) {
+                    let amount: String = r.try_get("amount")?;
+                    let state: String = r.try_get("state")?;
+                    item.earnings.push(Earning {
+                        id: earning_id,
+                        worker: r.try_get("payout_address")?,
+                        amount: amount.parse().map_err(|e| bad("amount", &amount, &e))?,
+                        currency: r.try_get("currency")?,
+                        approved: state != "revoked",
+                        batches: Vec::new(),
+                    });
+                }
                 let vault: Option<String> = r.try_get("vault")?;
-                if let Some(vault) = vault {
+                if let (Some(vault), Some(e)) = (vault, item.earnings.last_mut()) {
                     let q: String = r.try_get("query_id")?;
                     let bs: String = r.try_get("batch_state")?;
                     let outcome: String = r.try_get("outcome")?;
                     e.batches.push(BatchRef {
                         vault,
-                        query_id: q.parse().map_err(|err| {
-                            crate::Error::Ledger(format!("query id {q:?}: {err}"))
-                        })?,
+                        query_id: q.parse().map_err(|err| bad("query id", &q, &err))?,
                         state: batch_state(&bs, &outcome),
+                        bounce_indexed: r.try_get("bounce_indexed")?,
                     });
                 }
             }

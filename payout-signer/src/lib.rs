@@ -12,8 +12,9 @@
 //!                   of queued requests) ─ one read statement ─ for each, in order: lock +
 //!                   fencing token, freeze ─ journal (same content: stored message; other
 //!                   content: refused) ─ policy.rs (allowlist, TTL, batch caps, attach and
-//!                   forward_ton, ledger earnings, earlier signatures, rolling, per-worker and
-//!                   float caps, releasable; closes: project closing, final release, once)
+//!                   forward_ton, the ledger's payout items and the earnings each groups,
+//!                   earlier signatures of those earnings, rolling, per-worker and float
+//!                   caps, releasable; closes: project closing, final release, once)
 //!                   ─ KeyBackend::sign(request hash) ─ one write statement (journal, items,
 //!                   volumes, audit) ─ COMMIT
 //!                                                                         │
@@ -23,6 +24,10 @@
 //! ## What it must never do
 //!
 //! - Sign anything that is not one of the three typed requests for a registered contract.
+//! - Sign a vault item that is not exactly the ledger's payout item of that batch: the earnings
+//!   the ledger grouped under its id (approved, to its destination, summing to its amount), none
+//!   of them in another live or paid batch or in a live earlier signature of this signer (an
+//!   earning re-grouped under a new item id is still the same money).
 //! - Sign two different contents for one (contract, seqno | query id); answer before the
 //!   journal entry is committed (`synchronous_commit = on`); sign while another instance holds
 //!   the lock.

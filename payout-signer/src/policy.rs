@@ -7,7 +7,7 @@ use labelmint_abi::vault::VaultBatchRequest;
 
 use crate::config::{CurrencyCaps, FloatLimits, Limits};
 use crate::error::{Error, Result};
-use crate::ledger::{BatchState, CloseView, Earning, ProjectState};
+use crate::ledger::{BatchState, CloseView, PayoutItem, ProjectState};
 use crate::rules::Rule;
 use crate::wire::raw_address;
 
@@ -87,66 +87,137 @@ pub fn check_batch_caps(
     Ok(total)
 }
 
-/// Every item is an approved earning with the same worker, amount and currency, and is in no
-/// other live or paid batch of the ledger.
+/// Every item of the request is a payout item of the ledger, in the ledger's batch with the
+/// request's vault and query id, with the same destination, amount and currency; the
+/// earnings the ledger grouped under it are approved, in that currency, to that destination,
+/// and sum to the item's amount; none of them is in another live or paid batch of the ledger,
+/// nor in two items of the request.
 pub fn check_items_against_ledger(
     req: &VaultBatchRequest,
     currency: &str,
-    earnings: &HashMap<u64, Earning>,
+    items: &HashMap<u64, PayoutItem>,
 ) -> Result<()> {
+    let this = (raw_address(&req.vault), req.query_id);
+    let mut seen = std::collections::HashSet::new();
     for item in &req.items {
         let id = item.item_id;
-        let Some(e) = earnings.get(&id) else {
+        let Some(p) = items.get(&id) else {
             return Err(Error::refused(
                 Rule::ItemNotApproved,
-                format!("item {id} is not an earning of the ledger"),
+                format!("item {id} is not a payout item of the ledger"),
             ));
         };
-        if !e.approved {
+        if (&p.vault, p.query_id) != (&this.0, this.1) {
+            // The item belongs to another batch of the ledger: held there (live or paid), or
+            // not this request's at all.
+            let held = p
+                .earnings
+                .iter()
+                .flat_map(|e| &e.batches)
+                .any(|b| b.state.holds() && b.vault == p.vault && b.query_id == p.query_id);
             return Err(Error::refused(
-                Rule::ItemNotApproved,
-                format!("item {id} is not approved in the ledger"),
+                if held {
+                    Rule::ItemAlreadyBatched
+                } else {
+                    Rule::ItemMismatch
+                },
+                format!(
+                    "item {id} is the ledger's item of {}batch (vault {}, query id {}), not of this request",
+                    if held { "another live or paid " } else { "" },
+                    p.vault,
+                    p.query_id
+                ),
             ));
         }
         let dest = raw_address(&item.dest);
-        if e.worker != dest {
+        if p.dest != dest {
             return Err(Error::refused(
                 Rule::ItemMismatch,
                 format!(
-                    "item {id}: dest {dest} is not the worker's payout address {}",
-                    e.worker
+                    "item {id}: dest {dest} is not the item's payout address {}",
+                    p.dest
                 ),
             ));
         }
-        if e.amount != item.amount {
+        if p.amount != item.amount {
             return Err(Error::refused(
                 Rule::ItemMismatch,
                 format!(
-                    "item {id}: amount {} differs from the earning's {}",
-                    item.amount, e.amount
+                    "item {id}: amount {} differs from the ledger's item {}",
+                    item.amount, p.amount
                 ),
             ));
         }
-        if e.currency != currency {
+        if p.currency != currency {
             return Err(Error::refused(
                 Rule::ItemMismatch,
                 format!(
-                    "item {id}: the earning is in {}, the vault pays {currency}",
-                    e.currency
+                    "item {id}: the item is in {}, the vault pays {currency}",
+                    p.currency
                 ),
             ));
         }
-        let this = (raw_address(&req.vault), req.query_id);
-        if let Some(b) = e
-            .batches
-            .iter()
-            .find(|b| b.state.holds() && (b.vault.clone(), b.query_id) != this)
-        {
+        if p.earnings.is_empty() {
             return Err(Error::refused(
-                Rule::ItemAlreadyBatched,
+                Rule::ItemNotApproved,
+                format!("item {id} groups no earning in the ledger"),
+            ));
+        }
+        let mut sum: u128 = 0;
+        for e in &p.earnings {
+            let eid = e.id;
+            if !e.approved {
+                return Err(Error::refused(
+                    Rule::ItemNotApproved,
+                    format!("item {id}: earning {eid} is not approved in the ledger"),
+                ));
+            }
+            if e.worker != dest {
+                return Err(Error::refused(
+                    Rule::ItemMismatch,
+                    format!(
+                        "item {id}: dest {dest} is not the payout address {} of its earning {eid}",
+                        e.worker
+                    ),
+                ));
+            }
+            if e.currency != currency {
+                return Err(Error::refused(
+                    Rule::ItemMismatch,
+                    format!(
+                        "item {id}: earning {eid} is in {}, the vault pays {currency}",
+                        e.currency
+                    ),
+                ));
+            }
+            sum = sum.saturating_add(e.amount);
+            if !seen.insert(eid) {
+                return Err(Error::refused(
+                    Rule::ItemAlreadyBatched,
+                    format!("earning {eid} is in two items of this request"),
+                ));
+            }
+            if let Some(b) = e
+                .batches
+                .iter()
+                .find(|b| b.state.holds() && (&b.vault, b.query_id) != (&this.0, this.1))
+            {
+                return Err(Error::refused(
+                    Rule::ItemAlreadyBatched,
+                    format!(
+                        "item {id}: earning {eid} is in another {} batch (vault {}, query id {})",
+                        b.state, b.vault, b.query_id
+                    ),
+                ));
+            }
+        }
+        if sum != item.amount {
+            return Err(Error::refused(
+                Rule::ItemMismatch,
                 format!(
-                    "item {id} is in another {} batch (vault {}, query id {})",
-                    b.state, b.vault, b.query_id
+                    "item {id}: amount {} differs from the sum {sum} of its {} earnings",
+                    item.amount,
+                    p.earnings.len()
                 ),
             ));
         }
@@ -154,30 +225,34 @@ pub fn check_items_against_ledger(
     Ok(())
 }
 
-/// An item signed before (by this signer) whose earlier signature is still live, or whose
-/// earlier batch the ledger does not explicitly call expired or bounced, may not be signed
-/// again. `earlier`: `(item_id, vault, query_id, valid_until)` of earlier signatures of these
-/// items in other batches.
+/// An earning signed before (by this signer, in an item of another batch) may be signed again
+/// only when that earlier signature can never pay it: its batch was executed and the
+/// earning's item came back, as the indexer saw it (the vault never executes a query id twice),
+/// or its valid_until has passed AND the ledger explicitly calls that batch expired or the item
+/// bounced. Anything else (still live; the ledger silent) is refused. `earlier`: `(earning id,
+/// vault, query_id, valid_until)` of earlier signatures of the request's earnings in other
+/// batches; `items`: the ledger's view of the request's items (their earnings' batches).
 pub fn check_items_against_journal(
     earlier: &[(u64, String, u64, u64)],
-    earnings: &HashMap<u64, Earning>,
+    items: &HashMap<u64, PayoutItem>,
     now: u64,
 ) -> Result<()> {
     let released = |vault: &str, q: u64, id: u64| {
-        earnings.get(&id).is_some_and(|e| {
-            e.batches.iter().any(|b| {
-                b.vault == vault
-                    && b.query_id == q
-                    && matches!(b.state, BatchState::Expired | BatchState::Bounced)
-            })
-        })
+        attempts(items, vault, q, id)
+            .any(|b| matches!(b.state, BatchState::Expired | BatchState::Bounced))
+    };
+    let came_back = |vault: &str, q: u64, id: u64| {
+        attempts(items, vault, q, id).any(|b| b.state == BatchState::Bounced && b.bounce_indexed)
     };
     for (id, vault, q, valid_until) in earlier {
+        if came_back(vault, *q, *id) {
+            continue;
+        }
         if *valid_until >= now {
             return Err(Error::refused(
                 Rule::ItemAlreadyBatched,
                 format!(
-                    "item {id} was signed in batch (vault {vault}, query id {q}) which is live until {valid_until}"
+                    "earning {id} was signed in batch (vault {vault}, query id {q}) which is live until {valid_until}"
                 ),
             ));
         }
@@ -185,12 +260,27 @@ pub fn check_items_against_journal(
             return Err(Error::refused(
                 Rule::ItemAlreadyBatched,
                 format!(
-                    "item {id} was signed in batch (vault {vault}, query id {q}) and the ledger does not say it expired or bounced"
+                    "earning {id} was signed in batch (vault {vault}, query id {q}) and the ledger does not say it expired or bounced"
                 ),
             ));
         }
     }
     Ok(())
+}
+
+/// The ledger's attempts of earning `id` in the batch (`vault`, `q`).
+fn attempts<'a>(
+    items: &'a HashMap<u64, PayoutItem>,
+    vault: &'a str,
+    q: u64,
+    id: u64,
+) -> impl Iterator<Item = &'a crate::ledger::BatchRef> + 'a {
+    items
+        .values()
+        .flat_map(|p| &p.earnings)
+        .filter(move |e| e.id == id)
+        .flat_map(|e| &e.batches)
+        .filter(move |b| b.vault == vault && b.query_id == q)
 }
 
 /// Rolling caps: what was signed in the last hour / 24 hours plus this batch.
@@ -446,7 +536,7 @@ pub fn check_final_release(seqno: u32, view: &CloseView, live: &[(u32, u128)]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::BatchRef;
+    use crate::ledger::{BatchRef, Earning, PayoutItem as PayoutItemView};
     use labelmint_abi::vault::PayoutItem;
     use tycho_types::cell::HashBytes;
     use tycho_types::models::StdAddr;
@@ -559,10 +649,9 @@ mod tests {
         assert_eq!(rule(caps_of(&limits, "XYZ")), Some(Rule::CapDay));
     }
 
-    #[test]
-    fn ledger_match_table() {
-        let earning = |id: u64, w: u8, a: u128, cur: &str, approved: bool, other: bool| Earning {
-            item_id: id,
+    fn earning(id: u64, w: u8, a: u128, cur: &str, approved: bool, other: bool) -> Earning {
+        Earning {
+            id,
             worker: raw_address(&addr(w)),
             amount: a,
             currency: cur.into(),
@@ -572,101 +661,208 @@ mod tests {
                     vault: "0:bb".into(),
                     query_id: 9,
                     state: BatchState::Paid,
+                    bounce_indexed: false,
                 }]
             } else {
                 vec![]
             },
-        };
-        let req = batch(&[(1, 1, 10)]);
-        let cases = [
-            (Some(earning(1, 1, 10, "TON", true, false)), None),
-            (None, Some(Rule::ItemNotApproved)),
-            (
-                Some(earning(1, 1, 10, "TON", false, false)),
-                Some(Rule::ItemNotApproved),
-            ),
-            (
-                Some(earning(1, 2, 10, "TON", true, false)),
-                Some(Rule::ItemMismatch),
-            ),
-            (
-                Some(earning(1, 1, 11, "TON", true, false)),
-                Some(Rule::ItemMismatch),
-            ),
-            (
-                Some(earning(1, 1, 10, "USD", true, false)),
-                Some(Rule::ItemMismatch),
-            ),
-            (
-                Some(earning(1, 1, 10, "TON", true, true)),
-                Some(Rule::ItemAlreadyBatched),
-            ),
-        ];
-        for (e, want) in cases {
-            let map: HashMap<u64, Earning> = e.clone().map(|e| (1, e)).into_iter().collect();
-            assert_eq!(
-                rule(check_items_against_ledger(&req, "TON", &map)),
-                want,
-                "{e:?}"
-            );
+        }
+    }
+
+    fn item(id: u64, w: u8, a: u128, earnings: Vec<Earning>) -> PayoutItemView {
+        PayoutItemView {
+            item_id: id,
+            vault: raw_address(&addr(0xaa)),
+            query_id: 1,
+            dest: raw_address(&addr(w)),
+            amount: a,
+            currency: "TON".into(),
+            earnings,
         }
     }
 
     #[test]
+    fn ledger_match_table() {
+        // The request pays item 1: 10 to worker 1.
+        let req = batch(&[(1, 1, 10)]);
+        let two = |a: u128, b: u128| {
+            vec![
+                earning(7, 1, a, "TON", true, false),
+                earning(8, 1, b, "TON", true, false),
+            ]
+        };
+        let mut other_batch = item(1, 1, 10, two(4, 6));
+        other_batch.query_id = 2;
+        let mut held_elsewhere = other_batch.clone();
+        held_elsewhere.earnings[0].batches.push(BatchRef {
+            vault: held_elsewhere.vault.clone(),
+            query_id: 2,
+            state: BatchState::Live,
+            bounce_indexed: false,
+        });
+        let mut other_currency = item(1, 1, 10, two(4, 6));
+        other_currency.currency = "USD".into();
+        let cases: Vec<(Option<PayoutItemView>, Option<Rule>)> = vec![
+            (Some(item(1, 1, 10, two(4, 6))), None),
+            (
+                Some(item(1, 1, 10, vec![earning(7, 1, 10, "TON", true, false)])),
+                None,
+            ),
+            (None, Some(Rule::ItemNotApproved)),
+            (Some(item(1, 1, 10, vec![])), Some(Rule::ItemNotApproved)),
+            (
+                Some(item(
+                    1,
+                    1,
+                    10,
+                    vec![
+                        earning(7, 1, 4, "TON", true, false),
+                        earning(8, 1, 6, "TON", false, false),
+                    ],
+                )),
+                Some(Rule::ItemNotApproved),
+            ),
+            (Some(other_batch), Some(Rule::ItemMismatch)),
+            (Some(held_elsewhere), Some(Rule::ItemAlreadyBatched)),
+            (Some(item(1, 2, 10, two(4, 6))), Some(Rule::ItemMismatch)),
+            (Some(item(1, 1, 11, two(5, 6))), Some(Rule::ItemMismatch)),
+            (Some(other_currency), Some(Rule::ItemMismatch)),
+            // The earnings do not sum to the item, or one goes elsewhere or is in USD.
+            (Some(item(1, 1, 10, two(4, 5))), Some(Rule::ItemMismatch)),
+            (
+                Some(item(
+                    1,
+                    1,
+                    10,
+                    vec![
+                        earning(7, 1, 4, "TON", true, false),
+                        earning(8, 2, 6, "TON", true, false),
+                    ],
+                )),
+                Some(Rule::ItemMismatch),
+            ),
+            (
+                Some(item(
+                    1,
+                    1,
+                    10,
+                    vec![
+                        earning(7, 1, 4, "TON", true, false),
+                        earning(8, 1, 6, "USD", true, false),
+                    ],
+                )),
+                Some(Rule::ItemMismatch),
+            ),
+            // One earning is in another paid batch.
+            (
+                Some(item(
+                    1,
+                    1,
+                    10,
+                    vec![
+                        earning(7, 1, 4, "TON", true, false),
+                        earning(8, 1, 6, "TON", true, true),
+                    ],
+                )),
+                Some(Rule::ItemAlreadyBatched),
+            ),
+        ];
+        for (p, want) in cases {
+            let map: HashMap<u64, PayoutItemView> = p.clone().map(|p| (1, p)).into_iter().collect();
+            assert_eq!(
+                rule(check_items_against_ledger(&req, "TON", &map)),
+                want,
+                "{p:?}"
+            );
+        }
+        // One earning in two items of the request.
+        let req = batch(&[(1, 1, 10), (2, 1, 10)]);
+        let mut map = HashMap::new();
+        map.insert(
+            1,
+            item(1, 1, 10, vec![earning(7, 1, 10, "TON", true, false)]),
+        );
+        map.insert(
+            2,
+            item(2, 1, 10, vec![earning(7, 1, 10, "TON", true, false)]),
+        );
+        assert_eq!(
+            rule(check_items_against_ledger(&req, "TON", &map)),
+            Some(Rule::ItemAlreadyBatched)
+        );
+    }
+
+    #[test]
     fn journal_items_table() {
-        let with_state = |state: Option<BatchState>| -> HashMap<u64, Earning> {
+        // Item 1 holds earnings 7 and 8; earning 8 was signed before in (0:aa, 5).
+        let with = |state: Option<BatchState>, indexed: bool| -> HashMap<u64, PayoutItemView> {
+            let mut e8 = earning(8, 1, 1, "TON", true, false);
+            e8.batches = state
+                .map(|state| BatchRef {
+                    vault: "0:aa".into(),
+                    query_id: 5,
+                    state,
+                    bounce_indexed: indexed,
+                })
+                .into_iter()
+                .collect();
             let mut m = HashMap::new();
             m.insert(
                 1,
-                Earning {
-                    item_id: 1,
-                    worker: String::new(),
-                    amount: 1,
-                    currency: "TON".into(),
-                    approved: true,
-                    batches: state
-                        .map(|state| BatchRef {
-                            vault: "0:aa".into(),
-                            query_id: 5,
-                            state,
-                        })
-                        .into_iter()
-                        .collect(),
-                },
+                item(1, 1, 2, vec![earning(7, 1, 1, "TON", true, false), e8]),
             );
             m
         };
-        let live = vec![(1u64, "0:aa".to_string(), 5u64, 2000u64)];
-        let past = vec![(1u64, "0:aa".to_string(), 5u64, 900u64)];
+        let live = vec![(8u64, "0:aa".to_string(), 5u64, 2000u64)];
+        let past = vec![(8u64, "0:aa".to_string(), 5u64, 900u64)];
+        // (earlier signature, the ledger's state of that attempt, indexed bounce) -> rule
         let cases = [
             (
                 &live,
                 Some(BatchState::Expired),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
-            (&past, None, Some(Rule::ItemAlreadyBatched)),
+            (
+                &live,
+                Some(BatchState::Bounced),
+                false,
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            // Executed and back on chain: that signature can never pay again.
+            (&live, Some(BatchState::Bounced), true, None),
+            // The indexer's word does not help without the ledger's.
+            (
+                &live,
+                Some(BatchState::Paid),
+                true,
+                Some(Rule::ItemAlreadyBatched),
+            ),
+            (&past, None, false, Some(Rule::ItemAlreadyBatched)),
             (
                 &past,
                 Some(BatchState::Live),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
             (
                 &past,
                 Some(BatchState::Paid),
+                false,
                 Some(Rule::ItemAlreadyBatched),
             ),
-            (&past, Some(BatchState::Expired), None),
-            (&past, Some(BatchState::Bounced), None),
+            (&past, Some(BatchState::Expired), false, None),
+            (&past, Some(BatchState::Bounced), false, None),
         ];
-        for (earlier, state, want) in cases {
+        for (earlier, state, indexed, want) in cases {
             assert_eq!(
                 rule(check_items_against_journal(
                     earlier,
-                    &with_state(state),
+                    &with(state, indexed),
                     1000
                 )),
                 want,
-                "{state:?}"
+                "{state:?} {indexed}"
             );
         }
     }

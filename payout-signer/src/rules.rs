@@ -25,12 +25,17 @@ pub enum Rule {
     CapDay,
     /// A worker's rolling 24-hour cap would be exceeded.
     CapWorkerDay,
-    /// A payout item is not an approved earning of the ledger.
+    /// A payout item is not a payout item of the ledger, groups no earning, or one of its
+    /// earnings is not approved (revoked).
     ItemNotApproved,
-    /// A payout item differs from its earning (worker address, amount or currency).
+    /// A payout item differs from the ledger's item (destination, amount, currency), one of
+    /// its earnings goes to another address or is in another currency, its earnings do not sum
+    /// to its amount, or it is the ledger's item of another batch that is neither live nor
+    /// paid.
     ItemMismatch,
-    /// A payout item is in another live or paid batch (ledger) or still live in an earlier
-    /// signature (the signer's own journal).
+    /// A payout item is the ledger's item of another live or paid batch; one of its earnings
+    /// is in another live or paid batch (ledger), in two items of the request, or still live in
+    /// an earlier signature (the signer's own journal, per earning).
     ItemAlreadyBatched,
     /// A release above what the project may still release.
     Releasable,

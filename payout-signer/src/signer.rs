@@ -164,7 +164,8 @@ pub(crate) fn refusal_record(req: &Request, at: u64, hash: Option<&[u8; 32]>, e:
 #[derive(Debug)]
 pub(crate) struct PreRead {
     pub(crate) registered: Option<Registered>,
-    pub(crate) earnings: HashMap<u64, crate::ledger::Earning>,
+    /// A vault batch: the ledger's payout items of its item ids, with their earnings.
+    pub(crate) items: HashMap<u64, crate::ledger::PayoutItem>,
     pub(crate) releasable: u128,
     /// An escrow close: what the ledger says about closing the project.
     pub(crate) close: Option<crate::ledger::CloseView>,
@@ -184,6 +185,12 @@ pub(crate) struct BatchFacts {
     pub(crate) totals: Vec<(String, u128)>,
     /// Item ids (item order).
     pub(crate) ids: Vec<i64>,
+    /// The earnings the ledger grouped under the items, with the item of each (the signer's
+    /// journal records which earnings each signature paid: an earning re-grouped under a new
+    /// item id is still the same money).
+    pub(crate) earning_ids: Vec<i64>,
+    /// The item id of each of `earning_ids`.
+    pub(crate) earning_items: Vec<i64>,
     /// Item amounts, decimal (item order).
     pub(crate) amounts: Vec<String>,
     /// The batch total.
@@ -211,8 +218,21 @@ impl BatchFacts {
                 )
             })?);
         }
+        let (mut earning_ids, mut earning_items) = (Vec::new(), Vec::new());
+        for (item, id) in b.items.iter().zip(&ids) {
+            if let Some(p) = pre.items.get(&item.item_id) {
+                for e in &p.earnings {
+                    if let Ok(e) = i64::try_from(e.id) {
+                        earning_ids.push(e);
+                        earning_items.push(*id);
+                    }
+                }
+            }
+        }
         Ok(Self {
-            ledger: policy::check_items_against_ledger(b, currency, &pre.earnings),
+            ledger: policy::check_items_against_ledger(b, currency, &pre.items),
+            earning_ids,
+            earning_items,
             workers: b.items.iter().map(|i| raw_address(&i.dest)).collect(),
             totals: policy::worker_totals(b),
             ids,
@@ -417,7 +437,8 @@ impl Signer {
         Ok(())
     }
 
-    /// Reads the allowlist entry and, for a vault batch, the ledger's earnings of its items, for
+    /// Reads the allowlist entry and, for a vault batch, the ledger's payout items and their
+    /// earnings, for
     /// a release the project's releasable amount, for a close the ledger's close view.
     async fn pre_read(&self, req: &Request) -> Result<PreRead> {
         let core = &self.core;
@@ -425,7 +446,7 @@ impl Signer {
         let registered = store::lookup(&mut conn, &req.contract()).await?;
         let mut pre = PreRead {
             registered,
-            earnings: HashMap::new(),
+            items: HashMap::new(),
             releasable: 0,
             close: None,
             batch: None,
@@ -433,7 +454,7 @@ impl Signer {
         match (req, &pre.registered) {
             (Request::Batch(b), Some(Registered::Vault { currency, .. })) => {
                 let ids: Vec<u64> = b.items.iter().map(|i| i.item_id).collect();
-                pre.earnings = core.ledger.earnings(&mut conn, &ids).await?;
+                pre.items = core.ledger.items(&mut conn, &ids).await?;
                 let currency = currency.clone();
                 pre.batch = Some(BatchFacts::of(b, &currency, &pre, &core.limits)?);
             }

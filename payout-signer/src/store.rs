@@ -26,11 +26,19 @@ pub fn now() -> u64 {
 /// signer answers) and `enable_seqscan = off`: every signer query is an index lookup, and the
 /// signer's tables grow from empty faster than autovacuum analyzes them, so without statistics
 /// the planner would scan them whole (measured: 7 ms instead of 0.3 ms per 250-item lookup).
+/// `jit = off` and no parallel workers: with estimates that far off, a 500-row lookup was
+/// costed high enough to be JIT-compiled (0.6 s of compilation for a 6 ms query) and handed to
+/// parallel workers; neither ever pays off for the signer's small keyed reads.
 pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
     let opts: PgConnectOptions = url
         .parse()
         .map_err(|e| Error::Config(format!("database url: {e}")))?;
-    Ok(opts.options([("synchronous_commit", "on"), ("enable_seqscan", "off")]))
+    Ok(opts.options([
+        ("synchronous_commit", "on"),
+        ("enable_seqscan", "off"),
+        ("jit", "off"),
+        ("max_parallel_workers_per_gather", "0"),
+    ]))
 }
 
 /// [`connect_options`] that also switch every connection to `role` (`SET ROLE` at connect, as

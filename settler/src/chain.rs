@@ -77,6 +77,41 @@ impl Chain {
             .0)
     }
 
+    /// Whether each of `addrs` is an active (deployed) account, at one masterchain block (one
+    /// `getMasterchainInfo`, then one `getAccountState` per address).
+    pub async fn active(&mut self, addrs: &[StdAddr]) -> Result<Vec<bool>> {
+        if addrs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let last = self.lite.masterchain_info().await?.last;
+        let mut out = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            let id = account_id(a);
+            let last = last.clone();
+            let state = self
+                .lite
+                .call("getAccountState", move |c| {
+                    let (last, id) = (last.clone(), id.clone());
+                    Box::pin(async move { Ok(c.get_account_state(last, id).await?.state) })
+                })
+                .await?;
+            let active = if state.is_empty() {
+                false
+            } else {
+                let cell = Boc::decode(&state).map_err(|e| Error::chain("account state", e))?;
+                matches!(
+                    cell.parse::<OptionalAccount>()
+                        .map_err(|e| Error::chain("account state", e))?
+                        .0
+                        .map(|acc| acc.state),
+                    Some(AccountState::Active(_))
+                )
+            };
+            out.push(active);
+        }
+        Ok(out)
+    }
+
     /// The balance in nanoTON (0 without an account).
     pub async fn balance(&mut self, a: &StdAddr) -> Result<u128> {
         Ok(self

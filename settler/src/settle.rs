@@ -6,8 +6,21 @@
 //! outside is idempotent when repeated with the same bytes (the signer's journal replays a
 //! request it signed; the vault's query-id window and the escrow's seqno refuse a second
 //! execution), so a pass interrupted anywhere is completed by the next one.
+//!
+//! Batches pay ONE transfer per worker: the ledger's payout items group each worker's approved
+//! earnings (one currency, one address) under a new item id; this module sends exactly the
+//! ledger's items. A TON item goes **bounceable** when its destination is an active (deployed)
+//! account, so a contract that refuses the payout sends it back (`ev_payout_bounced`: the
+//! earnings are owed again, the address on hold until it is corrected); and non-bounceable when
+//! the destination does not exist or is not initialized yet, so a new wallet can receive (a
+//! bounceable message to it always comes back). That is TON wallets' own rule when the user
+//! gives no flag; the ledger keeps raw addresses, whose user-friendly flag is unknown. The flags
+//! are decided once per batch, before the first signing request, and stored in the ledger
+//! (`set_bounceable`): a re-request after a crash is byte-identical. Jetton items do not use
+//! the flag (the vault's jetton transfers are always bounceable; the recipient's jetton wallet
+//! refusing is `jetton_transfer_bounced`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +28,7 @@ use labelmint_abi::Layout;
 use labelmint_abi::escrow::{EscrowStorage, MAX_FEE_BPS};
 use labelmint_devnet::wallet::{Transfer, WalletV4R2, seqno_of};
 use labelmint_ledger::{
-    Batch, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
+    Batch, BatchItem, BatchRequest, BatchState, CurrencyCode, Ledger, ProjectId, RawAddress,
 };
 use labelmint_payout_signer::client::{Refusal, SignerClient};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
@@ -111,6 +124,8 @@ pub struct Settler {
     batch_sent_at: HashMap<i64, Instant>,
     release_sent_at: HashMap<String, Instant>,
     progress: Arc<dyn Progress>,
+    /// Payout destinations seen active (deployed): TON payouts to them go bounceable.
+    active: HashSet<RawAddress>,
 }
 
 impl Settler {
@@ -135,6 +150,7 @@ impl Settler {
             batch_sent_at: HashMap::new(),
             release_sent_at: HashMap::new(),
             progress: Arc::new(Silent),
+            active: HashSet::new(),
         })
     }
 
@@ -384,11 +400,60 @@ impl Settler {
         Ok(next.max(u64::from(created_at) * 1000))
     }
 
+    /// Whether TON payouts to `addrs` go bounceable: yes to an active (deployed) account, so a
+    /// contract that refuses the payout sends it back (`ev_payout_bounced`, the earnings are
+    /// owed again); no to an account that does not exist or is not initialized yet, so a new
+    /// wallet can receive (a bounceable message to it would always come back). This is what TON
+    /// wallets do when the user gives no flag; the ledger stores raw addresses, whose
+    /// user-friendly flag is unknown. Active accounts are remembered for the leader's term;
+    /// the others are looked up at one masterchain block.
+    async fn bounceable(&mut self, addrs: &[RawAddress]) -> Result<Vec<bool>> {
+        let unknown: Vec<&RawAddress> =
+            addrs.iter().filter(|a| !self.active.contains(*a)).collect();
+        let looked = self
+            .chain
+            .active(&unknown.iter().map(|a| std_addr(a)).collect::<Vec<_>>())
+            .await?;
+        for (a, active) in unknown.into_iter().zip(looked) {
+            if active {
+                self.active.insert(a.clone());
+            }
+        }
+        Ok(addrs.iter().map(|a| self.active.contains(a)).collect())
+    }
+
+    /// The batch's items, their `bounceable` flags decided (once, before the first signing
+    /// request: the signed bytes carry them). Jetton payouts do not use the flag (false). A
+    /// batch signed without decided flags (by hand, or before the flags existed) was signed
+    /// with `false`: that is what is asked for again.
+    async fn items_to_sign(&mut self, b: &Batch, v: &VaultRow) -> Result<Vec<BatchItem>> {
+        let items = self.ledger.batch_items(b.id).await?;
+        if items.iter().all(|i| i.bounceable.is_some())
+            || b.state != BatchState::Batched
+            || b.signed_hash.is_some()
+        {
+            return Ok(items);
+        }
+        let flags: Vec<_> = if v.jetton {
+            items.iter().map(|i| (i.item_id, false)).collect()
+        } else {
+            let dests: Vec<RawAddress> = items.iter().map(|i| i.payout_address.clone()).collect();
+            let active = self.bounceable(&dests).await?;
+            items
+                .iter()
+                .zip(active)
+                .map(|(i, f)| (i.item_id, f))
+                .collect()
+        };
+        let _ = self.ledger.set_bounceable(b.id, &flags).await?;
+        Ok(self.ledger.batch_items(b.id).await?)
+    }
+
     /// Asks the signer for the batch exactly as the ledger holds it (a re-request returns the
     /// journal's bytes), records `signed`, hands the external to the liteserver, records
     /// `sent`.
     async fn sign_and_send(&mut self, b: &Batch, v: &VaultRow) -> Result<()> {
-        let items = self.ledger.batch_items(b.id).await?;
+        let items = self.items_to_sign(b, v).await?;
         let (attach, forward_ton) = if v.jetton {
             (self.cfg.jetton_attach, self.cfg.jetton_forward_ton)
         } else {
@@ -403,10 +468,10 @@ impl Settler {
             items: items
                 .iter()
                 .map(|i| ItemBody {
-                    item_id: i.earning_id.get().to_string(),
+                    item_id: i.item_id.get().to_string(),
                     dest: i.payout_address.to_string(),
                     amount: i.amount.to_string(),
-                    bounceable: false,
+                    bounceable: i.bounceable.unwrap_or(false),
                 })
                 .collect(),
         };

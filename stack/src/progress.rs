@@ -233,11 +233,12 @@ impl Progress {
                         say(
                             out,
                             format!(
-                                "{:>13}{:<10} {to}  {:>14}  (earning #{})",
+                                "{:>13}{:<10} {to}  {:>14}  (item #{}: {} earning(s))",
                                 "",
                                 i.worker,
                                 ton(i.amount),
-                                i.earning_id.get()
+                                i.item_id.get(),
+                                i.earnings.len()
                             ),
                         );
                     }

@@ -288,7 +288,7 @@ async fn revocation_only_before_batching() {
         .expect("a batch");
     let items = l.batch_items(batch.id).await.unwrap();
     assert_eq!(items.len(), 1, "a revoked earning is never batched");
-    assert_eq!(items[0].earning_id, keep.earning_id);
+    assert_eq!(items[0].earnings, vec![keep.earning_id]);
     match l.revoke_earning(keep.earning_id, "decision-k2").await {
         Err(Error::IllegalEarningTransition { from, to, .. }) => {
             assert_eq!((from, to), (EarningState::Batched, EarningState::Revoked));

@@ -130,7 +130,7 @@ async fn sign_batch(
         items: items
             .iter()
             .map(|i| PayoutItem {
-                item_id: i.earning_id.get(),
+                item_id: i.item_id.get(),
                 bounceable: &i.payout_address == bounceable,
                 dest: std_addr(&i.payout_address),
                 amount: i.amount,
@@ -141,7 +141,7 @@ async fn sign_batch(
     // The signer's policy check: the request is exactly the ledger's live batch.
     let planned: Vec<_> = items
         .iter()
-        .map(|i| (i.earning_id, i.payout_address.clone(), i.amount))
+        .map(|i| (i.item_id, i.payout_address.clone(), i.amount))
         .collect();
     let checked = l
         .check_vault_request(&raw(vault), batch.query_id, batch.created_at, &planned)
@@ -514,12 +514,23 @@ async fn a_real_flow_is_ingested_and_reconciles_to_the_unit() {
     // The client put in the deposit and got back all but the approved earnings and the fee.
     assert_eq!(bal(Account::Client(ProjectId(PROJECT))).await, 0);
     assert_eq!(bal(Account::Transit(ProjectId(PROJECT))).await, 0);
-    assert_eq!(bal(Account::Vault(ton.clone())).await, back);
+    // The vault's float (its gas top-up at deploy) is money a TON vault holds and pays from.
+    let topped_up = fig("gas_topped_up");
+    assert!(topped_up > 0);
+    assert_eq!(bal(Account::Vault(ton.clone())).await, back + topped_up);
+    assert_eq!(bal(Account::Funders(ton.clone())).await, -topped_up);
     assert_eq!(
         bal(Account::Payable("worker-2".into())).await,
         -((TON / 2) as i128)
     );
     assert_eq!(bal(Account::Payable("worker-0".into())).await, 0);
+    // The address it bounced from is on hold: the earning waits for a corrected address.
+    let holds = l.payout_holds(&ton).await.unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (holds[0].worker.as_str(), &holds[0].payout_address),
+        ("worker-2", &worker_addr(2))
+    );
     assert_eq!(bal(Account::Treasury(ton.clone())).await, fee as i128);
     assert_eq!(
         bal(Account::BounceCosts(ton.clone())).await,

@@ -154,8 +154,8 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
     .await
     .expect("vault");
     // The fixture's batch pays items 2001 and 2002 (query id 1, created at 1_800_000_000): the
-    // ledger's earning ids are the payout item ids, so its sequence starts there.
-    sqlx::query("SELECT setval('ledger_earning_id_seq', 2000)")
+    // ledger's payout item ids start there (one item per worker, oldest first).
+    sqlx::query("SELECT setval('ledger_payout_item_id_seq', 2000)")
         .execute(&db.pool)
         .await
         .expect("setval");
@@ -177,7 +177,7 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
         .await
         .expect("approve")
         .earning_id;
-    assert_eq!((paid.get(), refused.get()), (2001, 2002));
+
     let batch = l
         .form_batch(&BatchRequest {
             currency: usd(),
@@ -191,6 +191,14 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
         .expect("form")
         .expect("batch");
     assert_eq!(batch.item_count, 2);
+    let formed = l.batch_items(batch.id).await.expect("items");
+    assert_eq!(
+        formed
+            .iter()
+            .map(|i| (i.item_id.get(), i.earnings.clone()))
+            .collect::<Vec<_>>(),
+        vec![(2001, vec![paid]), (2002, vec![refused])]
+    );
 
     index(&db, &f).await;
     let r = l.ingest_chain_events(1_000).await.expect("ingest");
@@ -353,7 +361,32 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
         (650 * USD as i128, 650 * USD as i128)
     );
 
-    // The earning owed again can be batched again (to pay it once the wallet is unlocked).
+    // The earning owed again waits: the locked address is on hold.
+    let holds = l.payout_holds(&usd()).await.expect("holds");
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (
+            holds[0].worker.as_str(),
+            holds[0].reason,
+            holds[0].item_id.get()
+        ),
+        ("lars", BounceReason::RecipientWalletRefused, 2002)
+    );
+    let again = BatchRequest {
+        currency: usd(),
+        max_items: 250,
+        max_total: 1_000 * USD,
+        query_id: 2,
+        created_at: 1_800_000_100,
+        valid_until: 1_800_000_100 + 3_599,
+    };
+    assert!(l.form_batch(&again).await.expect("form").is_none());
+    // Once the wallet is unlocked, the hold is released and the earning batched again, in a
+    // new item.
+    l.release_payout_hold("lars", &usd(), &f.addr("lockedWorker"), "admin:test")
+        .await
+        .expect("release");
+    assert!(l.payout_holds(&usd()).await.expect("holds").is_empty());
     let next = l
         .form_batch(&BatchRequest {
             currency: usd(),
@@ -368,7 +401,8 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
         .expect("batch");
     let items = l.batch_items(next.id).await.expect("items");
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].earning_id, refused);
+    assert_eq!(items[0].earnings, vec![refused]);
+    assert!(items[0].item_id.get() > 2002, "a new item id");
 }
 
 #[tokio::test]

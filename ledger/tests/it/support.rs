@@ -43,6 +43,33 @@ impl TestDb {
         }
     }
 
+    /// A fresh database whose ledger migrations stop at `version` (a database made by an
+    /// earlier release); `finish` applies the rest.
+    pub(crate) async fn at_ledger_version(version: i64) -> TestDb {
+        let db = ScratchDb::create("labelmint_ledger").await;
+        let pool = db.pool(6).await;
+        let url = db.url.clone();
+        labelmint_indexer::store::Store::from_pool(pool.clone())
+            .migrate()
+            .await
+            .expect("indexer migrations");
+        labelmint_ledger::migrator()
+            .run_to(version, &pool)
+            .await
+            .expect("ledger migrations up to the version");
+        TestDb {
+            ledger: Ledger::from_pool(pool.clone()),
+            pool,
+            url,
+            _db: db,
+        }
+    }
+
+    /// Applies the remaining ledger migrations.
+    pub(crate) async fn finish(&self) {
+        self.ledger.migrate().await.expect("ledger migrations");
+    }
+
     /// `SELECT count(*) FROM <table> [WHERE ...]`.
     pub(crate) async fn count(&self, from_where: &str) -> i64 {
         sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {from_where}")))

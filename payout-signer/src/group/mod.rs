@@ -5,7 +5,7 @@
 //!   reads (one statement each, for the whole group; skipped when no request needs them):
 //!     signer_state FOR SHARE + our advisory lock in pg_locks    fencing token, freeze
 //!     signer_journal     the journal entry of every (contract, seqno | query id) of the group
-//!     signer_items       every earlier signature of every item of the group's batches
+//!     signer_item_earnings  every earlier signature of every earning of the group's items
 //!     signer_volume      the rolling hour / day sums of the group's currencies
 //!     signer_items       the rolling 24 h sum of every (worker, currency) of the group
 //!     signer_journal     the live signed releases of the group's escrows
@@ -298,7 +298,8 @@ impl Core {
     }
 
     /// A vault batch's rules, in order: caps of the batch, items against the ledger (computed
-    /// before the queue), earlier signatures of the items, rolling caps, per-worker caps.
+    /// before the queue), earlier signatures of the items' earnings, rolling caps, per-worker
+    /// caps.
     fn check_batch(
         &self,
         reads: &Reads,
@@ -318,12 +319,12 @@ impl Core {
             return Err(e.copy_outcome());
         }
         let mut earlier = Vec::new();
-        for item in &b.items {
-            for (vault, q, valid_until) in reads.items.get(&item.item_id).into_iter().flatten() {
-                earlier.push((item.item_id, vault.clone(), *q, *valid_until));
+        for e in &facts.earning_ids {
+            for (vault, q, valid_until) in reads.items.get(&(*e as u64)).into_iter().flatten() {
+                earlier.push((*e as u64, vault.clone(), *q, *valid_until));
             }
         }
-        policy::check_items_against_journal(&earlier, &pre.earnings, now)?;
+        policy::check_items_against_journal(&earlier, &pre.items, now)?;
         let (hour, day) = reads.volume.get(currency).copied().unwrap_or_default();
         policy::check_rolling(&caps, currency, hour, day, total)?;
         let signed = reads.workers.get(currency);
@@ -391,7 +392,7 @@ impl Core {
     }
 }
 
-/// Adds an allowed batch to the group's reads: its items' signatures, the currency's volume,
+/// Adds an allowed batch to the group's reads: its earnings' signatures, the currency's volume,
 /// its workers' sums.
 fn record_allowed(
     reads: &mut Reads,
@@ -401,8 +402,8 @@ fn record_allowed(
     currency: &str,
     valid_until: u64,
 ) {
-    for item in &b.items {
-        reads.items.entry(item.item_id).or_default().push((
+    for e in &facts.earning_ids {
+        reads.items.entry(*e as u64).or_default().push((
             contract.to_string(),
             b.query_id,
             valid_until,

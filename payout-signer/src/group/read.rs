@@ -32,7 +32,8 @@ pub(super) enum Entry {
     },
 }
 
-/// An earlier signature of an item: `(vault, query id, valid_until)`.
+/// An earlier signature of an earning (in an item of a signed batch): `(vault, query id,
+/// valid_until)`.
 pub(super) type Earlier = (String, u64, u64);
 
 /// What the group read, updated as each request is allowed.
@@ -45,6 +46,7 @@ pub(super) struct Reads {
     /// The audit log's last record (its lock is held since `BEGIN`).
     pub(super) audit_head: audit::Head,
     pub(super) journal: HashMap<JournalKey, Entry>,
+    /// earning id -> its earlier signatures
     pub(super) items: HashMap<u64, Vec<Earlier>>,
     /// currency -> (last hour, last 24 h)
     pub(super) volume: HashMap<String, (u128, u128)>,
@@ -67,8 +69,8 @@ impl Core {
         jobs: &[Job],
         now: u64,
     ) -> Result<Reads> {
-        // The journal keys of the group; the items, currencies, (worker, currency) pairs of its
-        // batches; the escrows of its releases.
+        // The journal keys of the group; the earnings, currencies, (worker, currency) pairs of
+        // its batches; the escrows of its releases.
         let (mut contracts, mut kinds, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         let mut ids: Vec<i64> = Vec::new();
         let mut currencies: Vec<&str> = Vec::new();
@@ -82,7 +84,7 @@ impl Core {
             keys.push(key.to_string());
             match (&job.req, &job.pre.registered, &job.pre.batch) {
                 (Request::Batch(_), Some(Registered::Vault { currency, .. }), Some(facts)) => {
-                    ids.extend_from_slice(&facts.ids);
+                    ids.extend_from_slice(&facts.earning_ids);
                     currencies.push(currency.as_str());
                     if matches!(facts.float, Ok(spend) if spend > 0) {
                         currencies.push(crate::policy::FLOAT_KEY);
@@ -133,9 +135,10 @@ impl Core {
                JOIN signer_journal j \
                  ON j.contract = u.c AND j.key_kind = u.k AND j.key = u.n::NUMERIC) j \
              CROSS JOIN LATERAL ( \
-               SELECT array_agg(t.item_id) AS i_id, array_agg(t.contract) AS i_contract, \
+               SELECT array_agg(t.earning_id) AS i_id, array_agg(t.contract) AS i_contract, \
                  array_agg(t.query_id::TEXT) AS i_query_id, array_agg(t.valid_until) AS i_valid_until \
-               FROM UNNEST($6::BIGINT[]) AS u(id) JOIN signer_items t ON t.item_id = u.id) i \
+               FROM UNNEST($6::BIGINT[]) AS u(id) \
+               JOIN signer_item_earnings t ON t.earning_id = u.id) i \
              CROSS JOIN LATERAL ( \
                SELECT array_agg(x.currency) AS v_currency, array_agg(x.hour) AS v_hour, \
                  array_agg(x.day) AS v_day \

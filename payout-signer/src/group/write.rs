@@ -1,5 +1,5 @@
-//! The group's one write statement: journal rows, signed items, rolling volumes and audit
-//! records, as column arrays.
+//! The group's one write statement: journal rows, signed items and the earnings each paid,
+//! rolling volumes and audit records, as column arrays.
 
 use std::collections::HashMap;
 
@@ -30,6 +30,10 @@ pub(super) struct Writes<'a> {
     i_worker: Vec<&'a str>,
     i_amount: Vec<&'a str>,
     i_batch: Vec<i32>,
+    /// Per earning of the items: earning id, item id, the index (1-based) of its batch.
+    e_id: Vec<i64>,
+    e_item: Vec<i64>,
+    e_batch: Vec<i32>,
     /// (currency, minute) -> amount
     volume: HashMap<(&'a str, i64), u128>,
 }
@@ -64,6 +68,10 @@ impl<'a> Writes<'a> {
                 .extend(facts.amounts.iter().map(String::as_str));
             self.i_batch
                 .extend(std::iter::repeat_n(batch, facts.ids.len()));
+            self.e_id.extend_from_slice(&facts.earning_ids);
+            self.e_item.extend_from_slice(&facts.earning_items);
+            self.e_batch
+                .extend(std::iter::repeat_n(batch, facts.earning_ids.len()));
             let v = self
                 .volume
                 .entry((currency, (job.at / 60) as i64))
@@ -111,6 +119,13 @@ impl<'a> Writes<'a> {
                FROM UNNEST($12::BIGINT[], $13::TEXT[], $14::TEXT[], $15::INT[]) AS t(i, w, a, n) \
                JOIN UNNEST($1::TEXT[], $3::TEXT[], $9::TEXT[], $10::BIGINT[], $11::BIGINT[]) \
                  WITH ORDINALITY AS b(c, k, cur, vu, sa, n) ON b.n = t.n), \
+             earnings AS ( \
+               INSERT INTO signer_item_earnings (earning_id, item_id, contract, query_id, \
+                 valid_until, signed_at) \
+               SELECT t.e, t.i, b.c, b.k::NUMERIC, b.vu, b.sa \
+               FROM UNNEST($23::BIGINT[], $24::BIGINT[], $25::INT[]) AS t(e, i, n) \
+               JOIN UNNEST($1::TEXT[], $3::TEXT[], $10::BIGINT[], $11::BIGINT[]) \
+                 WITH ORDINALITY AS b(c, k, vu, sa, n) ON b.n = t.n), \
              volume AS ( \
                INSERT INTO signer_volume (currency, minute, amount) \
                SELECT c, m, a::NUMERIC FROM UNNEST($16::TEXT[], $17::BIGINT[], $18::TEXT[]) \
@@ -144,6 +159,9 @@ impl<'a> Writes<'a> {
         .bind(&audit_rows.prevs)
         .bind(&audit_rows.hashes)
         .bind(&audit_rows.texts)
+        .bind(&self.e_id)
+        .bind(&self.e_item)
+        .bind(&self.e_batch)
         .execute(&mut *tx)
         .await?;
         Ok(())

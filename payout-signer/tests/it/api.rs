@@ -11,7 +11,7 @@ use labelmint_payout_signer::{Limits, store};
 use tycho_types::boc::Boc;
 use tycho_types::models::{IntAddr, MsgInfo, OwnedMessage};
 
-use crate::support::{Env, TON, addr, now, wide_limits};
+use crate::support::{Env, TON, addr, expire_behind_the_ledgers_back, now, wide_limits};
 
 fn decode(signed: &Signed) -> tycho_types::cell::Cell {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -24,7 +24,7 @@ fn decode(signed: &Signed) -> tycho_types::cell::Cell {
 async fn a_batch_is_signed_as_the_vaults_external_message_and_replays_identically() {
     let env = Env::new(wide_limits()).await;
     let earnings = env.approve(3, 2 * TON, 1).await;
-    let body = env.batch(11, &earnings, 2 * TON);
+    let body = env.batch(11, &earnings, 2 * TON).await;
     let signed = env.client.batch(&body).await.unwrap().expect("signed");
     assert!(!signed.replayed);
     assert_eq!(signed.delivery, "external");
@@ -270,8 +270,10 @@ async fn every_policy_rule_refuses_and_says_which() {
     let env = Env::new(limits).await;
     let e = env.approve(12, 10 * TON, 3).await;
     let big = env.approve(4, 60 * TON, 4).await;
-    let worker_twice = env.approve(2, 40 * TON, 5).await; // two earnings...
     let usd_like = env.approve(1, 10 * TON, 6).await;
+    let f = env.approve(10, 10 * TON, 7).await;
+    let g = env.approve(3, 10 * TON, 8).await;
+    let h = env.approve(1, 10 * TON, 9).await;
     let pool = store::connect(&env.db.url, 1).await.unwrap();
 
     let refuse = |body: labelmint_payout_signer::wire::BatchBody| {
@@ -286,20 +288,23 @@ async fn every_policy_rule_refuses_and_says_which() {
                 .unwrap()
         }
     };
+    let sign = |body: labelmint_payout_signer::wire::BatchBody| {
+        let c = env.client.clone();
+        async move { c.batch(&body).await.unwrap().expect("signed") }
+    };
 
     // Unknown contract.
-    let mut b = env.batch(1, &e[..1], 10 * TON);
+    let mut b = env.batch(1, &e[..1], 10 * TON).await;
     b.vault = raw_address(&addr(0x0bad, 0x0b));
-    assert_eq!(refuse(b).await, "contract.registered");
+    assert_eq!(refuse(b.clone()).await, "contract.registered");
     // An escrow is not a vault.
-    let mut b = env.batch(1, &e[..1], 10 * TON);
     b.vault = raw_address(&env.escrow);
     assert_eq!(refuse(b).await, "contract.registered");
     // created_at in the future; created_at so old the batch is dead.
-    let mut b = env.batch(2, &e[..1], 10 * TON);
+    let mut b = env.batch(2, &e[1..2], 10 * TON).await;
     b.created_at = (now() + 120) as u32;
     assert_eq!(refuse(b).await, "valid_until.expired");
-    let mut b = env.batch(3, &e[..1], 10 * TON);
+    let mut b = env.batch(3, &e[2..3], 10 * TON).await;
     b.created_at = (now() - 4000) as u32;
     assert_eq!(refuse(b).await, "valid_until.expired");
     // Release valid_until beyond the TTL.
@@ -322,33 +327,33 @@ async fn every_policy_rule_refuses_and_says_which() {
     );
     // Too many items; batch amount cap.
     assert_eq!(
-        refuse(env.batch(4, &e[..6], 10 * TON)).await,
+        refuse(env.batch(4, &e[3..9], 10 * TON).await).await,
         "batch.max_items"
     );
     assert_eq!(
-        refuse(env.batch(5, &big[..2], 60 * TON)).await,
+        refuse(env.batch(5, &big[..2], 60 * TON).await).await,
         "batch.max_amount"
     );
-    // Not an earning; not approved amount / worker / currency.
+    // Not a payout item of the ledger; not the item's amount / destination / currency.
     assert_eq!(
-        refuse(env.batch(6, &[(99_999_999, addr(1, 3))], 10 * TON)).await,
+        refuse(env.batch(6, &[(99_999_999, addr(1, 3))], 10 * TON).await).await,
         "item.approved"
     );
     assert_eq!(
-        refuse(env.batch(7, &e[..1], 11 * TON)).await,
+        refuse(env.batch(7, &e[9..10], 11 * TON).await).await,
         "item.matches_earning"
     );
     assert_eq!(
-        refuse(env.batch(8, &[(e[0].0, addr(77, 77))], 10 * TON)).await,
+        refuse(env.batch(8, &[(e[10].0, addr(77, 77))], 10 * TON).await).await,
         "item.matches_earning"
     );
-    // An earning in another currency than the vault's.
+    // An item in another currency than the vault's.
     sqlx::query("UPDATE signer_contracts SET currency = 'USD' WHERE kind = 'vault'")
         .execute(&pool)
         .await
         .unwrap();
     assert_eq!(
-        refuse(env.batch(9, &usd_like, 10 * TON)).await,
+        refuse(env.batch(9, &usd_like, 10 * TON).await).await,
         "item.matches_earning"
     );
     sqlx::query("UPDATE signer_contracts SET currency = 'TON' WHERE kind = 'vault'")
@@ -356,100 +361,44 @@ async fn every_policy_rule_refuses_and_says_which() {
         .await
         .unwrap();
 
-    // Signed once and live: the item cannot go into another batch.
-    env.client
-        .batch(&env.batch(10, &e[..1], 10 * TON))
-        .await
-        .unwrap()
-        .expect("signed");
-    assert_eq!(
-        refuse(env.batch(11, &e[..1], 10 * TON)).await,
-        "item.not_in_other_batch"
+    // Signed once and live: even if the ledger let the earning go into another batch under a
+    // new item id (a writer going around the ledger's chain-time check), the signer's own
+    // journal refuses it.
+    sign(env.batch(10, &e[11..12], 10 * TON).await).await;
+    expire_behind_the_ledgers_back(&env, 10).await;
+    let again = env.batch(11, &e[11..12], 10 * TON).await;
+    assert_ne!(
+        again.items[0].item_id,
+        env.batch(10, &e[11..12], 10 * TON).await.items[0].item_id,
+        "a new item id for the same earning"
     );
-    // In another live batch of the ledger: refused too.
-    let formed = env
-        .ledger
-        .form_batch(&labelmint_ledger::BatchRequest {
-            currency: labelmint_ledger::CurrencyCode::ton(),
-            max_items: 1,
-            max_total: 10 * TON,
-            query_id: 500,
-            created_at: now() as u32,
-            valid_until: now() as u32 + 60,
-        })
-        .await
-        .unwrap()
-        .expect("a ledger batch");
-    let in_ledger = env.ledger.batch_items(formed.id).await.unwrap();
-    let id = in_ledger[0].earning_id.get();
-    let holder = e
-        .iter()
-        .chain(&big)
-        .chain(&worker_twice)
-        .chain(&usd_like)
-        .find(|(i, _)| *i == id)
-        .unwrap()
-        .clone();
-    let amount = if big.iter().any(|(i, _)| *i == id) {
-        60 * TON
-    } else if worker_twice.iter().any(|(i, _)| *i == id) {
-        40 * TON
-    } else {
-        10 * TON
-    };
+    assert_eq!(refuse(again).await, "item.not_in_other_batch");
+    // An item of another live batch of the ledger: refused too.
     assert_eq!(
-        refuse(env.batch(12, &[holder], amount)).await,
+        refuse(env.batch(12, &e[10..11], 10 * TON).await).await,
         "item.not_in_other_batch"
     );
 
-    // Per-worker daily cap: 60 TON; a worker with 40 + 40 in two earnings.
-    let same_worker = vec![
-        (worker_twice[0].0, worker_twice[0].1.clone()),
-        (worker_twice[1].0, worker_twice[0].1.clone()),
-    ];
-    sqlx::query("UPDATE ledger_earnings SET payout_address = $1 WHERE id = $2")
-        .bind(raw_address(&worker_twice[0].1))
-        .bind(worker_twice[1].0 as i64)
-        .execute(&pool)
-        .await
-        .ok();
-    let rule = refuse(env.batch(13, &same_worker, 40 * TON)).await;
-    assert!(
-        rule == "cap.worker_day" || rule == "item.matches_earning",
-        "{rule}"
-    );
+    // Per-worker daily cap: 60 TON; a worker with 40 + 40 in two earnings is ONE item of 80.
+    let twice = env.approve_same_worker(2, 40 * TON, 5).await;
+    let body = env.batch(13, &twice, 40 * TON).await;
+    assert_eq!(body.items.len(), 1, "one transfer for the worker");
+    assert_eq!(body.items[0].amount, (80 * TON).to_string());
+    assert_eq!(refuse(body).await, "cap.worker_day");
 
-    // Rolling caps: hour 300 TON. 10 signed so far; sign 2 x 60 (big[2], big[3]) + 8 x 10 ...
-    env.client
-        .batch(&env.batch(14, &big[2..3], 60 * TON))
-        .await
-        .unwrap()
-        .expect("60");
-    env.client
-        .batch(&env.batch(15, &e[1..6], 10 * TON))
-        .await
-        .unwrap()
-        .expect("50");
-    env.client
-        .batch(&env.batch(16, &e[6..11], 10 * TON))
-        .await
-        .unwrap()
-        .expect("50");
-    // 170 signed this hour; +60 = 230 ok, then +60 = 290 ok... use the last big one and a 10:
-    env.client
-        .batch(&env.batch(17, &big[3..4], 60 * TON))
-        .await
-        .unwrap()
-        .expect("60");
-    // 230 signed; 10 more ok = 240; hourly cap 300: a 60 batch would be 300 (ok), so first
-    // push the hour to 295 by hand-crafted volume, then a 10 is refused by cap.hour.
+    // Rolling caps: hour 300 TON. 10 signed so far; + 60 + 50 + 50 + 60 = 230.
+    sign(env.batch(14, &big[2..3], 60 * TON).await).await;
+    sign(env.batch(15, &f[0..5], 10 * TON).await).await;
+    sign(env.batch(16, &f[5..10], 10 * TON).await).await;
+    sign(env.batch(17, &big[3..4], 60 * TON).await).await;
+    // Push the hour to 295 by hand-crafted volume: a 10 is refused by cap.hour.
     sqlx::query("UPDATE signer_volume SET amount = amount + $1::NUMERIC")
         .bind((65 * TON).to_string())
         .execute(&pool)
         .await
         .unwrap();
     assert_eq!(
-        refuse(env.batch(18, &e[11..12], 10 * TON)).await,
+        refuse(env.batch(18, &g[0..1], 10 * TON).await).await,
         "cap.hour"
     );
     // Day cap 400: move the volume out of the hour but into the day.
@@ -458,35 +407,24 @@ async fn every_policy_rule_refuses_and_says_which() {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(refuse(env.batch(19, &e[11..12], 10 * TON)).await, "cap.day");
+    assert_eq!(
+        refuse(env.batch(19, &g[1..2], 10 * TON).await).await,
+        "cap.day"
+    );
     sqlx::query("DELETE FROM signer_volume")
         .execute(&pool)
         .await
         .unwrap();
-    env.client
-        .batch(&env.batch(20, &e[11..12], 10 * TON))
-        .await
-        .unwrap()
-        .expect("caps room again");
+    sign(env.batch(20, &g[2..3], 10 * TON).await).await;
 
     // Freeze: everything refused (503) until unfrozen.
     store::set_frozen(&pool, Some("incident 42")).await.unwrap();
-    let r = env
-        .client
-        .batch(&env.batch(21, &e[..1], 10 * TON))
-        .await
-        .unwrap()
-        .unwrap_err();
+    let frozen = env.batch(21, &h, 10 * TON).await;
+    let r = env.client.batch(&frozen).await.unwrap().unwrap_err();
     assert_eq!((r.status, r.body.rule.as_deref()), (503, Some("freeze")));
     assert!(r.body.message.contains("incident 42"));
     store::set_frozen(&pool, None).await.unwrap();
-    let r = env
-        .client
-        .batch(&env.batch(21, &e[..1], 10 * TON))
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(r.body.rule.as_deref(), Some("item.not_in_other_batch"));
+    sign(frozen).await;
     let _ = Limits::default();
 }
 
@@ -533,7 +471,7 @@ async fn wrong_methods_and_a_unix_socket() {
     assert_eq!(client.public_key().await.unwrap(), key.public_key());
     let e = env.approve(1, TON, 13).await;
     client
-        .batch(&env.batch(1, &e, TON))
+        .batch(&env.batch(1, &e, TON).await)
         .await
         .unwrap()
         .expect("signed over the unix socket");
@@ -545,7 +483,7 @@ async fn a_signer_that_loses_its_lock_connection_stops_signing() {
     let env = Env::new(wide_limits()).await;
     let e = env.approve(2, TON, 14).await;
     env.client
-        .batch(&env.batch(1, &e[..1], TON))
+        .batch(&env.batch(1, &e[..1], TON).await)
         .await
         .unwrap()
         .expect("signed");
@@ -561,7 +499,8 @@ async fn a_signer_that_loses_its_lock_connection_stops_signing() {
     .unwrap();
     assert_eq!(killed, vec![true]);
     // The signing transaction checks the lock itself: refused at once, nothing signed.
-    let refused = match env.client.batch(&env.batch(2, &e[1..], TON)).await.unwrap() {
+    let body = env.batch(2, &e[1..], TON).await;
+    let refused = match env.client.batch(&body).await.unwrap() {
         Ok(_) => panic!("signed without the lock"),
         Err(r) => Some(r),
     };

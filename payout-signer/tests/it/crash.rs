@@ -26,7 +26,7 @@ async fn sigkill_after_the_journal_commit_then_restart_returns_the_same_signatur
         "--create-key-if-missing created the key file"
     );
     let client = SignerClient::new(&bin.url, Token::new(BIN_TOKEN).unwrap()).unwrap();
-    let body = batch_body(&vault, 42, now() as u32, &earnings, TON);
+    let body = batch_body(&ledger, &vault, 42, now() as u32, &earnings, TON).await;
     let pending = {
         let (c, b) = (client.clone(), body.clone());
         tokio::spawn(async move { c.batch(&b).await })
@@ -68,7 +68,7 @@ async fn sigkill_after_the_journal_commit_then_restart_returns_the_same_signatur
             .unwrap(),
         stored
     );
-    let other = batch_body(&vault, 42, now() as u32, &earnings[..1], TON);
+    let other = batch_body(&ledger, &vault, 42, now() as u32, &earnings[..1], TON).await;
     let r = client.batch(&other).await.unwrap().expect_err("refused");
     assert_eq!(r.body.rule.as_deref(), Some("journal.conflict"));
 
@@ -83,7 +83,7 @@ async fn sigkill_after_the_journal_commit_then_restart_returns_the_same_signatur
         .await
         .unwrap();
     assert!(out.status.success());
-    let fresh = batch_body(&vault, 43, now() as u32, &earnings[..1], TON);
+    let fresh = batch_body(&ledger, &vault, 43, now() as u32, &earnings[..1], TON).await;
     let r = client.batch(&fresh).await.unwrap().expect_err("frozen");
     assert_eq!(r.body.rule.as_deref(), Some("freeze"));
     assert!(cli(&["unfreeze"]).output().await.unwrap().status.success());
@@ -120,22 +120,22 @@ async fn audit_verify_detects_an_edited_a_removed_and_reordered_records() {
     let env = crate::support::Env::new(crate::support::wide_limits()).await;
     let e = env.approve(3, TON, 10).await;
     env.client
-        .batch(&env.batch(1, &e[..1], TON))
+        .batch(&env.batch(1, &e[..1], TON).await)
         .await
         .unwrap()
         .expect("signed");
     env.client
-        .batch(&env.batch(1, &e[..1], TON))
+        .batch(&env.batch(1, &e[..1], TON).await)
         .await
         .unwrap()
         .expect("replayed");
     env.client
-        .batch(&env.batch(1, &e[..2], TON))
+        .batch(&env.batch(1, &e[..2], TON).await)
         .await
         .unwrap()
         .expect_err("conflict");
     env.client
-        .batch(&env.batch(2, &e[1..3], TON))
+        .batch(&env.batch(2, &e[1..3], TON).await)
         .await
         .unwrap()
         .expect("signed");

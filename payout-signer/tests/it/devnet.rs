@@ -64,12 +64,14 @@ async fn the_vault_accepts_a_signed_batch_and_refuses_a_tampered_one() {
     let earnings = env.approve(3, TON, 11).await;
     let chain_now = lite.get_time().await.unwrap();
     let body = batch_body(
+        &env.ledger,
         &vault,
         9001,
         chain_now.min(crate::support::now() as u32),
         &earnings,
         TON,
-    );
+    )
+    .await;
     let signed = env.client.batch(&body).await.unwrap().expect("signed");
     let boc = base64::engine::general_purpose::STANDARD
         .decode(&signed.boc)

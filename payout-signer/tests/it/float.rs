@@ -81,22 +81,24 @@ async fn attach_and_forward_ton_are_policy_and_count_against_the_float_caps() {
     };
     let env = Env::new(limits).await;
     let vault = usd_vault(&env).await;
-    let usd = approve(&env.ledger, USD_PROJECT, 40, 1_000_000, 31).await; // 1 USD each
+    let usd = approve(&env.ledger, USD_PROJECT, 51, 1_000_000, 31).await; // 1 USD each
     let ton = env.approve(2, TON, 32).await;
-    let usd_batch =
-        |q: u64, items: &[(u64, StdAddr)]| batch_body(&vault, q, now() as u32, items, 1_000_000);
+    let usd_batch = |q: u64, items: &[(u64, StdAddr)]| {
+        let (ledger, vault, items) = (env.ledger.clone(), vault.clone(), items.to_vec());
+        async move { batch_body(&ledger, &vault, q, now() as u32, &items, 1_000_000).await }
+    };
 
     // A TON vault's batch carries no attach and forwards nothing.
     assert_eq!(
-        rule_of(&env, &with_ton(env.batch(1, &ton[..1], TON), 1, 0)).await,
+        rule_of(&env, &with_ton(env.batch(1, &ton[..1], TON).await, 1, 0)).await,
         "batch.attach"
     );
     assert_eq!(
-        rule_of(&env, &with_ton(env.batch(2, &ton[..1], TON), 0, 1)).await,
+        rule_of(&env, &with_ton(env.batch(2, &ton[..1], TON).await, 0, 1)).await,
         "batch.forward_ton"
     );
     env.client
-        .batch(&env.batch(3, &ton[..1], TON))
+        .batch(&env.batch(3, &ton[1..2], TON).await)
         .await
         .unwrap()
         .expect("a TON batch with attach = forward_ton = 0");
@@ -109,7 +111,11 @@ async fn attach_and_forward_ton_are_policy_and_count_against_the_float_caps() {
         (TON / 100, TON / 50, "batch.forward_ton"),
     ];
     for (i, (attach, forward, want)) in table.iter().enumerate() {
-        let b = with_ton(usd_batch(10 + i as u64, &usd[..1]), *attach, *forward);
+        let b = with_ton(
+            usd_batch(10 + i as u64, &usd[50..51]).await,
+            *attach,
+            *forward,
+        );
         assert_eq!(
             rule_of(&env, &b).await,
             *want,
@@ -122,18 +128,22 @@ async fn attach_and_forward_ton_are_policy_and_count_against_the_float_caps() {
     let spend = 1_035_000_000u128;
     for (q, items) in [(20, &usd[0..10]), (21, &usd[10..20])] {
         env.client
-            .batch(&with_ton(usd_batch(q, items), TON / 10, 1))
+            .batch(&with_ton(usd_batch(q, items).await, TON / 10, 1))
             .await
             .unwrap()
             .expect("within the float caps");
     }
     assert_eq!(
-        rule_of(&env, &with_ton(usd_batch(22, &usd[20..30]), TON / 10, 1)).await,
+        rule_of(
+            &env,
+            &with_ton(usd_batch(22, &usd[20..30]).await, TON / 10, 1)
+        )
+        .await,
         "cap.float_hour"
     );
     // A cheaper batch still fits: 10 x (0.05 + 0.0025) + 0.01 = 0.535 TON.
     env.client
-        .batch(&with_ton(usd_batch(23, &usd[20..30]), TON / 20, 1))
+        .batch(&with_ton(usd_batch(23, &usd[30..40]).await, TON / 20, 1))
         .await
         .unwrap()
         .expect("0.535 TON more fits under 3 TON");
@@ -160,7 +170,11 @@ async fn attach_and_forward_ton_are_policy_and_count_against_the_float_caps() {
     .await
     .unwrap();
     assert_eq!(
-        rule_of(&env, &with_ton(usd_batch(24, &usd[30..40]), TON / 10, 1)).await,
+        rule_of(
+            &env,
+            &with_ton(usd_batch(24, &usd[40..50]).await, TON / 10, 1)
+        )
+        .await,
         "cap.float_day"
     );
 }

@@ -8,7 +8,7 @@ use labelmint_abi::SignedRequest;
 use labelmint_payout_signer::wire::{ReleaseBody, raw_address};
 use sqlx::Row;
 
-use crate::support::{Env, TON, now, wide_limits};
+use crate::support::{Env, TON, expire_behind_the_ledgers_back, now, wide_limits};
 
 #[tokio::test]
 async fn a_thousand_concurrent_requests_in_conflicting_pairs_sign_exactly_once_per_key() {
@@ -16,18 +16,25 @@ async fn a_thousand_concurrent_requests_in_conflicting_pairs_sign_exactly_once_p
     let earnings = env.approve(250, TON, 7).await;
     let mut tasks = Vec::new();
     // 250 vault keys: the same query id with two different contents (other created_at).
+    let t = now() as u32;
+    let mut bodies = Vec::new();
     for (i, e) in earnings.iter().enumerate() {
         for variant in 0..2u32 {
-            let mut body = env.batch(10_000 + i as u64, std::slice::from_ref(e), TON);
-            body.created_at = now() as u32 - variant;
-            let c = env.client.clone();
-            tasks.push(tokio::spawn(async move {
-                (
-                    format!("q{}", 10_000 + i),
-                    c.batch(&body).await.expect("http"),
-                )
-            }));
+            let mut body = env
+                .batch(10_000 + i as u64, std::slice::from_ref(e), TON)
+                .await;
+            body.created_at = t - variant;
+            bodies.push((i, body));
         }
+    }
+    for (i, body) in bodies {
+        let c = env.client.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                format!("q{}", 10_000 + i),
+                c.batch(&body).await.expect("http"),
+            )
+        }));
     }
     // 250 escrow keys: the same seqno, two valid_until (releases of 1 nanoTON each: an
     // escrow has at most one live close, see close.once).
@@ -92,9 +99,16 @@ async fn the_hourly_cap_holds_under_concurrency() {
     limits.apply_cap(&format!("TON:hour={}", 10 * TON)).unwrap();
     let env = Env::new(limits).await;
     let earnings = env.approve(30, TON, 8).await;
-    let mut tasks = Vec::new();
+    // Every body first (the ledger forms each batch), then all requests at once.
+    let mut bodies = Vec::new();
     for (i, e) in earnings.iter().enumerate() {
-        let body = env.batch(20_000 + i as u64, std::slice::from_ref(e), TON);
+        bodies.push(
+            env.batch(20_000 + i as u64, std::slice::from_ref(e), TON)
+                .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for body in bodies {
         let c = env.client.clone();
         tasks.push(tokio::spawn(
             async move { c.batch(&body).await.expect("http") },
@@ -162,12 +176,20 @@ async fn all_at_once(
 }
 
 #[tokio::test]
-async fn concurrent_batches_naming_one_item_sign_it_once() {
+async fn concurrent_batches_paying_one_earning_sign_it_once() {
     let env = Env::new(wide_limits()).await;
     let earning = env.approve(1, TON, 11).await;
-    let bodies = (0..24)
-        .map(|q| env.batch(30_000 + q, &earning, TON))
-        .collect();
+    // 24 ledger batches each pay the earning under its own item id: a ledger writer that
+    // ignored chain time expired each before the next (the ledger's check passes for every
+    // one); only the signer's own journal, per earning, stands between them and the vault.
+    let mut bodies = Vec::new();
+    for q in 0..24 {
+        bodies.push(env.batch(30_000 + q, &earning, TON).await);
+        expire_behind_the_ledgers_back(&env, 30_000 + q).await;
+    }
+    let ids: std::collections::HashSet<&str> =
+        bodies.iter().map(|b| b.items[0].item_id.as_str()).collect();
+    assert_eq!(ids.len(), 24, "24 different item ids");
     let (signed, refused) = all_at_once(&env, bodies).await;
     assert_eq!(signed.len(), 1, "refusals: {refused:?}");
     assert_eq!(refused.len(), 23);
@@ -175,11 +197,13 @@ async fn concurrent_batches_naming_one_item_sign_it_once() {
         refused.iter().all(|r| r == "409 item.not_in_other_batch"),
         "{refused:?}"
     );
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM signer_items")
-        .fetch_one(&env.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(rows, 1);
+    let rows: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM signer_items), (SELECT count(*) FROM signer_item_earnings)",
+    )
+    .fetch_one(&env.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, (1, 1));
     assert_grouped(&env);
 }
 
@@ -196,11 +220,13 @@ async fn the_per_worker_cap_holds_under_concurrency() {
         earnings.extend(env.approve(1, TON, 12).await);
     }
     assert!(earnings.iter().all(|(_, w)| *w == earnings[0].1));
-    let bodies = earnings
-        .iter()
-        .enumerate()
-        .map(|(i, e)| env.batch(40_000 + i as u64, std::slice::from_ref(e), TON))
-        .collect();
+    let mut bodies = Vec::new();
+    for (i, e) in earnings.iter().enumerate() {
+        bodies.push(
+            env.batch(40_000 + i as u64, std::slice::from_ref(e), TON)
+                .await,
+        );
+    }
     let (signed, refused) = all_at_once(&env, bodies).await;
     assert_eq!(signed.len(), 3, "refusals: {refused:?}");
     assert!(
@@ -219,7 +245,7 @@ async fn the_per_worker_cap_holds_under_concurrency() {
 async fn identical_concurrent_requests_get_one_signature_and_identical_bytes() {
     let env = Env::new(wide_limits()).await;
     let earnings = env.approve(5, TON, 13).await;
-    let body = env.batch(50_000, &earnings, TON);
+    let body = env.batch(50_000, &earnings, TON).await;
     let (signed, refused) = all_at_once(&env, vec![body; 16]).await;
     assert!(refused.is_empty(), "{refused:?}");
     assert_eq!(signed.len(), 16);

@@ -83,7 +83,7 @@ async fn a_softhsm2_key_signs_through_the_binary() {
     let running = Binary::start(cmd).await;
     let client = SignerClient::new(&running.url, Token::new(BIN_TOKEN).unwrap()).unwrap();
     assert_eq!(hex::encode(client.public_key().await.unwrap()), public_key);
-    let body = batch_body(&vault, 5, now() as u32, &earnings, TON);
+    let body = batch_body(&ledger, &vault, 5, now() as u32, &earnings, TON).await;
     let signed = client
         .batch(&body)
         .await

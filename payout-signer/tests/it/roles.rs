@@ -82,7 +82,7 @@ async fn the_signers_role_reads_the_ledger_and_writes_only_its_own_tables() {
     // Its own work: a batch (ledger earnings read, journal + items + volume + audit written),
     // a release (releasable read), the project's close (close facts read).
     client
-        .batch(&batch_body(&vault, 1, now() as u32, &earnings, TON))
+        .batch(&batch_body(&owner, &vault, 1, now() as u32, &earnings, TON).await)
         .await
         .unwrap()
         .expect("batch signed under the role");

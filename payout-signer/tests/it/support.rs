@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use labelmint_keys::{FileKey, KdfParams, KeyBackend, Passphrase};
 use labelmint_ledger::{
-    Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId, RawAddress, Vault,
+    BatchRequest, Currency, CurrencyCode, EarningId, Ledger, NewEarning, Project, ProjectId,
+    RawAddress, Vault,
 };
 use labelmint_payout_signer::client::SignerClient;
 use labelmint_payout_signer::ledger::PgLedger;
@@ -162,14 +163,51 @@ impl Env {
         approve(&self.ledger, self.project, n, amount, salt).await
     }
 
-    /// A batch body paying `earnings`.
-    pub(crate) fn batch(
+    /// Approves `n` earnings of `amount` for ONE worker (one payout address): a batch pays
+    /// them as one item.
+    pub(crate) async fn approve_same_worker(
+        &self,
+        n: usize,
+        amount: u128,
+        salt: u8,
+    ) -> Vec<(u64, StdAddr)> {
+        let worker = addr(0x5a5a, salt);
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let a = self
+                .ledger
+                .approve_earning(&NewEarning {
+                    submission_key: format!("same-{salt}-{i}-{}", rand::random::<u64>()),
+                    worker: format!("worker-same-{salt}"),
+                    payout_address: RawAddress::parse(&raw_address(&worker)).expect("raw"),
+                    project: ProjectId(self.project),
+                    amount,
+                    decision_id: format!("decision-same-{salt}-{i}"),
+                })
+                .await
+                .expect("approve");
+            out.push((a.earning_id.get(), worker.clone()));
+        }
+        out
+    }
+
+    /// The ledger's batch `query_id` paying `earnings` as a signing request (see
+    /// [`batch_body`]).
+    pub(crate) async fn batch(
         &self,
         query_id: u64,
         earnings: &[(u64, StdAddr)],
         amount: u128,
     ) -> BatchBody {
-        batch_body(&self.vault, query_id, now() as u32, earnings, amount)
+        batch_body(
+            &self.ledger,
+            &self.vault,
+            query_id,
+            now() as u32,
+            earnings,
+            amount,
+        )
+        .await
     }
 }
 
@@ -177,30 +215,106 @@ pub(crate) fn now() -> u64 {
     store::now()
 }
 
-pub(crate) fn batch_body(
+/// The ledger's batch `query_id` of `vault` as a signing request. If the vault has no batch
+/// with that query id yet, the ledger forms one from exactly `earnings` (grouped per worker
+/// and address, as the settler's batches are; earnings already batched elsewhere are not
+/// taken). Each earning is paid by the ledger's item that holds it (in this batch, else its
+/// latest one; an id the ledger never batched is used as it is), to the destination given
+/// with it, `amount` per earning: a test asks for exactly what it wants to see refused.
+pub(crate) async fn batch_body(
+    ledger: &Ledger,
     vault: &StdAddr,
     query_id: u64,
     created_at: u32,
     earnings: &[(u64, StdAddr)],
     amount: u128,
 ) -> BatchBody {
+    let raw_vault = RawAddress::parse(&raw_address(vault)).expect("raw vault");
+    let ids: Vec<EarningId> = earnings
+        .iter()
+        .filter_map(|(id, _)| EarningId::new(*id).ok())
+        .collect();
+    let currency: Option<String> =
+        sqlx::query_scalar("SELECT currency FROM ledger_vaults WHERE address = $1")
+            .bind(raw_vault.as_str())
+            .fetch_optional(ledger.pool())
+            .await
+            .expect("vault currency");
+    if let Some(currency) = currency
+        && ledger
+            .batch_by_query_id(&raw_vault, query_id)
+            .await
+            .expect("batch")
+            .is_none()
+    {
+        let _ = ledger
+            .form_batch_of(
+                &BatchRequest {
+                    currency: CurrencyCode::new(&currency).expect("code"),
+                    max_items: 250,
+                    max_total: labelmint_ledger::MAX_AMOUNT,
+                    query_id,
+                    created_at,
+                    valid_until: created_at + VAULT_TIMEOUT - 1,
+                },
+                &ids,
+            )
+            .await
+            .expect("form");
+    }
+    // earning -> (item id, batch query id)
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT i.earning_id, p.id, b.query_id::text FROM ledger_batch_items i \
+         JOIN ledger_payout_items p ON p.batch_id = i.batch_id AND p.position = i.position \
+         JOIN ledger_batches b ON b.id = i.batch_id \
+         WHERE i.earning_id = ANY($1) ORDER BY i.batch_id",
+    )
+    .bind(ids.iter().map(|e| e.get() as i64).collect::<Vec<_>>())
+    .fetch_all(ledger.pool())
+    .await
+    .expect("items");
+    // Rows are oldest batch first: this batch's item wins, else the latest.
+    let mut item_of: std::collections::HashMap<u64, (u64, bool)> = std::collections::HashMap::new();
+    for (e, item, q) in rows {
+        let this = q == query_id.to_string();
+        let entry = item_of.entry(e as u64).or_insert((item as u64, this));
+        if this || !entry.1 {
+            *entry = (item as u64, this);
+        }
+    }
+    let mut items: Vec<ItemBody> = Vec::new();
+    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    for (id, w) in earnings {
+        let item = item_of.get(id).map_or(*id, |(i, _)| *i);
+        match index.get(&item) {
+            Some(&n) => {
+                let a: u128 = items[n].amount.parse().expect("amount");
+                items[n].amount = (a + amount).to_string();
+            }
+            None => {
+                index.insert(item, items.len());
+                items.push(ItemBody {
+                    item_id: item.to_string(),
+                    dest: raw_address(w),
+                    amount: amount.to_string(),
+                    bounceable: false,
+                });
+            }
+        }
+    }
     BatchBody {
         vault: raw_address(vault),
         query_id: query_id.to_string(),
         created_at,
         attach: "0".into(),
         forward_ton: "0".into(),
-        items: earnings
-            .iter()
-            .map(|(id, w)| ItemBody {
-                item_id: id.to_string(),
-                dest: raw_address(w),
-                amount: amount.to_string(),
-                bounceable: false,
-            })
-            .collect(),
+        items,
     }
 }
+
+/// Payout item ids of the tests' ledgers start here, far from earning ids (an earning id used
+/// as an item id is then never someone else's item by chance).
+pub(crate) const FIRST_ITEM_ID: i64 = 1_000_000_000;
 
 pub(crate) async fn seed_ledger(ledger: &Ledger, vault: &StdAddr, escrow: &StdAddr, project: u64) {
     let raw = |a: &StdAddr| RawAddress::parse(&raw_address(a)).expect("raw address");
@@ -228,6 +342,12 @@ pub(crate) async fn seed_ledger(ledger: &Ledger, vault: &StdAddr, escrow: &StdAd
         })
         .await
         .expect("project");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER SEQUENCE ledger_payout_item_id_seq RESTART WITH {FIRST_ITEM_ID}"
+    )))
+    .execute(ledger.pool())
+    .await
+    .expect("item ids");
 }
 
 pub(crate) async fn approve(
@@ -334,4 +454,32 @@ impl Binary {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Binary { child, url }
     }
+}
+
+/// What a ledger writer that ignores chain time would do: the batch `query_id` expired and its
+/// earnings approved again (the database's state machines allow the moves; only the ledger's
+/// `expire_batch` checks the chain).
+pub(crate) async fn expire_behind_the_ledgers_back(env: &Env, query_id: u64) {
+    let mut tx = env.db.pool.begin().await.unwrap();
+    let batch: i64 = sqlx::query_scalar(
+        "UPDATE ledger_batches SET state = 'expired' WHERE vault = $1 AND query_id = $2 RETURNING id",
+    )
+    .bind(raw_address(&env.vault))
+    .bind(query_id as i64)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    for sql in [
+        "UPDATE ledger_earnings SET state = 'approved' WHERE id IN \
+         (SELECT earning_id FROM ledger_batch_items WHERE batch_id = $1)",
+        "UPDATE ledger_batch_items SET outcome = 'expired' WHERE batch_id = $1",
+        "UPDATE ledger_payout_items SET outcome = 'expired' WHERE batch_id = $1",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
 }

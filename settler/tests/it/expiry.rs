@@ -47,7 +47,7 @@ async fn a_withheld_batch_expires_in_chain_time_and_is_paid_once_under_a_new_que
         items: items
             .iter()
             .map(|i| ItemBody {
-                item_id: i.earning_id.get().to_string(),
+                item_id: i.item_id.get().to_string(),
                 dest: i.payout_address.to_string(),
                 amount: i.amount.to_string(),
                 bounceable: false,
@@ -93,9 +93,16 @@ async fn a_withheld_batch_expires_in_chain_time_and_is_paid_once_under_a_new_que
             .await
             .unwrap();
     assert!(expired_at > i64::from(batch.valid_until));
-    for item in s.ledger.batch_items(batch.id).await.unwrap() {
+    for (item, earning) in s
+        .ledger
+        .batch_items(batch.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|i| i.earnings.clone().into_iter().map(move |e| (i.clone(), e)))
+    {
         assert_eq!(item.outcome, ItemOutcome::Expired);
-        let attempts = s.ledger.earning_attempts(item.earning_id).await.unwrap();
+        let attempts = s.ledger.earning_attempts(earning).await.unwrap();
         assert_eq!(attempts.len(), 2, "expired once, then paid: {attempts:?}");
         let paid = attempts
             .iter()

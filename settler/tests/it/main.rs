@@ -1,6 +1,8 @@
 //! The settler's integration tests: real Postgres (scratch databases), the real devnet and
 //! indexer in-process, the real `payout-signer` process.
 
+mod aggregate;
+mod bounce;
 mod crash;
 mod expiry;
 mod jetton;
