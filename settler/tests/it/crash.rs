@@ -124,16 +124,28 @@ async fn the_settler_killed_at_random_pays_2000_ton_and_usd_earnings_exactly_onc
     o.ton_vault_float = 10 * TON;
     let s = Stack::start(o).await;
     // TON workers (group 1) and USD workers (group 2) apart: a USD payout also forwards
-    // 0.01 TON to the worker, which would blur the TON check.
+    // 0.01 TON to the worker, which would blur the TON check. One earning per worker: the
+    // ledger pays a worker's earnings as one transfer, so fewer workers would mean too few
+    // batches for 50 kills.
     let ton = s
-        .approve(TON_PROJECT, "crash-ton", TON_EARNINGS, 1, 120, |i| {
-            TON / 100 + (i % 50) as u128 * 100_000
-        })
+        .approve(
+            TON_PROJECT,
+            "crash-ton",
+            TON_EARNINGS,
+            1,
+            TON_EARNINGS as u32,
+            |i| TON / 100 + (i % 50) as u128 * 100_000,
+        )
         .await;
     let usd = s
-        .approve(USD_PROJECT, "crash-usd", USD_EARNINGS, 2, 80, |i| {
-            USD / 10 + (i % 50) as u128 * USD / 100
-        })
+        .approve(
+            USD_PROJECT,
+            "crash-usd",
+            USD_EARNINGS,
+            2,
+            USD_EARNINGS as u32,
+            |i| USD / 10 + (i % 50) as u128 * USD / 100,
+        )
         .await;
     eprintln!(
         "crash: stack up and 2,000 earnings approved in {:.1?}",
@@ -281,20 +293,23 @@ async fn the_settler_killed_at_random_pays_2000_ton_and_usd_earnings_exactly_onc
         m
     };
     let ton_owed = sums(&ton);
-    assert_eq!(ton_owed.len(), 120);
+    assert_eq!(ton_owed.len(), TON_EARNINGS);
     for (w, sum) in &ton_owed {
         let a = labelmint_ledger::RawAddress::parse(w).expect("address");
         let got = s.balance(&std_addr(&a));
         assert!(got <= *sum && got + 10_000 >= *sum, "{w}: {got} vs {sum}");
     }
     let usd_owed = sums(&usd);
-    assert_eq!(usd_owed.len(), 80);
+    assert_eq!(usd_owed.len(), USD_EARNINGS);
     for (w, sum) in &usd_owed {
         let a = labelmint_ledger::RawAddress::parse(w).expect("address");
         assert_eq!(s.usd_balance(&std_addr(&a)), *sum, "{w}");
     }
     // Nobody else was paid: a worker outside the groups holds nothing.
-    assert_eq!(s.balance(&std_addr(&worker_address(1, 121))), 0);
+    assert_eq!(
+        s.balance(&std_addr(&worker_address(1, TON_EARNINGS as u32 + 1))),
+        0
+    );
 
     // The ledger reconciles with the indexed chain in both currencies.
     s.index_to_head().await;
