@@ -26,7 +26,7 @@ pub struct SettlerArgs {
     #[arg(
         long,
         env = "LABELMINT_SIGNER_URL",
-        default_value = "http://127.0.0.1:8787"
+        default_value = "http://127.0.0.1:7420"
     )]
     pub signer_url: String,
     /// The signer's bearer token file.
@@ -41,7 +41,7 @@ pub struct SettlerArgs {
     #[arg(
         long,
         env = "LABELMINT_RELAYER_KEY_FILE",
-        default_value = ".data/settler/relayer.key",
+        default_value = ".data/settler/throwaway-devnet-relayer.key",
         value_name = "PATH"
     )]
     pub relayer_key_file: PathBuf,
