@@ -19,87 +19,62 @@ pub const MAX_BATCH_ITEMS: usize = 250;
 /// earnings is paid the oldest of them now and the rest in a later batch.
 pub const MAX_BATCH_EARNINGS: usize = 10_000;
 
-/// An earning's id (`1 ..= 10^17 - 1`). Not an on-chain id: a batch pays an earning inside a
-/// payout item ([`ItemId`]) that groups the worker's earnings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EarningId(u64);
+/// A positive id below 10^17 (the vault's item-id range), read from and written to `BIGINT`.
+macro_rules! bounded_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(u64);
 
-impl EarningId {
-    /// Checks the range (`1 ..= 10^17 - 1`).
-    pub fn new(id: u64) -> Result<Self> {
-        if id == 0 || id >= ITEM_ID_LIMIT {
-            return Err(Error::invalid(
-                "earning id",
-                format!("{id} is not in 1..10^17"),
-            ));
+        impl $name {
+            /// Checks the range (`1 ..= 10^17 - 1`).
+            pub fn new(id: u64) -> Result<Self> {
+                if id == 0 || id >= ITEM_ID_LIMIT {
+                    return Err(Error::invalid($what, format!("{id} is not in 1..10^17")));
+                }
+                Ok(Self(id))
+            }
+
+            /// The id.
+            pub fn get(self) -> u64 {
+                self.0
+            }
+
+            pub(crate) fn sql(self) -> i64 {
+                // Below 10^17 < 2^63 by construction.
+                self.0 as i64
+            }
+
+            pub(crate) fn from_sql(v: i64) -> Result<Self> {
+                u64::try_from(v)
+                    .map_err(|_| Error::corrupt($what, v.to_string()))
+                    .and_then(Self::new)
+            }
         }
-        Ok(Self(id))
-    }
 
-    /// The id.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-
-    pub(crate) fn sql(self) -> i64 {
-        // Below 10^17 < 2^63 by construction.
-        self.0 as i64
-    }
-
-    pub(crate) fn from_sql(v: i64) -> Result<Self> {
-        u64::try_from(v)
-            .map_err(|_| Error::corrupt("earning id", v.to_string()))
-            .and_then(Self::new)
-    }
-}
-
-impl fmt::Display for EarningId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A payout item's id: the vault's item id of one transfer (`1 ..= 10^17 - 1`), the payout
-/// comment's digits, the TEP-74 query id of a jetton payout, the id in `ev_payout_bounced`.
-/// Never reused: each batch groups its earnings under new item ids (items made before
-/// aggregation, whose id was their earning's, are kept as they were).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ItemId(u64);
-
-impl ItemId {
-    /// Checks the range (`1 ..= 10^17 - 1`).
-    pub fn new(id: u64) -> Result<Self> {
-        if id == 0 || id >= ITEM_ID_LIMIT {
-            return Err(Error::invalid(
-                "item id",
-                format!("{id} is not in 1..10^17"),
-            ));
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
         }
-        Ok(Self(id))
-    }
-
-    /// The id.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-
-    pub(crate) fn sql(self) -> i64 {
-        // Below 10^17 < 2^63 by construction.
-        self.0 as i64
-    }
-
-    pub(crate) fn from_sql(v: i64) -> Result<Self> {
-        u64::try_from(v)
-            .map_err(|_| Error::corrupt("item id", v.to_string()))
-            .and_then(Self::new)
-    }
+    };
 }
 
-impl fmt::Display for ItemId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+bounded_id!(
+    /// An earning's id (`1 ..= 10^17 - 1`). Not an on-chain id: a batch pays an earning inside a
+    /// payout item ([`ItemId`]) that groups the worker's earnings.
+    EarningId,
+    "earning id"
+);
+
+bounded_id!(
+    /// A payout item's id: the vault's item id of one transfer (`1 ..= 10^17 - 1`), the payout
+    /// comment's digits, the TEP-74 query id of a jetton payout, the id in `ev_payout_bounced`.
+    /// Never reused: each batch groups its earnings under new item ids (items made before
+    /// aggregation, whose id was their earning's, are kept as they were).
+    ItemId,
+    "item id"
+);
 
 /// A batch's id (ledger-internal; the chain knows a batch by its vault and query id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
