@@ -18,7 +18,7 @@ use tycho_types::cell::HashBytes;
 use tycho_types::models::{Base64StdAddrFlags, DisplayBase64StdAddr, StdAddr, StdAddrFormat};
 
 /// The database `make up` writes (`stack::database::DEFAULT_DATABASE` on the private cluster of
-/// `scripts/pg.sh`); `./scripts/pg.sh up-url` prints the same URL. The password is the private
+/// `scripts/pg.sh`); `./scripts/pg.sh url` prints the same URL. The password is the private
 /// cluster's fixed local one (127.0.0.1 only), not a secret.
 pub(crate) const DEFAULT_DATABASE_URL: &str =
     "postgres://labelmint:labelmint@127.0.0.1:54329/labelmint_up";

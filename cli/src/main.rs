@@ -46,7 +46,7 @@ use common::Global;
     version,
     about,
     after_help = "Examples:\n  labelmint payout list --state sent --currency TON\n  \
-                  DATABASE_URL=$(./scripts/pg.sh up-url) labelmint ledger reconcile --json\n  \
+                  DATABASE_URL=$(./scripts/pg.sh url) labelmint ledger reconcile --json\n  \
                   labelmint completions bash > ~/.local/share/bash-completion/completions/labelmint"
 )]
 struct Cli {

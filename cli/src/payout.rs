@@ -70,7 +70,7 @@ pub(crate) struct ListArgs {
 pub(crate) struct RetryArgs {
     /// The batch to expire (its items become payable again).
     batch: Option<i64>,
-    /// An earning (payout item id) to check instead.
+    /// An earning id to check instead (`labelmint worker earnings` lists them).
     #[arg(long)]
     earning: Option<u64>,
 }
@@ -271,27 +271,34 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
         .ok_or_else(|| anyhow!("no batch {id} (see `labelmint payout list`)"))?;
     let b = BatchRow::of(&row)?;
     let c = cur(&curs, &b.currency)?;
+    // One row per transfer (payout item), with the earnings it pays.
     let items = sqlx::query(
-        "SELECT i.position, i.earning_id, i.outcome, i.bounce_reason, i.bounce_tx, \
-                i.bounced_amount::text AS bounced_amount, e.worker, e.payout_address, \
-                e.project_id::text AS project_id, e.amount::text AS amount \
-         FROM ledger_batch_items i JOIN ledger_earnings e ON e.id = i.earning_id \
-         WHERE i.batch_id = $1 ORDER BY i.position",
+        "SELECT p.position, p.id, p.outcome, p.bounce_reason, p.bounce_tx, \
+                p.bounced_amount::text AS bounced_amount, p.worker, p.payout_address, \
+                p.amount::text AS amount, p.bounceable, \
+                array_agg(i.earning_id ORDER BY i.earning_id) AS earning_ids, \
+                array_agg(DISTINCT e.project_id::text) AS project_ids \
+         FROM ledger_payout_items p \
+         JOIN ledger_batch_items i ON i.batch_id = p.batch_id AND i.position = p.position \
+         JOIN ledger_earnings e ON e.id = i.earning_id \
+         WHERE p.batch_id = $1 GROUP BY p.batch_id, p.position ORDER BY p.position",
     )
     .bind(id)
     .fetch_all(ledger.pool())
     .await
-    .context("read ledger_batch_items")?;
+    .context("read ledger_payout_items")?;
     struct Item {
         position: i32,
-        earning_id: i64,
+        item_id: i64,
         outcome: String,
         bounce_reason: Option<String>,
         bounce_tx: Option<Vec<u8>>,
         bounced_amount: Option<String>,
         worker: String,
         address: String,
-        project: String,
+        bounceable: Option<bool>,
+        earnings: Vec<i64>,
+        projects: Vec<String>,
         amount: i128,
     }
     let items = items
@@ -299,14 +306,16 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
         .map(|r| {
             Ok(Item {
                 position: r.try_get("position")?,
-                earning_id: r.try_get("earning_id")?,
+                item_id: r.try_get("id")?,
                 outcome: r.try_get("outcome")?,
                 bounce_reason: r.try_get("bounce_reason")?,
                 bounce_tx: r.try_get("bounce_tx")?,
                 bounced_amount: r.try_get("bounced_amount")?,
                 worker: r.try_get("worker")?,
                 address: r.try_get("payout_address")?,
-                project: r.try_get("project_id")?,
+                bounceable: r.try_get("bounceable")?,
+                earnings: r.try_get("earning_ids")?,
+                projects: r.try_get("project_ids")?,
                 amount: num(&r.try_get::<String, _>("amount")?)?,
             })
         })
@@ -318,10 +327,12 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
             .map(|i| {
                 json!({
                     "position": i.position,
-                    "item_id": i.earning_id.to_string(),
+                    "item_id": i.item_id.to_string(),
                     "worker": i.worker,
                     "payout_address": i.address,
-                    "project_id": i.project,
+                    "bounceable": i.bounceable,
+                    "earning_ids": i.earnings.iter().map(i64::to_string).collect::<Vec<_>>(),
+                    "project_ids": i.projects,
                     "amount": i.amount.to_string(),
                     "currency": b.currency,
                     "decimals": c.decimals,
@@ -363,7 +374,7 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
     ]);
     println!("{head}\n");
     let mut t = out.table(&[
-        "#", "item", "worker", "address", "project", "amount", "outcome", "bounce",
+        "#", "item", "worker", "address", "earnings", "projects", "amount", "outcome", "bounce",
     ]);
     for i in &items {
         let bounce = match (&i.bounce_reason, &i.bounce_tx) {
@@ -373,10 +384,11 @@ async fn show(ledger: &Ledger, g: &Global, out: Out, id: i64) -> Result<()> {
         };
         t.add_row(vec![
             comfy_table::Cell::new(i.position),
-            comfy_table::Cell::new(i.earning_id),
+            comfy_table::Cell::new(i.item_id),
             comfy_table::Cell::new(&i.worker),
             comfy_table::Cell::new(out.addr(&i.address, AddrKind::Wallet)),
-            comfy_table::Cell::new(&i.project),
+            comfy_table::Cell::new(id_list(&i.earnings)),
+            comfy_table::Cell::new(i.projects.join(", ")),
             comfy_table::Cell::new(out.amount(i.amount, c)),
             out.state_cell(&i.outcome),
             comfy_table::Cell::new(bounce),
@@ -601,11 +613,20 @@ async fn retry_earning(ledger: &Ledger, g: &Global, id: u64) -> Result<()> {
     }
     if g.json {
         print_json(&json!({
-            "item_id": id.to_string(), "state": state, "payable": payable, "message": message,
+            "earning_id": id.to_string(), "state": state, "payable": payable, "message": message,
         }))
     } else {
         println!("{message}");
         Ok(())
+    }
+}
+
+/// Earning ids as a person reads them: `3, 7, 9` (at most 5, then `+N more`).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
+    match ids.len() {
+        n if n > 5 => format!("{} +{} more", shown.join(", "), n - 5),
+        _ => shown.join(", "),
     }
 }
 

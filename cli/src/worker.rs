@@ -97,7 +97,7 @@ async fn earnings(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: 
             .iter()
             .map(|(id, w, p, c, amt, st, d, at)| {
                 json!({
-                    "item_id": id.to_string(), "worker": w, "project_id": p,
+                    "earning_id": id.to_string(), "worker": w, "project_id": p,
                     "currency": c.code, "decimals": c.decimals, "amount": amt.to_string(),
                     "state": st, "decision_id": d, "approved_at": rfc3339(*at),
                 })
@@ -122,7 +122,7 @@ async fn earnings(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: 
         return Ok(());
     }
     let mut t = out.table(&[
-        "item",
+        "earning",
         "worker",
         "project",
         "amount",
@@ -155,21 +155,25 @@ async fn earnings(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: 
 
 async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i64) -> Result<()> {
     let curs = currencies(ledger).await?;
+    // One row per transfer to the address (payout item), with the earnings it paid.
     let rows = sqlx::query(
         "SELECT b.id AS batch_id, b.state AS batch_state, b.currency, b.vault, \
-                b.query_id::text AS query_id, b.confirmed_tx, b.confirmed_now, i.earning_id, \
-                i.outcome, i.bounce_reason, i.bounce_tx, e.amount::text AS amount, \
-                e.project_id::text AS project_id \
-         FROM ledger_batch_items i \
+                b.query_id::text AS query_id, b.confirmed_tx, b.confirmed_now, p.id AS item_id, \
+                p.outcome, p.bounce_reason, p.bounce_tx, p.amount::text AS amount, \
+                array_agg(i.earning_id ORDER BY i.earning_id) AS earning_ids, \
+                array_agg(DISTINCT e.project_id::text) AS project_ids \
+         FROM ledger_payout_items p \
+         JOIN ledger_batches b ON b.id = p.batch_id \
+         JOIN ledger_batch_items i ON i.batch_id = p.batch_id AND i.position = p.position \
          JOIN ledger_earnings e ON e.id = i.earning_id \
-         JOIN ledger_batches b ON b.id = i.batch_id \
-         WHERE e.payout_address = $1 ORDER BY b.id DESC, i.position LIMIT $2",
+         WHERE p.payout_address = $1 \
+         GROUP BY b.id, p.batch_id, p.position ORDER BY b.id DESC, p.position LIMIT $2",
     )
     .bind(a.as_str())
     .bind(limit)
     .fetch_all(ledger.pool())
     .await
-    .context("read ledger_batch_items")?;
+    .context("read ledger_payout_items")?;
     struct P {
         batch: i64,
         batch_state: String,
@@ -183,7 +187,8 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
         bounce_reason: Option<String>,
         bounce_tx: Option<Vec<u8>>,
         amount: i128,
-        project: String,
+        earnings: Vec<i64>,
+        projects: Vec<String>,
     }
     let mut ps = Vec::new();
     for r in &rows {
@@ -196,12 +201,13 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
             query_id: r.try_get("query_id")?,
             tx: r.try_get("confirmed_tx")?,
             chain_time: r.try_get("confirmed_now")?,
-            item: r.try_get("earning_id")?,
+            item: r.try_get("item_id")?,
             outcome: r.try_get("outcome")?,
             bounce_reason: r.try_get("bounce_reason")?,
             bounce_tx: r.try_get("bounce_tx")?,
             amount: num(&r.try_get::<String, _>("amount")?)?,
-            project: r.try_get("project_id")?,
+            earnings: r.try_get("earning_ids")?,
+            projects: r.try_get("project_ids")?,
         });
     }
     if g.json {
@@ -211,7 +217,8 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
                 json!({
                     "batch_id": p.batch.to_string(), "batch_state": p.batch_state,
                     "vault": p.vault, "query_id": p.query_id, "item_id": p.item.to_string(),
-                    "project_id": p.project, "currency": p.cur.code, "decimals": p.cur.decimals,
+                    "earning_ids": p.earnings.iter().map(i64::to_string).collect::<Vec<_>>(),
+                    "project_ids": p.projects, "currency": p.cur.code, "decimals": p.cur.decimals,
                     "amount": p.amount.to_string(), "outcome": p.outcome,
                     "tx_hash": p.tx.as_deref().map(hex::encode),
                     "chain_time": p.chain_time,
@@ -230,7 +237,8 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
     let mut t = out.table(&[
         "batch",
         "item",
-        "project",
+        "earnings",
+        "projects",
         "amount",
         "outcome",
         "batch state",
@@ -250,7 +258,8 @@ async fn payouts(ledger: &Ledger, g: &Global, out: Out, a: &RawAddress, limit: i
         t.add_row(vec![
             Cell::new(p.batch),
             Cell::new(p.item),
-            Cell::new(&p.project),
+            Cell::new(crate::payout::id_list(&p.earnings)),
+            Cell::new(p.projects.join(", ")),
             Cell::new(out.amount(p.amount, &p.cur)),
             out.state_cell(&p.outcome),
             Cell::new(&p.batch_state),

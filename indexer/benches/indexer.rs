@@ -251,7 +251,7 @@ async fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let admin = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/pg.sh url)");
+    let admin = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/pg.sh admin-url)");
     let which = std::env::var("BENCH").unwrap_or_default();
     if which.is_empty() || which == "catch-up" {
         catch_up(&admin).await;

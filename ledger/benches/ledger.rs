@@ -2,7 +2,7 @@
 //! approvals (one task, then 8 concurrent), batch formation of 250 items, the batch's walk to
 //! confirmed, ingestion of indexed events, and a reconciliation over them.
 //!
-//! `DATABASE_URL=$(./scripts/pg.sh url) cargo bench -p labelmint-ledger --bench ledger`
+//! `DATABASE_URL=$(./scripts/pg.sh admin-url) cargo bench -p labelmint-ledger --bench ledger`
 //! (`BENCH_APPROVALS`, default 5000, sets the number of approvals per phase).
 
 use std::time::Instant;

@@ -31,9 +31,9 @@ fn database_url() -> String {
     }
     let out = Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh"))
-        .arg("url")
+        .arg("admin-url")
         .output()
-        .expect("scripts/pg.sh url");
+        .expect("scripts/pg.sh admin-url");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use labelmint_ledger::{BatchState, EarningState, ProjectId, ProjectState, RawAddress};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tycho_types::models::{StdAddr, StdAddrFormat};
 
 use crate::support::{
@@ -108,14 +108,15 @@ async fn payout_show_lists_items_with_outcomes_and_friendly_addresses() {
     let v = s.run(&["payout", "show", &id, "--json"]).json();
     assert_eq!(v["state"], "confirmed");
     let items = &v["items"];
-    let a = by_id(items, "item_id", &s.ann_earning.get().to_string());
+    let a = by_id(items, "item_id", &s.ann_item.to_string());
+    assert_eq!(a["earning_ids"], json!([s.ann_earning.get().to_string()]));
     assert_eq!(
         (a["outcome"].as_str(), a["amount"].as_str()),
         (Some("paid"), Some("300000000"))
     );
     assert_eq!(a["payout_address"], ann().as_str());
     assert_eq!(a["worker"], "ann");
-    let b = by_id(items, "item_id", &s.ben_earning.get().to_string());
+    let b = by_id(items, "item_id", &s.ben_item.to_string());
     assert_eq!(b["outcome"], "bounced");
     assert_eq!(b["bounce_reason"], "payout_bounced");
     assert!(
@@ -307,7 +308,7 @@ async fn worker_earnings_and_payouts() {
         (Some("TON"), Some(9))
     );
     assert_eq!(e["project_id"], TON_PROJECT.to_string());
-    assert_eq!(e["item_id"], s.ben_earning.get().to_string());
+    assert_eq!(e["earning_id"], s.ben_earning.get().to_string());
     let p = s
         .run(&["worker", "payouts", ben().as_str(), "--json"])
         .json();

@@ -48,6 +48,10 @@ pub(crate) struct Seeded {
     pub(crate) ann_earning: EarningId,
     pub(crate) ben_earning: EarningId,
     pub(crate) cat_earning: EarningId,
+    /// The payout item (vault item id) that paid ann and the one that bounced ben's: ids of
+    /// their own, far from the earnings' ids (the sequence is moved on first).
+    pub(crate) ann_item: u64,
+    pub(crate) ben_item: u64,
     next_tx: u8,
     _db: ScratchDb,
 }
@@ -139,6 +143,8 @@ impl Seeded {
             ann_earning: EarningId::new(1).expect("id"),
             ben_earning: EarningId::new(1).expect("id"),
             cat_earning: EarningId::new(1).expect("id"),
+            ann_item: 0,
+            ben_item: 0,
             next_tx: 1,
             _db: db,
         };
@@ -175,6 +181,11 @@ impl Seeded {
         funded.project_id = Some(TON_PROJECT);
         funded.from = Some(esc.clone());
         s.event(&funded).await;
+        // Item ids are not earning ids: move the item sequence well past them.
+        sqlx::query("SELECT setval('ledger_payout_item_id_seq', 5000)")
+            .execute(&s.pool)
+            .await
+            .expect("move the item id sequence");
         let batch = ledger
             .form_batch(&BatchRequest {
                 currency: ton.clone(),
@@ -188,12 +199,23 @@ impl Seeded {
             .expect("form")
             .expect("a TON batch");
         s.ton_batch = batch.id;
+        let items = ledger.batch_items(batch.id).await.expect("items");
+        let item_of = |e: EarningId| {
+            items
+                .iter()
+                .find(|i| i.earnings.contains(&e))
+                .map(|i| i.item_id.get())
+                .expect("an item for the earning")
+        };
+        s.ann_item = item_of(s.ann_earning);
+        s.ben_item = item_of(s.ben_earning);
+        assert!(s.ann_item > 5000 && s.ben_item > 5000);
         let _ = ledger.mark_signed(batch.id, [7; 32]).await.expect("signed");
         let mut executed = Ev::new(v.clone(), "ev_batch_executed", TON / 2);
         executed.query_id = Some(77);
         s.event(&executed).await;
         let mut bounced = Ev::new(v.clone(), "ev_payout_bounced", 19 * TON / 100);
-        bounced.item_id = Some(s.ben_earning.get());
+        bounced.item_id = Some(s.ben_item);
         s.event(&bounced).await;
 
         s.event(&Ev::new(escrow(USD_PROJECT), "ev_deposit", 5_000_000))
