@@ -70,8 +70,16 @@ rust-lint: tools
 # The tests need Postgres: a private cluster (scripts/pg.sh: installs postgresql-15 if missing,
 # runs it from .data/pg on 127.0.0.1:54329; idempotent). They create their scratch databases
 # from the admin database (scripts/pg.sh admin-url), never touching labelmint_up.
+# With cargo-nextest (on the machines and in CI) the test binaries run side by side (most of
+# their time is waiting on the devnet's blocks and Postgres; each test has its own scratch
+# database and devnet), then the doctests; without it, plain `cargo test`.
 rust-test: tools pg softhsm
-	env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) test --workspace --locked
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) nextest run --workspace --locked && \
+		$(CARGO) test --workspace --locked --doc; \
+	else \
+		env $$(./scripts/softhsm.sh) DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) test --workspace --locked; \
+	fi
 
 pg:
 	@./scripts/pg.sh
