@@ -86,6 +86,10 @@ pub struct StepReport {
     pub approvals_created: usize,
     /// Approvals the ledger already had (a rerun after a crash).
     pub approvals_existing: usize,
+    /// Agreeing submissions not approved because the project is closing or closed: the
+    /// ledger takes no new earnings then (the client's remaining budget is refunded), so
+    /// they stay unpaid; decisions are still recorded.
+    pub approvals_held: usize,
     /// The reliability model version used (0: none, majority vote).
     pub model_version: i64,
 }
@@ -239,9 +243,10 @@ impl Engine {
         if self.fail == Some(FailPoint::AfterDecisions) {
             return Err(Error::Injected("after decisions"));
         }
-        let (created, existing) = self.approve_pending(&settings).await?;
+        let (created, existing, held) = self.approve_pending(&settings).await?;
         report.approvals_created = created;
         report.approvals_existing = existing;
+        report.approvals_held = held;
         Ok(report)
     }
 
@@ -261,9 +266,10 @@ impl Engine {
         if self.fail == Some(FailPoint::AfterDecisions) {
             return Err(Error::Injected("after decisions"));
         }
-        let (created, existing) = self.approve_pending(&settings).await?;
+        let (created, existing, held) = self.approve_pending(&settings).await?;
         step.approvals_created = created;
         step.approvals_existing = existing;
+        step.approvals_held = held;
         Ok(ReestimateReport {
             iterations: learnt.estimate.iterations,
             converged: learnt.estimate.converged,
@@ -753,8 +759,10 @@ impl Engine {
     }
 
     /// Approves, in the ledger, every agreeing unapproved submission of the latest decided
-    /// decisions. Returns (created, already there).
-    async fn approve_pending(&self, s: &ProjectSettings) -> Result<(usize, usize)> {
+    /// decisions. Returns (created, already there, held): a project that is closing or closed
+    /// takes no new earnings, so what remains is held (counted, logged, not an error; the
+    /// ledger's trigger refuses them whoever asks).
+    async fn approve_pending(&self, s: &ProjectSettings) -> Result<(usize, usize, usize)> {
         let rows = sqlx::query(
             "WITH latest AS ( \
                  SELECT DISTINCT ON (task) task, decision_id, label, state, submission_ids \
@@ -773,14 +781,14 @@ impl Engine {
         .fetch_all(self.store.pool())
         .await?;
         let (mut created, mut existing) = (0, 0);
-        for r in &rows {
+        for (n, r) in rows.iter().enumerate() {
             let (id, worker, address, decision): (i64, String, String, String) = (
                 r.try_get("id")?,
                 r.try_get("worker")?,
                 r.try_get("payout_address")?,
                 r.try_get("decision_id")?,
             );
-            let approval = self
+            let approval = match self
                 .ledger
                 .approve_earning(&NewEarning {
                     submission_key: submission_key(id),
@@ -790,7 +798,21 @@ impl Engine {
                     amount: s.price,
                     decision_id: decision.clone(),
                 })
-                .await?;
+                .await
+            {
+                Ok(a) => a,
+                Err(labelmint_ledger::Error::ProjectNotActive { state, .. }) => {
+                    let held = rows.len() - n;
+                    tracing::warn!(
+                        project = s.project,
+                        %state,
+                        held,
+                        "project takes no new earnings: agreeing submissions held, not approved"
+                    );
+                    return Ok((created, existing, held));
+                }
+                Err(e) => return Err(e.into()),
+            };
             if approval.newly_created {
                 created += 1;
             } else {
@@ -814,7 +836,7 @@ impl Engine {
         if created > 0 {
             tracing::info!(project = s.project, created, existing, "earnings approved");
         }
-        Ok((created, existing))
+        Ok((created, existing, 0))
     }
 }
 

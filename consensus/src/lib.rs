@@ -27,6 +27,9 @@
 //! - Never approve twice: approvals go through the ledger's idempotent `approve_earning` keyed
 //!   by the submission; a crash between deciding and approving is repaired by the next run.
 //! - Never revoke an approval: a later re-estimate that disagrees is *recorded*.
+//! - Never approve for a project that is closing or closed (its remaining budget goes back to
+//!   the client): agreeing submissions are held and counted (`StepReport::approvals_held`),
+//!   not an error; the ledger's trigger refuses them anyway.
 //! - Never use floats for money (prices are integers); floats are only probabilities.
 //! - Never depend on input order or thread count: ids are lexicographic, ties go to the
 //!   smallest label, sums run in a fixed order (bit-identical with 1 or N threads).

@@ -602,3 +602,51 @@ async fn the_run_loop_decides_approves_and_reestimates_until_shutdown() {
     task.await.expect("join").expect("run");
     assert_eq!(db.count("SELECT count(*) FROM ledger_earnings").await, 6);
 }
+
+#[tokio::test]
+async fn a_closing_project_gets_decisions_but_no_new_earnings() {
+    let db = TestDb::new().await;
+    setup(
+        &db,
+        &settings(Method::MajorityVote, 0.6, 3, 5),
+        &["t1", "t2"],
+    )
+    .await;
+    for w in ["ann", "bob", "cid"] {
+        sub(&db, "t1", w, "cat").await;
+    }
+    let engine = db.engine();
+    let r = engine.process(PROJECT).await.expect("process t1");
+    assert_eq!((r.approvals_created, r.approvals_held), (3, 0));
+
+    // The client closes the project; later agreeing answers are decided but not paid.
+    let closing = db
+        .ledger
+        .request_close(labelmint_ledger::ProjectId(PROJECT), "client")
+        .await
+        .expect("close requested");
+    assert_eq!(closing, labelmint_ledger::Transition::Applied);
+    let late: Vec<i64> = {
+        let mut v = Vec::new();
+        for w in ["ann", "bob", "cid"] {
+            v.push(sub(&db, "t2", w, "dog").await);
+        }
+        v
+    };
+    let r = engine
+        .process(PROJECT)
+        .await
+        .expect("no error for a closing project");
+    assert_eq!(
+        (r.decided, r.approvals_created, r.approvals_held),
+        (1, 0, 3)
+    );
+    for id in late {
+        assert!(earning(&db, id).await.is_none(), "submission {id} was paid");
+    }
+    assert_eq!(db.count("SELECT count(*) FROM ledger_earnings").await, 3);
+    // Running again holds them again, still without an error and without earnings.
+    let r = engine.process(PROJECT).await.expect("process again");
+    assert_eq!((r.approvals_created, r.approvals_held), (0, 3));
+    assert_eq!(db.count("SELECT count(*) FROM ledger_earnings").await, 3);
+}
