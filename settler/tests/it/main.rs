@@ -6,6 +6,7 @@ mod bounce;
 mod crash;
 mod expiry;
 mod jetton;
+mod jetton_recover;
 mod leader;
 mod settle;
 mod support;
