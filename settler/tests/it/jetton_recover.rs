@@ -50,6 +50,25 @@ async fn events(s: &Stack, contract: &RawAddress, kind: &str) -> Vec<(String, St
     .expect("events")
 }
 
+/// Waits until the settler's recorded attempt for `contract` is resolved as recovered (in the
+/// pass that ingested the answer, just after it).
+async fn attempt_resolved_as_recovered(s: &Stack, contract: &RawAddress) {
+    wait_for(
+        "the attempt resolved as recovered",
+        Duration::from_secs(30),
+        || async {
+            let outcome: Option<String> =
+                sqlx::query_scalar("SELECT outcome FROM settler_recoveries WHERE contract = $1")
+                    .bind(contract.as_str())
+                    .fetch_one(&s.pool)
+                    .await
+                    .ok()?;
+            (outcome.as_deref() == Some("recovered")).then_some(())
+        },
+    )
+    .await;
+}
+
 /// The vault's jetton books (on chain) and its jetton wallet's balance.
 fn books_and_wallet(s: &Stack) -> (u128, u128) {
     (
@@ -98,7 +117,9 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
 
     let mut config = s.settler_config("settler-recover");
     config.batch_size = 10;
-    let settler = labelmint_settler::spawn(config).await.expect("settler");
+    let settler = labelmint_settler::spawn(config.clone())
+        .await
+        .expect("settler");
 
     // The others are paid; the locked wallet's transfer comes back: both earnings approved
     // again with the reason.
@@ -152,8 +173,22 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
     );
     assert_eq!(refused_all[0].1, locked_owed.to_string());
 
-    // The settler recovers by itself: ev_jetton_recovered for exactly the refused amount,
-    // ingested (nothing awaits recovery), and the vault's books equal its wallet again.
+    // The settler recovers by itself. It is killed right after the relayer's external with the
+    // jetton_recover was handed over; the next leader finds the attempt recorded and does not
+    // send another one.
+    wait_for(
+        "the settler sent jetton_recover",
+        Duration::from_secs(60),
+        || async { (settler.metrics.recoveries().0 == 1).then_some(()) },
+    )
+    .await;
+    settler.abort();
+    drop(settler);
+    config.holder = "settler-recover-after-kill".into();
+    let settler = labelmint_settler::spawn(config).await.expect("settler");
+
+    // ev_jetton_recovered for exactly the refused amount, ingested (nothing awaits recovery),
+    // and the vault's books equal its jetton wallet again.
     wait_for(
         "the vault's recovery indexed and ingested",
         Duration::from_secs(120),
@@ -174,8 +209,10 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
     assert_eq!(books, wallet, "the vault's books equal its jetton wallet");
     assert_eq!(books, locked_owed, "only the refused tokens are left");
 
-    // Exactly one jetton_recover: no resend while the settler keeps running (the address is on
-    // hold, so nothing else moves either).
+    // Exactly one jetton_recover: the new leader resolves the recorded attempt by the indexed
+    // answer (in the same pass that ingested it), sent none, and sends none while it keeps
+    // running (the address is on hold, so nothing else moves either).
+    attempt_resolved_as_recovered(&s, &vault).await;
     let quiet = Instant::now();
     while quiet.elapsed() < Duration::from_secs(3) {
         let (outcome, attempts): (Option<String>, i64) =
@@ -185,7 +222,7 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
                 .await
                 .expect("the recorded attempt");
         assert_eq!((outcome.as_deref(), attempts), (Some("recovered"), 1));
-        assert_eq!(settler.metrics.recoveries(), (1, 0));
+        assert_eq!(settler.metrics.recoveries(), (0, 0));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
@@ -279,4 +316,101 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
         assert!(r.awaiting_recovery.is_empty(), "{code}: {r:?}");
     }
     eprintln!("jetton_recover scenario took {:?}", started.elapsed());
+}
+
+/// A leader that recorded a jetton_recover and died before its relayer external went out: the
+/// next leader treats the vault as recovering (no batches) until the attempt is found lost
+/// (the indexed chain time past its valid_until + the finality margin, the vault's recovery
+/// counter unchanged), then pays, and recovers the refused payout with one new attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_recovery_that_never_went_out_holds_batches_until_found_lost() {
+    let mut o = Options::new("settler_it_jetton_recover_lost");
+    o.projects = vec![ProjectSpec {
+        id: PROJECT,
+        coin: Coin::Usd,
+        deposit: 20 * USD,
+    }];
+    let s = Stack::start(o).await;
+    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
+        .execute(&s.pool)
+        .await
+        .expect("grant");
+    let vault = raw(&s.usd_vault);
+    let earnings = s
+        .approve(PROJECT, "lost", 2, GROUP, 2, |i| USD + i as u128)
+        .await;
+    let locked = worker_address(GROUP, 0);
+    let locked_owed: u128 = earnings
+        .iter()
+        .filter(|(a, _)| *a == locked)
+        .map(|(_, v)| v)
+        .sum();
+    s.set_usd_status(&std_addr(&locked), STATUS_RECEIVE_LOCKED)
+        .await;
+
+    // What a killed leader left: the attempt recorded, its external never sent.
+    let now = s.devnet.node().now();
+    sqlx::query(
+        "INSERT INTO settler_recoveries \
+             (contract, kind, amount, sent_at, valid_until, events_before, nonce_before) \
+         VALUES ($1, 'vault', 1, $2, $2, 0, 0)",
+    )
+    .bind(vault.as_str())
+    .bind(i64::from(now))
+    .execute(&s.pool)
+    .await
+    .expect("the dead leader's attempt");
+
+    let settler = labelmint_settler::spawn(s.settler_config("settler-recover-lost"))
+        .await
+        .expect("settler");
+    wait_for(
+        "the refused payout recovered",
+        Duration::from_secs(120),
+        || async {
+            let recovered = events(&s, &vault, "ev_jetton_recovered").await;
+            let waiting = s.ledger.awaiting_recovery().await.ok()?;
+            (!recovered.is_empty() && waiting.is_empty()).then_some(())
+        },
+    )
+    .await;
+    attempt_resolved_as_recovered(&s, &vault).await;
+    // Found lost (one failure), then one real attempt.
+    assert_eq!(settler.metrics.recoveries(), (1, 1));
+    let (outcome, attempts, amount): (Option<String>, i64, String) = sqlx::query_as(
+        "SELECT outcome, attempts, amount::text FROM settler_recoveries WHERE contract = $1",
+    )
+    .bind(vault.as_str())
+    .fetch_one(&s.pool)
+    .await
+    .expect("attempt");
+    assert_eq!(
+        (outcome.as_deref(), attempts, amount),
+        (Some("recovered"), 2, locked_owed.to_string())
+    );
+    // No batch was formed while the dead leader's attempt could still land.
+    let first: i64 = sqlx::query_scalar("SELECT min(created_at) FROM ledger_batches")
+        .fetch_one(&s.pool)
+        .await
+        .expect("batches");
+    assert!(
+        first >= i64::from(now + labelmint_ledger::FINALITY_MARGIN_SECS),
+        "first batch created at {first}, the attempt was valid until {now}"
+    );
+    let recovered = events(&s, &vault, "ev_jetton_recovered").await;
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0].1, locked_owed.to_string());
+    assert!(
+        events(&s, &vault, "ev_jetton_recovery_failed")
+            .await
+            .is_empty()
+    );
+    let (books, wallet) = books_and_wallet(&s);
+    assert_eq!((books, wallet), (locked_owed, locked_owed));
+    drop(settler);
+    s.index_to_head().await;
+    for (code, r) in s.reconcile().await {
+        assert!(r.is_clean(), "{code}: {r:?}");
+        assert!(r.awaiting_recovery.is_empty(), "{code}: {r:?}");
+    }
 }
