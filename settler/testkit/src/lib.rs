@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use labelmint_abi::Layout;
 use labelmint_abi::escrow::{
-    EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRoutes, JETTON_DEPOSIT_FORWARD_TON,
+    EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRoutes, EscrowStorage,
+    JETTON_DEPOSIT_FORWARD_TON,
 };
 use labelmint_abi::jetton::{
     CallTo, ForwardPayload, JettonTransfer, JettonWalletStorage, SetStatus,
@@ -363,6 +364,8 @@ pub struct Stack {
     pub usd_vault: StdAddr,
     /// The test USD minter.
     pub minter: StdAddr,
+    /// The platform's treasury (a v4r2 wallet; escrows send their fee to it).
+    pub treasury: StdAddr,
     /// The projects, as asked.
     pub projects: Vec<Project>,
     /// The relayer's seed.
@@ -588,6 +591,7 @@ impl Stack {
             ton_vault,
             usd_vault,
             minter,
+            treasury: treasury.clone(),
             projects,
             relayer_seed,
             vault_timeout: o.vault_timeout,
@@ -795,6 +799,12 @@ impl Stack {
     pub fn vault_storage(&self, vault: &StdAddr) -> VaultStorage {
         let data = self.data(vault).expect("the vault is deployed");
         VaultStorage::parse(&data).expect("vault storage")
+    }
+
+    /// An escrow's storage as it is now on the devnet (its counters, its recovery in flight).
+    pub fn escrow_storage(&self, escrow: &StdAddr) -> EscrowStorage {
+        let data = self.data(escrow).expect("the escrow is deployed");
+        EscrowStorage::parse(&data).expect("escrow storage")
     }
 
     /// Locks (or unlocks, `status` 0) `owner`'s test USD wallet as USDT's admin would: the

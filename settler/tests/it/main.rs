@@ -7,6 +7,7 @@ mod crash;
 mod expiry;
 mod jetton;
 mod jetton_recover;
+mod jetton_recover_escrow;
 mod leader;
 mod settle;
 mod support;
