@@ -28,13 +28,16 @@ pub struct AwaitingRecovery {
 
 impl Ledger {
     /// Every positive unbooked jetton balance with the contract that holds it, vaults first,
-    /// then escrows by project.
+    /// then escrows by project. Read every settler pass: it goes through the lines' (currency,
+    /// account_kind) index, jetton currencies only.
     pub async fn awaiting_recovery(&self) -> Result<Vec<AwaitingRecovery>> {
         let rows = sqlx::query(
             "WITH u AS ( \
                  SELECT account, account_kind, currency, sum(amount) AS balance \
                  FROM ledger_journal_lines \
-                 WHERE account_kind IN ('vault_jetton_wallet_unbooked', \
+                 WHERE currency IN (SELECT code FROM ledger_currencies \
+                                    WHERE jetton_master IS NOT NULL) \
+                   AND account_kind IN ('vault_jetton_wallet_unbooked', \
                                         'escrow_jetton_wallet_unbooked') \
                  GROUP BY account, account_kind, currency HAVING sum(amount) > 0) \
              SELECT u.account, u.currency, u.balance::text AS balance, \

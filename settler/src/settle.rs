@@ -35,7 +35,7 @@ use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
 use sqlx::{PgPool, Row};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
-use tycho_types::models::StdAddr;
+use tycho_types::models::{AccountState, StdAddr};
 
 use crate::chain::{Chain, amount_at};
 use crate::config::{Config, TON};
@@ -641,8 +641,17 @@ impl Settler {
                 Err(Error::Chain { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            // The escrow's data (None: not deployed): its recovery state and its fee.
-            let data = self.chain.data(&escrow).await?;
+            // The escrow's balance and data (None: not deployed), read once: its float, its
+            // recovery state and its fee.
+            let account = self.chain.account(&escrow).await?;
+            let balance = account
+                .as_ref()
+                .map(|a| a.balance.tokens.into_inner())
+                .unwrap_or(0);
+            let data = match account.map(|a| a.state) {
+                Some(AccountState::Active(init)) => init.data,
+                _ => None,
+            };
             let storage = data.as_ref().and_then(|d| EscrowStorage::parse(d).ok());
             if self.recovering.contains(&escrow_raw)
                 || storage
@@ -653,7 +662,6 @@ impl Settler {
                 // (ERR_RECOVERY_PENDING) until it is answered.
                 continue;
             }
-            let balance = self.chain.balance(&escrow).await?;
             let intent = intents.get(&escrow_raw);
             let budget = amount_at(
                 &self.chain.getter(&escrow, "get_budget").await?,
