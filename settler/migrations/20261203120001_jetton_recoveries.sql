@@ -18,7 +18,8 @@ CREATE TABLE settler_recoveries (
     -- The contract's recovery counter before it (vault: recovery_nonce; escrow: recoveries):
     -- unchanged after valid_until means it never reached the contract.
     nonce_before  NUMERIC(20, 0) NOT NULL CHECK (nonce_before >= 0),
-    -- NULL while in flight; then 'recovered', 'failed' (the wallet did not hold it), 'lost'
+    -- NULL while in flight; then 'recovered' (booked something), 'failed' (answered, booked
+    -- nothing: ev_jetton_recovery_failed, or ev_jetton_recovered with 0), 'lost'
     -- (never reached the contract) or 'timed_out' (RECOVERY_TIMEOUT passed in chain time).
     outcome       TEXT CHECK (outcome IN ('recovered', 'failed', 'lost', 'timed_out')),
     -- Attempts for this contract so far.

@@ -96,6 +96,74 @@ struct Attempt {
     outcome: Option<String>,
 }
 
+/// The latest indexed answer of a contract's recoveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// `ev_jetton_recovered`, booking this much (0: the wallet held no more than the books).
+    Recovered(u128),
+    /// `ev_jetton_recovery_failed`: the wallet did not hold the claim.
+    Failed,
+}
+
+/// Where an open attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    /// Resolved: `recovered` (booked something), `failed` (answered, booked nothing),
+    /// `timed_out`.
+    Outcome(&'static str),
+    /// It can no longer land: lost if the contract's counter did not move ([`never_arrived`]).
+    CheckLost,
+    /// Still in flight.
+    Open,
+}
+
+/// An open attempt, from the answers indexed now (`answers` in all, `latest`), and the
+/// indexed chain time.
+fn resolve(
+    a: &Attempt,
+    answers: i64,
+    latest: Option<Answer>,
+    indexed: u32,
+    margin: u32,
+) -> Resolution {
+    if answers > a.events_before {
+        return Resolution::Outcome(match latest {
+            Some(Answer::Recovered(booked)) if booked > 0 => "recovered",
+            _ => "failed",
+        });
+    }
+    if u64::from(indexed) >= u64::from(a.sent_at) + u64::from(a.kind.timeout()) {
+        return Resolution::Outcome("timed_out");
+    }
+    if u64::from(indexed) > u64::from(a.valid_until) + u64::from(margin) {
+        return Resolution::CheckLost;
+    }
+    Resolution::Open
+}
+
+/// Past its valid_until: the contract's recovery counter did not move and nothing is in
+/// flight, so the attempt never reached it.
+fn never_arrived(a: &Attempt, st: &OnChain) -> bool {
+    st.nonce == a.nonce_before && !st.in_flight
+}
+
+/// Whether a new attempt for `amount` may go, after the contract's last (resolved) one: always
+/// after one that was lost or booked something, or for another amount; after one that booked
+/// nothing for the same amount, only once `RECOVERY_TIMEOUT` passed (it would fail again).
+fn may_send(last: Option<&Attempt>, amount: u128, indexed: u32) -> bool {
+    let Some(a) = last else {
+        return true;
+    };
+    match a.outcome.as_deref() {
+        None => false,
+        Some("lost" | "recovered") => true,
+        Some(_) => {
+            a.amount != amount
+                || u64::from(indexed) >= u64::from(a.sent_at) + u64::from(a.kind.timeout())
+        }
+    }
+}
+
 impl Settler {
     /// Step 1 and 3 of the module doc; fills `self.recovering` and returns the recoveries to
     /// carry in this pass's relayer external.
@@ -116,23 +184,17 @@ impl Settler {
             let Some(a) = attempts.get_mut(&contract) else {
                 continue;
             };
-            let (answers, last) = self.recovery_answers(&contract).await?;
-            let outcome = if answers > a.events_before {
-                Some(if last.as_deref() == Some("ev_jetton_recovered") {
-                    "recovered"
-                } else {
-                    "failed"
-                })
-            } else if u64::from(indexed) >= u64::from(a.sent_at) + u64::from(a.kind.timeout()) {
-                Some("timed_out")
-            } else if u64::from(indexed) > u64::from(a.valid_until) + u64::from(margin) {
-                let addr = RawAddress::parse(&contract)?;
-                match self.on_chain(a.kind, &addr, chain_now).await? {
-                    Some(st) if st.nonce == a.nonce_before && !st.in_flight => Some("lost"),
-                    _ => None,
+            let (answers, latest) = self.recovery_answers(&contract).await?;
+            let outcome = match resolve(a, answers, latest, indexed, margin) {
+                Resolution::Outcome(o) => Some(o),
+                Resolution::CheckLost => {
+                    let addr = RawAddress::parse(&contract)?;
+                    match self.on_chain(a.kind, &addr, chain_now).await? {
+                        Some(st) if never_arrived(a, &st) => Some("lost"),
+                        _ => None,
+                    }
                 }
-            } else {
-                None
+                Resolution::Open => None,
             };
             let Some(outcome) = outcome else {
                 self.recovering.insert(contract);
@@ -146,8 +208,9 @@ impl Settler {
             .execute(&self.pool)
             .await?;
             a.outcome = Some(outcome.to_string());
+            // An answer (booked, or booked nothing) is ingested before the unbooked is read.
+            resolved_any |= matches!(outcome, "recovered" | "failed");
             if outcome == "recovered" {
-                resolved_any = true;
                 tracing::info!(contract = %contract, amount = %a.amount, "jetton recovery answered");
             } else {
                 self.metrics.recovery_failed();
@@ -184,13 +247,8 @@ impl Settler {
             if !st.can_start {
                 continue;
             }
-            if let Some(a) = attempts.get(&contract) {
-                let again = a.outcome.as_deref() == Some("lost")
-                    || a.amount != w.amount
-                    || u64::from(indexed) >= u64::from(a.sent_at) + u64::from(kind.timeout());
-                if !again {
-                    continue;
-                }
+            if !may_send(attempts.get(&contract), w.amount, indexed) {
+                continue;
             }
             if let Some(r) = self.record_attempt(kind, &w, &st, chain_now).await? {
                 out.push(r);
@@ -239,17 +297,33 @@ impl Settler {
         Ok(out)
     }
 
-    /// The contract's indexed recovery answers: how many, and the kind of the latest.
-    async fn recovery_answers(&mut self, contract: &str) -> Result<(i64, Option<String>)> {
+    /// The contract's indexed recovery answers: how many, and the latest.
+    async fn recovery_answers(&mut self, contract: &str) -> Result<(i64, Option<Answer>)> {
         let row = sqlx::query(
-            "SELECT count(*) AS n, (array_agg(kind ORDER BY lt DESC, msg_idx DESC))[1] AS last \
+            "SELECT count(*) AS n, \
+                    (array_agg(kind ORDER BY lt DESC, msg_idx DESC))[1] AS last, \
+                    (array_agg(COALESCE(amount, 0)::text ORDER BY lt DESC, msg_idx DESC))[1] \
+                        AS booked \
              FROM events WHERE contract = $1 \
                AND kind IN ('ev_jetton_recovered', 'ev_jetton_recovery_failed')",
         )
         .bind(contract)
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("n")?, row.try_get("last")?))
+        let latest = match row.try_get::<Option<String>, _>("last")?.as_deref() {
+            None => None,
+            Some("ev_jetton_recovered") => {
+                let booked: Option<String> = row.try_get("booked")?;
+                Some(Answer::Recovered(
+                    booked
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|_| Error::Message("ev_jetton_recovered amount".into()))?,
+                ))
+            }
+            Some(_) => Some(Answer::Failed),
+        };
+        Ok((row.try_get("n")?, latest))
     }
 
     /// The contract's recovery state (`None`: not deployed).
@@ -377,6 +451,76 @@ mod tests {
             .filter(|f| !f.is_empty() && !f.starts_with("//"))
             .map(str::to_string)
             .collect()
+    }
+
+    fn attempt(outcome: Option<&str>) -> Attempt {
+        Attempt {
+            kind: Kind::Vault,
+            amount: 50,
+            sent_at: 1_000,
+            valid_until: 1_060,
+            events_before: 2,
+            nonce_before: 7,
+            outcome: outcome.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_open_attempt_resolves_by_its_answer_its_timeout_or_as_lost() {
+        let a = attempt(None);
+        let m = 10;
+        let t = VAULT_RECOVERY_TIMEOUT;
+        use Resolution::*;
+        for (answers, latest, indexed, want) in [
+            (2, Some(Answer::Recovered(50)), 1_001, Open),
+            (3, Some(Answer::Recovered(50)), 1_001, Outcome("recovered")),
+            (3, Some(Answer::Recovered(0)), 1_001, Outcome("failed")),
+            (3, Some(Answer::Failed), 1_001, Outcome("failed")),
+            (3, Some(Answer::Failed), 1_000 + t, Outcome("failed")),
+            (2, None, 1_060 + m, Open),
+            (2, None, 1_061 + m, CheckLost),
+            (2, Some(Answer::Failed), 1_000 + t - 1, CheckLost),
+            (2, Some(Answer::Failed), 1_000 + t, Outcome("timed_out")),
+        ] {
+            assert_eq!(
+                resolve(&a, answers, latest, indexed, m),
+                want,
+                "{answers} {latest:?} {indexed}"
+            );
+        }
+        let st = |nonce, in_flight| OnChain {
+            in_flight,
+            can_start: !in_flight,
+            nonce,
+        };
+        assert!(never_arrived(&a, &st(7, false)));
+        assert!(!never_arrived(&a, &st(8, false)), "it arrived: answered");
+        assert!(!never_arrived(&a, &st(8, true)), "it arrived: in flight");
+        assert!(!never_arrived(&a, &st(7, true)), "another one in flight");
+    }
+
+    #[test]
+    fn a_new_attempt_waits_after_one_that_booked_nothing_for_the_same_amount() {
+        let t = VAULT_RECOVERY_TIMEOUT;
+        for (outcome, amount, indexed, want) in [
+            (None, 50, 1_001, false),
+            (None, 60, 1_000 + t, false),
+            (Some("lost"), 50, 1_100, true),
+            (Some("recovered"), 50, 1_100, true),
+            (Some("failed"), 50, 1_100, false),
+            (Some("failed"), 60, 1_100, true),
+            (Some("failed"), 50, 1_000 + t, true),
+            (Some("timed_out"), 50, 1_000 + t - 1, false),
+            (Some("timed_out"), 50, 1_000 + t, true),
+        ] {
+            let a = attempt(outcome);
+            assert_eq!(
+                may_send(Some(&a), amount, indexed),
+                want,
+                "{outcome:?} {amount} {indexed}"
+            );
+        }
+        assert!(may_send(None, 50, 0));
     }
 
     #[test]
