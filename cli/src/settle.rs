@@ -189,6 +189,10 @@ impl Progress for Bars {
                     b.set_message(format!("{} releases carried", r.releases_carried));
                 }
             }),
+            Step::RecoverySent { contract, amount } => {
+                let b = self.bar("recovery", None);
+                b.finish_with_message(format!("jetton_recover of {amount} carried to {contract}"));
+            }
             Step::Vault { currency, .. } => {
                 let plan = self
                     .plans

@@ -103,6 +103,7 @@ mod journal;
 mod model;
 mod num;
 mod reconcile;
+mod recovery;
 mod registry;
 mod state;
 mod types;
@@ -119,6 +120,7 @@ pub use model::{
 };
 pub use num::MAX_AMOUNT;
 pub use reconcile::{Figure, Reconciliation};
+pub use recovery::AwaitingRecovery;
 pub use state::{BatchState, EarningState, ProjectState, Transition};
 pub use types::{
     BatchId, ChainRef, CurrencyCode, EarningId, ITEM_ID_LIMIT, ItemId, MAX_BATCH_EARNINGS,

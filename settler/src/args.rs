@@ -63,6 +63,9 @@ pub struct SettlerArgs {
     /// Seconds past valid_until (indexed chain time) before a batch expires.
     #[arg(long, env = "LABELMINT_SETTLER_FINALITY_MARGIN", default_value_t = labelmint_ledger::FINALITY_MARGIN_SECS)]
     pub finality_margin: u32,
+    /// nanoTON the relayer attaches to each `jetton_recover` (0.08..=1 TON; the excess returns).
+    #[arg(long, env = "LABELMINT_SETTLER_RECOVER_ATTACH", default_value_t = crate::config::RECOVER_ATTACH_DEFAULT)]
+    pub recover_attach: u128,
 }
 
 impl SettlerArgs {
@@ -92,6 +95,7 @@ impl SettlerArgs {
         config.release_ttl = self.release_ttl;
         config.batch_ttl = self.batch_ttl;
         config.finality_margin = self.finality_margin;
+        config.recover_attach = self.recover_attach;
     }
 
     /// The settler's [`Config`] over `database_url`: reads the global config, the signer's

@@ -14,6 +14,17 @@ use crate::error::{Error, Result};
 /// nanoTON per TON.
 pub const TON: u128 = 1_000_000_000;
 
+/// TON attached to a `jetton_recover` by default: contracts/README.md's fee table (0.1 TON;
+/// the self-transfer carries it, the contract's jetton wallet returns the excess, ~0.026 TON
+/// is spent).
+pub const RECOVER_ATTACH_DEFAULT: u128 = TON / 10;
+/// The least `recover_attach` taken: above both contracts' `recoverCost` at today's prices
+/// (vault: gas + 0.05 TON for the self-transfer + the answer's gas, ~0.06 TON; escrow: ~0.065
+/// TON), with room for a rise. Below it the contract refuses with ERR_NOT_ENOUGH_TON.
+pub const RECOVER_ATTACH_MIN: u128 = 8 * TON / 100;
+/// The most `recover_attach` taken (a typo guard: the excess comes back, but only later).
+pub const RECOVER_ATTACH_MAX: u128 = TON;
+
 /// Everything the settler needs.
 #[derive(Clone)]
 pub struct Config {
@@ -49,6 +60,9 @@ pub struct Config {
     /// TON attached to each release carried by the relayer (nanoTON): at least what a jetton
     /// release needs (the escrow's `releaseCost`: ~0.16 TON); the escrow returns the excess.
     pub release_attach: u128,
+    /// TON attached to each `jetton_recover` the relayer sends to a jetton vault or escrow
+    /// (nanoTON; [`RECOVER_ATTACH_MIN`]..=[`RECOVER_ATTACH_MAX`]); the excess returns.
+    pub recover_attach: u128,
     /// Jetton vaults: TON attached to each transfer (nanoTON).
     pub jetton_attach: u128,
     /// Jetton vaults: TON forwarded to each worker (nanoTON).
@@ -72,6 +86,7 @@ impl std::fmt::Debug for Config {
             .field("release_ttl", &self.release_ttl)
             .field("batch_ttl", &self.batch_ttl)
             .field("finality_margin", &self.finality_margin)
+            .field("recover_attach", &self.recover_attach)
             .field("holder", &self.holder)
             .finish_non_exhaustive()
     }
@@ -101,6 +116,7 @@ impl Config {
             finality_margin: labelmint_ledger::FINALITY_MARGIN_SECS,
             resend_after: Duration::from_secs(5),
             release_attach: TON / 5,
+            recover_attach: RECOVER_ATTACH_DEFAULT,
             jetton_attach: TON / 20,
             jetton_forward_ton: TON / 100,
             leader_poll: Duration::from_millis(500),
@@ -128,6 +144,13 @@ impl Config {
             return Err(Error::Config(
                 "max live batches must be >= 1 and TTLs >= 30 s".into(),
             ));
+        }
+        if !(RECOVER_ATTACH_MIN..=RECOVER_ATTACH_MAX).contains(&self.recover_attach) {
+            return Err(Error::Config(format!(
+                "recover attach {} nanoTON not in {RECOVER_ATTACH_MIN}..={RECOVER_ATTACH_MAX} \
+                 (a jetton_recover needs ~0.065 TON; the default is {RECOVER_ATTACH_DEFAULT})",
+                self.recover_attach
+            )));
         }
         Ok(())
     }

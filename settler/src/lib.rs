@@ -16,13 +16,31 @@
 //!                     jetton_transfer_bounced -> approved again -> next batch
 //! expiry:     indexed chain time > valid_until + finality margin -> expire_batch -> re-batched
 //!                                                                   under a new query id
+//! recovery:   awaiting_recovery (unbooked) --attempt (fenced)--> relayer --jetton_recover-->
+//!             settler_recoveries                                 vault / escrow --self-transfer
+//!             ev_jetton_recovered indexed + ingested <----------- proves the tokens, books them
 //! ```
 //!
-//! Each pass (every `interval`): ingest the indexed events into the ledger; per escrow, sign
-//! and carry what is releasable; per vault, expire dead batches, (re)sign and (re)send the live
+//! Each pass (every `interval`): ingest the indexed events into the ledger; jetton recoveries
+//! (below); per escrow, sign what is releasable; the relayer carries the recoveries and the
+//! releases in one external; per vault, expire dead batches, (re)sign and (re)send the live
 //! ones, and form new ones from the oldest approved earnings, at most `batch_size` items and at
 //! most what the vault holds (its TON above the fee reserves, or its jetton books, and its
 //! rolling window) minus its live batches.
+//!
+//! ## Jetton recovery
+//! A jetton payout (or an escrow's fee or refund leg) refused by its recipient's wallet (a
+//! wallet the jetton's admin locked, as USDT's can) comes back to the contract's jetton wallet
+//! without telling the contract: the ledger holds it in `*_jetton_wallet_unbooked` and makes
+//! the earning payable again. Per jetton vault and escrow with such tokens, the settler sends
+//! `jetton_recover{amount = the unbooked balance}` from the relayer (`recover_attach`, 0.1 TON
+//! by default; the excess returns), after recording the attempt in `settler_recoveries`
+//! (fenced). The attempt is resolved by the indexed `ev_jetton_recovered` /
+//! `ev_jetton_recovery_failed`, by `RECOVERY_TIMEOUT` (1 h) in indexed chain time, or as lost
+//! (indexed time past its external's valid_until + the finality margin, the contract's
+//! recovery counter unchanged). While an attempt is open, or the contract shows a recovery in
+//! flight, the vault gets no batches (it would refuse them: 319) and the escrow no releases
+//! (221). An attempt for the same amount as one that booked nothing waits `RECOVERY_TIMEOUT`.
 //!
 //! ## Crash safety, step by step
 //! - **formed, not signed**: the batch (its items, query id, created_at) is in the ledger; the
@@ -42,18 +60,25 @@
 //!   asked, so a re-request is byte-identical; the escrow consumes a seqno once; a new intent
 //!   is made only after the index saw the previous seqno consumed and its valid_until passed
 //!   (the signer counts a signed release as live until then).
+//! - **recoveries**: the attempt (amount, chain time, the external's valid_until, the
+//!   contract's recovery counter and its indexed answers so far) is written before the relayer
+//!   sends; a leader killed after sending leaves it open, the next one waits for its answer; a
+//!   leader killed before sending leaves it open too, and it is found lost only once it can no
+//!   longer land (meanwhile the contract gets no batches / releases). A duplicate would be
+//!   refused on chain (ERR_RECOVERY_PENDING) anyway; the record saves the relayer its gas.
 //!
 //! ## One leader
 //! `pg_try_advisory_lock` on a dedicated connection; on takeover `settler_leader.token` is
 //! incremented, and every connection of the leader's pool sets `labelmint.settler_fence` to
-//! its token: a trigger on `ledger_batches` and `settler_releases` refuses the write of a
-//! stale token (SQLSTATE `LM001`, [`Error::is_fenced`]). Standbys poll the lock every
+//! its token: a trigger on `ledger_batches`, `settler_releases` and `settler_recoveries`
+//! refuses the write of a stale token (SQLSTATE `LM001`, [`Error::is_fenced`]). Standbys poll the lock every
 //! `leader_poll` (500 ms): a dead leader's session ends, its lock is free, a standby leads
 //! within a second.
 //!
 //! ## The relayer wallet (its powers)
 //! A v4r2 hot wallet whose seed comes from a file (or env), never argv. It only pays gas: it
-//! attaches `release_attach` TON to each signed release it carries to an escrow. It cannot
+//! attaches `release_attach` TON to each signed release it carries to an escrow, and
+//! `recover_attach` to each `jetton_recover` (which anyone may send). It cannot
 //! create or alter a release (the escrow checks the signer's signature over the request);
 //! the default attach (0.2 TON) covers a jetton release (two jetton transfers and the vault's
 //! notification, 0.16 TON by the contract's `releaseCost`); the escrow returns the excess;
@@ -65,17 +90,20 @@
 //! - Ask the signer for a second content under a (contract, seqno | query id) it asked before.
 //! - Write anything while another settler leads (the fence refuses it).
 //! - Hold signing keys, or put a secret on a command line or in a log.
+//! - Send a second `jetton_recover` to a contract while its previous one may still land
+//!   (recorded and not resolved), or a batch / release to a contract with a recovery in
+//!   flight.
 //!
 //! ## Configuration
 //! [`args::SettlerArgs`] holds the flags and env the `settler` binary and `labelmint settle`
 //! share (global config, signer URL and token file, relayer key file, batch size, live
-//! batches, interval, TTLs, finality margin); each binary reads the database URL itself (env
+//! batches, interval, TTLs, finality margin, recover attach); each binary reads the database URL itself (env
 //! or file, never a flag value). [`Config`] is the typed result, [`Config::validate`] refuses
 //! what the contracts or the ledger would refuse later.
 //!
 //! ## Progress
 //! [`settle::Settler::with_progress`] reports each step of a pass ([`progress::Step`]: ingest,
-//! releases, per vault: expired, formed, signed, sent) to a [`progress::Progress`]: the
+//! releases, recoveries carried, per vault: expired, formed, signed, sent) to a [`progress::Progress`]: the
 //! service runs silent, `labelmint settle --once` draws bars from it, the benchmark
 //! (`make settler-bench`) timestamps it. It only observes: nothing it does changes a decision.
 //!
@@ -87,7 +115,8 @@
 //! ## Tests and benchmark
 //! `labelmint-settler-testkit` (test support only) brings up a whole stack: devnet, indexer,
 //! the payout-signer process, TON and test USD vaults and escrows. `tests/it`: settlement,
-//! failover, expiry, test USD (`jetton`), and `crash`: the binary SIGKILLed 50+ times while
+//! failover, expiry, test USD (`jetton`), locked-wallet recovery (`jetton_recover`,
+//! `jetton_recover_escrow`), and `crash`: the binary SIGKILLed 50+ times while
 //! 2,000+ TON and USD earnings settle, every kill classified by what it interrupted.
 //! `benches/settle.rs` (`make settler-bench`): 10,000 earnings to confirmed, with the split.
 //!

@@ -52,6 +52,8 @@ struct Figures {
     batches_sent: u64,
     batches_expired: u64,
     releases_sent: u64,
+    recoveries_sent: u64,
+    recoveries_failed: u64,
     floats: BTreeMap<String, Float>,
 }
 
@@ -105,6 +107,22 @@ impl Metrics {
     /// A release was carried by the relayer wallet.
     pub fn release_sent(&self) {
         self.with(|f| f.releases_sent += 1);
+    }
+    /// A `jetton_recover` was carried by the relayer wallet.
+    pub fn recovery_sent(&self) {
+        self.with(|f| f.recoveries_sent += 1);
+    }
+    /// A `jetton_recover` the settler sent did not book: the contract's wallet refused it
+    /// (`ev_jetton_recovery_failed`), it never reached the contract, or it timed out.
+    pub fn recovery_failed(&self) {
+        self.with(|f| f.recoveries_failed += 1);
+    }
+    /// (recoveries sent, recoveries failed) so far.
+    pub fn recoveries(&self) -> (u64, u64) {
+        self.f
+            .lock()
+            .map(|f| (f.recoveries_sent, f.recoveries_failed))
+            .unwrap_or((0, 0))
     }
     /// A contract's float; logs a warning when it is low.
     pub fn float(&self, contract: &str, fl: Float) {
@@ -167,6 +185,16 @@ impl Metrics {
             "labelmint_settler_releases_sent_total",
             "Releases carried (resends included).",
             f.releases_sent,
+        );
+        counter(
+            "labelmint_settler_recoveries_sent_total",
+            "jetton_recover messages carried to jetton vaults and escrows (resends included).",
+            f.recoveries_sent,
+        );
+        counter(
+            "labelmint_settler_recoveries_failed_total",
+            "jetton_recover attempts that booked nothing (refused by the wallet, lost, timed out).",
+            f.recoveries_failed,
         );
         let _ = writeln!(
             s,

@@ -27,6 +27,14 @@ pub enum Step<'a> {
         /// Releases in the relayer's external.
         count: usize,
     },
+    /// The relayer's external carries a `jetton_recover` to a jetton vault or escrow (its
+    /// unbooked tokens, per the ledger).
+    RecoverySent {
+        /// The contract.
+        contract: &'a RawAddress,
+        /// The claimed extra (jetton base units).
+        amount: u128,
+    },
     /// One vault's turn starts.
     Vault {
         /// Its currency.

@@ -35,13 +35,18 @@ use labelmint_payout_signer::wire::{BatchBody, ItemBody, ReleaseBody, Signed};
 use sqlx::{PgPool, Row};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, HashBytes};
-use tycho_types::models::StdAddr;
+use tycho_types::models::{AccountState, StdAddr};
 
 use crate::chain::{Chain, amount_at};
 use crate::config::{Config, TON};
 use crate::error::{Error, Result};
 use crate::metrics::{Float, Metrics};
 use crate::progress::{Progress, Silent, Step};
+
+mod recover;
+
+pub use recover::VAULT_RECOVERY_TIMEOUT;
+use recover::{RELAYER_TTL, Recover, VAULT_DATA_RECOVERY_STARTED_AT};
 
 /// The vault's fee reserves (contracts/contracts/vault/fees.tolk): kept out of what a TON
 /// vault can pay.
@@ -126,6 +131,9 @@ pub struct Settler {
     progress: Arc<dyn Progress>,
     /// Payout destinations seen active (deployed): TON payouts to them go bounceable.
     active: HashSet<RawAddress>,
+    /// Contracts (raw addresses) with a jetton recovery in flight this pass (ours, or one the
+    /// contract shows): no batches for such a vault, no releases from such an escrow.
+    recovering: HashSet<String>,
 }
 
 impl Settler {
@@ -151,6 +159,7 @@ impl Settler {
             release_sent_at: HashMap::new(),
             progress: Arc::new(Silent),
             active: HashSet::new(),
+            recovering: HashSet::new(),
         })
     }
 
@@ -172,12 +181,27 @@ impl Settler {
         let ingested = self.ledger.ingest_chain_events(10_000).await?;
         self.progress.step(Step::Ingested(&ingested));
         let mut first_err = None;
-        if let Err(e) = self.releases().await {
-            if e.is_fenced() {
-                return Err(e);
+        let recover = match self.recoveries().await {
+            Ok(r) => r,
+            Err(e) if e.is_fenced() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "jetton recoveries");
+                first_err = Some(e);
+                Vec::new()
             }
-            tracing::warn!(error = %e, "releases");
-            first_err = Some(e);
+        };
+        let releases = match self.releases().await {
+            Ok(r) => r,
+            Err(e) if e.is_fenced() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "releases");
+                first_err.get_or_insert(e);
+                Vec::new()
+            }
+        };
+        if let Err(e) = self.relay(recover, releases).await {
+            tracing::warn!(error = %e, "relayer");
+            first_err.get_or_insert(e);
         }
         for v in self.vaults().await? {
             self.progress.step(Step::Vault {
@@ -243,6 +267,24 @@ impl Settler {
         let indexed = indexed_time(&self.pool).await?;
         let chain_now = self.chain.now().await?;
         let margin = self.cfg.finality_margin;
+        let vault_data = if v.jetton {
+            Some(self.chain.getter(&vault, "get_vault_data").await?)
+        } else {
+            None
+        };
+        // A jetton recovery in flight (ours, decided this pass, or one the vault shows): the
+        // vault refuses batches (ERR_RECOVERY_PENDING) until it is answered; dead batches
+        // still expire (a ledger decision in indexed chain time).
+        let recovering = self.recovering.contains(v.address.as_str())
+            || vault_data.as_ref().is_some_and(|d| {
+                d.get(VAULT_DATA_RECOVERY_STARTED_AT)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|t| t != 0)
+            });
+        if recovering {
+            tracing::debug!(vault = %v.address, "jetton recovery in flight: no batches this pass");
+        }
         let mut live_total: u128 = 0;
         let mut live_count: usize = 0;
         for b in self.ledger.live_batches(&v.currency).await? {
@@ -272,6 +314,9 @@ impl Settler {
             }
             live_total = live_total.saturating_add(b.total);
             live_count += 1;
+            if recovering {
+                continue;
+            }
             if chain_now > b.valid_until {
                 // It can no longer land; it expires once the index is past it.
                 continue;
@@ -291,15 +336,17 @@ impl Settler {
             }
         }
 
+        if recovering {
+            return Ok(());
+        }
         // What the vault can pay beyond its live batches.
         let balance = self.chain.balance(&vault).await?;
         let window = self.chain.getter(&vault, "get_window_usage").await?;
         let window_available = amount_at(&window, WINDOW_AVAILABLE, "get_window_usage.available")?;
         let n = self.cfg.batch_size as u128;
-        let (holdings, ton_needed_per_batch) = if v.jetton {
-            let data = self.chain.getter(&vault, "get_vault_data").await?;
+        let (holdings, ton_needed_per_batch) = if let Some(data) = &vault_data {
             let books = amount_at(
-                &data,
+                data,
                 VAULT_DATA_JETTON_BALANCE,
                 "get_vault_data.jettonBalance",
             )?;
@@ -551,7 +598,9 @@ impl Settler {
         .await?)
     }
 
-    async fn releases(&mut self) -> Result<()> {
+    /// Per escrow: records and signs what is releasable; returns the signed releases for the
+    /// relayer to carry (see [`Settler::relay`]).
+    async fn releases(&mut self) -> Result<Vec<(StdAddr, Cell)>> {
         let projects = sqlx::query(
             "SELECT p.project_id::text AS project_id, p.escrow, p.currency FROM ledger_projects p \
              JOIN ledger_vaults v ON v.currency = p.currency WHERE p.state <> 'closed' \
@@ -592,7 +641,27 @@ impl Settler {
                 Err(Error::Chain { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            let balance = self.chain.balance(&escrow).await?;
+            // The escrow's balance and data (None: not deployed), read once: its float, its
+            // recovery state and its fee.
+            let account = self.chain.account(&escrow).await?;
+            let balance = account
+                .as_ref()
+                .map(|a| a.balance.tokens.into_inner())
+                .unwrap_or(0);
+            let data = match account.map(|a| a.state) {
+                Some(AccountState::Active(init)) => init.data,
+                _ => None,
+            };
+            let storage = data.as_ref().and_then(|d| EscrowStorage::parse(d).ok());
+            if self.recovering.contains(&escrow_raw)
+                || storage
+                    .as_ref()
+                    .is_some_and(|st| st.recovery_in_flight(chain_now))
+            {
+                // A jetton recovery in flight: the escrow refuses releases
+                // (ERR_RECOVERY_PENDING) until it is answered.
+                continue;
+            }
             let intent = intents.get(&escrow_raw);
             let budget = amount_at(
                 &self.chain.getter(&escrow, "get_budget").await?,
@@ -670,11 +739,10 @@ impl Settler {
             }
             // At most what the escrow's budget covers with the platform fee on top
             // (amount + floor(amount * bps / 10^4) <= budget).
-            let fee_bps = match self.chain.data(&escrow).await? {
-                Some(d) => EscrowStorage::parse(&d)
-                    .map(|st| st.params.fee_bps)
-                    .unwrap_or(MAX_FEE_BPS),
-                None => continue,
+            let fee_bps = match (&data, &storage) {
+                (Some(_), Some(st)) => st.params.fee_bps,
+                (Some(_), None) => MAX_FEE_BPS,
+                (None, _) => continue,
             };
             let cap = budget.saturating_mul(10_000) / (10_000 + u128::from(fee_bps));
             let releasable = releasable.min(cap);
@@ -724,11 +792,19 @@ impl Settler {
         if need_ingest {
             self.ledger.ingest_chain_events(10_000).await?;
         }
-        self.relayer_float(carry.len()).await?;
-        if !carry.is_empty() {
-            self.carry(carry, chain_now).await?;
+        Ok(carry)
+    }
+
+    /// The relayer wallet's turn: its float, then one external with the recoveries (first)
+    /// and the signed releases.
+    async fn relay(&mut self, recover: Vec<Recover>, releases: Vec<(StdAddr, Cell)>) -> Result<()> {
+        let attach = self.cfg.release_attach * (releases.len() as u128)
+            + self.cfg.recover_attach * (recover.len() as u128);
+        self.relayer_float(attach).await?;
+        if recover.is_empty() && releases.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.carry(recover, releases).await
     }
 
     async fn sign_release(&mut self, escrow: &StdAddr, i: &Intent) -> Result<Cell> {
@@ -747,7 +823,9 @@ impl Settler {
         cell_of(&signed)
     }
 
-    async fn relayer_float(&mut self, pending: usize) -> Result<()> {
+    /// The relayer's float gauge; `attach`: what the messages of this pass attach (at least
+    /// one release's worth is kept in reserve).
+    async fn relayer_float(&mut self, attach: u128) -> Result<()> {
         let addr = self.relayer_addr.clone();
         let balance = self.chain.balance(&addr).await?;
         self.metrics.float(
@@ -756,7 +834,7 @@ impl Settler {
                 kind: "relayer",
                 currency: "TON".into(),
                 ton_balance: balance,
-                ton_needed: self.cfg.release_attach * (pending.max(1) as u128),
+                ton_needed: attach.max(self.cfg.release_attach),
                 holdings: 0,
                 payable: 0,
             },
@@ -764,49 +842,73 @@ impl Settler {
         Ok(())
     }
 
-    /// The relayer wallet carries the signed releases (up to 4 per external, v4r2's limit).
-    async fn carry(&mut self, carry: Vec<(StdAddr, Cell)>, chain_now: u32) -> Result<()> {
+    /// The relayer wallet carries the recoveries, then the signed releases (up to 4 messages
+    /// per external, v4r2's limit; the recoveries are at most 4 and come first). Its
+    /// valid_until is the one the recoveries' attempts recorded (or chain time + 60 s).
+    async fn carry(&mut self, recover: Vec<Recover>, releases: Vec<(StdAddr, Cell)>) -> Result<()> {
         let addr = self.relayer_addr.clone();
         let Some(data) = self.chain.data(&addr).await? else {
             tracing::warn!(relayer = %addr, "the relayer wallet is not deployed: fund and deploy it");
             return Ok(());
         };
         let seqno = seqno_of(&data).map_err(|e| Error::Message(format!("relayer seqno: {e}")))?;
-        // One external per pass (the next seqno is only known once it landed).
-        let transfers: Vec<Transfer> = carry
+        let chain_now = self.chain.now().await?;
+        let valid_until = recover
             .iter()
-            .take(4)
-            .map(|(to, body)| Transfer {
-                to: to.clone(),
-                amount: self.cfg.release_attach,
-                bounce: true,
-                body: Some(body.clone()),
-                init: None,
-                mode: 3,
-            })
+            .map(|r| r.valid_until)
+            .min()
+            .unwrap_or(chain_now.saturating_add(RELAYER_TTL));
+        // One external per pass (the next seqno is only known once it landed).
+        let recover: Vec<Recover> = recover.into_iter().take(4).collect();
+        let releases: Vec<(StdAddr, Cell)> = releases.into_iter().take(4 - recover.len()).collect();
+        let message = |to: &StdAddr, body: &Cell, amount: u128| Transfer {
+            to: to.clone(),
+            amount,
+            bounce: true,
+            body: Some(body.clone()),
+            init: None,
+            mode: 3,
+        };
+        let transfers: Vec<Transfer> = recover
+            .iter()
+            .map(|r| message(&r.to, &r.body, self.cfg.recover_attach))
+            .chain(
+                releases
+                    .iter()
+                    .map(|(to, body)| message(to, body, self.cfg.release_attach)),
+            )
             .collect();
         let msg = self
             .relayer
-            .external_transfer(seqno, chain_now.saturating_add(60), &transfers, false)
+            .external_transfer(seqno, valid_until, &transfers, false)
             .map_err(|e| Error::Message(format!("relayer transfer: {e}")))?;
         match self.chain.send(&msg).await {
             Ok(()) => {
-                for (to, _) in carry.iter().take(4) {
+                for r in &recover {
+                    self.metrics.recovery_sent();
+                    self.progress.step(Step::RecoverySent {
+                        contract: &r.contract,
+                        amount: r.amount,
+                    });
+                    tracing::info!(contract = %r.contract, amount = %r.amount, seqno, "relayer carried a jetton_recover");
+                }
+                for (to, _) in &releases {
                     self.release_sent_at.insert(
                         format!("{}:{}", to.workchain, hex::encode(to.address.0)),
                         Instant::now(),
                     );
                     self.metrics.release_sent();
                 }
-                self.progress.step(Step::ReleasesCarried {
-                    count: transfers.len(),
-                });
-                tracing::info!(
-                    releases = transfers.len(),
-                    seqno,
-                    "relayer carried releases"
-                );
+                if !releases.is_empty() {
+                    self.progress.step(Step::ReleasesCarried {
+                        count: releases.len(),
+                    });
+                    tracing::info!(releases = releases.len(), seqno, "relayer carried releases");
+                }
             }
+            // A recovery's attempt stays recorded: it is found lost (valid_until + the
+            // finality margin passed in indexed time, the contract's counter unchanged) and
+            // sent again.
             Err(e) => tracing::info!(error = %e, "liteserver did not take the relayer external"),
         }
         Ok(())

@@ -296,6 +296,31 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
             ),
         ]
     );
+    // The same, per contract, for the settler's `jetton_recover`: the vault first.
+    let per_contract: Vec<_> = l
+        .awaiting_recovery()
+        .await
+        .expect("awaiting recovery")
+        .into_iter()
+        .map(|a| (a.account, a.contract, a.currency, a.amount))
+        .collect();
+    assert_eq!(
+        per_contract,
+        vec![
+            (
+                Account::VaultJettonWalletUnbooked(c.clone()),
+                f.addr("usdVault"),
+                c.clone(),
+                50 * USD
+            ),
+            (
+                Account::EscrowJettonWalletUnbooked(PROJECT),
+                f.addr("usdEscrow"),
+                c.clone(),
+                600 * USD
+            ),
+        ]
+    );
 
     // Exactly once: nothing new to ingest; and the same fact taken in again (its record lost)
     // changes nothing: the entry key and the item's bounce evidence hold.
@@ -356,6 +381,7 @@ async fn refused_payout_fee_and_refund_are_booked_owed_again_once_and_reconciled
     let rec = l.reconcile(&c).await.expect("reconcile");
     assert!(rec.is_clean(), "{:?}", rec.issues);
     assert!(rec.awaiting_recovery.is_empty());
+    assert!(l.awaiting_recovery().await.expect("awaiting").is_empty());
     assert_eq!(
         figure(&rec, "jetton_recovered"),
         (650 * USD as i128, 650 * USD as i128)

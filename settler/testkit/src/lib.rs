@@ -29,13 +29,16 @@ use std::time::{Duration, Instant};
 
 use labelmint_abi::Layout;
 use labelmint_abi::escrow::{
-    EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRoutes, JETTON_DEPOSIT_FORWARD_TON,
+    EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRoutes, EscrowStorage,
+    JETTON_DEPOSIT_FORWARD_TON,
 };
-use labelmint_abi::jetton::{ForwardPayload, JettonTransfer, JettonWalletStorage};
+use labelmint_abi::jetton::{
+    CallTo, ForwardPayload, JettonTransfer, JettonWalletStorage, SetStatus,
+};
 use labelmint_abi::state_init::{
     escrow_address, escrow_state_init, jetton_wallet_address, vault_address, vault_state_init,
 };
-use labelmint_abi::vault::{VaultConfig, VaultTopUp};
+use labelmint_abi::vault::{VaultConfig, VaultStorage, VaultTopUp};
 use labelmint_devnet::config::seed_from_phrase;
 use labelmint_devnet::wallet::{Transfer, WalletV4R2};
 use labelmint_devnet::{Config as DevnetConfig, Devnet};
@@ -361,6 +364,8 @@ pub struct Stack {
     pub usd_vault: StdAddr,
     /// The test USD minter.
     pub minter: StdAddr,
+    /// The platform's treasury (a v4r2 wallet; escrows send their fee to it).
+    pub treasury: StdAddr,
     /// The projects, as asked.
     pub projects: Vec<Project>,
     /// The relayer's seed.
@@ -586,6 +591,7 @@ impl Stack {
             ton_vault,
             usd_vault,
             minter,
+            treasury: treasury.clone(),
             projects,
             relayer_seed,
             vault_timeout: o.vault_timeout,
@@ -764,23 +770,75 @@ impl Stack {
 
     /// `owner`'s test USD balance (its jetton wallet's; 0 without one).
     pub fn usd_balance(&self, owner: &StdAddr) -> u128 {
-        let Ok(wallet) = jetton_wallet_address(owner, &self.minter) else {
-            return 0;
-        };
+        self.usd_wallet(owner).map(|w| w.balance).unwrap_or(0)
+    }
+
+    /// `owner`'s test USD wallet's storage (None: not deployed).
+    pub fn usd_wallet(&self, owner: &StdAddr) -> Option<JettonWalletStorage> {
+        let wallet = jetton_wallet_address(owner, &self.minter).ok()?;
+        self.data(&wallet).and_then(|d| {
+            let mut s = d.as_slice().ok()?;
+            JettonWalletStorage::load(&mut s).ok()
+        })
+    }
+
+    /// An active account's data on the devnet.
+    pub fn data(&self, a: &StdAddr) -> Option<Cell> {
         self.devnet
-            .account(&wallet)
+            .account(a)
             .ok()
             .and_then(|acc| acc.load_account().ok().flatten())
             .and_then(|acc| match acc.state {
                 AccountState::Active(init) => init.data,
                 _ => None,
             })
-            .and_then(|d| {
-                let mut s = d.as_slice().ok()?;
-                JettonWalletStorage::load(&mut s).ok()
-            })
-            .map(|w| w.balance)
-            .unwrap_or(0)
+    }
+
+    /// A vault's storage as it is now on the devnet (its jetton books, its recovery in
+    /// flight).
+    pub fn vault_storage(&self, vault: &StdAddr) -> VaultStorage {
+        let data = self.data(vault).expect("the vault is deployed");
+        VaultStorage::parse(&data).expect("vault storage")
+    }
+
+    /// An escrow's storage as it is now on the devnet (its counters, its recovery in flight).
+    pub fn escrow_storage(&self, escrow: &StdAddr) -> EscrowStorage {
+        let data = self.data(escrow).expect("the escrow is deployed");
+        EscrowStorage::parse(&data).expect("escrow storage")
+    }
+
+    /// Locks (or unlocks, `status` 0) `owner`'s test USD wallet as USDT's admin would: the
+    /// faucet (the minter's admin on the devnet) sends `call_to` carrying `set_status` (bit 2,
+    /// [`labelmint_abi::jetton::STATUS_RECEIVE_LOCKED`]: incoming transfers bounce with exit
+    /// 45). The minter deploys the wallet if it does not exist. Returns once the wallet shows
+    /// the status.
+    pub async fn set_usd_status(&self, owner: &StdAddr, status: u8) {
+        let body = CallTo {
+            query_id: 45,
+            to_address: owner.clone(),
+            ton_amount: TON / 20,
+            master_msg: SetStatus {
+                query_id: 45,
+                status,
+            }
+            .build()
+            .expect("set_status"),
+        }
+        .build()
+        .expect("call_to");
+        self.faucet_all(&[Transfer {
+            to: self.minter.clone(),
+            amount: TON / 10,
+            bounce: true,
+            body: Some(body),
+            init: None,
+            mode: 3,
+        }])
+        .await;
+        wait_for("the wallet's status", STEP, || async {
+            (self.usd_wallet(owner)?.status == status).then_some(())
+        })
+        .await;
     }
 
     /// The liteserver of the devnet.

@@ -6,6 +6,8 @@ mod bounce;
 mod crash;
 mod expiry;
 mod jetton;
+mod jetton_recover;
+mod jetton_recover_escrow;
 mod leader;
 mod settle;
 mod support;
