@@ -305,7 +305,7 @@ impl Out {
         }
         match state {
             "confirmed" | "paid" | "ok" | "active" => c.fg(Color::Green),
-            "bounced" | "expired" | "MISMATCH" | "revoked" => c.fg(Color::Red),
+            "bounced" | "expired" | "MISMATCH" | "revoked" | "low" => c.fg(Color::Red),
             _ => c.fg(Color::Yellow),
         }
     }

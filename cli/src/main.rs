@@ -31,6 +31,7 @@ mod common;
 mod consensus;
 mod create;
 mod devnet;
+mod float;
 mod ledger;
 mod payout;
 mod project;
@@ -84,6 +85,10 @@ enum Command {
                             LABELMINT_SIGNER_URL=http://127.0.0.1:7420 labelmint settle --once \\\n    \
                             --global-config .data/devnet/global-config.json --batch-size 100")]
     Settle(settle::SettleArgs),
+    /// Each escrow's, vault's and the relayer's float as the settler last saw it: TON balance
+    /// against the fees its next actions need, holdings against what is payable.
+    #[command(after_help = "Examples:\n  labelmint float\n  labelmint float --check --json")]
+    Float(float::FloatArgs),
     /// Print shell completions for SHELL to stdout.
     #[command(after_help = "Example:\n  labelmint completions zsh > ~/.zfunc/_labelmint")]
     Completions {
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
         Command::Project(cmd) => common::block_on(project::run(cli.global, cmd)),
         Command::Devnet(cmd) => common::block_on(devnet::run(cli.global, cmd)),
         Command::Settle(args) => common::block_on(settle::run(cli.global, args)),
+        Command::Float(args) => common::block_on(float::run(cli.global, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -107,6 +107,12 @@
 //! service runs silent, `labelmint settle --once` draws bars from it, the benchmark
 //! (`make settler-bench`) timestamps it. It only observes: nothing it does changes a decision.
 //!
+//! ## Float
+//! Every pass measures each escrow's, vault's and the relayer's TON balance against the fees
+//! its next actions need, and each vault's holdings (an escrow's remaining budget) against
+//! what is payable from it ([`metrics::Float`]): Prometheus gauges, a warning log line when
+//! low, and a row per contract in `settler_floats` ([`float`]) that `labelmint float` shows.
+//!
 //! ## Running one pass by hand
 //! `labelmint settle --once [--wait]` takes the leader lock (and refuses while a service
 //! leads), runs one [`settle::Settler::pass`] with progress bars, and optionally waits until
@@ -137,6 +143,7 @@ pub mod args;
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod float;
 pub mod leader;
 pub mod metrics;
 pub mod progress;

@@ -220,6 +220,17 @@ impl Settler {
                 first_err.get_or_insert(e);
             }
         }
+        // The floats of this pass, for `labelmint float` and the api (observational).
+        let recorded = match self.chain.now().await {
+            Ok(now) => crate::float::record(&self.pool, &self.metrics.floats(), now).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            if e.is_fenced() {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "float not recorded");
+        }
         match first_err {
             Some(e) => Err(e),
             None => Ok(()),

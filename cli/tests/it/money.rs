@@ -785,3 +785,16 @@ async fn project_create_registers_everywhere_and_prints_a_deposit_link() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--fee-bps"), "{}", r.stderr);
 }
+
+#[tokio::test]
+async fn float_says_when_the_settler_never_ran() {
+    let s = Seeded::new().await;
+    let r = s.run(&["float"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the settler has not run against this database"),
+        "{}",
+        r.stderr
+    );
+}

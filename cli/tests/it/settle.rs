@@ -201,6 +201,57 @@ async fn one_pass_by_hand_releases_then_pays_and_waits_for_the_chain() {
     assert!(text.contains("one pass as leader"), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour codes: {text:?}");
     assert!(s.all_confirmed().await, "{:?}", s.states().await);
+    // The float the passes saw: both vaults, both escrows and the relayer, with units.
+    let float = cli(&url, vec!["float".into(), "--json".into()])
+        .await
+        .json();
+    let floats = float["floats"].as_array().expect("floats");
+    let raw = |a: &tycho_types::models::StdAddr| format!("0:{}", hex::encode(a.address.0));
+    for (addr, kind, currency) in [
+        (raw(&s.ton_vault), "vault", "TON"),
+        (raw(&s.usd_vault), "vault", "USD"),
+    ] {
+        let f = floats
+            .iter()
+            .find(|f| f["contract"] == addr.as_str())
+            .unwrap_or_else(|| panic!("no float for the {currency} vault: {float}"));
+        assert_eq!(
+            (f["kind"].as_str(), f["currency"].as_str()),
+            (Some(kind), Some(currency))
+        );
+        assert!(amount(&f["ton_balance"]) > 0, "{f}");
+        assert!(amount(&f["ton_needed"]) > 0, "{f}");
+        assert_eq!(f["stale"], false, "{f}");
+        assert_eq!(
+            f["low"],
+            amount(&f["ton_balance"]) < amount(&f["ton_needed"])
+                || amount(&f["holdings"]) < amount(&f["payable"]),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        floats.iter().filter(|f| f["kind"] == "escrow").count(),
+        2,
+        "{float}"
+    );
+    assert_eq!(
+        floats.iter().filter(|f| f["kind"] == "relayer").count(),
+        1,
+        "{float}"
+    );
+    let any_low = floats.iter().any(|f| f["low"] == true);
+    let check = cli(&url, vec!["float".into(), "--check".into()]).await;
+    assert_eq!(
+        check.code,
+        i32::from(any_low),
+        "{}{}",
+        check.stdout,
+        check.stderr
+    );
+    let text = cli(&url, vec!["float".into()]).await;
+    assert!(text.stdout.contains(" TON"), "{}", text.stdout);
+    assert!(text.stdout.contains(" USD"), "{}", text.stdout);
+
     // The ledger reconciles (the CLI's own reconcile, both currencies).
     s.index_to_head().await;
     let rec = cli(
