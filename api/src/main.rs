@@ -44,7 +44,11 @@ struct Args {
     #[arg(long, env = "LABELMINT_API_MAX_INDEXER_LAG", default_value_t = 60)]
     max_indexer_lag: u64,
     /// An origin CORS allows (repeat; none: any origin).
-    #[arg(long = "cors-origin", env = "LABELMINT_API_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "LABELMINT_API_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     cors_origins: Vec<String>,
     /// Connections in the read pool.
     #[arg(long, env = "LABELMINT_API_DB_CONNECTIONS", default_value_t = 16)]
@@ -107,7 +111,10 @@ async fn main() -> Result<()> {
     let handle = labelmint_api::spawn(config)
         .await
         .context("start labelmint-api")?;
-    eprintln!("labelmint-api on http://{0} (docs: http://{0}/docs)", handle.addr());
+    eprintln!(
+        "labelmint-api on http://{0} (docs: http://{0}/docs)",
+        handle.addr()
+    );
     tokio::select! {
         r = tokio::signal::ctrl_c() => {
             r.context("wait for Ctrl-C")?;

@@ -88,7 +88,10 @@ impl PageQuery {
                 .iter()
                 .map(|k| {
                     k.parse::<i64>().map_err(|_| {
-                        ApiError::param("cursor", "not a cursor of this list (pass next_cursor as is)")
+                        ApiError::param(
+                            "cursor",
+                            "not a cursor of this list (pass next_cursor as is)",
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -118,7 +121,12 @@ pub fn encode_cursor(kind: &str, keys: &[String]) -> String {
 }
 
 fn decode_cursor(c: &str, kind: &str, n: usize) -> Result<Vec<String>, ApiError> {
-    let bad = || ApiError::param("cursor", "not a cursor of this list (pass next_cursor as is)");
+    let bad = || {
+        ApiError::param(
+            "cursor",
+            "not a cursor of this list (pass next_cursor as is)",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(c.as_bytes()).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let mut parts = text.split(':');

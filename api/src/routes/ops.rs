@@ -76,12 +76,17 @@ async fn ready(State(st): State<AppState>) -> Result<Json<Status>, ApiError> {
     }))
 }
 
-/// Why a database call failed, without anything of the URL.
+/// Why a database call failed, without anything of the URL or the database's name (a
+/// server message may quote them: only its SQLSTATE is shown; the log has the rest).
 fn short(e: &sqlx::Error) -> String {
+    tracing::warn!(cause = %e, "ready: database check failed");
     match e {
         sqlx::Error::PoolTimedOut => "no connection within the acquire timeout".to_owned(),
         sqlx::Error::Io(io) => io.kind().to_string(),
-        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("the server refused (SQLSTATE {code})"),
+            None => "the server refused".to_owned(),
+        },
         _ => "unavailable".to_owned(),
     }
 }

@@ -152,7 +152,9 @@ async fn list_batches(
     }
     if let Some(c) = &q.currency
         && (!(2..=12).contains(&c.len())
-            || !c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
     {
         return Err(ApiError::param(
             "currency",

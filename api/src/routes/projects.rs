@@ -303,7 +303,10 @@ async fn project_events(
         Some([lt, idx]) => (
             Some(*lt),
             Some(i32::try_from(*idx).map_err(|_| {
-                ApiError::param("cursor", "not a cursor of this list (pass next_cursor as is)")
+                ApiError::param(
+                    "cursor",
+                    "not a cursor of this list (pass next_cursor as is)",
+                )
             })?),
         ),
         _ => (None, None),

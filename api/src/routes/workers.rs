@@ -177,7 +177,10 @@ async fn payouts(
         Some([b, p]) => (
             Some(*b),
             Some(i32::try_from(*p).map_err(|_| {
-                ApiError::param("cursor", "not a cursor of this list (pass next_cursor as is)")
+                ApiError::param(
+                    "cursor",
+                    "not a cursor of this list (pass next_cursor as is)",
+                )
             })?),
         ),
         _ => (None, None),
