@@ -21,6 +21,14 @@ pub enum Error {
         /// The first 32 bits of the body.
         found: u32,
     },
+    /// A string that is not a TON address in the expected form ([`crate::address`]).
+    #[error("{input:?} is not a TON address: {reason}")]
+    BadAddress {
+        /// The input (at most 100 characters of it).
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The cell ends (bits or refs) before the layout does.
     #[error("cell underflow: the cell ends before the layout does")]
     CellUnderflow,

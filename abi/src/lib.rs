@@ -20,6 +20,7 @@
 //!   `errors.tolk` files, so no code is retyped.
 //! - [`jetton`], [`escrow`], [`vault`], [`recovery`]: every message, signed request, storage
 //!   layout and event as a Rust type implementing [`Layout`] (`build` / `parse`, tag included).
+//! - [`address`]: raw and user-friendly address forms (the CLI's and the API's one copy).
 //! - [`network`]: the global ids signed requests are bound to.
 //! - [`events`]: [`Event`], decoding any escrow or vault event body by its opcode.
 //! - [`signing`]: what the signer signs ([`SignedRequest::signing_hash`], the request cell's
@@ -86,6 +87,7 @@
 mod codec;
 mod json;
 
+pub mod address;
 pub mod code;
 pub mod error;
 pub mod escrow;

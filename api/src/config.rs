@@ -1,0 +1,95 @@
+//! The server's one typed configuration. The binary's flags convert into it; tests build it
+//! with [`Config::test`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The address `labelmint-api` listens on by default (not a port `make up` uses: 4924, 7420,
+/// 9184 and 9187 are taken there).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The database role every read runs as (`SET ROLE` at connect): SELECT only, on the tables
+/// the API reads (migrations/*_api_read_role.sql).
+pub const DEFAULT_DB_ROLE: &str = "labelmint_api_read";
+
+/// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
+pub const MAX_PAGE: u32 = 200;
+/// The `limit` of a list when none is given.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// The network the addresses belong to (the user-friendly form's testnet flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// TON mainnet (global id -239): testnet flag off.
+    Mainnet,
+    /// TON testnet (global id -3): testnet flag on.
+    Testnet,
+    /// The local devnet (global id 2026): testnet flag on (its coins are worthless).
+    Devnet,
+}
+
+impl Network {
+    /// Whether user-friendly addresses carry the testnet flag.
+    pub fn testnet(self) -> bool {
+        self != Network::Mainnet
+    }
+}
+
+/// Everything the server needs.
+#[derive(Clone)]
+pub struct Config {
+    /// Where to listen (port 0: any free port; [`crate::Handle::addr`] tells which).
+    pub listen: SocketAddr,
+    /// The Postgres URL of the database the indexer and the ledger write. It may hold a
+    /// password: never logged (see the `Debug` impl), never taken from a command line.
+    pub database_url: String,
+    /// Reads run as this role (`SET ROLE` at connect; the login must be a member). `None`: the
+    /// login's own rights (only for a login that is itself read-only).
+    pub db_role: Option<String>,
+    /// Apply the API's migration (the read role) at start, with the login's own rights.
+    pub migrate: bool,
+    /// The network of the addresses shown.
+    pub network: Network,
+    /// `/ready` answers 503 when the last indexed masterchain block is older than this.
+    pub max_indexer_lag: Duration,
+    /// Origins allowed by CORS; empty: any origin (the reads are public, no credentials).
+    pub cors_origins: Vec<String>,
+    /// Connections in the read pool.
+    pub max_connections: u32,
+    /// How long a request waits for a database connection before it answers 503.
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &"<secret>")
+            .field("db_role", &self.db_role)
+            .field("migrate", &self.migrate)
+            .field("network", &self.network)
+            .field("max_indexer_lag", &self.max_indexer_lag)
+            .field("cors_origins", &self.cors_origins)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read role, migrations
+    /// applied, devnet addresses, a generous lag bound.
+    pub fn test(database_url: &str) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.to_owned(),
+            db_role: Some(DEFAULT_DB_ROLE.to_owned()),
+            migrate: true,
+            network: Network::Devnet,
+            max_indexer_lag: Duration::from_secs(u64::from(u32::MAX)),
+            cors_origins: Vec::new(),
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(2),
+        }
+    }
+}

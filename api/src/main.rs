@@ -1,0 +1,125 @@
+//! `labelmint-api`: the status API server. Flags and environment into a
+//! [`labelmint_api::Config`], then serve until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, ValueEnum};
+use labelmint_api::config::{DEFAULT_DB_ROLE, DEFAULT_LISTEN};
+use labelmint_api::{Config, Network};
+
+/// The database `make up` writes (the private cluster of scripts/pg.sh, its fixed local
+/// password, 127.0.0.1 only: not a secret), as the CLI's default.
+const DEFAULT_DATABASE_URL: &str = "postgres://labelmint:labelmint@127.0.0.1:54329/labelmint_up";
+
+/// The LabelMint Pay status API: the indexed chain and the ledger as JSON.
+///
+/// The database URL comes from DATABASE_URL or a file (--database-url-file), never from a flag
+/// value: it may hold a password. Default: the database `make up` writes.
+///
+/// Example: `labelmint-api --listen 127.0.0.1:8080 --network devnet`, then
+/// `curl -s http://127.0.0.1:8080/v1/indexer/status` and open http://127.0.0.1:8080/docs.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, env = "LABELMINT_API_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// A file whose first line is the Postgres URL (wins over DATABASE_URL).
+    #[arg(long, env = "LABELMINT_DATABASE_URL_FILE", value_name = "PATH")]
+    database_url_file: Option<PathBuf>,
+    /// The role reads run as (SET ROLE; the login must be a member). Empty: the login's own.
+    #[arg(long, env = "LABELMINT_API_DB_ROLE", default_value = DEFAULT_DB_ROLE)]
+    db_role: String,
+    /// Do not apply the API's migration at start (the login may not create roles; run it as
+    /// the database owner first).
+    #[arg(long, env = "LABELMINT_API_SKIP_MIGRATIONS")]
+    skip_migrations: bool,
+    /// The network of the addresses shown (testnet flag on for testnet and devnet).
+    #[arg(long, env = "LABELMINT_NETWORK", value_enum, default_value_t = NetworkArg::Devnet)]
+    network: NetworkArg,
+    /// `/ready` fails when the last indexed masterchain block is older than this (seconds).
+    #[arg(long, env = "LABELMINT_API_MAX_INDEXER_LAG", default_value_t = 60)]
+    max_indexer_lag: u64,
+    /// An origin CORS allows (repeat; none: any origin).
+    #[arg(
+        long = "cors-origin",
+        env = "LABELMINT_API_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Connections in the read pool.
+    #[arg(long, env = "LABELMINT_API_DB_CONNECTIONS", default_value_t = 16)]
+    db_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NetworkArg {
+    Mainnet,
+    Testnet,
+    Devnet,
+}
+
+impl Args {
+    fn database_url(&self) -> Result<String> {
+        if let Some(path) = &self.database_url_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read --database-url-file {}", path.display()))?;
+            let url = text.lines().next().unwrap_or("").trim().to_owned();
+            if url.is_empty() {
+                bail!("--database-url-file {}: the file is empty", path.display());
+            }
+            return Ok(url);
+        }
+        Ok(match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => DEFAULT_DATABASE_URL.to_owned(),
+        })
+    }
+
+    fn into_config(self) -> Result<Config> {
+        Ok(Config {
+            database_url: self.database_url()?,
+            listen: self.listen,
+            db_role: Some(self.db_role).filter(|r| !r.is_empty()),
+            migrate: !self.skip_migrations,
+            network: match self.network {
+                NetworkArg::Mainnet => Network::Mainnet,
+                NetworkArg::Testnet => Network::Testnet,
+                NetworkArg::Devnet => Network::Devnet,
+            },
+            max_indexer_lag: Duration::from_secs(self.max_indexer_lag),
+            cors_origins: self.cors_origins,
+            max_connections: self.db_connections,
+            acquire_timeout: Duration::from_secs(3),
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Args::parse().into_config()?;
+    let handle = labelmint_api::spawn(config)
+        .await
+        .context("start labelmint-api")?;
+    eprintln!(
+        "labelmint-api on http://{0} (docs: http://{0}/docs)",
+        handle.addr()
+    );
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => {
+            r.context("wait for Ctrl-C")?;
+        }
+    }
+    handle.shutdown().await.context("shut down")?;
+    Ok(())
+}

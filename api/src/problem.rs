@@ -1,0 +1,271 @@
+//! Request errors as RFC 9457 `application/problem+json`: one [`ApiError`] per kind, one
+//! stable `type` URI per kind ([`ApiError::kind`]), and one place that writes them to the wire
+//! ([`ApiError::into_response`] + the [`finish`] middleware, which adds `instance` and the
+//! request id). Internal errors are logged with their cause and answered with a generic detail.
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The base of every problem `type` URI.
+pub const PROBLEM_BASE: &str = "https://labelmint.dev/problems/";
+
+/// The media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error a request ends with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The resource the path names does not exist.
+    #[error("{resource} {id} not found")]
+    NotFound {
+        /// `project`, `vault`, `batch`, `transaction`, ...
+        resource: &'static str,
+        /// The id as given.
+        id: String,
+    },
+    /// A path or query parameter is malformed or out of range.
+    #[error("parameter {parameter}: {reason}")]
+    InvalidParameter {
+        /// The parameter's name (`project_id`, `limit`, `cursor`, `address`, `query`, ...).
+        parameter: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No route has this path.
+    #[error("no route {path}")]
+    UnknownRoute {
+        /// The path asked for.
+        path: String,
+    },
+    /// The route exists, the method does not.
+    #[error("method {method} is not allowed here")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+    },
+    /// `/ready`: a dependency is not ready.
+    #[error("not ready: {reason}")]
+    NotReady {
+        /// Which dependency and why.
+        reason: String,
+    },
+    /// The database did not answer (no connection within the acquire timeout, refused).
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    /// Anything else: a bug or an unexpected database answer (logged, never shown).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                ApiError::DatabaseUnavailable(e)
+            }
+            other => ApiError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// The problem kinds, each with its `type` slug, title and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// 404 `not-found`.
+    NotFound,
+    /// 400 `invalid-parameter`.
+    InvalidParameter,
+    /// 404 `unknown-route`.
+    UnknownRoute,
+    /// 405 `method-not-allowed`.
+    MethodNotAllowed,
+    /// 503 `not-ready`.
+    NotReady,
+    /// 503 `database-unavailable`.
+    DatabaseUnavailable,
+    /// 500 `internal`.
+    Internal,
+}
+
+impl ProblemKind {
+    /// The slug after [`PROBLEM_BASE`].
+    pub fn slug(self) -> &'static str {
+        match self {
+            ProblemKind::NotFound => "not-found",
+            ProblemKind::InvalidParameter => "invalid-parameter",
+            ProblemKind::UnknownRoute => "unknown-route",
+            ProblemKind::MethodNotAllowed => "method-not-allowed",
+            ProblemKind::NotReady => "not-ready",
+            ProblemKind::DatabaseUnavailable => "database-unavailable",
+            ProblemKind::Internal => "internal",
+        }
+    }
+
+    /// The human title (the same for every occurrence of the kind).
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemKind::NotFound => "Not found",
+            ProblemKind::InvalidParameter => "Invalid parameter",
+            ProblemKind::UnknownRoute => "Unknown route",
+            ProblemKind::MethodNotAllowed => "Method not allowed",
+            ProblemKind::NotReady => "Not ready",
+            ProblemKind::DatabaseUnavailable => "Database unavailable",
+            ProblemKind::Internal => "Internal error",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemKind::NotFound | ProblemKind::UnknownRoute => StatusCode::NOT_FOUND,
+            ProblemKind::InvalidParameter => StatusCode::BAD_REQUEST,
+            ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemKind::NotReady | ProblemKind::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl ApiError {
+    /// Its kind.
+    pub fn kind(&self) -> ProblemKind {
+        match self {
+            ApiError::NotFound { .. } => ProblemKind::NotFound,
+            ApiError::InvalidParameter { .. } => ProblemKind::InvalidParameter,
+            ApiError::UnknownRoute { .. } => ProblemKind::UnknownRoute,
+            ApiError::MethodNotAllowed { .. } => ProblemKind::MethodNotAllowed,
+            ApiError::NotReady { .. } => ProblemKind::NotReady,
+            ApiError::DatabaseUnavailable(_) => ProblemKind::DatabaseUnavailable,
+            ApiError::Internal(_) => ProblemKind::Internal,
+        }
+    }
+
+    /// A bad parameter.
+    pub fn param(parameter: &str, reason: impl Into<String>) -> ApiError {
+        ApiError::InvalidParameter {
+            parameter: parameter.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The problem body (without `instance` and `request_id`: [`finish`] adds them).
+    pub fn problem(&self) -> Problem {
+        let kind = self.kind();
+        let detail = match self {
+            ApiError::DatabaseUnavailable(_) => {
+                "the database did not answer in time; retry later".to_owned()
+            }
+            ApiError::Internal(_) => {
+                "an internal error occurred; it was logged with this request's id".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("{PROBLEM_BASE}{}", kind.slug()),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
+            detail,
+            instance: None,
+            request_id: None,
+            parameter: match self {
+                ApiError::InvalidParameter { parameter, .. } => Some(parameter.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable URI per kind of error: `https://labelmint.dev/problems/<slug>`.
+    #[serde(rename = "type")]
+    #[schema(example = "https://labelmint.dev/problems/not-found")]
+    pub kind: String,
+    /// The kind's title (the same for every occurrence).
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The request path of this occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The request's `x-request-id` (the same as in the logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// `invalid-parameter`: the parameter's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, Json(p)).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::DatabaseUnavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
+        }
+        let p = self.problem();
+        let mut res = problem_response(&p);
+        res.extensions_mut().insert(p);
+        res
+    }
+}
+
+/// Middleware: a response carrying a [`Problem`] gets its `instance` (the request path) and
+/// `request_id` filled in and its body rewritten.
+pub async fn finish(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let res = next.run(req).await;
+    let Some(mut p) = res.extensions().get::<Problem>().cloned() else {
+        return res;
+    };
+    p.instance = Some(path);
+    p.request_id = request_id;
+    let (mut parts, _) = res.into_parts();
+    let fresh = problem_response(&p);
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers = fresh_parts.headers;
+    parts.extensions.insert(p);
+    Response::from_parts(parts, body)
+}
+
+/// The router's fallback: an unknown route.
+pub async fn unknown_route(req: Request) -> ApiError {
+    ApiError::UnknownRoute {
+        path: req.uri().path().chars().take(200).collect(),
+    }
+}
+
+/// The router's fallback for a known route with another method.
+pub async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+    }
+}
+
+/// A panic in a handler (caught by tower-http): a 500 problem, never a dropped connection.
+pub fn from_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("a handler panicked".to_owned()).into_response()
+}

@@ -1,0 +1,339 @@
+//! `/v1/projects`, `/v1/projects/{project_id}`, `/v1/projects/{project_id}/events`: each
+//! project's ledger row with the sums of its escrow's indexed events.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{Q, Seg};
+use crate::problem::{ApiError, Problem};
+use crate::server::AppState;
+use crate::wire::{Address, Page, PageQuery, page, parse_u64};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_projects))
+        .routes(routes!(get_project))
+        .routes(routes!(project_events))
+}
+
+/// A project and its escrow. Amounts: base units of `currency` (`decimals`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectView {
+    /// The project id (uint64, as a decimal string).
+    pub project_id: String,
+    /// The project's escrow (bounceable).
+    pub escrow: Address,
+    /// The client's wallet (non-bounceable).
+    pub client: Address,
+    /// `TON` or a jetton's code (`USD`).
+    pub currency: String,
+    /// Decimals of the currency's base unit.
+    pub decimals: u8,
+    /// The ledger's state: `active`, `closing` or `closed`.
+    pub state: String,
+    /// What the escrow still holds for the project (indexed events): deposited + recovered -
+    /// released - platform fees + release_bounced - refunded + refund_bounced.
+    pub budget: String,
+    /// Sum of `ev_deposit`.
+    pub deposited: String,
+    /// Sum of `ev_release` amounts (to the vault).
+    pub released: String,
+    /// Sum of `ev_release` fees (to the treasury).
+    pub platform_fees: String,
+    /// Sum of `ev_release_bounced` (release or fee legs that came back).
+    pub release_bounced: String,
+    /// Sum of `ev_refund`.
+    pub refunded: String,
+    /// Sum of `ev_refund_bounced`.
+    pub refund_bounced: String,
+    /// Sum of `ev_jetton_recovered` (returned tokens booked again).
+    pub recovered: String,
+    /// The ledger's approved earnings of the project (not revoked).
+    pub approved: String,
+    /// The escrow account's TON balance (nanoTON, 9 decimals) as last indexed; `null` before
+    /// its first indexed transaction.
+    pub on_chain_balance_ton: Option<String>,
+    /// The escrow account's status as last indexed (`active`, `uninit`, ...).
+    pub account_status: Option<String>,
+    /// The escrow's deadline (unix seconds). Always `null` for now: it lives in the escrow's
+    /// storage (`escrow_params.deadline`), which the indexer does not keep (it keeps balances
+    /// and events, not account data), and no event carries it.
+    pub deadline: Option<u32>,
+}
+
+#[derive(FromRow)]
+struct ProjectRow {
+    project_id: String,
+    escrow: String,
+    client: String,
+    currency: String,
+    decimals: i16,
+    state: String,
+    budget: String,
+    deposited: String,
+    released: String,
+    fees: String,
+    release_bounced: String,
+    refunded: String,
+    refund_bounced: String,
+    recovered: String,
+    approved: String,
+    balance: Option<String>,
+    status: Option<String>,
+}
+
+const PROJECT_SQL: &str = "\
+SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decimals, p.state, \
+  (f.deposited + f.recovered - f.released - f.fees + f.release_bounced - f.refunded \
+    + f.refund_bounced)::text AS budget, \
+  f.deposited::text AS deposited, f.released::text AS released, f.fees::text AS fees, \
+  f.release_bounced::text AS release_bounced, f.refunded::text AS refunded, \
+  f.refund_bounced::text AS refund_bounced, f.recovered::text AS recovered, \
+  (SELECT COALESCE(sum(amount), 0) FROM ledger_earnings e \
+    WHERE e.project_id = p.project_id AND e.state <> 'revoked')::text AS approved, \
+  s.balance::text AS balance, s.status \
+FROM ledger_projects p \
+JOIN ledger_currencies c ON c.code = p.currency \
+CROSS JOIN LATERAL (SELECT \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_deposit'), 0) AS deposited, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_release'), 0) AS released, \
+    COALESCE(sum(fee) FILTER (WHERE kind = 'ev_release'), 0) AS fees, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_release_bounced'), 0) AS release_bounced, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_refund'), 0) AS refunded, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_refund_bounced'), 0) AS refund_bounced, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_jetton_recovered'), 0) AS recovered \
+  FROM events ev WHERE ev.contract = p.escrow) f \
+LEFT JOIN account_states s ON s.address = p.escrow ";
+
+impl ProjectRow {
+    fn view(self, testnet: bool) -> ProjectView {
+        ProjectView {
+            escrow: Address::contract(&self.escrow, testnet),
+            client: Address::wallet(&self.client, testnet),
+            project_id: self.project_id,
+            currency: self.currency,
+            decimals: u8::try_from(self.decimals).unwrap_or(0),
+            state: self.state,
+            budget: self.budget,
+            deposited: self.deposited,
+            released: self.released,
+            platform_fees: self.fees,
+            release_bounced: self.release_bounced,
+            refunded: self.refunded,
+            refund_bounced: self.refund_bounced,
+            recovered: self.recovered,
+            approved: self.approved,
+            on_chain_balance_ton: self.balance,
+            account_status: self.status,
+            deadline: None,
+        }
+    }
+}
+
+/// Projects, by project id ascending.
+#[utoipa::path(get, path = "/v1/projects", tag = "projects", params(PageQuery),
+    responses(
+        (status = 200, body = Page<ProjectView>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_projects(
+    State(st): State<AppState>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Page<ProjectView>>, ApiError> {
+    let limit = q.limit()?;
+    let after = q.cursor("p", 1)?.map(|mut k| k.remove(0));
+    let sql = format!(
+        "{PROJECT_SQL} WHERE ($1::text IS NULL OR p.project_id > $1::text::numeric) \
+         ORDER BY p.project_id LIMIT $2"
+    );
+    let rows: Vec<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&st.pool)
+        .await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        "p",
+        |r| vec![r.project_id.clone()],
+        |r| r.view(st.testnet),
+    )))
+}
+
+/// One project.
+#[utoipa::path(get, path = "/v1/projects/{project_id}", tag = "projects",
+    params(("project_id" = String, Path, description = "uint64 project id")),
+    responses(
+        (status = 200, body = ProjectView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_project(
+    State(st): State<AppState>,
+    Seg(id): Seg,
+) -> Result<Json<ProjectView>, ApiError> {
+    let pid = parse_u64("project_id", &id)?;
+    let sql = format!("{PROJECT_SQL} WHERE p.project_id = $1::text::numeric");
+    let row: Option<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(pid.to_string())
+        .fetch_optional(&st.pool)
+        .await?;
+    row.map(|r| Json(r.view(st.testnet)))
+        .ok_or(ApiError::NotFound {
+            resource: "project",
+            id: pid.to_string(),
+        })
+}
+
+/// An event the indexer decoded from a contract's external-out message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// The TL-B constructor: `ev_deposit`, `ev_release`, `ev_payout_bounced`, ...
+    pub kind: String,
+    /// The transaction that emitted it (hex).
+    pub tx_hash: String,
+    /// The out message's index in that transaction.
+    pub msg_idx: i32,
+    /// The transaction's logical time (decimal string).
+    pub lt: String,
+    /// Chain time: the transaction's `now` (unix seconds).
+    pub now: i64,
+    /// The masterchain block that committed it.
+    pub mc_seqno: i64,
+    /// The amount the event is about (base units), when it has one.
+    pub amount: Option<String>,
+    /// The platform fee of an `ev_release`.
+    pub fee: Option<String>,
+    /// The running figure after the event (see the indexer's schema), when it has one.
+    pub balance_after: Option<String>,
+    /// The query id (decimal string), when it has one.
+    pub query_id: Option<String>,
+    /// The payout item id (decimal string), when it has one.
+    pub payout_item_id: Option<String>,
+    /// Every field as labelmint-abi's JSON form writes it (integers as strings).
+    pub fields: serde_json::Value,
+}
+
+#[derive(FromRow)]
+pub(crate) struct EventRow {
+    kind: String,
+    tx_hash: Vec<u8>,
+    msg_idx: i32,
+    lt: i64,
+    now: i64,
+    mc_seqno: i64,
+    amount: Option<String>,
+    fee: Option<String>,
+    balance_after: Option<String>,
+    query_id: Option<String>,
+    payout_item_id: Option<String>,
+    fields: serde_json::Value,
+}
+
+/// The columns of an [`EventRow`].
+pub(crate) const EVENT_COLS: &str = "kind, tx_hash, msg_idx, lt, now, mc_seqno, \
+    amount::text AS amount, fee::text AS fee, balance_after::text AS balance_after, \
+    query_id::text AS query_id, payout_item_id::text AS payout_item_id, fields";
+
+impl EventRow {
+    pub(crate) fn view(self) -> EventView {
+        EventView {
+            kind: self.kind,
+            tx_hash: hex::encode(&self.tx_hash),
+            msg_idx: self.msg_idx,
+            lt: self.lt.to_string(),
+            now: self.now,
+            mc_seqno: self.mc_seqno,
+            amount: self.amount,
+            fee: self.fee,
+            balance_after: self.balance_after,
+            query_id: self.query_id,
+            payout_item_id: self.payout_item_id,
+            fields: self.fields,
+        }
+    }
+}
+
+/// A page of a project's events, with the project's currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectEvents {
+    /// The project's currency.
+    pub currency: String,
+    /// Its decimals.
+    pub decimals: u8,
+    /// The escrow's events, newest first (by lt, then message index).
+    pub items: Vec<EventView>,
+    /// Pass as `cursor` to get the next page; `null`: this is the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The events the escrow of a project emitted, newest first.
+#[utoipa::path(get, path = "/v1/projects/{project_id}/events", tag = "projects",
+    params(("project_id" = String, Path, description = "uint64 project id"), PageQuery),
+    responses(
+        (status = 200, body = ProjectEvents),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn project_events(
+    State(st): State<AppState>,
+    Seg(id): Seg,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<ProjectEvents>, ApiError> {
+    let pid = parse_u64("project_id", &id)?;
+    let limit = q.limit()?;
+    let after = q.cursor_i64("e", 2)?;
+    let project: Option<(String, String, i16)> = sqlx::query_as(
+        "SELECT p.escrow, p.currency, c.decimals FROM ledger_projects p \
+         JOIN ledger_currencies c ON c.code = p.currency WHERE p.project_id = $1::text::numeric",
+    )
+    .bind(pid.to_string())
+    .fetch_optional(&st.pool)
+    .await?;
+    let (escrow, currency, decimals) = project.ok_or(ApiError::NotFound {
+        resource: "project",
+        id: pid.to_string(),
+    })?;
+    let (lt, idx) = match after.as_deref() {
+        Some([lt, idx]) => (
+            Some(*lt),
+            Some(i32::try_from(*idx).map_err(|_| {
+                ApiError::param(
+                    "cursor",
+                    "not a cursor of this list (pass next_cursor as is)",
+                )
+            })?),
+        ),
+        _ => (None, None),
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM events WHERE contract = $1 \
+           AND ($2::bigint IS NULL OR (lt, msg_idx) < ($2, $3::int)) \
+         ORDER BY lt DESC, msg_idx DESC LIMIT $4"
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&escrow)
+        .bind(lt)
+        .bind(idx)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&st.pool)
+        .await?;
+    let p = page(
+        rows,
+        limit,
+        "e",
+        |r| vec![r.lt.to_string(), r.msg_idx.to_string()],
+        EventRow::view,
+    );
+    Ok(Json(ProjectEvents {
+        currency,
+        decimals: u8::try_from(decimals).unwrap_or(0),
+        items: p.items,
+        next_cursor: p.next_cursor,
+    }))
+}

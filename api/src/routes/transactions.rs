@@ -1,0 +1,222 @@
+//! `/v1/transactions/{hash}`: an indexed transaction by its hash, or by the hash of its
+//! inbound message (an external message's hash, as sent, maps to the transaction it started).
+//!
+//! Not yet: the normalized external-message hash of TEP-467. The indexer keeps each
+//! transaction's BOC and each message's plain `msg_hash`, but no normalized hash (the hash of
+//! the ext-in message rebuilt with `src` = addr_none, `import_fee` = 0, no StateInit and the
+//! body as a reference), so there is nothing to look it up by without scanning every BOC. It
+//! needs a `norm_hash` column (indexed) written by the indexer with each message, and a
+//! backfill; the lookup then is one more `OR` here.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::Seg;
+use crate::problem::{ApiError, Problem};
+use crate::routes::projects::{EVENT_COLS, EventRow, EventView};
+use crate::server::AppState;
+use crate::wire::{Address, parse_hash};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_transaction))
+}
+
+/// An indexed transaction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionView {
+    /// `transaction_hash` or `message_hash`: what the path's hash matched.
+    pub matched_by: String,
+    /// The transaction hash (hex).
+    pub hash: String,
+    /// The account (a watched contract: bounceable).
+    pub account: Address,
+    /// Logical time (decimal string).
+    pub lt: String,
+    /// Chain time (unix seconds).
+    pub now: i64,
+    /// The masterchain block that committed it.
+    pub mc_seqno: i64,
+    /// The shard block holding it: workchain, shard (signed 64-bit prefix), seqno.
+    pub block: BlockRef,
+    /// Account status before and after.
+    pub orig_status: String,
+    /// Account status after.
+    pub end_status: String,
+    /// Total fees (nanoTON).
+    pub total_fees: String,
+    /// The compute phase's exit code (`null`: skipped).
+    pub compute_exit_code: Option<i32>,
+    /// Whether the compute phase succeeded.
+    pub compute_success: Option<bool>,
+    /// The action phase's result code (`null`: no action phase).
+    pub action_result_code: Option<i32>,
+    /// Whether the transaction aborted.
+    pub aborted: bool,
+    /// Its inbound message, when it had one.
+    pub in_msg: Option<MessageView>,
+    /// Its outbound messages, by index.
+    pub out_msgs: Vec<MessageView>,
+    /// The events it emitted (decoded).
+    pub events: Vec<EventView>,
+}
+
+/// A shard block reference.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockRef {
+    /// Workchain.
+    pub workchain: i32,
+    /// Shard prefix (signed 64-bit, as TON's tools print it).
+    pub shard: String,
+    /// Seqno.
+    pub seqno: i64,
+}
+
+/// A message of a transaction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Its index (0 for the inbound message).
+    pub idx: i32,
+    /// Its hash (hex).
+    pub msg_hash: String,
+    /// `int`, `ext_in` or `ext_out`.
+    pub msg_kind: String,
+    /// Source (raw; `null`: addr_none).
+    pub src: Option<String>,
+    /// Destination (raw; `null`: addr_none).
+    pub dst: Option<String>,
+    /// Value (nanoTON), internal messages only.
+    pub value: Option<String>,
+    /// Whether it is a bounce.
+    pub bounced: Option<bool>,
+    /// The body's first 32 bits, when present.
+    pub op: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct TxRow {
+    hash: Vec<u8>,
+    account: String,
+    lt: i64,
+    now: i64,
+    mc_seqno: i64,
+    block_workchain: i32,
+    block_shard: i64,
+    block_seqno: i64,
+    orig_status: String,
+    end_status: String,
+    total_fees: String,
+    compute_exit_code: Option<i32>,
+    compute_success: Option<bool>,
+    action_result_code: Option<i32>,
+    aborted: bool,
+    by_hash: bool,
+}
+
+#[derive(FromRow)]
+struct MsgRow {
+    direction: String,
+    idx: i32,
+    msg_hash: Vec<u8>,
+    msg_kind: String,
+    src: Option<String>,
+    dst: Option<String>,
+    value: Option<String>,
+    bounced: Option<bool>,
+    op: Option<i64>,
+}
+
+/// A transaction by its hash or by its inbound message's hash (hex or base64).
+#[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
+    params(("hash" = String, Path, description = "transaction hash or inbound message hash: 64 hex digits or base64")),
+    responses(
+        (status = 200, body = TransactionView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_transaction(
+    State(st): State<AppState>,
+    Seg(h): Seg,
+) -> Result<Json<TransactionView>, ApiError> {
+    let hash = parse_hash("hash", &h)?.to_vec();
+    let tx: TxRow = sqlx::query_as(
+        "SELECT t.hash, t.account, t.lt, t.now, t.mc_seqno, t.block_workchain, t.block_shard, \
+           t.block_seqno, t.orig_status, t.end_status, t.total_fees::text AS total_fees, \
+           t.compute_exit_code, t.compute_success, t.action_result_code, t.aborted, \
+           t.hash = $1 AS by_hash \
+         FROM transactions t WHERE t.hash = $1 \
+            OR t.hash IN (SELECT m.tx_hash FROM messages m \
+                          WHERE m.msg_hash = $1 AND m.direction = 'in') \
+         ORDER BY (t.hash = $1) DESC, t.lt LIMIT 1",
+    )
+    .bind(&hash)
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or(ApiError::NotFound {
+        resource: "transaction",
+        id: hex::encode(&hash),
+    })?;
+    let msgs: Vec<MsgRow> = sqlx::query_as(
+        "SELECT direction, idx, msg_hash, msg_kind, src, dst, value::text AS value, bounced, op \
+         FROM messages WHERE tx_hash = $1 ORDER BY direction, idx",
+    )
+    .bind(&tx.hash)
+    .fetch_all(&st.pool)
+    .await?;
+    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE tx_hash = $1 ORDER BY msg_idx");
+    let events: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&tx.hash)
+        .fetch_all(&st.pool)
+        .await?;
+    let mut in_msg = None;
+    let mut out_msgs = Vec::new();
+    for m in msgs {
+        let view = MessageView {
+            idx: m.idx,
+            msg_hash: hex::encode(&m.msg_hash),
+            msg_kind: m.msg_kind,
+            src: m.src,
+            dst: m.dst,
+            value: m.value,
+            bounced: m.bounced,
+            op: m.op,
+        };
+        if m.direction == "in" {
+            in_msg = Some(view);
+        } else {
+            out_msgs.push(view);
+        }
+    }
+    Ok(Json(TransactionView {
+        matched_by: if tx.by_hash {
+            "transaction_hash"
+        } else {
+            "message_hash"
+        }
+        .to_owned(),
+        hash: hex::encode(&tx.hash),
+        account: Address::contract(&tx.account, st.testnet),
+        lt: tx.lt.to_string(),
+        now: tx.now,
+        mc_seqno: tx.mc_seqno,
+        block: BlockRef {
+            workchain: tx.block_workchain,
+            shard: tx.block_shard.to_string(),
+            seqno: tx.block_seqno,
+        },
+        orig_status: tx.orig_status,
+        end_status: tx.end_status,
+        total_fees: tx.total_fees,
+        compute_exit_code: tx.compute_exit_code,
+        compute_success: tx.compute_success,
+        action_result_code: tx.action_result_code,
+        aborted: tx.aborted,
+        in_msg,
+        out_msgs,
+        events: events.into_iter().map(EventRow::view).collect(),
+    }))
+}

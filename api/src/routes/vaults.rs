@@ -1,0 +1,147 @@
+//! `/v1/vaults`, `/v1/vaults/{address}`: each currency's payout vault, with what it paid,
+//! what came back, what waits to be paid and what is in flight.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::Seg;
+use crate::problem::{ApiError, Problem};
+use crate::server::AppState;
+use crate::wire::{Address, parse_address};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_vaults))
+        .routes(routes!(get_vault))
+}
+
+/// A payout vault. Amounts: base units of `currency` (`decimals`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VaultView {
+    /// The vault (bounceable).
+    pub address: Address,
+    /// Its currency.
+    pub currency: String,
+    /// Decimals of the currency's base unit.
+    pub decimals: u8,
+    /// The vault's replay timeout in seconds, when the ledger knows it.
+    pub timeout: Option<i64>,
+    /// Sum of `ev_vault_funded` (releases from escrows and other funding).
+    pub funded: String,
+    /// Sum of `ev_batch_executed` totals (paid out on chain).
+    pub paid: String,
+    /// Sum of `ev_payout_bounced` (payouts that came back).
+    pub bounced: String,
+    /// Earnings approved in the ledger and in no live batch: what the settler will pay next.
+    pub payable: String,
+    /// Batches formed, signed or sent and not yet confirmed or expired.
+    pub live_batches: i64,
+    /// Their total.
+    pub live_total: String,
+    /// The rolling window's use after the last executed batch (`ev_batch_executed`'s
+    /// `balance_after`); `null` before the first batch. The window's LIMIT and length are not
+    /// indexed: they live in the vault's storage, which the indexer does not keep.
+    pub window_used_after_last_batch: Option<String>,
+    /// The vault account's TON balance (nanoTON) as last indexed.
+    pub on_chain_balance_ton: Option<String>,
+    /// The vault account's status as last indexed.
+    pub account_status: Option<String>,
+}
+
+#[derive(FromRow)]
+struct VaultRow {
+    address: String,
+    currency: String,
+    decimals: i16,
+    timeout: Option<i64>,
+    funded: String,
+    paid: String,
+    bounced: String,
+    payable: String,
+    live_batches: i64,
+    live_total: String,
+    window_used: Option<String>,
+    balance: Option<String>,
+    status: Option<String>,
+}
+
+const VAULT_SQL: &str = "\
+SELECT v.address, v.currency, c.decimals, v.timeout, \
+  f.funded::text AS funded, f.paid::text AS paid, f.bounced::text AS bounced, \
+  (SELECT COALESCE(sum(amount), 0) FROM ledger_earnings e \
+    WHERE e.currency = v.currency AND e.state = 'approved')::text AS payable, \
+  b.n AS live_batches, b.total::text AS live_total, \
+  (SELECT balance_after::text FROM events w WHERE w.contract = v.address \
+    AND w.kind = 'ev_batch_executed' ORDER BY w.lt DESC, w.msg_idx DESC LIMIT 1) AS window_used, \
+  s.balance::text AS balance, s.status \
+FROM ledger_vaults v \
+JOIN ledger_currencies c ON c.code = v.currency \
+CROSS JOIN LATERAL (SELECT \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_vault_funded'), 0) AS funded, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_batch_executed'), 0) AS paid, \
+    COALESCE(sum(amount) FILTER (WHERE kind = 'ev_payout_bounced'), 0) AS bounced \
+  FROM events ev WHERE ev.contract = v.address) f \
+CROSS JOIN LATERAL (SELECT count(*) AS n, COALESCE(sum(total), 0) AS total FROM ledger_batches lb \
+  WHERE lb.vault = v.address AND lb.state IN ('batched', 'signed', 'sent')) b \
+LEFT JOIN account_states s ON s.address = v.address ";
+
+impl VaultRow {
+    fn view(self, testnet: bool) -> VaultView {
+        VaultView {
+            address: Address::contract(&self.address, testnet),
+            currency: self.currency,
+            decimals: u8::try_from(self.decimals).unwrap_or(0),
+            timeout: self.timeout,
+            funded: self.funded,
+            paid: self.paid,
+            bounced: self.bounced,
+            payable: self.payable,
+            live_batches: self.live_batches,
+            live_total: self.live_total,
+            window_used_after_last_batch: self.window_used,
+            on_chain_balance_ton: self.balance,
+            account_status: self.status,
+        }
+    }
+}
+
+/// Every vault (one per currency), by currency code. Never more than a handful: not paged.
+#[utoipa::path(get, path = "/v1/vaults", tag = "vaults",
+    responses((status = 200, body = Vec<VaultView>)))]
+async fn list_vaults(State(st): State<AppState>) -> Result<Json<Vec<VaultView>>, ApiError> {
+    let sql = format!("{VAULT_SQL} ORDER BY v.currency");
+    let rows: Vec<VaultRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&st.pool)
+        .await?;
+    Ok(Json(rows.into_iter().map(|r| r.view(st.testnet)).collect()))
+}
+
+/// One vault, by address (raw or user-friendly).
+#[utoipa::path(get, path = "/v1/vaults/{address}", tag = "vaults",
+    params(("address" = String, Path, description = "raw (0:<64 hex>) or user-friendly")),
+    responses(
+        (status = 200, body = VaultView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_vault(
+    State(st): State<AppState>,
+    Seg(addr): Seg,
+) -> Result<Json<VaultView>, ApiError> {
+    let raw = parse_address("address", &addr)?;
+    let sql = format!("{VAULT_SQL} WHERE v.address = $1");
+    let row: Option<VaultRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&raw)
+        .fetch_optional(&st.pool)
+        .await?;
+    row.map(|r| Json(r.view(st.testnet)))
+        .ok_or(ApiError::NotFound {
+            resource: "vault",
+            id: raw,
+        })
+}

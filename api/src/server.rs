@@ -1,0 +1,175 @@
+//! The router (one `router()` per resource, merged here), its layers, and the server handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, Request};
+use axum::middleware;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::problem;
+use crate::routes;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// The read pool (runs as the read role).
+    pub pool: PgPool,
+    /// Whether user-friendly addresses carry the testnet flag.
+    pub testnet: bool,
+    /// `/ready`'s bound on the indexer's lag.
+    pub max_indexer_lag: Duration,
+    /// Request counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The OpenAPI document and the routes that produce it, before state and layers.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
+        .merge(routes::ops::router())
+        .merge(routes::projects::router())
+        .merge(routes::vaults::router())
+        .merge(routes::payouts::router())
+        .merge(routes::workers::router())
+        .merge(routes::transactions::router())
+        .merge(routes::indexer::router())
+        .split_for_parts()
+}
+
+/// The whole application: routes, `/openapi.json`, `/docs`, fallbacks and layers.
+pub fn app(state: AppState, cors_origins: &[String]) -> Router {
+    let (routes, openapi) = api();
+    let cors = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers(Any)
+        .expose_headers([axum::http::HeaderName::from_static("x-request-id")]);
+    let cors = if cors_origins.is_empty() {
+        cors.allow_origin(Any)
+    } else {
+        cors.allow_origin(AllowOrigin::list(
+            cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+    };
+    routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(problem::unknown_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(CatchPanicLayer::custom(problem::from_panic))
+        .layer(middleware::from_fn(problem::finish))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .with_state(state)
+        // Outermost last: the request id is set first, then the span that carries it.
+        .layer(CompressionLayer::new())
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Handle {
+    /// The address it listens on (the real port when the configuration said 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, finishes the requests in flight, and waits.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops (it runs until [`Handle::shutdown`] or an error).
+    pub async fn wait(self) -> Result<()> {
+        let addr = self.addr;
+        match self.task.await {
+            Ok(r) => r.map_err(|source| Error::Listen { addr, source }),
+            Err(e) => Err(Error::Listen {
+                addr,
+                source: std::io::Error::other(e),
+            }),
+        }
+    }
+}
+
+/// Applies the migration (when configured), binds, and serves in a task.
+pub async fn spawn(config: Config) -> Result<Handle> {
+    if config.migrate {
+        crate::db::migrate(&config).await?;
+    }
+    let pool = crate::db::read_pool(&config)?;
+    let state = AppState {
+        pool,
+        testnet: config.network.testnet(),
+        max_indexer_lag: config.max_indexer_lag,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let app = app(state, &config.cors_origins);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, network = ?config.network, "labelmint-api listening");
+    Ok(Handle {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -1,0 +1,6 @@
+//! labelmint-api's integration tests: the real server on port 0 against a scratch Postgres
+//! database seeded through the real ledger and indexer-shaped rows.
+
+mod ops;
+mod reads;
+mod support;

@@ -1,0 +1,429 @@
+//! A seeded scratch database (the indexer's and the ledger's migrations, the ledger's own API
+//! for projects, earnings and batches, indexer-shaped rows for the chain), the server on it,
+//! and a tiny HTTP client.
+
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use labelmint_api::{Config, Handle};
+use labelmint_ledger::{
+    BatchId, BatchRequest, Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId,
+    RawAddress, Vault,
+};
+use labelmint_testdb::ScratchDb;
+use sqlx::postgres::PgPool;
+
+pub(crate) const TON_PROJECT: u64 = 101;
+pub(crate) const USD_PROJECT: u64 = 201;
+pub(crate) const TON: u128 = 1_000_000_000;
+
+/// `0:<n repeated 32 times>`.
+pub(crate) fn addr(n: u8) -> RawAddress {
+    RawAddress::from_parts(0, &[n; 32])
+}
+
+/// What [`Seeded::new`] made, and the server on it.
+pub(crate) struct Seeded {
+    pub(crate) pool: PgPool,
+    pub(crate) server: Option<Handle>,
+    pub(crate) base: String,
+    pub(crate) ton_batch: BatchId,
+    pub(crate) usd_batch: BatchId,
+    /// The TON release's transaction hash and its in-message hash.
+    pub(crate) release_tx: [u8; 32],
+    pub(crate) release_msg: [u8; 32],
+    next_tx: u8,
+    pub(crate) db: Option<ScratchDb>,
+}
+
+impl Seeded {
+    /// TON (9) and USD (6); projects 101 (TON) and 201 (USD) of client addr(230); vaults
+    /// addr(250) (TON) and addr(251) (USD). TON: deposit 10, release 0.5 + fee 0.012 (fee leg
+    /// bounced back), vault funded 0.5, batch 1 pays ann addr(1) 0.3 (paid) and ben addr(2)
+    /// 0.2 (bounced, 0.19 back). USD: deposit 5, cat addr(3) 3.25 in a sent batch. Then
+    /// `extra_deposits` more 1-nanoTON deposits on project 101 (paging). Chain time 2,000.
+    pub(crate) async fn new(extra_deposits: u8) -> Seeded {
+        let db = ScratchDb::create("labelmint_api").await;
+        let pool = db.pool(4).await;
+        labelmint_indexer::store::Store::from_pool(pool.clone())
+            .migrate()
+            .await
+            .expect("indexer migrations");
+        let ledger = Ledger::from_pool(pool.clone());
+        ledger.migrate().await.expect("ledger migrations");
+        let ton = CurrencyCode::ton();
+        let usd = CurrencyCode::new("USD").expect("USD");
+        for (code, decimals, master) in [(&ton, 9, None), (&usd, 6, Some(addr(240)))] {
+            ledger
+                .register_currency(&Currency {
+                    code: code.clone(),
+                    decimals,
+                    jetton_master: master,
+                })
+                .await
+                .expect("currency");
+        }
+        for (p, c, v) in [(TON_PROJECT, &ton, 250), (USD_PROJECT, &usd, 251)] {
+            ledger
+                .register_project(&Project {
+                    id: ProjectId(p),
+                    escrow: addr(p as u8),
+                    currency: c.clone(),
+                    client: addr(230),
+                })
+                .await
+                .expect("project");
+            ledger
+                .register_vault(&Vault {
+                    currency: c.clone(),
+                    address: addr(v),
+                })
+                .await
+                .expect("vault");
+        }
+        let mut s = Seeded {
+            pool,
+            server: None,
+            base: String::new(),
+            ton_batch: BatchId(0),
+            usd_batch: BatchId(0),
+            release_tx: [0; 32],
+            release_msg: [0xee; 32],
+            next_tx: 1,
+            db: Some(db),
+        };
+        s.set_chain_time(2_000).await;
+        let approve =
+            |key: &str, worker: &str, to: RawAddress, project: u64, amount: u128| NewEarning {
+                submission_key: key.to_owned(),
+                worker: worker.to_owned(),
+                payout_address: to,
+                project: ProjectId(project),
+                amount,
+                decision_id: format!("decision-of-{key}"),
+            };
+        ledger
+            .approve_earning(&approve("t1/s1", "ann", addr(1), TON_PROJECT, 3 * TON / 10))
+            .await
+            .expect("ann");
+        let ben = ledger
+            .approve_earning(&approve("t1/s2", "ben", addr(2), TON_PROJECT, 2 * TON / 10))
+            .await
+            .expect("ben")
+            .earning_id;
+        let esc = addr(TON_PROJECT as u8);
+        s.event(&esc, "ev_deposit", 10 * TON, None, None, None)
+            .await;
+        s.release_tx = s
+            .event(
+                &esc,
+                "ev_release",
+                TON / 2,
+                Some(12 * TON / 1000),
+                None,
+                None,
+            )
+            .await;
+        s.event(
+            &esc,
+            "ev_release_bounced",
+            12 * TON / 1000,
+            None,
+            None,
+            None,
+        )
+        .await;
+        s.event(
+            &addr(250),
+            "ev_vault_funded",
+            TON / 2,
+            None,
+            None,
+            Some(TON_PROJECT),
+        )
+        .await;
+        let batch = ledger
+            .form_batch(&BatchRequest {
+                currency: ton.clone(),
+                max_items: 250,
+                max_total: 10 * TON,
+                query_id: 77,
+                created_at: 1_000,
+                valid_until: 1_100,
+            })
+            .await
+            .expect("form")
+            .expect("a TON batch");
+        s.ton_batch = batch.id;
+        let _ = ledger.mark_signed(batch.id, [7; 32]).await.expect("signed");
+        s.event(
+            &addr(250),
+            "ev_batch_executed",
+            TON / 2,
+            None,
+            Some(77),
+            None,
+        )
+        .await;
+        // The bounce carries the payout item id: ben's item (one earning: the item id is
+        // the one the ledger gave it).
+        let ben_item: i64 = sqlx::query_scalar(
+            "SELECT p.id FROM ledger_payout_items p JOIN ledger_batch_items i \
+             ON i.batch_id = p.batch_id AND i.position = p.position WHERE i.earning_id = $1",
+        )
+        .bind(ben.get() as i64)
+        .fetch_one(&s.pool)
+        .await
+        .expect("ben's item");
+        s.event_item(
+            &addr(250),
+            "ev_payout_bounced",
+            19 * TON / 100,
+            ben_item as u64,
+        )
+        .await;
+        s.event(
+            &addr(USD_PROJECT as u8),
+            "ev_deposit",
+            5_000_000,
+            None,
+            None,
+            None,
+        )
+        .await;
+        ledger
+            .approve_earning(&approve("t9/s1", "cat", addr(3), USD_PROJECT, 3_250_000))
+            .await
+            .expect("cat");
+        let usd_batch = ledger
+            .form_batch(&BatchRequest {
+                currency: usd,
+                max_items: 250,
+                max_total: 5_000_000,
+                query_id: 9,
+                created_at: 1_000,
+                valid_until: 1_050,
+            })
+            .await
+            .expect("form")
+            .expect("a USD batch");
+        s.usd_batch = usd_batch.id;
+        let _ = ledger
+            .mark_signed(usd_batch.id, [8; 32])
+            .await
+            .expect("signed");
+        let _ = ledger.mark_sent(usd_batch.id, [9; 32]).await.expect("sent");
+        for _ in 0..extra_deposits {
+            s.event(&esc, "ev_deposit", 1, None, None, None).await;
+        }
+        while ledger.ingest_chain_events(100).await.expect("ingest").seen > 0 {}
+        // The release's inbound message (an external, as a relayer sends it).
+        sqlx::query(
+            "INSERT INTO messages (tx_hash, direction, idx, msg_hash, msg_kind, dst, body_hash) \
+             VALUES ($1, 'in', 0, $2, 'ext_in', $3, $2)",
+        )
+        .bind(s.release_tx.to_vec())
+        .bind(s.release_msg.to_vec())
+        .bind(esc.as_str())
+        .execute(&s.pool)
+        .await
+        .expect("message");
+        let url = s.db.as_ref().expect("db").url.clone();
+        let server = labelmint_api::spawn(Config::test(&url))
+            .await
+            .expect("spawn the API");
+        s.base = format!("http://{}", server.addr());
+        s.server = Some(server);
+        s
+    }
+
+    /// Moves the indexer's checkpoint to a new masterchain block at unix time `t`.
+    pub(crate) async fn set_chain_time(&self, t: i64) {
+        let seqno: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(max(seqno), 0) + 1 FROM blocks WHERE workchain = -1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("seqno");
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&seqno.to_be_bytes());
+        sqlx::query(
+            "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
+             VALUES (-1, -9223372036854775808, $1, $2, $2, $1, $3)",
+        )
+        .bind(seqno)
+        .bind(h.to_vec())
+        .bind(t)
+        .execute(&self.pool)
+        .await
+        .expect("block");
+        sqlx::query(
+            "INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, $1) \
+             ON CONFLICT (id) DO UPDATE SET mc_seqno = EXCLUDED.mc_seqno",
+        )
+        .bind(seqno)
+        .execute(&self.pool)
+        .await
+        .expect("checkpoint");
+    }
+
+    async fn event_item(&mut self, contract: &RawAddress, kind: &str, amount: u128, item: u64) {
+        let tx = self.event(contract, kind, amount, None, None, None).await;
+        sqlx::query("UPDATE events SET payout_item_id = $2::text::numeric WHERE tx_hash = $1")
+            .bind(tx.to_vec())
+            .bind(item.to_string())
+            .execute(&self.pool)
+            .await
+            .expect("item id");
+    }
+
+    /// Writes one event and its transaction as the indexer does for a watched contract.
+    pub(crate) async fn event(
+        &mut self,
+        contract: &RawAddress,
+        kind: &str,
+        amount: u128,
+        fee: Option<u128>,
+        query_id: Option<u64>,
+        project_id: Option<u64>,
+    ) -> [u8; 32] {
+        let tx_hash = [self.next_tx; 32];
+        self.next_tx += 1;
+        let lt = 1_000 + i64::from(self.next_tx) * 10;
+        let now: i64 = 1_500 + i64::from(self.next_tx);
+        sqlx::query(
+            "INSERT INTO transactions (account, lt, hash, block_workchain, block_shard, block_seqno, \
+                 mc_seqno, now, prev_trans_hash, prev_trans_lt, orig_status, end_status, total_fees, \
+                 tx_kind, aborted, destroyed, out_msg_count, boc) \
+             VALUES ($1, $2, $3, 0, -9223372036854775808, 1, 1, $4, $5, 0, 'active', 'active', 0, \
+                 'ordinary', false, false, 1, '\\x00')",
+        )
+        .bind(contract.as_str())
+        .bind(lt)
+        .bind(tx_hash.to_vec())
+        .bind(now)
+        .bind([0u8; 32].to_vec())
+        .execute(&self.pool)
+        .await
+        .expect("transaction");
+        let ckind = if kind.starts_with("ev_vault")
+            || kind.starts_with("ev_batch")
+            || kind.starts_with("ev_payout")
+        {
+            "vault"
+        } else {
+            "escrow"
+        };
+        sqlx::query(
+            "INSERT INTO events (tx_hash, msg_idx, contract, contract_kind, lt, now, mc_seqno, kind, \
+                 project_id, query_id, amount, fee, fields) \
+             VALUES ($1, 0, $2, $3, $4, $5, 1, $6, $7::text::numeric, $8::text::numeric, \
+                 $9::text::numeric, $10::text::numeric, '{}')",
+        )
+        .bind(tx_hash.to_vec())
+        .bind(contract.as_str())
+        .bind(ckind)
+        .bind(lt)
+        .bind(now)
+        .bind(kind)
+        .bind(project_id.map(|v| v.to_string()))
+        .bind(query_id.map(|v| v.to_string()))
+        .bind(amount.to_string())
+        .bind(fee.map(|v| v.to_string()))
+        .execute(&self.pool)
+        .await
+        .expect("event");
+        tx_hash
+    }
+
+    /// GET `path`: status, content type, body.
+    pub(crate) async fn get(&self, path: &str) -> Resp {
+        get(&format!("{}{path}", self.base)).await
+    }
+}
+
+/// An answer.
+#[derive(Debug)]
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) body: String,
+}
+
+impl Resp {
+    /// The body as JSON, asserting 200 and application/json.
+    pub(crate) fn ok(&self) -> serde_json::Value {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{self:?}"
+        );
+        serde_json::from_str(&self.body).expect("JSON")
+    }
+
+    /// The problem document, asserting status, media type and `type` slug.
+    pub(crate) fn problem(&self, status: u16, slug: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "{self:?}");
+        let p: serde_json::Value = serde_json::from_str(&self.body).expect("problem JSON");
+        assert_eq!(
+            p["type"],
+            format!("https://labelmint.dev/problems/{slug}"),
+            "{p}"
+        );
+        assert_eq!(p["status"], status);
+        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+        assert!(p["detail"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+        assert!(
+            p["instance"].as_str().is_some_and(|t| t.starts_with('/')),
+            "{p}"
+        );
+        assert_eq!(p["request_id"].as_str(), self.request_id.as_deref(), "{p}");
+        p
+    }
+}
+
+/// GET `url`.
+pub(crate) async fn get(url: &str) -> Resp {
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let res = client
+        .get(url.parse().expect("uri"))
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let header = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let request_id = header("x-request-id");
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    Resp {
+        status,
+        content_type,
+        request_id,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// `method` `url` with an `x-request-id`: status and the echoed id.
+pub(crate) async fn send(method: &str, url: &str, request_id: &str) -> (u16, Option<String>) {
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("x-request-id", request_id)
+        .body(Empty::new())
+        .expect("request");
+    let res = client.request(req).await.expect("send");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (res.status().as_u16(), id)
+}
