@@ -9,5 +9,6 @@ mod jetton;
 mod jetton_recover;
 mod jetton_recover_escrow;
 mod leader;
+mod relayer;
 mod settle;
 mod support;
