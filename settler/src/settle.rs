@@ -48,7 +48,7 @@ mod relayer;
 
 pub use recover::VAULT_RECOVERY_TIMEOUT;
 use recover::{RELAYER_TTL, Recover, VAULT_DATA_RECOVERY_STARTED_AT};
-use relayer::{Carried, Decision, Free};
+use relayer::{Carried, Carry, Decision, Free};
 
 /// The vault's fee reserves (contracts/contracts/vault/fees.tolk): kept out of what a TON
 /// vault can pay.
@@ -138,6 +138,15 @@ pub struct Settler {
     recovering: HashSet<String>,
     /// The relayer's last external this term (see [`relayer`]).
     relayer_last: Option<Carried>,
+    /// When a liteserver last took it (`None`: never; it goes again next pass).
+    relayer_sent_at: Option<Instant>,
+}
+
+/// What the relayer may carry this pass: the recoveries just decided (their attempts
+/// recorded) and the signed releases.
+struct Work {
+    recover: Vec<Recover>,
+    releases: Vec<(StdAddr, Cell)>,
 }
 
 /// The relayer's turn in a pass (from [`relayer::decide`]).
@@ -175,6 +184,7 @@ impl Settler {
             active: HashSet::new(),
             recovering: HashSet::new(),
             relayer_last: None,
+            relayer_sent_at: None,
         })
     }
 
@@ -223,7 +233,7 @@ impl Settler {
                 Vec::new()
             }
         };
-        if let Err(e) = self.relay(turn, recover, releases).await {
+        if let Err(e) = self.relay(turn, Work { recover, releases }).await {
             tracing::warn!(error = %e, "relayer");
             first_err.get_or_insert(e);
         }
@@ -831,8 +841,8 @@ impl Settler {
         };
         let seqno = seqno_of(&data).map_err(|e| Error::Message(format!("relayer seqno: {e}")))?;
         let last = self.relayer_last.as_ref();
-        let resend_due = last
-            .and_then(|l| l.sent_at)
+        let resend_due = self
+            .relayer_sent_at
             .is_none_or(|t| t.elapsed() >= self.cfg.resend_after);
         let decision = relayer::decide(
             last.map(|l| (l.seqno, l.valid_until)),
@@ -847,12 +857,12 @@ impl Settler {
                     if why == Free::Expired {
                         // Its releases are due at once; its recoveries are found lost by their
                         // records (the same valid_until) and decided again.
-                        for to in &l.releases {
+                        for to in l.releases() {
                             self.release_sent_at.remove(&escrow_key(to));
                         }
-                        tracing::warn!(seqno = l.seqno, hash = %l.hash, releases = l.releases.len(), recoveries = l.recoveries.len(), "relayer external expired without landing");
+                        tracing::warn!(seqno = l.seqno, hash = %l.hash(), carried = ?l.carries, "relayer external expired without landing");
                     } else {
-                        tracing::debug!(seqno = l.seqno, hash = %l.hash, "relayer external landed");
+                        tracing::debug!(seqno = l.seqno, hash = %l.hash(), "relayer external landed");
                     }
                 }
                 Turn::Free(seqno)
@@ -871,12 +881,8 @@ impl Settler {
 
     /// The relayer wallet's turn: its float, then (free) one new external with the recoveries
     /// (first) and the signed releases, or (busy) its last external's bytes again when due.
-    async fn relay(
-        &mut self,
-        turn: Turn,
-        recover: Vec<Recover>,
-        releases: Vec<(StdAddr, Cell)>,
-    ) -> Result<()> {
+    async fn relay(&mut self, turn: Turn, work: Work) -> Result<()> {
+        let Work { recover, releases } = work;
         let attach = self.cfg.release_attach * (releases.len() as u128)
             + self.cfg.recover_attach * (recover.len() as u128);
         self.relayer_float(attach).await?;
@@ -885,7 +891,7 @@ impl Settler {
                 if recover.is_empty() && releases.is_empty() {
                     return Ok(());
                 }
-                self.carry(seqno, recover, releases).await
+                self.carry(seqno, Work { recover, releases }).await
             }
             Turn::Busy { resend } => {
                 // Recoveries are not decided while busy; releases are signed again next pass.
@@ -912,14 +918,11 @@ impl Settler {
         let message = last.message.clone();
         match self.chain.send(&message).await {
             Ok(()) => {
-                let Some(last) = self.relayer_last.as_mut() else {
-                    return;
-                };
-                last.sent_at = Some(Instant::now());
-                for to in &last.releases {
+                self.relayer_sent_at = Some(Instant::now());
+                for to in last.releases() {
                     self.release_sent_at.insert(escrow_key(to), Instant::now());
                 }
-                tracing::debug!(seqno = last.seqno, hash = %last.hash, "relayer external sent again");
+                tracing::debug!(seqno = last.seqno, hash = %last.hash(), "relayer external sent again");
             }
             Err(e) => {
                 tracing::info!(error = %e, "liteserver did not take the relayer external again")
@@ -968,12 +971,8 @@ impl Settler {
     /// the recoveries' attempts recorded (or chain time + 60 s). It is recorded as the
     /// relayer's last external BEFORE it is sent: from then on nothing else goes at `seqno`
     /// until it landed or can no longer land.
-    async fn carry(
-        &mut self,
-        seqno: u32,
-        recover: Vec<Recover>,
-        releases: Vec<(StdAddr, Cell)>,
-    ) -> Result<()> {
+    async fn carry(&mut self, seqno: u32, work: Work) -> Result<()> {
+        let Work { recover, releases } = work;
         let chain_now = self.chain.now().await?;
         let valid_until = recover
             .iter()
@@ -1008,16 +1007,16 @@ impl Settler {
             seqno,
             valid_until,
             message: msg.clone(),
-            hash,
-            releases: releases.iter().map(|(to, _)| to.clone()).collect(),
-            recoveries: recover.iter().map(|r| r.contract.clone()).collect(),
-            sent_at: None,
+            carries: recover
+                .iter()
+                .map(|r| Carry::Recovery(r.contract.clone()))
+                .chain(releases.iter().map(|(to, _)| Carry::Release(to.clone())))
+                .collect(),
         });
+        self.relayer_sent_at = None;
         match self.chain.send(&msg).await {
             Ok(()) => {
-                if let Some(last) = self.relayer_last.as_mut() {
-                    last.sent_at = Some(Instant::now());
-                }
+                self.relayer_sent_at = Some(Instant::now());
                 for r in &recover {
                     self.metrics.recovery_sent();
                     self.progress.step(Step::RecoverySent {

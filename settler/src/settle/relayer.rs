@@ -4,7 +4,8 @@
 //! seqno before the first lands race, one executes, and what the other carried is lost until
 //! its own retry (a release after `resend_after`, a recovery once found lost, ~70 s) while a
 //! vault's batches wait. So the settler keeps its last relayer external ([`Carried`]: seqno,
-//! valid_until, the message's bytes and hash, what it carried) and each pass first decides
+//! valid_until, the message's bytes and hash, what it carried; and when a liteserver last
+//! took it, beside the other resend timers) and each pass first decides
 //! ([`decide`]) from the wallet's seqno and the chain time:
 //!
 //! - **landed** (the wallet's seqno moved past it; or someone else used the seqno) or nothing
@@ -27,8 +28,6 @@
 //! `resend_after`, a recovery once its attempt is found lost); nothing is paid twice (the
 //! escrow consumes a seqno once, a contract refuses a second recovery in flight).
 
-use std::time::Instant;
-
 use tycho_types::cell::{Cell, HashBytes};
 use tycho_types::models::StdAddr;
 
@@ -36,20 +35,35 @@ use labelmint_ledger::RawAddress;
 
 /// The last relayer external of this term.
 pub(super) struct Carried {
-    /// The wallet seqno it was built for.
     pub(super) seqno: u32,
-    /// Its valid_until (chain time).
     pub(super) valid_until: u32,
-    /// The complete external (resent byte for byte).
+    /// The complete external, resent byte for byte (its hash names it in logs).
     pub(super) message: Cell,
-    /// Its hash (logs).
-    pub(super) hash: HashBytes,
+    pub(super) carries: Vec<Carry>,
+}
+
+/// One message of a relayer external.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Carry {
+    /// A signed release to this escrow.
+    Release(StdAddr),
+    /// A `jetton_recover` to this contract.
+    Recovery(RawAddress),
+}
+
+impl Carried {
     /// The escrows whose releases it carries.
-    pub(super) releases: Vec<StdAddr>,
-    /// The contracts whose `jetton_recover` it carries.
-    pub(super) recoveries: Vec<RawAddress>,
-    /// When a liteserver last took it (`None`: never; it goes again next pass).
-    pub(super) sent_at: Option<Instant>,
+    pub(super) fn releases(&self) -> impl Iterator<Item = &StdAddr> {
+        self.carries.iter().filter_map(|c| match c {
+            Carry::Release(to) => Some(to),
+            Carry::Recovery(_) => None,
+        })
+    }
+
+    /// Its hash (logs).
+    pub(super) fn hash(&self) -> HashBytes {
+        *self.message.repr_hash()
+    }
 }
 
 /// Why the relayer is free.

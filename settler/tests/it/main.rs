@@ -11,4 +11,3 @@ mod jetton_recover_escrow;
 mod leader;
 mod relayer;
 mod settle;
-mod support;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use labelmint_devnet::wallet::{WalletV4R2, seqno_of};
 use labelmint_settler::settle::Settler;
 use labelmint_settler::{Metrics, leader};
-use labelmint_settler_testkit::{Coin, Options, ProjectSpec, Stack, TON, raw};
+use labelmint_settler_testkit::{Options, ProjectSpec, Stack, TON, raw};
 
 const A: u64 = 4101;
 const B: u64 = 4102;
@@ -20,13 +20,7 @@ async fn a_release_decided_while_the_relayers_external_is_in_flight_goes_in_the_
     let mut o = Options::new("settler_it_relayer");
     // Both passes fit in one block interval: the first external cannot land between them.
     o.block_time = Duration::from_secs(2);
-    o.projects = [A, B]
-        .map(|id| ProjectSpec {
-            id,
-            coin: Coin::Ton,
-            deposit: 20 * TON,
-        })
-        .to_vec();
+    o.projects = vec![ProjectSpec::ton(A), ProjectSpec::ton(B)];
     let s = Stack::start(o).await;
     let mut cfg = s.settler_config("relayer");
     // A carry lost to the race would wait this long for its retry.
