@@ -21,9 +21,10 @@
 //!             ev_jetton_recovered indexed + ingested <----------- proves the tokens, books them
 //! ```
 //!
-//! Each pass (every `interval`): ingest the indexed events into the ledger; jetton recoveries
-//! (below); per escrow, sign what is releasable; the relayer carries the recoveries and the
-//! releases in one external; per vault, expire dead batches, (re)sign and (re)send the live
+//! Each pass (every `interval`): ingest the indexed events into the ledger; the relayer's
+//! state (below: is its last external still able to land?); jetton recoveries (below); per
+//! escrow, sign what is releasable; the relayer carries the recoveries and the releases in one
+//! new external if it is free, else sends its last one again; per vault, expire dead batches, (re)sign and (re)send the live
 //! ones, and form new ones from the oldest approved earnings, at most `batch_size` items and at
 //! most what the vault holds (its TON above the fee reserves, or its jetton books, and its
 //! rolling window) minus its live batches.
@@ -85,6 +86,28 @@
 //! leaked, it loses its own TON balance, and can spend that on useless messages. Keep little
 //! on it; the float monitor reports it.
 //!
+//! One external at a time (`settle/relayer.rs`): a v4r2 wallet executes one external per
+//! seqno, so two different externals at the same seqno would race and what the loser carried
+//! would wait for its retry. The settler keeps its last external (seqno, valid_until, bytes,
+//! hash, what it carried) and, each pass, before deciding anything:
+//!
+//! | wallet seqno vs. the last's | chain time (read before the seqno)  | the relayer this pass            |
+//! |-----------------------------|-------------------------------------|----------------------------------|
+//! | none sent this term         | any                                 | free: new external at the seqno  |
+//! | moved past it (landed)      | any                                 | free: new external at the seqno  |
+//! | equal                       | <= valid_until + finality margin    | busy: same bytes after `resend_after` (before valid_until), nothing new |
+//! | equal                       | > valid_until + finality margin     | dead, free: new external at the same seqno; its releases due at once |
+//! | below (liteserver behind)   | any                                 | nothing                          |
+//!
+//! While busy, releases wait (signed again next pass: the journal replays the same bytes)
+//! and no recovery is decided, so a recorded attempt is always carried in the pass that
+//! recorded it; a new external carries up to 4 messages (v4r2's limit: the recoveries, at
+//! most 4, first); releases left out go in the next. The record is in memory: a new or
+//! restarted leader reads the wallet's seqno from chain and may send a second external at a
+//! seqno whose first can still land; the wallet executes one of them, so the worst case is
+//! one lost carry, retried like any lost external (a release after `resend_after`, a recovery
+//! once found lost); nothing executes twice.
+//!
 //! ## What it must never do
 //! - Decide that a batch did not land from a getter or from wall-clock time.
 //! - Ask the signer for a second content under a (contract, seqno | query id) it asked before.
@@ -93,6 +116,8 @@
 //! - Send a second `jetton_recover` to a contract while its previous one may still land
 //!   (recorded and not resolved), or a batch / release to a contract with a recovery in
 //!   flight.
+//! - Send a new relayer external while its previous one can still land (only the same bytes
+//!   again).
 //!
 //! ## Configuration
 //! [`args::SettlerArgs`] holds the flags and env the `settler` binary and `labelmint settle`
@@ -122,7 +147,7 @@
 //! `labelmint-settler-testkit` (test support only) brings up a whole stack: devnet, indexer,
 //! the payout-signer process, TON and test USD vaults and escrows. `tests/it`: settlement,
 //! failover, expiry, test USD (`jetton`), locked-wallet recovery (`jetton_recover`,
-//! `jetton_recover_escrow`), and `crash`: the binary SIGKILLed 50+ times while
+//! `jetton_recover_escrow`), the relayer's seqno race (`relayer`), and `crash`: the binary SIGKILLed 50+ times while
 //! 2,000+ TON and USD earnings settle, every kill classified by what it interrupted.
 //! `benches/settle.rs` (`make settler-bench`): 10,000 earnings to confirmed, with the split.
 //!

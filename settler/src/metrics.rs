@@ -117,6 +117,11 @@ impl Metrics {
     pub fn recovery_failed(&self) {
         self.with(|f| f.recoveries_failed += 1);
     }
+    /// Releases carried by the relayer wallet so far (each counted once, when a new external
+    /// carrying it was taken by a liteserver; resends of the same bytes are not counted).
+    pub fn releases_sent(&self) -> u64 {
+        self.f.lock().map(|f| f.releases_sent).unwrap_or(0)
+    }
     /// (recoveries sent, recoveries failed) so far.
     pub fn recoveries(&self) -> (u64, u64) {
         self.f

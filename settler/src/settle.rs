@@ -44,9 +44,11 @@ use crate::metrics::{Float, Metrics};
 use crate::progress::{Progress, Silent, Step};
 
 mod recover;
+mod relayer;
 
 pub use recover::VAULT_RECOVERY_TIMEOUT;
 use recover::{RELAYER_TTL, Recover, VAULT_DATA_RECOVERY_STARTED_AT};
+use relayer::{Carried, Carry, Decision, Free};
 
 /// The vault's fee reserves (contracts/contracts/vault/fees.tolk): kept out of what a TON
 /// vault can pay.
@@ -134,6 +136,27 @@ pub struct Settler {
     /// Contracts (raw addresses) with a jetton recovery in flight this pass (ours, or one the
     /// contract shows): no batches for such a vault, no releases from such an escrow.
     recovering: HashSet<String>,
+    /// The relayer's last external this term (see [`relayer`]).
+    relayer_last: Option<Carried>,
+    /// When a liteserver last took it (`None`: never; it goes again next pass).
+    relayer_sent_at: Option<Instant>,
+}
+
+/// What the relayer may carry this pass: the recoveries just decided (their attempts
+/// recorded) and the signed releases.
+struct Work {
+    recover: Vec<Recover>,
+    releases: Vec<(StdAddr, Cell)>,
+}
+
+/// The relayer's turn in a pass (from [`relayer::decide`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Free: the next external goes at this wallet seqno.
+    Free(u32),
+    /// Busy (its last external can still land) or unusable: nothing new this pass; `resend`:
+    /// the last external's bytes go again.
+    Busy { resend: bool },
 }
 
 impl Settler {
@@ -160,6 +183,8 @@ impl Settler {
             progress: Arc::new(Silent),
             active: HashSet::new(),
             recovering: HashSet::new(),
+            relayer_last: None,
+            relayer_sent_at: None,
         })
     }
 
@@ -181,7 +206,16 @@ impl Settler {
         let ingested = self.ledger.ingest_chain_events(10_000).await?;
         self.progress.step(Step::Ingested(&ingested));
         let mut first_err = None;
-        let recover = match self.recoveries().await {
+        // The relayer first: new recoveries are decided only when it can carry them now.
+        let turn = match self.relayer_turn().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "relayer state");
+                first_err = Some(e);
+                Turn::Busy { resend: false }
+            }
+        };
+        let recover = match self.recoveries(matches!(turn, Turn::Free(_))).await {
             Ok(r) => r,
             Err(e) if e.is_fenced() => return Err(e),
             Err(e) => {
@@ -199,7 +233,7 @@ impl Settler {
                 Vec::new()
             }
         };
-        if let Err(e) = self.relay(recover, releases).await {
+        if let Err(e) = self.relay(turn, Work { recover, releases }).await {
             tracing::warn!(error = %e, "relayer");
             first_err.get_or_insert(e);
         }
@@ -806,16 +840,105 @@ impl Settler {
         Ok(carry)
     }
 
-    /// The relayer wallet's turn: its float, then one external with the recoveries (first)
-    /// and the signed releases.
-    async fn relay(&mut self, recover: Vec<Recover>, releases: Vec<(StdAddr, Cell)>) -> Result<()> {
+    /// The relayer's state before anything is decided: whether its last external landed,
+    /// can still land, or is dead ([`relayer::decide`]).
+    async fn relayer_turn(&mut self) -> Result<Turn> {
+        // Chain time BEFORE the wallet's state: see `relayer::decide`.
+        let chain_now = self.chain.now().await?;
+        let addr = self.relayer_addr.clone();
+        let Some(data) = self.chain.data(&addr).await? else {
+            tracing::warn!(relayer = %addr, "the relayer wallet is not deployed: fund and deploy it");
+            return Ok(Turn::Busy { resend: false });
+        };
+        let seqno = seqno_of(&data).map_err(|e| Error::Message(format!("relayer seqno: {e}")))?;
+        let last = self.relayer_last.as_ref();
+        let resend_due = self
+            .relayer_sent_at
+            .is_none_or(|t| t.elapsed() >= self.cfg.resend_after);
+        let decision = relayer::decide(
+            last.map(|l| (l.seqno, l.valid_until)),
+            seqno,
+            chain_now,
+            self.cfg.finality_margin,
+            resend_due,
+        );
+        Ok(match decision {
+            Decision::Build(why) => {
+                if let Some(l) = self.relayer_last.take() {
+                    if why == Free::Expired {
+                        // Its releases are due at once; its recoveries are found lost by their
+                        // records (the same valid_until) and decided again.
+                        for to in l.releases() {
+                            self.release_sent_at.remove(&escrow_key(to));
+                        }
+                        tracing::warn!(seqno = l.seqno, hash = %l.hash(), carried = ?l.carries, "relayer external expired without landing");
+                    } else {
+                        tracing::debug!(seqno = l.seqno, hash = %l.hash(), "relayer external landed");
+                    }
+                }
+                Turn::Free(seqno)
+            }
+            Decision::Wait { resend } => Turn::Busy { resend },
+            Decision::Behind => {
+                tracing::warn!(
+                    wallet = seqno,
+                    last = last.map(|l| l.seqno),
+                    "the liteserver shows the relayer behind its last external"
+                );
+                Turn::Busy { resend: false }
+            }
+        })
+    }
+
+    /// The relayer wallet's turn: its float, then (free) one new external with the recoveries
+    /// (first) and the signed releases, or (busy) its last external's bytes again when due.
+    async fn relay(&mut self, turn: Turn, work: Work) -> Result<()> {
+        let Work { recover, releases } = work;
         let attach = self.cfg.release_attach * (releases.len() as u128)
             + self.cfg.recover_attach * (recover.len() as u128);
         self.relayer_float(attach).await?;
-        if recover.is_empty() && releases.is_empty() {
-            return Ok(());
+        match turn {
+            Turn::Free(seqno) => {
+                if recover.is_empty() && releases.is_empty() {
+                    return Ok(());
+                }
+                self.carry(seqno, Work { recover, releases }).await
+            }
+            Turn::Busy { resend } => {
+                // Recoveries are not decided while busy; releases are signed again next pass.
+                if !releases.is_empty() || !recover.is_empty() {
+                    tracing::debug!(
+                        releases = releases.len(),
+                        recoveries = recover.len(),
+                        "relayer busy: waiting for its last external"
+                    );
+                }
+                if resend {
+                    self.resend().await;
+                }
+                Ok(())
+            }
         }
-        self.carry(recover, releases).await
+    }
+
+    /// Sends the last external's exact bytes again (the wallet executes them at most once).
+    async fn resend(&mut self) {
+        let Some(last) = self.relayer_last.as_ref() else {
+            return;
+        };
+        let message = last.message.clone();
+        match self.chain.send(&message).await {
+            Ok(()) => {
+                self.relayer_sent_at = Some(Instant::now());
+                for to in last.releases() {
+                    self.release_sent_at.insert(escrow_key(to), Instant::now());
+                }
+                tracing::debug!(seqno = last.seqno, hash = %last.hash(), "relayer external sent again");
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "liteserver did not take the relayer external again")
+            }
+        }
     }
 
     async fn sign_release(&mut self, escrow: &StdAddr, i: &Intent) -> Result<Cell> {
@@ -853,23 +976,20 @@ impl Settler {
         Ok(())
     }
 
-    /// The relayer wallet carries the recoveries, then the signed releases (up to 4 messages
-    /// per external, v4r2's limit; the recoveries are at most 4 and come first). Its
-    /// valid_until is the one the recoveries' attempts recorded (or chain time + 60 s).
-    async fn carry(&mut self, recover: Vec<Recover>, releases: Vec<(StdAddr, Cell)>) -> Result<()> {
-        let addr = self.relayer_addr.clone();
-        let Some(data) = self.chain.data(&addr).await? else {
-            tracing::warn!(relayer = %addr, "the relayer wallet is not deployed: fund and deploy it");
-            return Ok(());
-        };
-        let seqno = seqno_of(&data).map_err(|e| Error::Message(format!("relayer seqno: {e}")))?;
+    /// The relayer wallet carries the recoveries, then the signed releases, in one external at
+    /// `seqno` (up to 4 messages, v4r2's limit; the recoveries are at most 4 and come first;
+    /// releases left out are signed and carried again next pass). Its valid_until is the one
+    /// the recoveries' attempts recorded (or chain time + 60 s). It is recorded as the
+    /// relayer's last external BEFORE it is sent: from then on nothing else goes at `seqno`
+    /// until it landed or can no longer land.
+    async fn carry(&mut self, seqno: u32, work: Work) -> Result<()> {
+        let Work { recover, releases } = work;
         let chain_now = self.chain.now().await?;
         let valid_until = recover
             .iter()
             .map(|r| r.valid_until)
             .min()
             .unwrap_or(chain_now.saturating_add(RELAYER_TTL));
-        // One external per pass (the next seqno is only known once it landed).
         let recover: Vec<Recover> = recover.into_iter().take(4).collect();
         let releases: Vec<(StdAddr, Cell)> = releases.into_iter().take(4 - recover.len()).collect();
         let message = |to: &StdAddr, body: &Cell, amount: u128| Transfer {
@@ -893,8 +1013,21 @@ impl Settler {
             .relayer
             .external_transfer(seqno, valid_until, &transfers, false)
             .map_err(|e| Error::Message(format!("relayer transfer: {e}")))?;
+        let hash = *msg.repr_hash();
+        self.relayer_last = Some(Carried {
+            seqno,
+            valid_until,
+            message: msg.clone(),
+            carries: recover
+                .iter()
+                .map(|r| Carry::Recovery(r.contract.clone()))
+                .chain(releases.iter().map(|(to, _)| Carry::Release(to.clone())))
+                .collect(),
+        });
+        self.relayer_sent_at = None;
         match self.chain.send(&msg).await {
             Ok(()) => {
+                self.relayer_sent_at = Some(Instant::now());
                 for r in &recover {
                     self.metrics.recovery_sent();
                     self.progress.step(Step::RecoverySent {
@@ -904,24 +1037,27 @@ impl Settler {
                     tracing::info!(contract = %r.contract, amount = %r.amount, seqno, "relayer carried a jetton_recover");
                 }
                 for (to, _) in &releases {
-                    self.release_sent_at.insert(
-                        format!("{}:{}", to.workchain, hex::encode(to.address.0)),
-                        Instant::now(),
-                    );
+                    self.release_sent_at.insert(escrow_key(to), Instant::now());
                     self.metrics.release_sent();
                 }
                 if !releases.is_empty() {
                     self.progress.step(Step::ReleasesCarried {
                         count: releases.len(),
                     });
-                    tracing::info!(releases = releases.len(), seqno, "relayer carried releases");
+                    tracing::info!(releases = releases.len(), seqno, %hash, "relayer carried releases");
                 }
             }
-            // A recovery's attempt stays recorded: it is found lost (valid_until + the
-            // finality margin passed in indexed time, the contract's counter unchanged) and
-            // sent again.
-            Err(e) => tracing::info!(error = %e, "liteserver did not take the relayer external"),
+            // Recorded as the last external all the same (a liteserver may have taken it and
+            // failed to answer): its bytes go again next pass, nothing else at this seqno.
+            Err(e) => {
+                tracing::info!(error = %e, seqno, "liteserver did not take the relayer external")
+            }
         }
         Ok(())
     }
+}
+
+/// The `release_sent_at` key of an escrow (its raw address).
+fn escrow_key(a: &StdAddr) -> String {
+    format!("{}:{}", a.workchain, hex::encode(a.address.0))
 }

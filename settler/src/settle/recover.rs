@@ -13,10 +13,11 @@
 //! 2. while an attempt is in flight, or the contract shows a recovery in flight, the contract
 //!    is `recovering`: its vault batches are not signed, sent or formed, its escrow releases
 //!    not carried (the contract would refuse them: 319 / 221);
-//! 3. otherwise, when the ledger shows unbooked tokens, a new attempt is written (fenced)
-//!    BEFORE the relayer carries it, so a restarted leader does not send a second one. An
-//!    attempt for the same amount as one that booked nothing (failed, or answered with 0) is
-//!    not repeated before `RECOVERY_TIMEOUT` has passed since it was sent.
+//! 3. otherwise, when the ledger shows unbooked tokens and the relayer is free (its last
+//!    external landed or can no longer land: `relayer`), a new attempt is written (fenced)
+//!    BEFORE the relayer carries it in the same pass, so a restarted leader does not send a
+//!    second one. An attempt for the same amount as one that booked nothing (failed, or
+//!    answered with 0) is not repeated before `RECOVERY_TIMEOUT` has passed since it was sent.
 
 use std::collections::HashMap;
 
@@ -166,8 +167,10 @@ fn may_send(last: Option<&Attempt>, amount: u128, indexed: u32) -> bool {
 
 impl Settler {
     /// Step 1 and 3 of the module doc; fills `self.recovering` and returns the recoveries to
-    /// carry in this pass's relayer external.
-    pub(super) async fn recoveries(&mut self) -> Result<Vec<Recover>> {
+    /// carry in this pass's relayer external. `relayer_free`: the relayer sends a new external
+    /// this pass; while it is busy (its last external can still land) no attempt is decided,
+    /// so every recorded attempt is carried in the pass that recorded it.
+    pub(super) async fn recoveries(&mut self, relayer_free: bool) -> Result<Vec<Recover>> {
         self.recovering.clear();
         let mut attempts = self.recovery_attempts().await?;
         let indexed = indexed_time(&self.pool).await?;
@@ -244,7 +247,7 @@ impl Settler {
                 self.recovering.insert(contract);
                 continue;
             }
-            if !st.can_start {
+            if !st.can_start || !relayer_free {
                 continue;
             }
             if !may_send(attempts.get(&contract), w.amount, indexed) {

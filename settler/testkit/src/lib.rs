@@ -12,8 +12,12 @@
 //! payout-signer (its own PROCESS, file key, trusted by every contract above)
 //! ```
 //!
-//! Then a test approves earnings ([`Stack::approve`]) and runs the settler in-process
-//! ([`Stack::settler_config`]) or as a binary ([`Stack::files`] writes what it reads).
+//! Then a test approves earnings ([`Stack::approve`] in bulk, [`Stack::approve_earning`] one
+//! by one) and runs the settler in-process ([`Stack::settler_config`]) or as a binary
+//! ([`Stack::files`] writes what it reads), and reads what happened: balances and storage on
+//! the devnet, [`Stack::index_to_head`], [`Stack::vault_payouts`] (a batch's transfers on
+//! chain), [`Stack::paid_attempts`], [`Stack::reconcile`]. [`Stack::deploy_stranger_escrow`]
+//! deploys a contract nobody registered (a destination that refuses a plain transfer).
 //!
 //! Keys here are THROWAWAY keys from public phrases: the chain is local and worthless.
 //!
@@ -58,6 +62,8 @@ use tokio::process::{Child, Command};
 use tycho_types::cell::{Cell, CellFamily as _, HashBytes};
 use tycho_types::models::{AccountState, StdAddr};
 
+mod payouts;
+
 /// nanoTON per TON.
 pub const TON: u128 = 1_000_000_000;
 /// Test USD base units per USD (6 decimals, like USDT).
@@ -68,6 +74,8 @@ const THROWAWAY_RELAYER_PHRASE: &str = "THROWAWAY labelmint settler testkit rela
 const THROWAWAY_TREASURY_PHRASE: &str = "THROWAWAY labelmint settler testkit treasury";
 /// How long one setup step may take.
 const STEP: Duration = Duration::from_secs(60);
+/// The id of [`Options::new`]'s project.
+pub const PROJECT: u64 = 4101;
 
 /// A project's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,6 +115,17 @@ pub struct ProjectSpec {
     pub deposit: u128,
 }
 
+impl ProjectSpec {
+    /// A TON project `id` with 20 TON deposited.
+    pub fn ton(id: u64) -> ProjectSpec {
+        ProjectSpec {
+            id,
+            coin: Coin::Ton,
+            deposit: 20 * TON,
+        }
+    }
+}
+
 /// How to build the stack.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -130,17 +149,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// One TON project (id 4101, 20 TON deposited), 200 ms blocks, 300 s batches.
+    /// One TON project ([`PROJECT`], 20 TON deposited), 200 ms blocks, 300 s batches.
     pub fn new(name: &str) -> Options {
         Options {
             name: name.to_string(),
             block_time: Duration::from_millis(200),
             vault_timeout: 300,
-            projects: vec![ProjectSpec {
-                id: 4101,
-                coin: Coin::Ton,
-                deposit: 20 * TON,
-            }],
+            projects: vec![ProjectSpec::ton(PROJECT)],
             ton_vault_float: 5 * TON,
             usd_vault_float: 60 * TON,
             relayer_ton: 20 * TON,
@@ -396,6 +411,30 @@ pub fn worker_address(group: u8, i: u32) -> RawAddress {
     RawAddress::from_parts(0, &a)
 }
 
+/// A project's escrow: fee 2.5 %, deadline in 30 days from `now`, the faucet its client.
+fn escrow_params(
+    project_id: u64,
+    signer_key: [u8; 32],
+    now: u32,
+    faucet: &StdAddr,
+    jetton_master: Option<StdAddr>,
+    vault: &StdAddr,
+    treasury: &StdAddr,
+) -> EscrowParams {
+    EscrowParams {
+        project_id,
+        signer_key,
+        deadline: now + 30 * 86_400,
+        fee_bps: 250,
+        client: faucet.clone(),
+        jetton_master,
+        routes: EscrowRoutes {
+            vault: vault.clone(),
+            treasury: treasury.clone(),
+        },
+    }
+}
+
 /// Polls `f` every 100 ms until it returns Some, panicking after `limit`.
 pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
 where
@@ -501,21 +540,18 @@ impl Stack {
         let mut projects = Vec::new();
         let mut escrow_inits = Vec::new();
         for p in &o.projects {
-            let params = EscrowParams {
-                project_id: p.id,
-                signer_key: signer.public_key,
-                deadline: now + 30 * 86_400,
-                fee_bps: 250,
-                client: faucet.clone(),
-                jetton_master: (p.coin == Coin::Usd).then(|| minter.clone()),
-                routes: EscrowRoutes {
-                    vault: match p.coin {
-                        Coin::Ton => ton_vault.clone(),
-                        Coin::Usd => usd_vault.clone(),
-                    },
-                    treasury: treasury.clone(),
+            let params = escrow_params(
+                p.id,
+                signer.public_key,
+                now,
+                &faucet,
+                (p.coin == Coin::Usd).then(|| minter.clone()),
+                match p.coin {
+                    Coin::Ton => &ton_vault,
+                    Coin::Usd => &usd_vault,
                 },
-            };
+                &treasury,
+            );
             let escrow = escrow_address(&params).expect("escrow");
             ledger
                 .register_project(&LedgerProject {
@@ -747,6 +783,43 @@ impl Stack {
             })
             .await;
         }
+    }
+
+    /// Deploys a TON escrow of `project_id` that nobody registered (not the ledger, the signer
+    /// or the indexer) and nobody funds: a deployed contract that refuses anything but its own
+    /// messages (a plain transfer, a text comment, makes it throw). Returns once it is active.
+    pub async fn deploy_stranger_escrow(&self, project_id: u64) -> StdAddr {
+        let faucet = self.devnet.genesis().faucet.clone();
+        let params = escrow_params(
+            project_id,
+            self.signer.public_key,
+            self.devnet.node().now(),
+            &faucet,
+            None,
+            &self.ton_vault,
+            &self.treasury,
+        );
+        let escrow = escrow_address(&params).expect("escrow address");
+        self.faucet_all(&[Transfer {
+            to: escrow.clone(),
+            amount: TON / 10,
+            bounce: false,
+            body: Some(
+                EscrowDeploy {
+                    query_id: project_id,
+                }
+                .build()
+                .expect("deploy"),
+            ),
+            init: Some(escrow_state_init(&params).expect("init")),
+            mode: 3,
+        }])
+        .await;
+        wait_for("the stranger escrow deployed", STEP, || async {
+            self.active(&escrow).then_some(())
+        })
+        .await;
+        escrow
     }
 
     /// Whether an account is active on the devnet.

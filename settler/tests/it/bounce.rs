@@ -13,15 +13,14 @@ use labelmint_ledger::{
     AddressCorrection, BounceReason, CurrencyCode, EarningState, ItemOutcome, RawAddress,
 };
 
-use crate::aggregate::{approve, deploy_escrow, index_to_head, payouts_of};
-use crate::support::{PROJECT, Stack, TON, raw, std_addr, wait_for};
+use labelmint_settler_testkit::{Options, PROJECT, Stack, TON, raw, std_addr, wait_for};
 
 /// The project id of the contract the worker mistook for a wallet (never registered).
 const STRANGER: u64 = 9_999;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_corrected() {
-    let s = Stack::new("settler_it_bounce", 300).await;
+    let s = Stack::start(Options::new("settler_it_bounce")).await;
     // The deployment step of payout-signer/README.md "Database role": the indexer's tables
     // came after the ledger's migrations, so the signer's role is granted them by hand. With
     // them the signer sees a bounced payout on chain and may pay its earnings again at once
@@ -30,17 +29,21 @@ async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_co
         .execute(&s.pool)
         .await
         .expect("grant");
-    let refuser = raw(&deploy_escrow(&s, STRANGER, false).await);
+    let refuser = raw(&s.deploy_stranger_escrow(STRANGER).await);
     let before = s.balance(&std_addr(&refuser));
 
     // "wrong" has two earnings (one transfer) to the contract; "fine" one to a new wallet.
     let fine = RawAddress::from_parts(0, &[0xf1; 32]);
     let wrong = [
-        approve(&s, "wrong-0", "wrong", &refuser, PROJECT, 2 * TON / 100).await,
-        approve(&s, "wrong-1", "wrong", &refuser, PROJECT, 3 * TON / 100).await,
+        s.approve_earning(PROJECT, "wrong-0", "wrong", &refuser, 2 * TON / 100)
+            .await,
+        s.approve_earning(PROJECT, "wrong-1", "wrong", &refuser, 3 * TON / 100)
+            .await,
     ];
     let owed = 5 * TON / 100;
-    let fine_earning = approve(&s, "fine-0", "fine", &fine, PROJECT, 4 * TON / 100).await;
+    let fine_earning = s
+        .approve_earning(PROJECT, "fine-0", "fine", &fine, 4 * TON / 100)
+        .await;
 
     let settler = labelmint_settler::spawn(s.settler_config("settler-bounce"))
         .await
@@ -72,7 +75,7 @@ async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_co
     // On chain: the vault sent ONE bounceable transfer to the deployed contract; the bounce
     // event carries that item id; the contract kept nothing.
     let batch = s.ledger.batch(bounces[0].batch).await.unwrap().unwrap();
-    let out = payouts_of(&s, batch.query_id).await;
+    let out = s.vault_payouts(&s.ton_vault, batch.query_id).await;
     let to_contract: Vec<_> = out
         .iter()
         .filter(|(d, _, _)| *d == refuser.to_string())
@@ -96,7 +99,7 @@ async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_co
         "SELECT payout_item_id::text, amount::text FROM events WHERE contract = $1 \
          AND kind = 'ev_payout_bounced'",
     )
-    .bind(raw(&s.vault).to_string())
+    .bind(raw(&s.ton_vault).to_string())
     .fetch_all(&s.pool)
     .await
     .unwrap();
@@ -149,7 +152,7 @@ async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_co
     )
     .await;
     drop(settler);
-    index_to_head(&s).await;
+    s.index_to_head().await;
 
     // Exactly once: each earning bounced once and was paid once, in a new item to the new
     // address.
@@ -175,13 +178,7 @@ async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_co
         got <= owed && got + 10_000 >= owed,
         "the corrected address got {got}, owed {owed}"
     );
-    let paid: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT earning_id, count(*) FROM ledger_batch_items WHERE outcome = 'paid' \
-         GROUP BY earning_id",
-    )
-    .fetch_all(&s.pool)
-    .await
-    .unwrap();
+    let paid = s.paid_attempts().await;
     assert_eq!(paid.len(), 3);
     assert!(paid.iter().all(|(_, n)| *n == 1), "{paid:?}");
     let r = s

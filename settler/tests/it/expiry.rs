@@ -6,21 +6,28 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use labelmint_indexer::lite::LiteServer;
 use labelmint_ledger::{BatchRequest, BatchState, CurrencyCode, ItemOutcome};
 use labelmint_payout_signer::wire::{BatchBody, ItemBody};
 use labelmint_settler::chain::Chain;
 use tycho_types::boc::Boc;
 
-use crate::support::{Stack, TON, raw, std_addr, wait_for};
+use labelmint_settler_testkit::{Options, PROJECT, Stack, TON, raw, std_addr, wait_for};
 
 const TIMEOUT: u32 = 40;
 const WITHHELD_QUERY_ID: u64 = 777;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withheld_batch_expires_in_chain_time_and_is_paid_once_under_a_new_query_id() {
-    let s = Stack::new("settler_it_expiry", TIMEOUT).await;
-    let earnings = s.approve("exp", 5, 5).await;
+    let s = Stack::start(Options {
+        vault_timeout: TIMEOUT,
+        ..Options::new("settler_it_expiry")
+    })
+    .await;
+    let earnings = s
+        .approve(PROJECT, "exp", 5, 0x60, 5, |i| {
+            TON / 100 + ((i % 50) as u128) * 100_000
+        })
+        .await;
 
     // Formed and signed, never sent.
     let now = s.devnet.node().now();
@@ -56,7 +63,7 @@ async fn a_withheld_batch_expires_in_chain_time_and_is_paid_once_under_a_new_que
     };
     let signed = s
         .signer
-        .client
+        .client()
         .batch(&body)
         .await
         .expect("signer reachable")
@@ -121,28 +128,15 @@ async fn a_withheld_batch_expires_in_chain_time_and_is_paid_once_under_a_new_que
     }
 
     // The withheld bytes arrive late: the vault refuses them (created_at too old).
-    let mut chain = Chain::new(vec![LiteServer {
-        addr: s.devnet.addr().into(),
-        public_key: s.devnet.public_key(),
-    }])
-    .unwrap();
+    let mut chain = Chain::new(s.liteservers()).unwrap();
     let _ = chain.send(&withheld).await; // refused or dropped: either way it must not execute
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let head = s.devnet.node().lock().last_master().expect("head").id.seqno;
-    wait_for(
-        "the indexer at the head",
-        Duration::from_secs(30),
-        || async {
-            let cp = s.indexer.store.checkpoint().await.unwrap();
-            (cp >= Some(head)).then_some(())
-        },
-    )
-    .await;
+    s.index_to_head().await;
     let executed: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE contract = $1 AND kind = 'ev_batch_executed' \
          AND query_id = $2",
     )
-    .bind(raw(&s.vault).to_string())
+    .bind(raw(&s.ton_vault).to_string())
     .bind(WITHHELD_QUERY_ID as i64)
     .fetch_one(&s.pool)
     .await

@@ -9,5 +9,5 @@ mod jetton;
 mod jetton_recover;
 mod jetton_recover_escrow;
 mod leader;
+mod relayer;
 mod settle;
-mod support;

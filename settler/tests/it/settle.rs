@@ -8,12 +8,16 @@ use std::time::{Duration, Instant};
 
 use labelmint_ledger::CurrencyCode;
 
-use crate::support::{Stack, TON, std_addr, wait_for};
+use labelmint_settler_testkit::{Options, PROJECT, Stack, TON, raw, std_addr, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
-    let s = Stack::new("settler_it_ton", 300).await;
-    let earnings = s.approve("ton", 30, 12).await;
+    let s = Stack::start(Options::new("settler_it_ton")).await;
+    let earnings = s
+        .approve(PROJECT, "ton", 30, 0x60, 12, |i| {
+            TON / 100 + ((i % 50) as u128) * 100_000
+        })
+        .await;
 
     let config = |holder: &str| {
         let mut c = s.settler_config(holder);
@@ -65,13 +69,7 @@ async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
     drop(b);
 
     // Exactly once in the ledger: one paid item per earning.
-    let paid: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT earning_id, count(*) FROM ledger_batch_items WHERE outcome = 'paid' \
-         GROUP BY earning_id",
-    )
-    .fetch_all(&s.pool)
-    .await
-    .unwrap();
+    let paid = s.paid_attempts().await;
     assert_eq!(paid.len(), earnings.len());
     assert!(paid.iter().all(|(_, n)| *n == 1), "{paid:?}");
     // Batches respect the batch size; the release funded the vault once.
@@ -83,7 +81,7 @@ async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
     let releases: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE kind = 'ev_release' AND contract = $1",
     )
-    .bind(crate::support::raw(&s.escrow).to_string())
+    .bind(raw(&s.project(PROJECT).escrow).to_string())
     .fetch_one(&s.pool)
     .await
     .unwrap();
@@ -105,22 +103,15 @@ async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
     }
 
     // The ledger agrees with the indexed chain, to the unit.
-    let head = s.devnet.node().lock().last_master().expect("head").id.seqno;
-    wait_for(
-        "the indexer at the head",
-        Duration::from_secs(30),
-        || async {
-            let cp = s.indexer.store.checkpoint().await.unwrap();
-            (cp >= Some(head)).then_some(())
-        },
-    )
-    .await;
-    let _ = s.ledger.ingest_chain_events(10_000).await.expect("ingest");
+    s.index_to_head().await;
     let r = s
         .ledger
         .reconcile(&CurrencyCode::ton())
         .await
         .expect("reconcile");
     assert!(r.is_clean(), "{r:?}");
-    assert!(s.balance(&s.vault) >= TON / 2, "the vault kept its float");
+    assert!(
+        s.balance(&s.ton_vault) >= TON / 2,
+        "the vault kept its float"
+    );
 }
