@@ -146,6 +146,9 @@ pub struct Options {
     pub relayer_ton: u128,
     /// `payout-signer serve --float` overrides (`KIND=AMOUNT`, nanoTON).
     pub signer_float: Vec<String>,
+    /// Leave the TON vault undeployed (a release to it bounces) until the test calls
+    /// [`Stack::deploy_ton_vault`].
+    pub ton_vault_later: bool,
 }
 
 impl Options {
@@ -160,6 +163,7 @@ impl Options {
             usd_vault_float: 60 * TON,
             relayer_ton: 20 * TON,
             signer_float: Vec::new(),
+            ton_vault_later: false,
         }
     }
 }
@@ -387,6 +391,8 @@ pub struct Stack {
     pub relayer_seed: [u8; 32],
     /// The vaults' replay timeout.
     pub vault_timeout: u32,
+    /// The TON vault's constructor parameters (its StateInit, for a late deploy).
+    pub ton_vault_config: VaultConfig,
 }
 
 /// `0:<hex>` of an address.
@@ -631,6 +637,7 @@ impl Stack {
             projects,
             relayer_seed,
             vault_timeout: o.vault_timeout,
+            ton_vault_config: ton_cfg.clone(),
         };
 
         // Deploy: the vaults (their float), the treasury, the relayer, the escrows; mint the
@@ -644,12 +651,6 @@ impl Stack {
             mode: 3,
         };
         let mut transfers = vec![
-            deploy(
-                &s.ton_vault,
-                o.ton_vault_float,
-                Some(VaultTopUp { query_id: 1 }.build().expect("top up")),
-                vault_state_init(&ton_cfg).expect("init"),
-            ),
             deploy(
                 &s.usd_vault,
                 o.usd_vault_float,
@@ -669,6 +670,9 @@ impl Stack {
                 relayer.state_init().expect("init"),
             ),
         ];
+        if !o.ton_vault_later {
+            transfers.push(s.ton_vault_deploy(o.ton_vault_float));
+        }
         for (p, init) in s.projects.iter().zip(escrow_inits) {
             transfers.push(deploy(
                 &p.escrow,
@@ -820,6 +824,28 @@ impl Stack {
         })
         .await;
         escrow
+    }
+
+    /// The TON vault's deploy: its StateInit and `float` TON with a `vault_top_up`.
+    fn ton_vault_deploy(&self, float: u128) -> Transfer {
+        Transfer {
+            to: self.ton_vault.clone(),
+            amount: float,
+            bounce: false,
+            body: Some(VaultTopUp { query_id: 1 }.build().expect("top up")),
+            init: Some(vault_state_init(&self.ton_vault_config).expect("init")),
+            mode: 3,
+        }
+    }
+
+    /// Deploys the TON vault with `float` TON (a stack started with
+    /// [`Options::ton_vault_later`]) and waits until it is active.
+    pub async fn deploy_ton_vault(&self, float: u128) {
+        self.faucet_all(&[self.ton_vault_deploy(float)]).await;
+        wait_for("the TON vault deployed", STEP, || async {
+            self.active(&self.ton_vault).then_some(())
+        })
+        .await;
     }
 
     /// Whether an account is active on the devnet.

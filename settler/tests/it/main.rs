@@ -10,4 +10,5 @@ mod jetton_recover;
 mod jetton_recover_escrow;
 mod leader;
 mod relayer;
+mod release_bounce;
 mod settle;
