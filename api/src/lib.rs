@@ -56,6 +56,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -64,6 +65,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod tonproof;
 pub mod wire;
 
 pub use crate::config::{Config, Network};

@@ -36,6 +36,8 @@ pub struct AppState {
     pub max_indexer_lag: Duration,
     /// Request counters.
     pub metrics: Arc<Metrics>,
+    /// API keys, sessions, ton_proof.
+    pub auth: Arc<crate::auth::AuthState>,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -48,6 +50,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::workers::router())
         .merge(routes::transactions::router())
         .merge(routes::indexer::router())
+        .merge(routes::auth::router())
+        .merge(routes::admin::router())
         .split_for_parts()
 }
 
@@ -55,7 +59,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     let (routes, openapi) = api();
     let cors = CorsLayer::new()
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::POST,
+            Method::DELETE,
+        ])
         .allow_headers(Any)
         .expose_headers([axum::http::HeaderName::from_static("x-request-id")]);
     let cors = if cors_origins.is_empty() {
@@ -141,11 +151,25 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         crate::db::migrate(&config).await?;
     }
     let pool = crate::db::read_pool(&config)?;
+    let auth_pool = crate::db::auth_pool(&config)?;
+    let keys = if config.liteservers.is_empty() {
+        None
+    } else {
+        Some(
+            crate::tonproof::chain::KeyReader::new(config.liteservers.clone())
+                .map_err(|e| Error::Config(format!("liteservers: {e}")))?,
+        )
+    };
     let state = AppState {
         pool,
         testnet: config.network.testnet(),
         max_indexer_lag: config.max_indexer_lag,
         metrics: Arc::new(Metrics::default()),
+        auth: Arc::new(crate::auth::AuthState {
+            pool: auth_pool,
+            proof: config.proof.clone(),
+            keys,
+        }),
     };
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
