@@ -63,7 +63,10 @@ pub fn new_key_id() -> String {
 
 /// A new API key for `key_id`.
 pub fn new_key(key_id: &str) -> Secret {
-    Secret(format!("{KEY_PREFIX}{key_id}_{}", b64(&random_bytes::<32>())))
+    Secret(format!(
+        "{KEY_PREFIX}{key_id}_{}",
+        b64(&random_bytes::<32>())
+    ))
 }
 
 /// A new session token.
@@ -139,7 +142,14 @@ mod tests {
         ));
         assert_ne!(new_session_token(), token);
         assert_eq!(format!("{key:?}"), "<secret>");
-        for bad in ["", "lmk_", "lmk_zz_x", "lms_short", "Bearer x", "lmk_0123456789abcdef"] {
+        for bad in [
+            "",
+            "lmk_",
+            "lmk_zz_x",
+            "lms_short",
+            "Bearer x",
+            "lmk_0123456789abcdef",
+        ] {
             assert_eq!(parse_bearer(bad), None, "{bad}");
         }
     }

@@ -27,7 +27,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 impl From<KeyError> for ApiError {
     fn from(e: KeyError) -> Self {
         match e {
-            KeyError::NotFound { key_id } => ApiError::KeyNotFound(format!("no live API key {key_id}")),
+            KeyError::NotFound { key_id } => {
+                ApiError::KeyNotFound(format!("no live API key {key_id}"))
+            }
             KeyError::Invalid(reason) => ApiError::param("body", reason),
             KeyError::Database(e) => e.into(),
         }
@@ -66,8 +68,7 @@ fn issued(i: Issued) -> IssuedKey {
 
 fn key_id(s: &str) -> Result<&str, ApiError> {
     if s.len() == 16
-        && s
-            .bytes()
+        && s.bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
     {
         Ok(s)

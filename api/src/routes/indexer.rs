@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::problem::Problem;
 use crate::problem::ApiError;
+use crate::problem::Problem;
 use crate::server::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

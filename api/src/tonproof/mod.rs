@@ -108,7 +108,11 @@ pub fn message(
     m.extend_from_slice(&workchain.to_be_bytes());
     m.extend_from_slice(hash);
     // The domain is at most a few hundred bytes (checked by the caller): fits a u32.
-    m.extend_from_slice(&u32::try_from(domain.len()).unwrap_or(u32::MAX).to_le_bytes());
+    m.extend_from_slice(
+        &u32::try_from(domain.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     m.extend_from_slice(domain.as_bytes());
     m.extend_from_slice(&timestamp.to_le_bytes());
     m.extend_from_slice(payload.as_bytes());
@@ -157,7 +161,11 @@ mod tests {
         let sig = key.sign(&signed_digest(&m)).to_bytes();
         let pk = key.verifying_key().to_bytes();
         assert!(signature_ok(&pk, &m, &sig));
-        assert!(!signature_ok(&pk, &message(0, &hash, "ab.c", 0x0102, "xyz"), &sig));
+        assert!(!signature_ok(
+            &pk,
+            &message(0, &hash, "ab.c", 0x0102, "xyz"),
+            &sig
+        ));
         assert!(!signature_ok(&pk, &m, &sig[..63]));
     }
 }

@@ -142,7 +142,10 @@ mod tests {
             assert_eq!(hex::encode(code.repr_hash().0), kind.code_hash());
             assert_eq!(w["codeHash"].as_str(), Some(kind.code_hash()));
             let addr = w["address"].as_str().expect("address");
-            let hash: [u8; 32] = hex::decode(&addr[2..]).expect("hex").try_into().expect("32");
+            let hash: [u8; 32] = hex::decode(&addr[2..])
+                .expect("hex")
+                .try_into()
+                .expect("32");
             let (k, pk) = key_from_state_init(&b64(&w["stateInit"]), &hash).expect("accepted");
             assert_eq!((k, pk), (kind, key));
             let mut other = hash;
