@@ -75,6 +75,9 @@ pub struct Config {
     pub auth_db_role: Option<String>,
     /// ton_proof: domains, windows, session lifetime.
     pub proof: crate::auth::ProofConfig,
+    /// `/metrics` to any peer (`false`: loopback peers only; behind a reverse proxy on this
+    /// host every peer is loopback, so guard `/metrics` at the proxy then).
+    pub metrics_public: bool,
     /// Liteservers for `get_public_key` of deployed wallets (a global config's); empty: a
     /// ton_proof must carry its StateInit.
     pub liteservers: Vec<labelmint_indexer::lite::LiteServer>,
@@ -95,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("auth_db_role", &self.auth_db_role)
             .field("proof", &self.proof)
             .field("liteservers", &self.liteservers.len())
+            .field("metrics_public", &self.metrics_public)
             .finish()
     }
 }
@@ -120,6 +124,7 @@ impl Config {
                 Network::Devnet.global_id(),
             ),
             liteservers: Vec::new(),
+            metrics_public: false,
         }
     }
 }

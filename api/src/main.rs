@@ -74,6 +74,9 @@ struct Args {
     /// How long a wallet session lasts (seconds).
     #[arg(long, env = "LABELMINT_SESSION_TTL", default_value_t = 86_400)]
     session_ttl: u64,
+    /// Serve /metrics to any peer (default: only connections from this host).
+    #[arg(long, env = "LABELMINT_API_METRICS_PUBLIC")]
+    metrics_public: bool,
     /// A TON global config whose liteservers answer get_public_key for deployed wallets that
     /// log in without a StateInit (the devnet writes .data/devnet/global-config.json). None:
     /// a ton_proof must carry its StateInit.
@@ -131,6 +134,7 @@ impl Args {
             auth_db_role: Some(self.auth_db_role.clone()).filter(|r| !r.is_empty()),
             proof,
             liteservers,
+            metrics_public: self.metrics_public,
             database_url: self.database_url()?,
             listen: self.listen,
             db_role: Some(self.db_role).filter(|r| !r.is_empty()),

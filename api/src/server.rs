@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// API keys, sessions, ton_proof.
     pub auth: Arc<crate::auth::AuthState>,
+    /// `/metrics` answers only loopback peers.
+    pub metrics_loopback_only: bool,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -170,6 +172,7 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             proof: config.proof.clone(),
             keys,
         }),
+        metrics_loopback_only: !config.metrics_public,
     };
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -184,11 +187,14 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     })?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(%addr, network = ?config.network, "labelmint-api listening");
     Ok(Handle {

@@ -342,3 +342,49 @@ async fn the_read_role_refuses_writes() {
         .expect_err("not granted");
     assert!(e.to_string().contains("permission denied"), "{e}");
 }
+
+/// `/metrics` answers loopback peers only, unless `metrics_public`.
+#[tokio::test]
+async fn metrics_are_local_only_by_default() {
+    let mut s = Seeded::new(0).await;
+    s.get_as("/metrics", None).await;
+    // This host's address on a non-loopback interface (no packet is sent: UDP connect only
+    // picks the route).
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+    let ip = match probe
+        .connect("10.255.255.255:9")
+        .and_then(|()| probe.local_addr())
+    {
+        Ok(a) if !a.ip().is_loopback() && !a.ip().is_unspecified() => a.ip(),
+        _ => {
+            eprintln!("no non-loopback interface: only the loopback half is checked");
+            return;
+        }
+    };
+    s.server
+        .take()
+        .expect("server")
+        .shutdown()
+        .await
+        .expect("shutdown");
+    let url = s.db.as_ref().expect("db").url.clone();
+    for public in [false, true] {
+        let mut cfg = labelmint_api::Config::test(&url);
+        cfg.listen = std::net::SocketAddr::new("0.0.0.0".parse().expect("any"), 0);
+        cfg.metrics_public = public;
+        let server = labelmint_api::spawn(cfg).await.expect("spawn");
+        let port = server.addr().port();
+        let local = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+        assert_eq!(local.status, 200, "{local:?}");
+        let remote = crate::support::get(&format!("http://{ip}:{port}/metrics")).await;
+        if public {
+            assert_eq!(remote.status, 200, "{remote:?}");
+        } else {
+            remote.problem(403, "insufficient-scope");
+        }
+        // /health is open to everyone either way.
+        let h = crate::support::get(&format!("http://{ip}:{port}/health")).await;
+        assert_eq!(h.status, 200);
+        server.shutdown().await.expect("shutdown");
+    }
+}
