@@ -145,6 +145,56 @@ mod tests {
     use super::*;
     use ed25519_dalek::{Signer as _, SigningKey};
 
+    /// The example proof of TonConnect's demo backend README (ton-connect/demo-dapp-backend,
+    /// "checkProof" request: a real wallet's proof for ton-connect.github.io, 2022-11-10),
+    /// with the wallet's public key as the demo's tests give it: it verifies, and any change
+    /// of a signed field breaks it.
+    #[test]
+    fn the_published_example_verifies() {
+        use base64::Engine as _;
+        let hash: [u8; 32] =
+            hex::decode("f63660ff947e5fe6ed4a8f729f1b24ef859497d0483aaa9d9ae48414297c4e1b")
+                .expect("hex")
+                .try_into()
+                .expect("32");
+        let key: [u8; 32] =
+            hex::decode("db642e022c80911fe61f19eb4f22d7fb95c1ea0b589c0f74ecf0cbf6db746c13")
+                .expect("hex")
+                .try_into()
+                .expect("32");
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode("28tWSg8RDB3P/iIYupySINq1o3F5xLodndzNFHOtdi16Z+MuII8LAPnHLT3E6WTB27//qY4psU5Rf5/aJaIIAA==")
+            .expect("base64");
+        let payload = "E5B4ARS6CdOI2b5e1jz0jnS-x-a3DgfNXprrg_3pec0=";
+        let domain = "ton-connect.github.io";
+        let ts = 1_668_094_767;
+        assert!(signature_ok(
+            &key,
+            &message(0, &hash, domain, ts, payload),
+            &sig
+        ));
+        assert!(!signature_ok(
+            &key,
+            &message(-1, &hash, domain, ts, payload),
+            &sig
+        ));
+        assert!(!signature_ok(
+            &key,
+            &message(0, &hash, "ton-connect.github.i0", ts, payload),
+            &sig
+        ));
+        assert!(!signature_ok(
+            &key,
+            &message(0, &hash, domain, ts + 1, payload),
+            &sig
+        ));
+        assert!(!signature_ok(
+            &key,
+            &message(0, &hash, domain, ts, "E5B4"),
+            &sig
+        ));
+    }
+
     #[test]
     fn message_layout_and_signature() {
         let hash = [7u8; 32];
