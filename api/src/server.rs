@@ -68,7 +68,13 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
             Method::POST,
             Method::DELETE,
         ])
-        .allow_headers(Any)
+        // Listed, not `*`: browsers never let a wildcard cover `Authorization`.
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderName::from_static("x-request-id"),
+            axum::http::HeaderName::from_static("idempotency-key"),
+        ])
         .expose_headers([axum::http::HeaderName::from_static("x-request-id")]);
     let cors = if cors_origins.is_empty() {
         cors.allow_origin(Any)

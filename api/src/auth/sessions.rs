@@ -12,13 +12,16 @@ fn secs(d: Duration) -> f64 {
 }
 
 /// A new session for `address` (raw form), valid for `ttl`: the token (shown once) and its
-/// expiry (RFC 3339).
+/// expiry (RFC 3339). Also deletes sessions a day past their expiry.
 pub async fn create(
     pool: &PgPool,
     address: &str,
     wallet: &str,
     ttl: Duration,
 ) -> Result<(Secret, String), sqlx::Error> {
+    sqlx::query("DELETE FROM api_sessions WHERE expires_at < now() - interval '1 day'")
+        .execute(pool)
+        .await?;
     let token = secret::new_session_token();
     let expires: String = sqlx::query_scalar(
         "INSERT INTO api_sessions (token_sha256, address, wallet, expires_at) \

@@ -405,3 +405,48 @@ async fn openapi_has_the_auth_routes_and_the_bearer_scheme() {
         assert!(schemas[name].is_object(), "{name}");
     }
 }
+
+/// A browser dApp may send the bearer header cross-origin: the preflight lists it (a `*`
+/// would not cover `Authorization`).
+#[tokio::test]
+async fn cors_preflight_allows_the_bearer_header() {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let s = Seeded::new(0).await;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = hyper::Request::builder()
+        .method("OPTIONS")
+        .uri(format!("{}/v1/auth/ton-proof", s.base))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let res = client.request(req).await.expect("preflight");
+    let allowed = res
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let methods = res
+        .headers()
+        .get("access-control-allow-methods")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let _ = res.into_body().collect().await;
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
+    assert!(
+        methods.contains("POST") && methods.contains("DELETE"),
+        "{methods}"
+    );
+}
