@@ -330,6 +330,46 @@ async fn authorization_matrix() {
             }
         }
     }
+    // The key routes' writes, for each caller (on a throwaway key).
+    let spare = s.key(Scope::Read, None).await;
+    let spare_id = spare[4..20].to_owned();
+    let writes: [(&str, String, Option<serde_json::Value>, [u16; 8]); 3] = [
+        (
+            "POST",
+            "/v1/admin/api-keys".into(),
+            Some(json!({"scope": "read", "label": "matrix"})),
+            [401, 403, 403, 201, 403, 403, 403, 403],
+        ),
+        (
+            "POST",
+            format!("/v1/admin/api-keys/{spare_id}/rotate"),
+            None,
+            admin_only,
+        ),
+        (
+            "DELETE",
+            format!("/v1/admin/api-keys/{spare_id}"),
+            None,
+            admin_only,
+        ),
+    ];
+    for (method, path, body, want) in &writes {
+        for (i, bearer) in bearers.iter().enumerate() {
+            let r = s
+                .send_as(method, path, bearer.as_deref(), body.clone())
+                .await;
+            if r.status != want[i] {
+                failures.push(format!(
+                    "{method} {path} as {}: {} ({})",
+                    WHO[i], r.status, r.body
+                ));
+            } else if r.status == 403 {
+                r.problem(403, "insufficient-scope");
+            } else if r.status == 401 {
+                r.problem(401, "authentication-required");
+            }
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // Scoped lists are filtered: the client sees its 2 projects and both batches, ann's
@@ -361,7 +401,17 @@ async fn authorization_matrix() {
     let doc = s.get("/openapi.json").await.ok();
     let covered: BTreeSet<&str> = cases.iter().map(|c| c.1).collect();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        if path.starts_with("/v1/auth/") || path.starts_with("/v1/admin/api-keys/") {
+        if path.starts_with("/v1/auth/") {
+            continue;
+        }
+        if path.starts_with("/v1/admin/api-keys/") {
+            assert!(
+                writes
+                    .iter()
+                    .any(|w| path.ends_with("{key_id}") && w.0 == "DELETE"
+                        || path.ends_with("/rotate") && w.1.ends_with("/rotate")),
+                "{path} is not in the matrix"
+            );
             continue;
         }
         assert!(
