@@ -309,3 +309,69 @@ async fn a_deployed_wallet_logs_in_through_get_public_key() {
         .await
         .problem(401, "ton-proof-not-deployed");
 }
+
+/// A `Write` into a shared buffer (the log capture of [`no_secret_reaches_the_logs`]).
+#[derive(Clone)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// At TRACE level, over a key's life and a wallet login, no key, token, payload or signature
+/// is logged (the server runs on this test's thread, so it logs into the capture).
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let buf = Capture(Default::default());
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = Seeded::new(0).await;
+    let made = s
+        .send_as(
+            "POST",
+            "/v1/admin/api-keys",
+            Some(&s.admin_key),
+            Some(json!({"scope": "read", "label": "logged?"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key: Value = serde_json::from_str(&made.body).expect("json");
+    let key = key["key"].as_str().expect("key").to_owned();
+    s.get_as("/v1/projects", Some(&key)).await.ok();
+    let w = TestWallet::new("v5r1", 21);
+    let p = payload(&s).await;
+    let body = w.proof(&p);
+    let v = login(&s, &body).await.ok();
+    let token = v["token"].as_str().expect("token").to_owned();
+    s.get_as("/v1/projects", Some(&token)).await.ok();
+    login(&s, &body)
+        .await
+        .problem(401, "ton-proof-payload-reused");
+    let logs = String::from_utf8_lossy(&buf.0.lock().expect("lock")).into_owned();
+    assert!(
+        logs.contains("API key created"),
+        "the capture works: {logs}"
+    );
+    assert!(logs.contains("ton_proof session opened"), "{logs}");
+    let signature = body["proof"]["signature"].as_str().expect("signature");
+    for (what, secret) in [
+        ("the new key", &key[20..]),
+        ("the admin key", &s.admin_key[20..]),
+        ("the session token", &token[4..]),
+        ("the payload", p.as_str()),
+        ("the signature", signature),
+    ] {
+        assert!(!logs.contains(secret), "{what} is in the logs");
+    }
+}
