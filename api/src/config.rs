@@ -12,6 +12,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// the API reads (migrations/*_api_read_role.sql).
 pub const DEFAULT_DB_ROLE: &str = "labelmint_api_read";
 
+/// The database role the auth tables are written as (`SET ROLE` at connect): API keys,
+/// ton_proof payloads and sessions, nothing else (migrations/*_api_auth.sql).
+pub const DEFAULT_AUTH_DB_ROLE: &str = "labelmint_api_auth";
+
 /// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
 pub const MAX_PAGE: u32 = 200;
 /// The `limit` of a list when none is given.
@@ -32,6 +36,15 @@ impl Network {
     /// Whether user-friendly addresses carry the testnet flag.
     pub fn testnet(self) -> bool {
         self != Network::Mainnet
+    }
+
+    /// The network's global id (TonConnect's `network`/`chain`: `-239`, `-3`; the devnet's 2026).
+    pub fn global_id(self) -> i32 {
+        match self {
+            Network::Mainnet => -239,
+            Network::Testnet => -3,
+            Network::Devnet => 2026,
+        }
     }
 }
 
@@ -58,6 +71,16 @@ pub struct Config {
     pub max_connections: u32,
     /// How long a request waits for a database connection before it answers 503.
     pub acquire_timeout: Duration,
+    /// The auth tables are written as this role (`None`: the login's own rights).
+    pub auth_db_role: Option<String>,
+    /// ton_proof: domains, windows, session lifetime.
+    pub proof: crate::auth::ProofConfig,
+    /// `/metrics` to any peer (`false`: loopback peers only; behind a reverse proxy on this
+    /// host every peer is loopback, so guard `/metrics` at the proxy then).
+    pub metrics_public: bool,
+    /// Liteservers for `get_public_key` of deployed wallets (a global config's); empty: a
+    /// ton_proof must carry its StateInit.
+    pub liteservers: Vec<labelmint_indexer::lite::LiteServer>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,13 +95,18 @@ impl std::fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("auth_db_role", &self.auth_db_role)
+            .field("proof", &self.proof)
+            .field("liteservers", &self.liteservers.len())
+            .field("metrics_public", &self.metrics_public)
             .finish()
     }
 }
 
 impl Config {
-    /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read role, migrations
-    /// applied, devnet addresses, a generous lag bound.
+    /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read and auth roles,
+    /// migrations applied, devnet addresses, a generous lag bound, ton_proof for the domain
+    /// `labelmint.test`, no liteserver.
     pub fn test(database_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -90,6 +118,13 @@ impl Config {
             cors_origins: Vec::new(),
             max_connections: 4,
             acquire_timeout: Duration::from_secs(2),
+            auth_db_role: Some(DEFAULT_AUTH_DB_ROLE.to_owned()),
+            proof: crate::auth::ProofConfig::new(
+                vec!["labelmint.test".to_owned()],
+                Network::Devnet.global_id(),
+            ),
+            liteservers: Vec::new(),
+            metrics_public: false,
         }
     }
 }

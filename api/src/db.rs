@@ -57,10 +57,23 @@ pub async fn migrate(config: &Config) -> Result<()> {
 
 /// The read pool (lazy: the server starts, and `/ready` says so, while Postgres is away).
 pub fn read_pool(config: &Config) -> Result<PgPool> {
+    pool_as(config, config.db_role.as_deref(), config.max_connections)
+}
+
+/// The auth pool: API keys, payloads and sessions, as the auth role.
+pub fn auth_pool(config: &Config) -> Result<PgPool> {
+    pool_as(
+        config,
+        config.auth_db_role.as_deref(),
+        (config.max_connections / 2).max(2),
+    )
+}
+
+fn pool_as(config: &Config, role: Option<&str>, connections: u32) -> Result<PgPool> {
     let mut opts = options(&config.database_url)?
         .options([("statement_timeout", STATEMENT_TIMEOUT_MS)])
         .application_name("labelmint-api");
-    if let Some(role) = &config.db_role {
+    if let Some(role) = role {
         if role.is_empty()
             || !role
                 .bytes()
@@ -70,10 +83,10 @@ pub fn read_pool(config: &Config) -> Result<PgPool> {
                 "database role {role:?}: expected [a-z0-9_]+"
             )));
         }
-        opts = opts.options([("role", role.as_str())]);
+        opts = opts.options([("role", role)]);
     }
     Ok(PgPoolOptions::new()
-        .max_connections(config.max_connections.max(1))
+        .max_connections(connections.max(1))
         .acquire_timeout(config.acquire_timeout)
         .connect_lazy_with(opts))
 }

@@ -1,5 +1,5 @@
 //! Extractors whose rejections are problems naming the parameter (axum's own answer in
-//! text/plain otherwise). Auth extractors (API keys, ton_proof sessions) will live beside them.
+//! text/plain otherwise). The auth extractor is [`crate::auth::Caller`].
 
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
@@ -33,5 +33,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Seg {
             .await
             .map(|Path(v)| Seg(v))
             .map_err(|e| ApiError::param("path", e.body_text()))
+    }
+}
+
+/// A JSON body as `T` (a malformed or mistyped body: a 400 problem naming `body`, not axum's
+/// text/plain answer).
+#[derive(Debug)]
+pub struct J<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for J<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        <axum::Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| J(v))
+            .map_err(|e| ApiError::param("body", e.body_text()))
     }
 }

@@ -1,25 +1,40 @@
 //! # labelmint-api — the status API of LabelMint Pay
 //!
-//! Everyone reads the indexed truth here: projects and their escrows, payout vaults, payout
-//! batches and their items, a worker's earnings and payouts, transactions, and the indexer's
-//! progress, as JSON over HTTP (axum 0.8), documented by an OpenAPI 3.1 document generated
+//! Integrators (API keys) and wallets (TonConnect ton_proof sessions) read the indexed truth
+//! here: projects and their escrows, payout vaults, payout batches and their items, a worker's
+//! earnings and payouts, transactions, and the indexer's progress, as JSON over HTTP (axum 0.8), documented by an OpenAPI 3.1 document generated
 //! from the code (utoipa) at `/openapi.json`, with Swagger UI (vendored assets) at `/docs`.
 //!
 //! ```text
 //!  chain --> indexer --> Postgres <-- ledger (settler, consensus)
-//!                           |
-//!                           | SELECT only, as role labelmint_api_read
-//!                           v
+//!                           |   \
+//!    SELECT only, as role   |    \  api_keys, ton_proof_payloads, api_sessions only,
+//!    labelmint_api_read     |     \ as role labelmint_api_auth
+//!                           v      v
 //!   request --> request id --> span --> CORS --> gzip --> metrics --> problem+json --> route
 //!   (x-request-id in/out)  (every log line)                          (errors -> RFC 9457)
+//!                                                                          |
+//!   route = Caller (Bearer lmk_... API key | lms_... session; 401 without) -> scope / owner
+//!           check (403) -> the read, filtered to the caller's wallet when it is scoped
+//!
+//!  wallet login:  POST /v1/auth/ton-proof/payload --> payload (random, stored, 15 min)
+//!                 TonConnect connect with tonProof(payload) --> the wallet signs
+//!                 POST /v1/auth/ton-proof --> domain, time, payload, key (StateInit of
+//!                 v3r2/v4r2/v5r1 | get_public_key via the liteserver), ed25519 --> consume
+//!                 the payload atomically --> session token lms_... (stored hashed)
 //! ```
 //!
 //! - [`spawn`] applies the API's one migration (the read role), opens a lazy read pool whose
 //!   connections `SET ROLE labelmint_api_read`, binds and serves; [`Handle`] tells the port
 //!   and shuts down. `main.rs` turns flags into a [`Config`] and calls it.
 //! - [`server::api`] merges one `router()` per resource (`routes::*`) into the OpenAPI
-//!   document; later issues (API keys and ton_proof sessions as extractors, writes with
-//!   `Idempotency-Key`, webhooks, SSE) add modules there.
+//!   document; later issues (writes with `Idempotency-Key`, webhooks, SSE) add modules there.
+//! - [`auth`]: who calls ([`auth::Caller`], an extractor every `/v1` read takes), API keys
+//!   ([`auth::keys`], also used by `labelmint api-key`), sessions and payloads
+//!   ([`auth::sessions`]), the key and token formats ([`auth::secret`]).
+//! - [`tonproof`]: the ton_proof message and signature, the wallets by code hash
+//!   ([`tonproof::wallets`]), `get_public_key` ([`tonproof::chain`]); the checks' order is in
+//!   `routes::auth`.
 //! - [`problem::ApiError`] is every request error; one place turns it into problem+json with a
 //!   stable `type` URI (`https://labelmint.dev/problems/<kind>`), the request path as
 //!   `instance` and the request id.
@@ -37,10 +52,22 @@
 //!   parameter. Internal errors are logged with the request id and answered generically.
 //! - Log or show the database URL (it may hold a password): it comes from the environment or
 //!   a file, never a flag value.
+//! - Log, echo or store in clear an API key, a session token, a ton_proof payload or
+//!   signature: keys and tokens are stored as SHA-256 (256 random bits each), shown once;
+//!   logs carry key ids and wallet addresses only; [`auth::secret::Secret`] prints `<secret>`.
+//! - Accept a ton_proof whose payload it did not issue, that expired, or that was used: the
+//!   payload is consumed in one conditional UPDATE after the signature verified, so of two
+//!   racing logins one wins and a forged proof cannot burn a payload.
+//! - Trust a StateInit without checking its hash is the claimed address and its code a known
+//!   wallet's, or read a key from any other layout than that wallet version's.
+//! - Answer a `/v1` read without a credential (401), or show a scoped caller (a client key,
+//!   a session) anything of another wallet (403; the lists are filtered).
 //!
 //! ## Errors and features
 //!
-//! [`Error`] (starting and serving) and [`problem::ApiError`] (per request). No features.
+//! [`Error`] (starting and serving), [`problem::ApiError`] (per request; a ton_proof refusal
+//! carries its [`tonproof::ProofFault`]) and [`auth::keys::KeyError`] (key management). No
+//! features.
 //!
 //! ## Example
 //!
@@ -56,6 +83,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -64,6 +92,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod tonproof;
 pub mod wire;
 
 pub use crate::config::{Config, Network};

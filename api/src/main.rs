@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, ValueEnum};
-use labelmint_api::config::{DEFAULT_DB_ROLE, DEFAULT_LISTEN};
+use labelmint_api::auth::ProofConfig;
+use labelmint_api::config::{DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_LISTEN};
 use labelmint_api::{Config, Network};
 
 /// The database `make up` writes (the private cluster of scripts/pg.sh, its fixed local
@@ -53,6 +54,34 @@ struct Args {
     /// Connections in the read pool.
     #[arg(long, env = "LABELMINT_API_DB_CONNECTIONS", default_value_t = 16)]
     db_connections: u32,
+    /// The role API keys, ton_proof payloads and sessions are written as. Empty: the login's own.
+    #[arg(long, env = "LABELMINT_API_AUTH_DB_ROLE", default_value = DEFAULT_AUTH_DB_ROLE)]
+    auth_db_role: String,
+    /// A domain a ton_proof may name (the dApp's host; repeat). None: wallet login refuses
+    /// every proof (ton-proof-domain).
+    #[arg(
+        long = "ton-proof-domain",
+        env = "LABELMINT_TON_PROOF_DOMAINS",
+        value_delimiter = ','
+    )]
+    ton_proof_domains: Vec<String>,
+    /// How old a ton_proof's timestamp may be, and how long an issued payload lasts (seconds).
+    #[arg(long, env = "LABELMINT_TON_PROOF_TTL", default_value_t = 900)]
+    ton_proof_ttl: u64,
+    /// How far ahead of this server's clock a ton_proof's timestamp may be (seconds).
+    #[arg(long, env = "LABELMINT_TON_PROOF_SKEW", default_value_t = 60)]
+    ton_proof_skew: u64,
+    /// How long a wallet session lasts (seconds).
+    #[arg(long, env = "LABELMINT_SESSION_TTL", default_value_t = 86_400)]
+    session_ttl: u64,
+    /// Serve /metrics to any peer (default: only connections from this host).
+    #[arg(long, env = "LABELMINT_API_METRICS_PUBLIC")]
+    metrics_public: bool,
+    /// A TON global config whose liteservers answer get_public_key for deployed wallets that
+    /// log in without a StateInit (the devnet writes .data/devnet/global-config.json). None:
+    /// a ton_proof must carry its StateInit.
+    #[arg(long, env = "LABELMINT_GLOBAL_CONFIG", value_name = "PATH")]
+    global_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -79,17 +108,38 @@ impl Args {
         })
     }
 
+    fn liteservers(&self) -> Result<Vec<labelmint_indexer::lite::LiteServer>> {
+        let Some(path) = &self.global_config else {
+            return Ok(Vec::new());
+        };
+        let json = std::fs::read_to_string(path)
+            .with_context(|| format!("read --global-config {}", path.display()))?;
+        labelmint_indexer::lite::parse_global_config(&json)
+            .with_context(|| format!("--global-config {}", path.display()))
+    }
+
     fn into_config(self) -> Result<Config> {
+        let network = match self.network {
+            NetworkArg::Mainnet => Network::Mainnet,
+            NetworkArg::Testnet => Network::Testnet,
+            NetworkArg::Devnet => Network::Devnet,
+        };
+        let mut proof = ProofConfig::new(self.ton_proof_domains.clone(), network.global_id());
+        proof.payload_ttl = Duration::from_secs(self.ton_proof_ttl);
+        proof.max_age = Duration::from_secs(self.ton_proof_ttl);
+        proof.max_skew = Duration::from_secs(self.ton_proof_skew);
+        proof.session_ttl = Duration::from_secs(self.session_ttl);
+        let liteservers = self.liteservers()?;
         Ok(Config {
+            auth_db_role: Some(self.auth_db_role.clone()).filter(|r| !r.is_empty()),
+            proof,
+            liteservers,
+            metrics_public: self.metrics_public,
             database_url: self.database_url()?,
             listen: self.listen,
             db_role: Some(self.db_role).filter(|r| !r.is_empty()),
             migrate: !self.skip_migrations,
-            network: match self.network {
-                NetworkArg::Mainnet => Network::Mainnet,
-                NetworkArg::Testnet => Network::Testnet,
-                NetworkArg::Devnet => Network::Devnet,
-            },
+            network,
             max_indexer_lag: Duration::from_secs(self.max_indexer_lag),
             cors_origins: self.cors_origins,
             max_connections: self.db_connections,

@@ -60,6 +60,35 @@ pub enum ApiError {
     /// Anything else: a bug or an unexpected database answer (logged, never shown).
     #[error("internal error: {0}")]
     Internal(String),
+    /// 401: the route needs a credential and none was sent.
+    #[error("this route needs `Authorization: Bearer <API key or session token>`")]
+    AuthenticationRequired,
+    /// 401: the credential is malformed, unknown, rotated, revoked or expired.
+    #[error("the bearer credential is not a live API key or session token")]
+    InvalidCredentials,
+    /// 403: the credential is good but its scope or role does not reach this route.
+    #[error("{0}")]
+    InsufficientScope(String),
+    /// 403: the resource belongs to another wallet.
+    #[error("this {resource} belongs to another wallet")]
+    NotOwner {
+        /// `project`, `worker`, `batch`.
+        resource: &'static str,
+    },
+    /// 404 for an API key id that does not exist (admin routes).
+    #[error("{0}")]
+    KeyNotFound(String),
+    /// 401: a ton_proof was refused, with the reason's own type.
+    #[error("{detail}")]
+    TonProof {
+        /// Which check refused it.
+        fault: crate::tonproof::ProofFault,
+        /// What exactly (never the signature or a token).
+        detail: String,
+    },
+    /// 503: the liteserver did not answer (get_public_key of a deployed wallet).
+    #[error("liteserver unavailable: {0}")]
+    LiteserverUnavailable(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -90,6 +119,18 @@ pub enum ProblemKind {
     DatabaseUnavailable,
     /// 500 `internal`.
     Internal,
+    /// 401 `authentication-required`.
+    AuthenticationRequired,
+    /// 401 `invalid-credentials`.
+    InvalidCredentials,
+    /// 403 `insufficient-scope`.
+    InsufficientScope,
+    /// 403 `not-owner`.
+    NotOwner,
+    /// 401 `ton-proof-<reason>`.
+    TonProof(crate::tonproof::ProofFault),
+    /// 503 `liteserver-unavailable`.
+    LiteserverUnavailable,
 }
 
 impl ProblemKind {
@@ -103,6 +144,12 @@ impl ProblemKind {
             ProblemKind::NotReady => "not-ready",
             ProblemKind::DatabaseUnavailable => "database-unavailable",
             ProblemKind::Internal => "internal",
+            ProblemKind::AuthenticationRequired => "authentication-required",
+            ProblemKind::InvalidCredentials => "invalid-credentials",
+            ProblemKind::InsufficientScope => "insufficient-scope",
+            ProblemKind::NotOwner => "not-owner",
+            ProblemKind::TonProof(f) => f.slug(),
+            ProblemKind::LiteserverUnavailable => "liteserver-unavailable",
         }
     }
 
@@ -116,6 +163,12 @@ impl ProblemKind {
             ProblemKind::NotReady => "Not ready",
             ProblemKind::DatabaseUnavailable => "Database unavailable",
             ProblemKind::Internal => "Internal error",
+            ProblemKind::AuthenticationRequired => "Authentication required",
+            ProblemKind::InvalidCredentials => "Invalid credentials",
+            ProblemKind::InsufficientScope => "Insufficient scope",
+            ProblemKind::NotOwner => "Not the owner",
+            ProblemKind::TonProof(f) => f.title(),
+            ProblemKind::LiteserverUnavailable => "Liteserver unavailable",
         }
     }
 
@@ -125,10 +178,14 @@ impl ProblemKind {
             ProblemKind::NotFound | ProblemKind::UnknownRoute => StatusCode::NOT_FOUND,
             ProblemKind::InvalidParameter => StatusCode::BAD_REQUEST,
             ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ProblemKind::NotReady | ProblemKind::DatabaseUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ProblemKind::NotReady
+            | ProblemKind::DatabaseUnavailable
+            | ProblemKind::LiteserverUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::AuthenticationRequired
+            | ProblemKind::InvalidCredentials
+            | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
+            ProblemKind::InsufficientScope | ProblemKind::NotOwner => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -144,6 +201,13 @@ impl ApiError {
             ApiError::NotReady { .. } => ProblemKind::NotReady,
             ApiError::DatabaseUnavailable(_) => ProblemKind::DatabaseUnavailable,
             ApiError::Internal(_) => ProblemKind::Internal,
+            ApiError::AuthenticationRequired => ProblemKind::AuthenticationRequired,
+            ApiError::InvalidCredentials => ProblemKind::InvalidCredentials,
+            ApiError::InsufficientScope(_) => ProblemKind::InsufficientScope,
+            ApiError::NotOwner { .. } => ProblemKind::NotOwner,
+            ApiError::KeyNotFound(_) => ProblemKind::NotFound,
+            ApiError::TonProof { fault, .. } => ProblemKind::TonProof(*fault),
+            ApiError::LiteserverUnavailable(_) => ProblemKind::LiteserverUnavailable,
         }
     }
 
@@ -164,6 +228,10 @@ impl ApiError {
             }
             ApiError::Internal(_) => {
                 "an internal error occurred; it was logged with this request's id".to_owned()
+            }
+            ApiError::LiteserverUnavailable(_) => {
+                "the liteserver did not answer; retry later, or send the wallet's StateInit"
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -211,6 +279,12 @@ fn problem_response(p: &Problem) -> Response {
     let mut res = (status, Json(p)).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"labelmint\""),
+        );
+    }
     res
 }
 
@@ -219,6 +293,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
             ApiError::DatabaseUnavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            ApiError::LiteserverUnavailable(cause) => {
+                tracing::warn!(%cause, "liteserver unavailable");
+            }
             _ => {}
         }
         let p = self.problem();

@@ -36,6 +36,10 @@ pub struct AppState {
     pub max_indexer_lag: Duration,
     /// Request counters.
     pub metrics: Arc<Metrics>,
+    /// API keys, sessions, ton_proof.
+    pub auth: Arc<crate::auth::AuthState>,
+    /// `/metrics` answers only loopback peers.
+    pub metrics_loopback_only: bool,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -48,6 +52,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::workers::router())
         .merge(routes::transactions::router())
         .merge(routes::indexer::router())
+        .merge(routes::auth::router())
+        .merge(routes::admin::router())
         .split_for_parts()
 }
 
@@ -55,8 +61,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     let (routes, openapi) = api();
     let cors = CorsLayer::new()
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers(Any)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::POST,
+            Method::DELETE,
+        ])
+        // Listed, not `*`: browsers never let a wildcard cover `Authorization`.
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderName::from_static("x-request-id"),
+            axum::http::HeaderName::from_static("idempotency-key"),
+        ])
         .expose_headers([axum::http::HeaderName::from_static("x-request-id")]);
     let cors = if cors_origins.is_empty() {
         cors.allow_origin(Any)
@@ -141,11 +159,26 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         crate::db::migrate(&config).await?;
     }
     let pool = crate::db::read_pool(&config)?;
+    let auth_pool = crate::db::auth_pool(&config)?;
+    let keys = if config.liteservers.is_empty() {
+        None
+    } else {
+        Some(
+            crate::tonproof::chain::KeyReader::new(config.liteservers.clone())
+                .map_err(|e| Error::Config(format!("liteservers: {e}")))?,
+        )
+    };
     let state = AppState {
         pool,
         testnet: config.network.testnet(),
         max_indexer_lag: config.max_indexer_lag,
         metrics: Arc::new(Metrics::default()),
+        auth: Arc::new(crate::auth::AuthState {
+            pool: auth_pool,
+            proof: config.proof.clone(),
+            keys,
+        }),
+        metrics_loopback_only: !config.metrics_public,
     };
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -160,11 +193,14 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     })?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(%addr, network = ?config.network, "labelmint-api listening");
     Ok(Handle {

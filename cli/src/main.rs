@@ -12,6 +12,7 @@
 //! labelmint settle  --once [--wait]           one settlement pass as the fenced leader, with
 //!                                             progress bars; the settler service's own flags
 //! labelmint consensus run|simulate|engine     decide labels
+//! labelmint api-key create|list|rotate|revoke labelmint-api keys (the key printed once)
 //! labelmint completions SHELL                 shell completions from this definition
 //! ```
 //!
@@ -27,6 +28,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod api_key;
 mod common;
 mod consensus;
 mod create;
@@ -77,6 +79,9 @@ enum Command {
     /// Local devnet: wallets (new, balance, send) and real escrow deposits.
     #[command(subcommand)]
     Devnet(devnet::Command),
+    /// labelmint-api keys for integrators: create (printed once), list, rotate, revoke.
+    #[command(subcommand)]
+    ApiKey(api_key::Command),
     /// One settlement pass by hand, as the settler service would run it (same flags and
     /// env): ingest, releases, per vault expire/resend/form+sign+send; --wait for the
     /// indexed chain. Refused while a settler service leads.
@@ -123,6 +128,7 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => common::block_on(ledger::run(cli.global, cmd)),
         Command::Project(cmd) => common::block_on(project::run(cli.global, cmd)),
         Command::Devnet(cmd) => common::block_on(devnet::run(cli.global, cmd)),
+        Command::ApiKey(cmd) => common::block_on(api_key::run(cli.global, cmd)),
         Command::Settle(args) => common::block_on(settle::run(cli.global, args)),
         Command::Float(args) => common::block_on(float::run(cli.global, args)),
     };

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::problem::ApiError;
+use crate::problem::Problem;
 use crate::server::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -33,8 +35,15 @@ pub struct IndexerStatus {
 
 /// The indexer's last committed masterchain block and its lag.
 #[utoipa::path(get, path = "/v1/indexer/status", tag = "chain",
-    responses((status = 200, body = IndexerStatus)))]
-async fn status(State(st): State<AppState>) -> Result<Json<IndexerStatus>, ApiError> {
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = IndexerStatus),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn status(
+    State(st): State<AppState>,
+    Caller(_who): Caller,
+) -> Result<Json<IndexerStatus>, ApiError> {
     let row: Option<(i64, Option<i64>, String, i64)> = sqlx::query_as(
         "SELECT c.mc_seqno, b.gen_utime, \
            to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \

@@ -1,7 +1,9 @@
 //! One module per resource, each with its own `router()`; [`crate::server::api`] merges them.
-//! Auth extractors (API keys, ton_proof sessions), writes, webhooks and SSE will be further
-//! modules merged there; the reads below are public.
+//! Every read route takes a [`crate::auth::Caller`] (401 without one); `ops` and `auth` are
+//! public, `admin` needs an admin key. Writes, webhooks and SSE will be further modules.
 
+pub mod admin;
+pub mod auth;
 pub mod indexer;
 pub mod ops;
 pub mod payouts;
@@ -19,6 +21,7 @@ pub mod workers;
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::problem::Problem)),
+    modifiers(&BearerScheme),
     tags(
         (name = "ops", description = "Liveness, readiness, metrics"),
         (name = "projects", description = "Projects and their escrows"),
@@ -26,6 +29,29 @@ pub mod workers;
         (name = "payouts", description = "Payout batches and their items"),
         (name = "workers", description = "A worker's earnings and payouts"),
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
+        (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
+        (name = "admin", description = "API keys (admin key only)"),
     )
 )]
 pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme (API key `lmk_...` or session token `lms_...`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key (`lmk_<key_id>_<secret>`, from an admin or `labelmint api-key create`) or a wallet session token (`lms_...`, from POST /v1/auth/ton-proof).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::server::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -91,12 +91,32 @@ fn short(e: &sqlx::Error) -> String {
     }
 }
 
-/// Prometheus text exposition of the server's request counters and latencies.
+/// Prometheus text exposition of the server's request counters and latencies. Without a
+/// credential, but by default only to connections from this host (`--metrics-public` opens it).
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    (
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 403, description = "a connection from another host (and no `--metrics-public`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn metrics(
+    State(st): State<AppState>,
+    req: axum::extract::Request,
+) -> Result<impl IntoResponse, ApiError> {
+    if st.metrics_loopback_only {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        if !peer.is_some_and(|ip| ip.is_loopback()) {
+            return Err(ApiError::InsufficientScope(
+                "/metrics answers connections from this host only (127.0.0.1, ::1): scrape it \
+                 locally, or start the server with --metrics-public behind a proxy that guards it"
+                    .into(),
+            ));
+        }
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         st.metrics.render(),
-    )
+    ))
 }

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::extract::{Q, Seg};
 use crate::problem::{ApiError, Problem};
 use crate::server::AppState;
@@ -17,6 +18,18 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_batches))
         .routes(routes!(get_batch))
+}
+
+/// Whether payout item `p` concerns the wallet `$OWNER` (a scoped caller's; [`visible_item`]
+/// names the parameter): it pays that wallet, or one of its earnings belongs to a project
+/// whose client is that wallet.
+const VISIBLE_ITEM: &str = "(p.payout_address = $OWNER OR EXISTS (SELECT 1 FROM ledger_batch_items bi \
+      JOIN ledger_earnings e ON e.id = bi.earning_id \
+      JOIN ledger_projects pr ON pr.project_id = e.project_id \
+      WHERE bi.batch_id = p.batch_id AND bi.position = p.position AND pr.client = $OWNER))";
+
+fn visible_item(param: &str) -> String {
+    VISIBLE_ITEM.replace("$OWNER", param)
 }
 
 /// The batch states of the ledger.
@@ -127,13 +140,17 @@ pub struct BatchQuery {
 }
 
 /// Payout batches, newest first.
-#[utoipa::path(get, path = "/v1/payouts/batches", tag = "payouts", params(BatchQuery),
+#[utoipa::path(get, path = "/v1/payouts/batches", tag = "payouts",
+    security(("bearer" = [])), params(BatchQuery),
     responses(
         (status = 200, body = Page<BatchView>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_batches(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Q(q): Q<BatchQuery>,
 ) -> Result<Json<Page<BatchView>>, ApiError> {
     let pq = PageQuery {
@@ -173,6 +190,7 @@ async fn list_batches(
             Err(_) => (Some(w.to_owned()), None),
         },
     };
+    let visible = visible_item("$7");
     let sql = format!(
         "{BATCH_SQL} WHERE ($1::text IS NULL OR b.state = $1) \
            AND ($2::text IS NULL OR b.currency = $2) \
@@ -181,6 +199,8 @@ async fn list_batches(
            AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM ledger_payout_items i \
                  WHERE i.batch_id = b.id AND i.payout_address = $4)) \
            AND ($5::bigint IS NULL OR b.id < $5) \
+           AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM ledger_payout_items p \
+                 WHERE p.batch_id = b.id AND {visible})) \
          ORDER BY b.id DESC LIMIT $6"
     );
     let rows: Vec<BatchRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -190,6 +210,7 @@ async fn list_batches(
         .bind(worker_addr)
         .bind(before)
         .bind(i64::from(limit) + 1)
+        .bind(who.owner())
         .fetch_all(&st.pool)
         .await?;
     Ok(Json(page(
@@ -260,14 +281,18 @@ pub struct BatchDetail {
 
 /// One batch with its items.
 #[utoipa::path(get, path = "/v1/payouts/batches/{id}", tag = "payouts",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "batch id")),
     responses(
         (status = 200, body = BatchDetail),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_batch(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(id): Seg,
 ) -> Result<Json<BatchDetail>, ApiError> {
     let id = parse_id("id", &id)?;
@@ -280,7 +305,8 @@ async fn get_batch(
             resource: "batch",
             id: id.to_string(),
         })?;
-    let items: Vec<ItemRow> = sqlx::query_as(
+    let visible = visible_item("$2");
+    let sql = format!(
         "SELECT p.id AS item_id, p.position, p.worker, p.payout_address, p.amount::text AS amount, \
            ARRAY(SELECT i.earning_id FROM ledger_batch_items i \
                  WHERE i.batch_id = p.batch_id AND i.position = p.position \
@@ -288,11 +314,16 @@ async fn get_batch(
            p.outcome, p.bounceable, p.bounce_reason, p.bounce_tx, \
            p.bounced_amount::text AS bounced_amount, t.now AS bounce_now \
          FROM ledger_payout_items p LEFT JOIN transactions t ON t.hash = p.bounce_tx \
-         WHERE p.batch_id = $1 ORDER BY p.position",
-    )
-    .bind(id)
-    .fetch_all(&st.pool)
-    .await?;
+         WHERE p.batch_id = $1 AND ($2::text IS NULL OR {visible}) ORDER BY p.position"
+    );
+    let items: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(who.owner())
+        .fetch_all(&st.pool)
+        .await?;
+    if who.owner().is_some() && items.is_empty() {
+        return Err(ApiError::NotOwner { resource: "batch" });
+    }
     let paid_now = batch.confirmed_now;
     let testnet = st.testnet;
     Ok(Json(BatchDetail {

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::extract::{Q, Seg};
 use crate::problem::{ApiError, Problem};
 use crate::server::AppState;
@@ -135,25 +136,31 @@ impl ProjectRow {
     }
 }
 
-/// Projects, by project id ascending.
-#[utoipa::path(get, path = "/v1/projects", tag = "projects", params(PageQuery),
+/// Projects, by project id ascending (a client key or a wallet session: its own only).
+#[utoipa::path(get, path = "/v1/projects", tag = "projects",
+    security(("bearer" = [])), params(PageQuery),
     responses(
         (status = 200, body = Page<ProjectView>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_projects(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Q(q): Q<PageQuery>,
 ) -> Result<Json<Page<ProjectView>>, ApiError> {
     let limit = q.limit()?;
     let after = q.cursor("p", 1)?.map(|mut k| k.remove(0));
     let sql = format!(
         "{PROJECT_SQL} WHERE ($1::text IS NULL OR p.project_id > $1::text::numeric) \
+           AND ($3::text IS NULL OR p.client = $3) \
          ORDER BY p.project_id LIMIT $2"
     );
     let rows: Vec<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(after)
         .bind(i64::from(limit) + 1)
+        .bind(who.owner())
         .fetch_all(&st.pool)
         .await?;
     Ok(Json(page(
@@ -167,14 +174,18 @@ async fn list_projects(
 
 /// One project.
 #[utoipa::path(get, path = "/v1/projects/{project_id}", tag = "projects",
+    security(("bearer" = [])),
     params(("project_id" = String, Path, description = "uint64 project id")),
     responses(
         (status = 200, body = ProjectView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_project(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(id): Seg,
 ) -> Result<Json<ProjectView>, ApiError> {
     let pid = parse_u64("project_id", &id)?;
@@ -183,11 +194,12 @@ async fn get_project(
         .bind(pid.to_string())
         .fetch_optional(&st.pool)
         .await?;
-    row.map(|r| Json(r.view(st.testnet)))
-        .ok_or(ApiError::NotFound {
-            resource: "project",
-            id: pid.to_string(),
-        })
+    let row = row.ok_or(ApiError::NotFound {
+        resource: "project",
+        id: pid.to_string(),
+    })?;
+    who.require_owner("project", &row.client)?;
+    Ok(Json(row.view(st.testnet)))
 }
 
 /// An event the indexer decoded from a contract's external-out message.
@@ -274,31 +286,36 @@ pub struct ProjectEvents {
 
 /// The events the escrow of a project emitted, newest first.
 #[utoipa::path(get, path = "/v1/projects/{project_id}/events", tag = "projects",
+    security(("bearer" = [])),
     params(("project_id" = String, Path, description = "uint64 project id"), PageQuery),
     responses(
         (status = 200, body = ProjectEvents),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn project_events(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(id): Seg,
     Q(q): Q<PageQuery>,
 ) -> Result<Json<ProjectEvents>, ApiError> {
     let pid = parse_u64("project_id", &id)?;
     let limit = q.limit()?;
     let after = q.cursor_i64("e", 2)?;
-    let project: Option<(String, String, i16)> = sqlx::query_as(
-        "SELECT p.escrow, p.currency, c.decimals FROM ledger_projects p \
+    let project: Option<(String, String, i16, String)> = sqlx::query_as(
+        "SELECT p.escrow, p.currency, c.decimals, p.client FROM ledger_projects p \
          JOIN ledger_currencies c ON c.code = p.currency WHERE p.project_id = $1::text::numeric",
     )
     .bind(pid.to_string())
     .fetch_optional(&st.pool)
     .await?;
-    let (escrow, currency, decimals) = project.ok_or(ApiError::NotFound {
+    let (escrow, currency, decimals, client) = project.ok_or(ApiError::NotFound {
         resource: "project",
         id: pid.to_string(),
     })?;
+    who.require_owner("project", &client)?;
     let (lt, idx) = match after.as_deref() {
         Some([lt, idx]) => (
             Some(*lt),

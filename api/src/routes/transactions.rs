@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::extract::Seg;
 use crate::problem::{ApiError, Problem};
 use crate::routes::projects::{EVENT_COLS, EventRow, EventView};
@@ -132,16 +133,21 @@ struct MsgRow {
 
 /// A transaction by its hash or by its inbound message's hash (hex or base64).
 #[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
+    security(("bearer" = [])),
     params(("hash" = String, Path, description = "transaction hash or inbound message hash: 64 hex digits or base64")),
     responses(
         (status = 200, body = TransactionView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_transaction(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(h): Seg,
 ) -> Result<Json<TransactionView>, ApiError> {
+    who.require_full_read("a transaction")?;
     let hash = parse_hash("hash", &h)?.to_vec();
     let tx: TxRow = sqlx::query_as(
         "SELECT t.hash, t.account, t.lt, t.now, t.mc_seqno, t.block_workchain, t.block_shard, \

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::extract::Seg;
 use crate::problem::{ApiError, Problem};
 use crate::server::AppState;
@@ -112,8 +113,17 @@ impl VaultRow {
 
 /// Every vault (one per currency), by currency code. Never more than a handful: not paged.
 #[utoipa::path(get, path = "/v1/vaults", tag = "vaults",
-    responses((status = 200, body = Vec<VaultView>)))]
-async fn list_vaults(State(st): State<AppState>) -> Result<Json<Vec<VaultView>>, ApiError> {
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<VaultView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_vaults(
+    State(st): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Vec<VaultView>>, ApiError> {
+    who.require_full_read("the vaults")?;
     let sql = format!("{VAULT_SQL} ORDER BY v.currency");
     let rows: Vec<VaultRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(&st.pool)
@@ -123,16 +133,21 @@ async fn list_vaults(State(st): State<AppState>) -> Result<Json<Vec<VaultView>>,
 
 /// One vault, by address (raw or user-friendly).
 #[utoipa::path(get, path = "/v1/vaults/{address}", tag = "vaults",
+    security(("bearer" = [])),
     params(("address" = String, Path, description = "raw (0:<64 hex>) or user-friendly")),
     responses(
         (status = 200, body = VaultView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_vault(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(addr): Seg,
 ) -> Result<Json<VaultView>, ApiError> {
+    who.require_full_read("a vault")?;
     let raw = parse_address("address", &addr)?;
     let sql = format!("{VAULT_SQL} WHERE v.address = $1");
     let row: Option<VaultRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::extract::{Q, Seg};
 use crate::problem::{ApiError, Problem};
 use crate::server::AppState;
@@ -60,17 +61,22 @@ struct EarningRow {
 
 /// The earnings paid to this address, newest first.
 #[utoipa::path(get, path = "/v1/workers/{address}/earnings", tag = "workers",
+    security(("bearer" = [])),
     params(("address" = String, Path, description = "payout address, raw or user-friendly"), PageQuery),
     responses(
         (status = 200, body = Page<EarningView>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn earnings(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(addr): Seg,
     Q(q): Q<PageQuery>,
 ) -> Result<Json<Page<EarningView>>, ApiError> {
     let raw = parse_address("address", &addr)?;
+    who.require_owner("worker", &raw)?;
     let limit = q.limit()?;
     let before = q.cursor_i64("w", 1)?.map(|k| k[0]);
     let rows: Vec<EarningRow> = sqlx::query_as(
@@ -161,17 +167,22 @@ struct PayoutRow {
 
 /// The transfers to this address, newest batch first.
 #[utoipa::path(get, path = "/v1/workers/{address}/payouts", tag = "workers",
+    security(("bearer" = [])),
     params(("address" = String, Path, description = "payout address, raw or user-friendly"), PageQuery),
     responses(
         (status = 200, body = Page<PayoutView>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn payouts(
     State(st): State<AppState>,
+    Caller(who): Caller,
     Seg(addr): Seg,
     Q(q): Q<PageQuery>,
 ) -> Result<Json<Page<PayoutView>>, ApiError> {
     let raw = parse_address("address", &addr)?;
+    who.require_owner("worker", &raw)?;
     let limit = q.limit()?;
     let (b, pos) = match q.cursor_i64("y", 2)?.as_deref() {
         Some([b, p]) => (

@@ -1,6 +1,9 @@
 //! labelmint-api's integration tests: the real server on port 0 against a scratch Postgres
 //! database seeded through the real ledger and indexer-shaped rows.
 
+mod auth;
 mod ops;
 mod reads;
 mod support;
+mod tonproof;
+mod wallets;

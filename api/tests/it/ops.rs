@@ -185,7 +185,8 @@ async fn openapi_lists_every_route_and_docs_are_served() {
     ] {
         assert!(paths[p]["get"].is_object(), "{p} missing from the document");
     }
-    assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
+    // 14 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those).
+    assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
 
@@ -265,7 +266,16 @@ async fn health_ready_metrics_and_request_ids() {
         r.body
     );
     crate::support::get(&format!("{base}/health")).await.ok();
+    // Anonymous: 401 without touching the database; with a key: the lookup fails, 5xx.
     let r = crate::support::get(&format!("{base}/v1/projects")).await;
+    r.problem(401, "authentication-required");
+    let r = crate::support::request(
+        "GET",
+        &format!("{base}/v1/projects"),
+        Some(&s.admin_key),
+        None,
+    )
+    .await;
     assert_eq!(r.status / 100, 5, "{r:?}");
     assert_eq!(r.content_type, "application/problem+json");
     server.shutdown().await.expect("shutdown");
@@ -276,9 +286,10 @@ async fn the_read_role_refuses_writes() {
     let s = Seeded::new(0).await;
     let url = s.db.as_ref().expect("db").url.clone();
     let opts: PgConnectOptions = url.parse().expect("url");
-    let mut conn = PgConnection::connect_with(&opts.options([("role", "labelmint_api_read")]))
-        .await
-        .expect("connect as the read role");
+    let mut conn =
+        PgConnection::connect_with(&opts.clone().options([("role", "labelmint_api_read")]))
+            .await
+            .expect("connect as the read role");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger_projects")
         .fetch_one(&mut conn)
         .await
@@ -306,4 +317,74 @@ async fn the_read_role_refuses_writes() {
         .await
         .expect_err("not granted");
     assert!(e.to_string().contains("permission denied"), "{e}");
+    // Nor the auth tables (key hashes, sessions).
+    for sql in [
+        "SELECT count(*) FROM api_keys",
+        "SELECT count(*) FROM api_sessions",
+    ] {
+        let e = sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .expect_err("not granted");
+        assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
+    }
+    // The auth role writes its tables and reads nothing else.
+    let mut auth = PgConnection::connect_with(&opts.options([("role", "labelmint_api_auth")]))
+        .await
+        .expect("connect as the auth role");
+    sqlx::query("DELETE FROM api_sessions WHERE false")
+        .execute(&mut auth)
+        .await
+        .expect("its own table");
+    let e = sqlx::query("SELECT count(*) FROM ledger_projects")
+        .execute(&mut auth)
+        .await
+        .expect_err("not granted");
+    assert!(e.to_string().contains("permission denied"), "{e}");
+}
+
+/// `/metrics` answers loopback peers only, unless `metrics_public`.
+#[tokio::test]
+async fn metrics_are_local_only_by_default() {
+    let mut s = Seeded::new(0).await;
+    s.get_as("/metrics", None).await;
+    // This host's address on a non-loopback interface (no packet is sent: UDP connect only
+    // picks the route).
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+    let ip = match probe
+        .connect("10.255.255.255:9")
+        .and_then(|()| probe.local_addr())
+    {
+        Ok(a) if !a.ip().is_loopback() && !a.ip().is_unspecified() => a.ip(),
+        _ => {
+            eprintln!("no non-loopback interface: only the loopback half is checked");
+            return;
+        }
+    };
+    s.server
+        .take()
+        .expect("server")
+        .shutdown()
+        .await
+        .expect("shutdown");
+    let url = s.db.as_ref().expect("db").url.clone();
+    for public in [false, true] {
+        let mut cfg = labelmint_api::Config::test(&url);
+        cfg.listen = std::net::SocketAddr::new("0.0.0.0".parse().expect("any"), 0);
+        cfg.metrics_public = public;
+        let server = labelmint_api::spawn(cfg).await.expect("spawn");
+        let port = server.addr().port();
+        let local = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+        assert_eq!(local.status, 200, "{local:?}");
+        let remote = crate::support::get(&format!("http://{ip}:{port}/metrics")).await;
+        if public {
+            assert_eq!(remote.status, 200, "{remote:?}");
+        } else {
+            remote.problem(403, "insufficient-scope");
+        }
+        // /health is open to everyone either way.
+        let h = crate::support::get(&format!("http://{ip}:{port}/health")).await;
+        assert_eq!(h.status, 200);
+        server.shutdown().await.expect("shutdown");
+    }
 }

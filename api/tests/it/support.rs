@@ -2,10 +2,11 @@
 //! for projects, earnings and batches, indexer-shaped rows for the chain), the server on it,
 //! and a tiny HTTP client.
 
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use labelmint_api::auth::keys::{self, Scope};
 use labelmint_api::{Config, Handle};
 use labelmint_ledger::{
     BatchId, BatchRequest, Currency, CurrencyCode, Ledger, NewEarning, Project, ProjectId,
@@ -35,6 +36,9 @@ pub(crate) struct Seeded {
     pub(crate) release_msg: [u8; 32],
     next_tx: u8,
     pub(crate) db: Option<ScratchDb>,
+    /// An admin key (what [`Seeded::get`] sends) and a read key.
+    pub(crate) admin_key: String,
+    pub(crate) read_key: String,
 }
 
 impl Seeded {
@@ -92,6 +96,8 @@ impl Seeded {
             release_msg: [0xee; 32],
             next_tx: 1,
             db: Some(db),
+            admin_key: String::new(),
+            read_key: String::new(),
         };
         s.set_chain_time(2_000).await;
         let approve =
@@ -235,7 +241,41 @@ impl Seeded {
             .expect("spawn the API");
         s.base = format!("http://{}", server.addr());
         s.server = Some(server);
+        s.admin_key = s.key(Scope::Admin, None).await;
+        s.read_key = s.key(Scope::Read, None).await;
         s
+    }
+
+    /// A new API key (through the crate's own function, as the CLI makes them).
+    pub(crate) async fn key(&self, scope: Scope, client: Option<&str>) -> String {
+        keys::create(&self.pool, scope, client, "test")
+            .await
+            .expect("key")
+            .key
+            .expose()
+            .to_owned()
+    }
+
+    /// GET `path` with `bearer` (`None`: anonymous).
+    pub(crate) async fn get_as(&self, path: &str, bearer: Option<&str>) -> Resp {
+        request("GET", &format!("{}{path}", self.base), bearer, None).await
+    }
+
+    /// `method` `path` with `bearer` and a JSON body.
+    pub(crate) async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        request(
+            method,
+            &format!("{}{path}", self.base),
+            bearer,
+            body.map(|b| b.to_string()),
+        )
+        .await
     }
 
     /// Moves the indexer's checkpoint to a new masterchain block at unix time `t`.
@@ -337,9 +377,9 @@ impl Seeded {
         tx_hash
     }
 
-    /// GET `path`: status, content type, body.
+    /// GET `path` as the admin key: status, content type, body.
     pub(crate) async fn get(&self, path: &str) -> Resp {
-        get(&format!("{}{path}", self.base)).await
+        self.get_as(path, Some(&self.admin_key)).await
     }
 }
 
@@ -385,13 +425,30 @@ impl Resp {
     }
 }
 
-/// GET `url`.
+/// GET `url`, anonymous.
 pub(crate) async fn get(url: &str) -> Resp {
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let res = client
-        .get(url.parse().expect("uri"))
-        .await
+    request("GET", url, None, None).await
+}
+
+/// `method` `url` with an optional bearer and JSON body.
+pub(crate) async fn request(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<String>,
+) -> Resp {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = hyper::Request::builder().method(method).uri(url);
+    if let Some(b) = bearer {
+        req = req.header("authorization", format!("Bearer {b}"));
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .expect("request");
+    let res = client.request(req).await.expect("request");
     let status = res.status().as_u16();
     let header = |n: &str| {
         res.headers()
@@ -412,12 +469,12 @@ pub(crate) async fn get(url: &str) -> Resp {
 
 /// `method` `url` with an `x-request-id`: status and the echoed id.
 pub(crate) async fn send(method: &str, url: &str, request_id: &str) -> (u16, Option<String>) {
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let req = hyper::Request::builder()
         .method(method)
         .uri(url)
         .header("x-request-id", request_id)
-        .body(Empty::new())
+        .body(Full::new(Bytes::new()))
         .expect("request");
     let res = client.request(req).await.expect("send");
     let id = res

@@ -1,6 +1,7 @@
 //! The `labelmint` binary end to end: crowd-kit CSV in, decisions out, clear errors; the money
 //! subcommands against a seeded scratch database (`money`).
 
+mod api_key;
 mod devnet;
 mod money;
 mod settle;
