@@ -7,6 +7,11 @@
 //! `cargo bench -p labelmint-payout-signer --bench signer` (DATABASE_URL or scripts/pg.sh;
 //! SoftHSM2 via scripts/softhsm.sh). BATCHES (default 200), CONCURRENCY (default 8) and
 //! EARNINGS_PER_ITEM (default 2: each item pays that many earnings of its worker) env vars.
+//! KEEP_DB=1 keeps each run's scratch database (its name is printed) for `EXPLAIN ANALYZE`.
+//!
+//! Besides batches/s it prints the CPU each batch cost while the clock ran (Linux /proc,
+//! clock ticks): this process (the HTTP clients and the signer) and the Postgres backends of
+//! the bench database. On a shared machine that split is steadier than the rate.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -35,6 +40,32 @@ fn database_url() -> String {
         .output()
         .expect("scripts/pg.sh admin-url");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// CPU time (user + system, seconds) of process `pid` (`None`: this process), from /proc.
+fn cpu_secs(pid: Option<i32>) -> Option<f64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The CPU seconds of each Postgres backend of database `name`.
+async fn backend_cpu(c: &mut PgConnection, name: &str) -> std::collections::HashMap<i32, f64> {
+    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .fetch_all(&mut *c)
+        .await
+        .unwrap_or_default();
+    pids.into_iter()
+        .filter_map(|p| cpu_secs(Some(p)).map(|s| (p, s)))
+        .collect()
 }
 
 /// Batches signed before the clock starts.
@@ -179,6 +210,7 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         client.batch(body).await.expect("http").expect("signed");
     }
     let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let (pg_before, me_before) = (backend_cpu(&mut c, &name).await, cpu_secs(None));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -198,6 +230,12 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         done += t.await.expect("task");
     }
     let secs = start.elapsed().as_secs_f64();
+    let (pg_after, me_after) = (backend_cpu(&mut c, &name).await, cpu_secs(None));
+    let pg_cpu: f64 = pg_after
+        .iter()
+        .map(|(p, s)| s - pg_before.get(p).copied().unwrap_or(0.0))
+        .sum();
+    let me_cpu = me_after.zip(me_before).map(|(a, b)| a - b).unwrap_or(0.0);
     let journal: i64 = sqlx::query_scalar("SELECT count(*) FROM signer_journal")
         .fetch_one(&pool)
         .await
@@ -210,9 +248,18 @@ async fn run(label: &str, key: Arc<dyn KeyBackend>, batches: usize, concurrency:
         done as f64 * 250.0 / secs,
         done as f64 * 250.0 * per_item as f64 / secs
     );
+    println!(
+        "{label:<8} CPU per batch: Postgres backends {:.2} ms, bench process (clients + signer) {:.2} ms",
+        pg_cpu * 1000.0 / done.max(1) as f64,
+        me_cpu * 1000.0 / done.max(1) as f64
+    );
     handle.stop().await.expect("stop");
     drop(pool);
     ledger.pool().close().await;
+    if std::env::var_os("KEEP_DB").is_some() {
+        println!("{label:<8} kept database {name}");
+        return;
+    }
     let _ = sqlx::query(AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
     )))

@@ -454,7 +454,11 @@ impl Signer {
         match (req, &pre.registered) {
             (Request::Batch(b), Some(Registered::Vault { currency, .. })) => {
                 let ids: Vec<u64> = b.items.iter().map(|i| i.item_id).collect();
-                pre.items = core.ledger.items(&mut conn, &ids).await?;
+                let vault = req.contract();
+                pre.items = core
+                    .ledger
+                    .batch_items(&mut conn, &vault, b.query_id, &ids)
+                    .await?;
                 let currency = currency.clone();
                 pre.batch = Some(BatchFacts::of(b, &currency, &pre, &core.limits)?);
             }
