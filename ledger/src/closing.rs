@@ -15,6 +15,16 @@ use crate::num::{parse_u64, u32_of};
 use crate::state::{ProjectState, Transition};
 use crate::types::{ChainRef, ProjectId};
 
+/// What the payout signer needs to bound an escrow release ([`Ledger::release_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseFacts {
+    /// Approved, released, releasable.
+    pub funding: ProjectFunding,
+    /// The seqnos of the escrow's `ev_release` events the journal has posted, read before
+    /// `funding` (`None` when they cannot be read).
+    pub released_seqnos: Option<Vec<u32>>,
+}
+
 /// What the payout signer needs to decide an escrow close, read at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseFacts {
@@ -113,9 +123,9 @@ impl Ledger {
         let funding = self.project_funding(project).await?;
         let mut conn = self.pool.acquire().await?;
         let readable = indexer_readable(&mut conn).await?;
-        let (released_seqnos, chain_time, closed_on_chain) = if readable {
+        let released_seqnos = posted_seqnos(&mut conn, project, readable).await?;
+        let (chain_time, closed_on_chain) = if readable {
             (
-                released_seqnos(&mut conn, project).await?,
                 Some(chain_time(&mut conn).await?),
                 sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 AND kind = 'ev_closed')",
@@ -125,16 +135,7 @@ impl Ledger {
                 .await?,
             )
         } else {
-            // Without the indexer's events no release can have been posted: an empty list is
-            // exact only if the journal has no release of this project.
-            let posted: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM ledger_journal_entries \
-                 WHERE project_id = $1::text::numeric AND kind = 'release')",
-            )
-            .bind(project.0.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-            ((!posted).then(Vec::new), None, false)
+            (None, false)
         };
         Ok(CloseFacts {
             project,
@@ -145,6 +146,47 @@ impl Ledger {
             closed_on_chain,
         })
     }
+}
+
+impl Ledger {
+    /// What the payout signer reads to bound an escrow release (see [`ReleaseFacts`]).
+    ///
+    /// Read in this order: the seqnos of the posted releases, THEN the funding (the reverse of
+    /// [`Ledger::close_facts`]). A release ingested in between is in the funding's "released"
+    /// but not in the seqnos, so the signer counts it twice (released, and still pending if
+    /// live): a release may wait for it, never exceed what is approved.
+    pub async fn release_facts(&self, project: ProjectId) -> Result<ReleaseFacts> {
+        let mut conn = self.pool.acquire().await?;
+        let readable = indexer_readable(&mut conn).await?;
+        let released_seqnos = posted_seqnos(&mut conn, project, readable).await?;
+        drop(conn);
+        let funding = self.project_funding(project).await?;
+        Ok(ReleaseFacts {
+            funding,
+            released_seqnos,
+        })
+    }
+}
+
+/// The seqnos of the project's posted releases: from the indexed events when `readable`;
+/// otherwise no release can have been posted, so an empty list is exact only if the journal
+/// has no release of this project (`None` when it has one).
+async fn posted_seqnos(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    readable: bool,
+) -> Result<Option<Vec<u32>>> {
+    if readable {
+        return released_seqnos(conn, project).await;
+    }
+    let posted: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ledger_journal_entries \
+         WHERE project_id = $1::text::numeric AND kind = 'release')",
+    )
+    .bind(project.0.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((!posted).then(Vec::new))
 }
 
 /// Whether the indexer's `events`, `blocks` and `checkpoint` are here and readable by the

@@ -109,7 +109,7 @@ mod state;
 mod types;
 
 pub use batches::FINALITY_MARGIN_SECS;
-pub use closing::CloseFacts;
+pub use closing::{CloseFacts, ReleaseFacts};
 pub use error::{Error, Result};
 pub use ingest::{Anomaly, IngestReport};
 pub use journal::{Account, AccountBalance, EntryKind};

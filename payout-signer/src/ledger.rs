@@ -123,8 +123,13 @@ pub trait LedgerView: Send + Sync + std::fmt::Debug {
         self.items(conn, item_ids)
     }
 
-    /// What the project may still release from its escrow (approved, not yet released).
-    fn releasable<'a>(&'a self, conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128>;
+    /// What the project may still release from its escrow (approved, not yet released), and
+    /// which releases that figure already counts.
+    fn release_view<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        project_id: u64,
+    ) -> BoxFut<'a, ReleaseView>;
 
     /// What the ledger says about closing the project's escrow.
     fn close_view<'a>(
@@ -132,6 +137,16 @@ pub trait LedgerView: Send + Sync + std::fmt::Debug {
         conn: &'a mut PgConnection,
         project_id: u64,
     ) -> BoxFut<'a, CloseView>;
+}
+
+/// The ledger's view of what an escrow may release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseView {
+    /// Approved and not released on chain (indexed releases, net of bounced vault legs).
+    pub releasable: u128,
+    /// The seqnos of the releases in that "released" figure, read BEFORE it; `None` when
+    /// unknown (then every live signed release counts as not yet in it).
+    pub released_seqnos: Option<Vec<u32>>,
 }
 
 /// The ledger's view of a project's close, as the close rules need it.
@@ -430,12 +445,21 @@ impl LedgerView for PgLedger {
         })
     }
 
-    fn releasable<'a>(&'a self, _conn: &'a mut PgConnection, project_id: u64) -> BoxFut<'a, u128> {
+    fn release_view<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        project_id: u64,
+    ) -> BoxFut<'a, ReleaseView> {
         Box::pin(async move {
-            self.ledger
-                .releasable(labelmint_ledger::ProjectId(project_id))
+            let f = self
+                .ledger
+                .release_facts(labelmint_ledger::ProjectId(project_id))
                 .await
-                .map_err(|e| crate::Error::Ledger(format!("releasable: {e}")))
+                .map_err(|e| crate::Error::Ledger(format!("releasable: {e}")))?;
+            Ok(ReleaseView {
+                releasable: f.funding.releasable,
+                released_seqnos: f.released_seqnos,
+            })
         })
     }
 

@@ -353,8 +353,21 @@ pub fn check_worker_totals(
     Ok(())
 }
 
+/// What the escrow's live signed releases (`(seqno, amount)`) may still add to "released":
+/// every one whose seqno is not among the releases the ledger already counts
+/// (`released_seqnos`: the seqnos of the escrow's posted `ev_release`s; `None`: unknown, so
+/// every live release counts). A release the ledger posted is in its `releasable` figure
+/// already; counting it again would hold every next release until the last one's
+/// valid_until. The ledger reads the seqnos before the funding, so a release posted in
+/// between is counted twice (it waits), never not at all.
+pub fn pending_releases(live: &[(u32, u128)], released_seqnos: Option<&[u32]>) -> u128 {
+    live.iter()
+        .filter(|(seqno, _)| released_seqnos.is_none_or(|s| !s.contains(seqno)))
+        .fold(0u128, |sum, (_, amount)| sum.saturating_add(*amount))
+}
+
 /// Releases: `amount <= releasable - pending` (pending: releases this signer signed for the
-/// escrow that are still live).
+/// escrow that are still live and not yet counted by the ledger, [`pending_releases`]).
 pub fn check_release(amount: u128, releasable: u128, pending: u128) -> Result<()> {
     let room = releasable.saturating_sub(pending);
     if amount > room {
@@ -990,6 +1003,23 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(rule(check_close_requested(&v, 7)), want, "{v:?}");
         }
+    }
+
+    #[test]
+    fn pending_releases_table() {
+        let live = [(3u32, 10u128), (4, 20), (5, 40)];
+        // (released seqnos, pending)
+        let cases: [(Option<&[u32]>, u128); 5] = [
+            (None, 70),
+            (Some(&[]), 70),
+            (Some(&[3]), 60),
+            (Some(&[1, 2, 3, 4]), 40),
+            (Some(&[3, 4, 5]), 0),
+        ];
+        for (released, want) in cases {
+            assert_eq!(pending_releases(&live, released), want, "{released:?}");
+        }
+        assert_eq!(pending_releases(&[(1, u128::MAX), (2, 1)], None), u128::MAX);
     }
 
     #[test]

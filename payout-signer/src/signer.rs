@@ -167,6 +167,9 @@ pub(crate) struct PreRead {
     /// A vault batch: the ledger's payout items of its item ids, with their earnings.
     pub(crate) items: HashMap<u64, crate::ledger::PayoutItem>,
     pub(crate) releasable: u128,
+    /// An escrow release: the seqnos of the releases the ledger's `releasable` already counts
+    /// (`None`: unknown).
+    pub(crate) released_seqnos: Option<Vec<u32>>,
     /// An escrow close: what the ledger says about closing the project.
     pub(crate) close: Option<crate::ledger::CloseView>,
     pub(crate) batch: Option<BatchFacts>,
@@ -448,6 +451,7 @@ impl Signer {
             registered,
             items: HashMap::new(),
             releasable: 0,
+            released_seqnos: None,
             close: None,
             batch: None,
         };
@@ -463,7 +467,9 @@ impl Signer {
                 pre.batch = Some(BatchFacts::of(b, &currency, &pre, &core.limits)?);
             }
             (Request::Release(_), Some(Registered::Escrow { project_id })) => {
-                pre.releasable = core.ledger.releasable(&mut conn, *project_id).await?;
+                let view = core.ledger.release_view(&mut conn, *project_id).await?;
+                pre.releasable = view.releasable;
+                pre.released_seqnos = view.released_seqnos;
             }
             (Request::Close(_), Some(Registered::Escrow { project_id })) => {
                 pre.close = Some(core.ledger.close_view(&mut conn, *project_id).await?);

@@ -59,8 +59,10 @@
 //!   id; the old signed bytes are refused by the vault (created_at too old).
 //! - **releases**: the intent (seqno, valid_until, amount) is written before the signer is
 //!   asked, so a re-request is byte-identical; the escrow consumes a seqno once; a new intent
-//!   is made only after the index saw the previous seqno consumed and its valid_until passed
-//!   (the signer counts a signed release as live until then).
+//!   is made only after the index saw the previous seqno consumed and the ledger ingested it
+//!   (the signer counts a live signed release as pending until the ledger counts it); after a
+//!   bounced release, only once its valid_until passed (each attempt costs the client the
+//!   platform fee).
 //! - **recoveries**: the attempt (amount, chain time, the external's valid_until, the
 //!   contract's recovery counter and its indexed answers so far) is written before the relayer
 //!   sends; a leader killed after sending leaves it open, the next one waits for its answer; a

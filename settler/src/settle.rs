@@ -643,6 +643,18 @@ impl Settler {
         .await?)
     }
 
+    /// Whether the escrow's release at `seqno` came back (`ev_release_bounced`, leg 1 or 2).
+    async fn release_bounced(&mut self, escrow: &str, seqno: u32) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 \
+                AND kind = 'ev_release_bounced' AND query_id % 4294967296 = $2::numeric)",
+        )
+        .bind(escrow)
+        .bind(seqno.to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Per escrow: records and signs what is releasable; returns the signed releases for the
     /// relayer to carry (see [`Settler::relay`]).
     async fn releases(&mut self) -> Result<Vec<(StdAddr, Cell)>> {
@@ -774,8 +786,12 @@ impl Settler {
                     }
                     continue;
                 }
-                // Landed: the signer counts it as live until its valid_until; wait for that.
-                if chain_now <= i.valid_until {
+                // Landed. Once the ledger counts it (the ingest above) the signer no longer
+                // holds it as pending, so the next release may follow at once; but after a
+                // bounced release (its vault leg came back: the escrow paid the fee, the vault
+                // did not take the amount) wait until its valid_until, so that a vault that
+                // refuses does not cost the client a fee every pass.
+                if chain_now <= i.valid_until && self.release_bounced(&escrow_raw, i.seqno).await? {
                     continue;
                 }
             }

@@ -213,14 +213,10 @@ impl Core {
             (Request::Release(r), Some(Registered::Escrow { .. })) => {
                 let valid_until = u64::from(r.valid_until);
                 policy::check_valid_until(valid_until, now, self.limits.max_ttl)?;
-                let pending = reads.pending.entry(contract.clone()).or_default();
-                policy::check_release(r.amount, pre.releasable, *pending)?;
-                *pending = pending.saturating_add(r.amount);
-                reads
-                    .releases
-                    .entry(contract.clone())
-                    .or_default()
-                    .push((r.seqno, r.amount));
+                let live = reads.releases.entry(contract.clone()).or_default();
+                let pending = policy::pending_releases(live, pre.released_seqnos.as_deref());
+                policy::check_release(r.amount, pre.releasable, pending)?;
+                live.push((r.seqno, r.amount));
                 Plan::Sign {
                     valid_until,
                     currency: None,

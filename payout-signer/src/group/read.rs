@@ -52,9 +52,8 @@ pub(super) struct Reads {
     pub(super) volume: HashMap<String, (u128, u128)>,
     /// currency -> worker -> last 24 h
     pub(super) workers: HashMap<String, HashMap<String, u128>>,
-    /// escrow -> the sum of its live signed releases
-    pub(super) pending: HashMap<String, u128>,
-    /// escrow -> its live signed releases `(seqno, amount)` (escrows of the group's closes)
+    /// escrow -> its live signed releases `(seqno, amount)` (escrows of the group's releases
+    /// and closes)
     pub(super) releases: HashMap<String, Vec<(u32, u128)>>,
     /// escrow -> every close signed for it `(seqno, valid_until)` (escrows of the group's closes)
     pub(super) closes: HashMap<String, Vec<(u32, u64)>>,
@@ -303,15 +302,11 @@ impl Core {
         );
         for ((contract, seqno), amount) in p_contract.into_iter().zip(p_seqno).zip(p_amount) {
             let amount = parse_u128(&amount)?;
-            let pending = reads.pending.entry(contract.clone()).or_default();
-            *pending = pending.saturating_add(amount);
-            if closing.binary_search(&contract).is_ok() {
-                reads
-                    .releases
-                    .entry(contract)
-                    .or_default()
-                    .push((parse_u32(&seqno)?, amount));
-            }
+            reads
+                .releases
+                .entry(contract)
+                .or_default()
+                .push((parse_u32(&seqno)?, amount));
         }
 
         let c_contract = col("c_contract")?;

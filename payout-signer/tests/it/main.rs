@@ -9,6 +9,7 @@ mod float;
 mod http;
 mod journal;
 mod pkcs11;
+mod release;
 mod roles;
 mod secrets;
 mod support;

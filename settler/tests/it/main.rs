@@ -11,4 +11,5 @@ mod jetton_recover_escrow;
 mod leader;
 mod relayer;
 mod release_bounce;
+mod release_cadence;
 mod settle;
