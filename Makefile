@@ -60,8 +60,10 @@ test: node-deps contracts-check jest rust-lint rust-test
 contracts-check: node-deps
 	cd contracts && npm run --silent build:check
 
+# Type-check the TypeScript once, then run the sandbox suites transpile-only (jest.config.ts).
 jest: node-deps
-	cd contracts && npx jest --runInBand
+	cd contracts && npx tsc --noEmit -p tsconfig.json
+	cd contracts && npx jest --maxWorkers=2
 
 rust-lint: tools
 	$(CARGO) fmt --all -- --check

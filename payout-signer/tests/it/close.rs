@@ -5,7 +5,7 @@
 use labelmint_ledger::ProjectId;
 use labelmint_payout_signer::wire::{CloseBody, ReleaseBody, raw_address};
 
-use crate::support::{Env, TON, now, wide_limits};
+use crate::support::{Env, TON, indexer_at, now, wide_limits};
 
 fn close(env: &Env, seqno: u32, valid_until: u64) -> CloseBody {
     CloseBody {
@@ -28,33 +28,6 @@ fn release(env: &Env, seqno: u32, amount: u128) -> ReleaseBody {
 async fn refused(env: &Env, body: &CloseBody) -> (u16, String) {
     let r = env.client.close(body).await.unwrap().expect_err("refused");
     (r.status, r.body.rule.unwrap_or_default())
-}
-
-/// The indexer's tables in the test database, readable by the signer's role (the deploy step
-/// the role migration names when the indexer's migrations run after the ledger's), and chain
-/// time `t` (a masterchain block at `t` as the checkpoint).
-async fn indexer_at(env: &Env, t: u64) {
-    labelmint_indexer::store::Store::from_pool(env.db.pool.clone())
-        .migrate()
-        .await
-        .expect("indexer migrations");
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&env.db.pool)
-        .await
-        .expect("grant");
-    sqlx::query(
-        "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
-         VALUES (-1, -9223372036854775808, 1, $1, $1, 1, $2)",
-    )
-    .bind(vec![7u8; 32])
-    .bind(t as i64)
-    .execute(&env.db.pool)
-    .await
-    .expect("block");
-    sqlx::query("INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, 1)")
-        .execute(&env.db.pool)
-        .await
-        .expect("checkpoint");
 }
 
 #[tokio::test]

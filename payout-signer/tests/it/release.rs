@@ -6,7 +6,7 @@
 use labelmint_ledger::ProjectId;
 use labelmint_payout_signer::wire::{ReleaseBody, raw_address};
 
-use crate::support::{Env, TON, now, wide_limits};
+use crate::support::{Env, TON, indexer_at, now, wide_limits};
 
 fn release(env: &Env, seqno: u32, amount: u128) -> ReleaseBody {
     ReleaseBody {
@@ -15,31 +15,6 @@ fn release(env: &Env, seqno: u32, amount: u128) -> ReleaseBody {
         valid_until: (now() + 600) as u32,
         amount: amount.to_string(),
     }
-}
-
-/// The indexer's tables, readable by the signer's role, with one masterchain block.
-async fn indexer(env: &Env) {
-    labelmint_indexer::store::Store::from_pool(env.db.pool.clone())
-        .migrate()
-        .await
-        .expect("indexer migrations");
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&env.db.pool)
-        .await
-        .expect("grant");
-    sqlx::query(
-        "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
-         VALUES (-1, -9223372036854775808, 1, $1, $1, 1, $2)",
-    )
-    .bind(vec![7u8; 32])
-    .bind(now() as i64)
-    .execute(&env.db.pool)
-    .await
-    .expect("block");
-    sqlx::query("INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, 1)")
-        .execute(&env.db.pool)
-        .await
-        .expect("checkpoint");
 }
 
 /// The escrow's `ev_release` at `seqno` (amount, fee), indexed; then the ledger ingests it.
@@ -84,7 +59,7 @@ async fn landed(env: &Env, seqno: u32, amount: u128, fee: u128, tx: u8) {
 #[tokio::test]
 async fn the_next_release_follows_once_the_ledger_counts_the_last_one() {
     let env = Env::new(wide_limits()).await;
-    indexer(&env).await;
+    indexer_at(&env, now()).await;
     env.approve(2, 3 * TON, 41).await; // 6 TON approved
     // Seqno 1: 6 TON signed; nothing more fits while it is live and not counted.
     env.client

@@ -483,3 +483,30 @@ pub(crate) async fn expire_behind_the_ledgers_back(env: &Env, query_id: u64) {
     }
     tx.commit().await.unwrap();
 }
+
+/// The indexer's tables in the test database, readable by the signer's role (the indexer's
+/// migrations grant them when the role exists), and chain time `t` (a masterchain block at
+/// `t` as the checkpoint).
+pub(crate) async fn indexer_at(env: &Env, t: u64) {
+    labelmint_indexer::store::Store::from_pool(env.db.pool.clone())
+        .migrate()
+        .await
+        .expect("indexer migrations");
+    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
+        .execute(&env.db.pool)
+        .await
+        .expect("grant");
+    sqlx::query(
+        "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
+         VALUES (-1, -9223372036854775808, 1, $1, $1, 1, $2)",
+    )
+    .bind(vec![7u8; 32])
+    .bind(t as i64)
+    .execute(&env.db.pool)
+    .await
+    .expect("block");
+    sqlx::query("INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, 1)")
+        .execute(&env.db.pool)
+        .await
+        .expect("checkpoint");
+}

@@ -7,6 +7,23 @@ use tycho_types::models::StdAddr;
 use crate::{Stack, raw};
 
 impl Stack {
+    /// Asserts that each worker's TON balance on chain is the sum of its `earnings` (paid
+    /// once: a second payment would add at least 0.01 TON; an uninit account pays at most
+    /// dust in storage).
+    pub fn assert_ton_paid_once(&self, earnings: &[(RawAddress, u128)]) {
+        let mut owed: std::collections::BTreeMap<&RawAddress, u128> = Default::default();
+        for (worker, amount) in earnings {
+            *owed.entry(worker).or_default() += amount;
+        }
+        for (worker, sum) in owed {
+            let got = self.balance(&crate::std_addr(worker));
+            assert!(
+                got <= sum && got + 10_000 >= sum,
+                "{worker}: on chain {got}, owed {sum}"
+            );
+        }
+    }
+
     /// Approves one earning of `project` (submission `key`, decision `decision-<key>`) for
     /// `worker`, paid to `to`; returns its id.
     pub async fn approve_earning(

@@ -3,12 +3,11 @@
 //! the indexed events; each earning paid exactly once (the workers' balances on chain), the
 //! ledger reconciled with the chain, across a leader failover.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use labelmint_ledger::CurrencyCode;
 
-use labelmint_settler_testkit::{Options, PROJECT, Stack, TON, raw, std_addr, wait_for};
+use labelmint_settler_testkit::{Options, PROJECT, Stack, TON, raw, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
@@ -89,18 +88,7 @@ async fn ton_earnings_are_paid_exactly_once_across_a_leader_failover() {
 
     // Exactly once on chain: each worker holds exactly the sum of its earnings (a second
     // payment would add at least 0.01 TON; uninit accounts pay at most dust in storage).
-    let mut owed: HashMap<String, u128> = HashMap::new();
-    for (a, amount) in &earnings {
-        *owed.entry(a.to_string()).or_default() += amount;
-    }
-    for (worker, sum) in &owed {
-        let a = labelmint_ledger::RawAddress::parse(worker).unwrap();
-        let got = s.balance(&std_addr(&a));
-        assert!(
-            got <= *sum && got + 10_000 >= *sum,
-            "{worker}: on chain {got}, owed {sum}"
-        );
-    }
+    s.assert_ton_paid_once(&earnings);
 
     // The ledger agrees with the indexed chain, to the unit.
     s.index_to_head().await;
