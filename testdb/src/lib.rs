@@ -119,3 +119,36 @@ impl Drop for ScratchDb {
         .join();
     }
 }
+
+/// Writes a masterchain block at unix time `t` into the indexer's `blocks` and moves its
+/// `checkpoint` to it, as the indexer does when it commits a block: the "indexed chain time"
+/// the ledger, the signer and the api read. The indexer's migrations must have run. Returns
+/// the block's seqno.
+pub async fn set_chain_time(pool: &PgPool, t: i64) -> i64 {
+    let seqno: i64 =
+        sqlx::query_scalar("SELECT COALESCE(max(seqno), 0) + 1 FROM blocks WHERE workchain = -1")
+            .fetch_one(pool)
+            .await
+            .expect("next masterchain seqno");
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&seqno.to_be_bytes());
+    sqlx::query(
+        "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
+         VALUES (-1, -9223372036854775808, $1, $2, $2, $1, $3)",
+    )
+    .bind(seqno)
+    .bind(h.to_vec())
+    .bind(t)
+    .execute(pool)
+    .await
+    .expect("block");
+    sqlx::query(
+        "INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, $1) \
+         ON CONFLICT (id) DO UPDATE SET mc_seqno = EXCLUDED.mc_seqno",
+    )
+    .bind(seqno)
+    .execute(pool)
+    .await
+    .expect("checkpoint");
+    seqno
+}

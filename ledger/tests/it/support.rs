@@ -81,33 +81,7 @@ impl TestDb {
     /// Writes a masterchain block at unix time `t` and moves the indexer's checkpoint to it, as
     /// the indexer does when it commits a block: the ledger's "indexed chain time".
     pub(crate) async fn set_chain_time(&self, t: u32) -> u32 {
-        let seqno: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(max(seqno), 0) + 1 FROM blocks WHERE workchain = -1",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .expect("next seqno");
-        let mut h = [0u8; 32];
-        h[..8].copy_from_slice(&seqno.to_be_bytes());
-        sqlx::query(
-            "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
-             VALUES (-1, -9223372036854775808, $1, $2, $2, $1, $3)",
-        )
-        .bind(seqno)
-        .bind(h.to_vec())
-        .bind(i64::from(t))
-        .execute(&self.pool)
-        .await
-        .expect("block");
-        sqlx::query(
-            "INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, $1) \
-             ON CONFLICT (id) DO UPDATE SET mc_seqno = EXCLUDED.mc_seqno",
-        )
-        .bind(seqno)
-        .execute(&self.pool)
-        .await
-        .expect("checkpoint");
-        seqno as u32
+        labelmint_testdb::set_chain_time(&self.pool, i64::from(t)).await as u32
     }
 
     /// Writes one event (and its transaction) as the indexer would for a watched contract.

@@ -492,21 +492,5 @@ pub(crate) async fn indexer_at(env: &Env, t: u64) {
         .migrate()
         .await
         .expect("indexer migrations");
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&env.db.pool)
-        .await
-        .expect("grant");
-    sqlx::query(
-        "INSERT INTO blocks (workchain, shard, seqno, root_hash, file_hash, mc_seqno, gen_utime) \
-         VALUES (-1, -9223372036854775808, 1, $1, $1, 1, $2)",
-    )
-    .bind(vec![7u8; 32])
-    .bind(t as i64)
-    .execute(&env.db.pool)
-    .await
-    .expect("block");
-    sqlx::query("INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, 1)")
-        .execute(&env.db.pool)
-        .await
-        .expect("checkpoint");
+    labelmint_testdb::set_chain_time(&env.db.pool, t as i64).await;
 }

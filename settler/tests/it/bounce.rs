@@ -21,14 +21,9 @@ const STRANGER: u64 = 9_999;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounced_payout_is_payable_again_and_paid_once_after_the_address_is_corrected() {
     let s = Stack::start(Options::new("settler_it_bounce")).await;
-    // The deployment step of payout-signer/README.md "Database role": the indexer's tables
-    // came after the ledger's migrations, so the signer's role is granted them by hand. With
-    // them the signer sees a bounced payout on chain and may pay its earnings again at once
-    // (without them it waits until the first signature's valid_until has passed).
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&s.pool)
-        .await
-        .expect("grant");
+    // The signer's role reads the indexer's tables (granted by the indexer's migrations), so
+    // it sees a bounced payout on chain and may pay its earnings again at once (without them
+    // it would wait until the first signature's valid_until has passed).
     let refuser = raw(&s.deploy_stranger_escrow(STRANGER).await);
     let before = s.balance(&std_addr(&refuser));
 

@@ -87,13 +87,9 @@ async fn a_payout_refused_by_a_locked_jetton_wallet_is_recovered_by_the_settler_
         deposit: 100 * USD,
     }];
     let s = Stack::start(o).await;
-    // payout-signer/README.md "Database role" (as in `bounce`): with the indexer's tables the
-    // signer sees the refused payout on chain and may sign its earnings again at once, not only
-    // after the first batch's valid_until.
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&s.pool)
-        .await
-        .expect("grant");
+    // As in `bounce`: the signer reads the indexer's tables, so it sees the refused payout on
+    // chain and may sign its earnings again at once, not only after the first batch's
+    // valid_until.
     let vault = raw(&s.usd_vault);
     let usd = Coin::Usd.code();
     // 8 earnings for 4 workers (two each): 1.00 .. 1.70 USD.
@@ -331,10 +327,6 @@ async fn a_recorded_recovery_that_never_went_out_holds_batches_until_found_lost(
         deposit: 20 * USD,
     }];
     let s = Stack::start(o).await;
-    sqlx::query("GRANT SELECT ON events, blocks, checkpoint TO labelmint_signer")
-        .execute(&s.pool)
-        .await
-        .expect("grant");
     let vault = raw(&s.usd_vault);
     let earnings = s
         .approve(PROJECT, "lost", 2, GROUP, 2, |i| USD + i as u128)
