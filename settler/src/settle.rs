@@ -629,13 +629,13 @@ impl Settler {
         Ok(out)
     }
 
-    /// Whether the indexer saw the escrow's seqno consumed by a release (ev_release with that
-    /// seqno, or the release's bounce, whose query id is the seqno).
+    /// Whether the indexer saw the escrow's seqno consumed by a release: its `ev_release` with
+    /// that seqno (emitted whether or not a leg bounces later; a bounce is
+    /// [`Settler::release_bounced`]).
     async fn release_indexed(&mut self, escrow: &str, seqno: u32) -> Result<bool> {
         Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 AND \
-                ((kind = 'ev_release' AND fields->>'seqno' = $2) \
-                 OR (kind = 'ev_release_bounced' AND query_id = $2::numeric)))",
+            "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 \
+                AND kind = 'ev_release' AND fields->>'seqno' = $2)",
         )
         .bind(escrow)
         .bind(seqno.to_string())
@@ -643,7 +643,8 @@ impl Settler {
         .await?)
     }
 
-    /// Whether the escrow's release at `seqno` came back (`ev_release_bounced`, leg 1 or 2).
+    /// Whether the escrow's release at `seqno` came back (`ev_release_bounced`, leg 1 or 2: its
+    /// query id is `leg << 32 | seqno`).
     async fn release_bounced(&mut self, escrow: &str, seqno: u32) -> Result<bool> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM events WHERE contract = $1 \
