@@ -92,6 +92,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod storage;
 pub mod tonproof;
 pub mod wire;
 

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use tycho_types::boc::Boc;
 use tycho_types::cell::Cell;
 use tycho_types::models::{
-    AccountStatus, Block, BlockInfo, OptionalAccount, PrevBlockRef, ShardIdent,
+    AccountState, AccountStatus, Block, BlockInfo, OptionalAccount, PrevBlockRef, ShardIdent,
 };
 
 use crate::error::{Error, Result};
@@ -276,15 +276,21 @@ impl ChainSource for LiteChain {
             return Ok(Some(AccountSnapshot {
                 balance: 0,
                 status: "nonexist",
+                data: None,
             }));
         }
         let cell = Boc::decode(&boc).map_err(|e| Error::malformed("account state BOC", e))?;
         let acc: OptionalAccount = cell
             .parse()
             .map_err(|e| Error::malformed("account state", e))?;
+        let data = match acc.0.as_ref().map(|a| &a.state) {
+            Some(AccountState::Active(init)) => init.data.as_ref().map(Boc::encode),
+            _ => None,
+        };
         Ok(Some(AccountSnapshot {
             balance: acc.0.as_ref().map_or(0, |a| a.balance.tokens.into_inner()),
             status: status_str(acc.status()),
+            data,
         }))
     }
 }

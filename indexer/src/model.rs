@@ -481,6 +481,8 @@ pub struct AccountStateRow {
     pub balance: u128,
     /// `uninit`, `frozen`, `active` or `nonexist`.
     pub status: &'static str,
+    /// An active account's data cell (BOC).
+    pub data: Option<Vec<u8>>,
     /// The lt of its last transaction.
     pub last_lt: u64,
     /// The hash of its last transaction.

@@ -138,6 +138,18 @@ impl Store {
         Ok(filled)
     }
 
+    /// Records the newest masterchain block seen on the liteserver (for the lag in blocks the
+    /// API reports). A no-op before the first committed block (no checkpoint row yet; each
+    /// commit moves the head up to at least the block it commits).
+    pub async fn record_head(&self, seqno: u32, gen_utime: Option<u32>) -> Result<()> {
+        sqlx::query("UPDATE checkpoint SET head_seqno = $1, head_gen_utime = $2")
+            .bind(i64::from(seqno))
+            .bind(gen_utime.map(i64::from))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The last fully committed masterchain seqno, if any block was ever indexed.
     pub async fn checkpoint(&self) -> Result<Option<u32>> {
         let row: Option<i64> = sqlx::query_scalar("SELECT mc_seqno FROM checkpoint")
@@ -588,21 +600,23 @@ impl BlockWriter {
         let mut status = Vec::with_capacity(n);
         let mut lt = Vec::with_capacity(n);
         let mut hash = Vec::with_capacity(n);
+        let mut data = Vec::with_capacity(n);
         for r in newest.values() {
             addr.push(r.address.as_str());
             balance.push(r.balance.to_string());
             status.push(r.status);
             lt.push(lt_to_db(r.last_lt, "account_state.last_lt")?);
             hash.push(r.last_tx_hash.map(|h| h.to_vec()));
+            data.push(r.data.as_deref());
         }
         sqlx::query(
             "INSERT INTO account_states (address, balance, status, last_lt, last_tx_hash, \
-                 mc_seqno) \
-             SELECT a, b::numeric, s, l, h, $6 \
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[]) \
-                 AS t(a, b, s, l, h) \
+                 mc_seqno, data) \
+             SELECT a, b::numeric, s, l, h, $6, d \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], \
+                 $7::bytea[]) AS t(a, b, s, l, h, d) \
              ON CONFLICT (address) DO UPDATE SET balance = EXCLUDED.balance, \
-                 status = EXCLUDED.status, last_lt = EXCLUDED.last_lt, \
+                 status = EXCLUDED.status, data = EXCLUDED.data, last_lt = EXCLUDED.last_lt, \
                  last_tx_hash = EXCLUDED.last_tx_hash, mc_seqno = EXCLUDED.mc_seqno, \
                  updated_at = now() \
              WHERE EXCLUDED.last_lt > account_states.last_lt",
@@ -613,6 +627,7 @@ impl BlockWriter {
         .bind(lt)
         .bind(hash)
         .bind(i64::from(self.mc_seqno))
+        .bind(data)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -621,8 +636,9 @@ impl BlockWriter {
     /// Moves the checkpoint to this block and commits everything written through this writer.
     pub async fn commit(mut self) -> Result<()> {
         sqlx::query(
-            "INSERT INTO checkpoint (id, mc_seqno) VALUES (TRUE, $1) \
-             ON CONFLICT (id) DO UPDATE SET mc_seqno = EXCLUDED.mc_seqno, updated_at = now()",
+            "INSERT INTO checkpoint (id, mc_seqno, head_seqno) VALUES (TRUE, $1, $1) \
+             ON CONFLICT (id) DO UPDATE SET mc_seqno = EXCLUDED.mc_seqno, updated_at = now(), \
+                 head_seqno = GREATEST(checkpoint.head_seqno, EXCLUDED.mc_seqno)",
         )
         .bind(i64::from(self.mc_seqno))
         .execute(&mut *self.tx)

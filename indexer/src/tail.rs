@@ -50,12 +50,15 @@ pub struct ChainBlock {
 }
 
 /// An account's state after some block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountSnapshot {
     /// nanoTON.
     pub balance: u128,
     /// `uninit`, `frozen`, `active` or `nonexist`.
     pub status: &'static str,
+    /// An active account's data cell as a BOC (`None` otherwise): what the API decodes a
+    /// contract's storage from (an escrow's deadline, a vault's window and pending changes).
+    pub data: Option<Vec<u8>>,
 }
 
 /// Which accounts' transactions to fetch.
@@ -215,6 +218,7 @@ pub async fn index_master_block<C: ChainSource>(
                 address: account,
                 balance: s.balance,
                 status: s.status,
+                data: s.data,
                 last_lt: lt,
                 last_tx_hash: Some(hash),
             });
@@ -344,6 +348,7 @@ async fn step<C: ChainSource + Clone + 'static>(
                 chain.last_master().await?
             };
             metrics.head_seen(last.id.seqno, last.gen_utime.unwrap_or(0));
+            store.record_head(last.id.seqno, last.gen_utime).await?;
             *head = Some(last.id.seqno);
             if seqno > last.id.seqno {
                 return Ok(0);

@@ -56,6 +56,12 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// The status API failed to start or its read key could not be made.
+    #[error("status API: {reason}")]
+    Api {
+        /// What happened.
+        reason: String,
+    },
     /// Postgres failed.
     #[error("postgres: {0}")]
     Postgres(#[from] sqlx::Error),

@@ -58,6 +58,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod api;
 pub mod database;
 pub mod error;
 pub mod indexed;

@@ -67,6 +67,12 @@ struct Args {
         default_value = "127.0.0.1:9187"
     )]
     settler_metrics: SocketAddr,
+    /// Where the status API listens (Swagger UI at /docs).
+    #[arg(long, env = "LABELMINT_API_LISTEN", default_value = "127.0.0.1:8080")]
+    api_listen: SocketAddr,
+    /// The API's folder: the read key for the printed curl lines (0600).
+    #[arg(long, env = "LABELMINT_API_DIR", default_value = ".data/api")]
+    api_dir: PathBuf,
     /// Seconds between rounds of new earnings approved while the stack runs (0: none).
     #[arg(long, env = "LABELMINT_UP_APPROVE_EVERY", default_value_t = 30)]
     approve_every: u64,
@@ -157,15 +163,36 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut out = std::io::stdout();
     let mut stack = up(&devnet, &config, &mut out).await?;
+    let api = labelmint_stack::api::start(
+        &stack.database_url,
+        args.api_listen,
+        (devnet.addr(), devnet.public_key()),
+        &args.api_dir,
+        stack.ledger.pool(),
+    )
+    .await?;
+    let release_tx = stack
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "ev_release")
+        .map(|e| e.tx_hash.clone());
+    println!();
+    for line in
+        labelmint_stack::api::intro(&api, u64::from(stack.plan.run_id), release_tx.as_deref())
+    {
+        println!("{line}");
+    }
     let every = Duration::from_secs(args.approve_every);
     println!(
         "\nEverything keeps running: the devnet (liteserver {}), the indexer (http://{}/metrics), \
-         the signer ({}) and the settler (pid {}, http://{}/metrics).",
+         the signer ({}), the settler (pid {}, http://{}/metrics) and the API ({}).",
         devnet.addr(),
         stack.indexer.metrics_addr,
         stack.signer.url,
         stack.settler.pid,
-        stack.settler.metrics_addr
+        stack.settler.metrics_addr,
+        api.base
     );
     if args.approve_every > 0 {
         println!(

@@ -346,6 +346,38 @@ pub struct VaultStorage {
 }
 
 impl VaultStorage {
+    /// The rolling window's use at `now` (unix seconds), exactly as the vault computes it
+    /// (`limits.tolk`: roll the window to contain `now`, then
+    /// `ceil(prev_spent * (window_len - elapsed) / window_len) + cur_spent`). A `now` before
+    /// `window_start` counts as `window_start`; a zero `window_len` uses `cur_spent` alone.
+    pub fn window_used(&self, now: u32) -> u128 {
+        let len = u64::from(self.window_len);
+        let mut elapsed = u64::from(now.saturating_sub(self.window_start));
+        let (mut prev, mut cur) = (self.prev_spent, self.cur_spent);
+        if len == 0 {
+            return cur;
+        }
+        if elapsed >= len {
+            prev = if elapsed < 2 * len { cur } else { 0 };
+            cur = 0;
+            elapsed %= len;
+        }
+        let remaining = u128::from(len - elapsed);
+        let len = u128::from(len);
+        // prev < 2^120 and remaining <= 2^32: the product may pass u128. Then split
+        // prev = q * len + r: ceil(prev * rem / len) = q * rem + ceil(r * rem / len).
+        let weighted = match prev.checked_mul(remaining) {
+            Some(p) => p.div_ceil(len),
+            None => (prev / len) * remaining + ((prev % len) * remaining).div_ceil(len),
+        };
+        weighted.saturating_add(cur)
+    }
+
+    /// What the window still allows at `now`: `window_limit - used`, at least 0.
+    pub fn window_available(&self, now: u32) -> u128 {
+        self.window_limit.saturating_sub(self.window_used(now))
+    }
+
     /// The initial data: not frozen, last_clean 0, empty query sets, window_start 0, nothing
     /// spent, zero stats and no recovery, jetton_wallet addr_none, no pending admin change.
     pub fn initial(config: VaultConfig) -> Self {
@@ -453,6 +485,48 @@ mod tests {
 
     fn addr(b: u8) -> StdAddr {
         StdAddr::new(0, HashBytes([b; 32]))
+    }
+
+    /// The vault's `limits.tolk` on paper: window 100 s, limit 1,000, started at 1,000.
+    #[test]
+    fn window_use_follows_the_contracts_sliding_estimate() {
+        let mut s = VaultStorage::initial(VaultConfig {
+            signer_key: [3; 32],
+            timeout: 3600,
+            window_len: 100,
+            window_limit: 1_000,
+            admin: addr(1),
+            jetton_master: None,
+            vault_id: 1,
+            admin_delay: 0,
+        });
+        s.window_start = 1_000;
+        s.prev_spent = 300;
+        s.cur_spent = 200;
+        // Inside the window: ceil(300 * (100 - 30) / 100) + 200 = 210 + 200.
+        assert_eq!(s.window_used(1_030), 410);
+        assert_eq!(s.window_available(1_030), 590);
+        // Rounding up: ceil(300 * 67 / 100) = ceil(201) = 201; ceil(300 * 1 / 100) = 3.
+        assert_eq!(s.window_used(1_033), 401);
+        assert_eq!(s.window_used(1_099), 203);
+        // Next window: cur becomes prev: ceil(200 * (100 - 20) / 100) = 160.
+        assert_eq!(s.window_used(1_120), 160);
+        // Two windows later nothing counts.
+        assert_eq!(s.window_used(1_250), 0);
+        assert_eq!(s.window_available(1_250), 1_000);
+        // A time before the window's start counts as its start: 300 + 200.
+        assert_eq!(s.window_used(900), 500);
+        // Over the limit: nothing available, never negative.
+        s.cur_spent = 5_000;
+        assert_eq!(s.window_available(1_030), 0);
+        // Amounts near 2^120 do not overflow and still round up.
+        s.prev_spent = (1u128 << 120) - 1;
+        s.cur_spent = 0;
+        s.window_len = u32::MAX;
+        s.window_start = 0;
+        let used = s.window_used(1);
+        let exact = ((1u128 << 120) - 1) / u128::from(u32::MAX) * u128::from(u32::MAX - 1);
+        assert!(used >= exact && used < (1u128 << 120), "{used}");
     }
 
     #[test]

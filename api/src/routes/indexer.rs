@@ -27,10 +27,11 @@ pub struct IndexerStatus {
     pub committed_at: Option<String>,
     /// Seconds between that block's time and now.
     pub lag_seconds: Option<i64>,
-    /// Blocks behind the chain's head: `null`. The head is known only to the running
-    /// indexer (its `labelmint_indexer_lag_blocks` metric); it is not written to Postgres, so
-    /// the API cannot tell it without asking a liteserver.
+    /// Blocks behind the newest masterchain block the indexer has seen on its liteserver
+    /// (`head_mc_seqno - last_mc_seqno`, at least 0); `null` until it has read the head.
     pub lag_blocks: Option<i64>,
+    /// The newest masterchain block the indexer has seen on its liteserver.
+    pub head_mc_seqno: Option<i64>,
 }
 
 /// The indexer's last committed masterchain block and its lag.
@@ -44,10 +45,11 @@ async fn status(
     State(st): State<AppState>,
     Caller(_who): Caller,
 ) -> Result<Json<IndexerStatus>, ApiError> {
-    let row: Option<(i64, Option<i64>, String, i64)> = sqlx::query_as(
+    type Row = (i64, Option<i64>, String, i64, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT c.mc_seqno, b.gen_utime, \
            to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-           extract(epoch FROM now())::bigint \
+           extract(epoch FROM now())::bigint, c.head_seqno \
          FROM checkpoint c LEFT JOIN blocks b ON b.workchain = -1 AND b.seqno = c.mc_seqno",
     )
     .fetch_optional(&st.pool)
@@ -59,13 +61,15 @@ async fn status(
             committed_at: None,
             lag_seconds: None,
             lag_blocks: None,
+            head_mc_seqno: None,
         },
-        Some((seqno, made, at, now)) => IndexerStatus {
+        Some((seqno, made, at, now, head)) => IndexerStatus {
             last_mc_seqno: Some(seqno),
             last_mc_gen_utime: made,
             committed_at: Some(at),
             lag_seconds: made.map(|m| (now - m).max(0)),
-            lag_blocks: None,
+            lag_blocks: head.map(|h| (h - seqno).max(0)),
+            head_mc_seqno: head,
         },
     }))
 }

@@ -61,10 +61,15 @@ pub struct ProjectView {
     pub on_chain_balance_ton: Option<String>,
     /// The escrow account's status as last indexed (`active`, `uninit`, ...).
     pub account_status: Option<String>,
-    /// The escrow's deadline (unix seconds). Always `null` for now: it lives in the escrow's
-    /// storage (`escrow_params.deadline`), which the indexer does not keep (it keeps balances
-    /// and events, not account data), and no event carries it.
+    /// The escrow's deadline (unix seconds: after it the client may refund without a close),
+    /// from the escrow's indexed storage; `null` before the escrow is deployed and indexed.
     pub deadline: Option<u32>,
+    /// The escrow contract's own state (`active` or `closed`), from its indexed storage;
+    /// `null` before it is deployed and indexed.
+    pub escrow_state: Option<String>,
+    /// The escrow's jetton wallet once it learned it (TEP-89; bounceable); `null` for TON and
+    /// before.
+    pub jetton_wallet: Option<Address>,
 }
 
 #[derive(FromRow)]
@@ -86,6 +91,7 @@ struct ProjectRow {
     approved: String,
     balance: Option<String>,
     status: Option<String>,
+    data: Option<Vec<u8>>,
 }
 
 const PROJECT_SQL: &str = "\
@@ -97,7 +103,7 @@ SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decim
   f.refund_bounced::text AS refund_bounced, f.recovered::text AS recovered, \
   (SELECT COALESCE(sum(amount), 0) FROM ledger_earnings e \
     WHERE e.project_id = p.project_id AND e.state <> 'revoked')::text AS approved, \
-  s.balance::text AS balance, s.status \
+  s.balance::text AS balance, s.status, s.data \
 FROM ledger_projects p \
 JOIN ledger_currencies c ON c.code = p.currency \
 CROSS JOIN LATERAL (SELECT \
@@ -113,6 +119,7 @@ LEFT JOIN account_states s ON s.address = p.escrow ";
 
 impl ProjectRow {
     fn view(self, testnet: bool) -> ProjectView {
+        let storage = crate::storage::escrow(&self.escrow, self.data.as_deref());
         ProjectView {
             escrow: Address::contract(&self.escrow, testnet),
             client: Address::wallet(&self.client, testnet),
@@ -131,7 +138,18 @@ impl ProjectRow {
             approved: self.approved,
             on_chain_balance_ton: self.balance,
             account_status: self.status,
-            deadline: None,
+            deadline: storage.as_ref().map(|s| s.params.deadline),
+            escrow_state: storage.as_ref().map(|s| {
+                match s.state {
+                    labelmint_abi::escrow::EscrowState::Active => "active",
+                    labelmint_abi::escrow::EscrowState::Closed => "closed",
+                }
+                .to_owned()
+            }),
+            jetton_wallet: storage
+                .as_ref()
+                .and_then(|s| s.jetton_wallet.as_ref())
+                .map(|w| Address::contract(&w.to_string(), testnet)),
         }
     }
 }

@@ -21,6 +21,21 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_vault))
 }
 
+/// A vault's rolling limit: what batches may total over any `length_seconds`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowView {
+    /// The window's length in seconds.
+    pub length_seconds: u32,
+    /// At most this may leave per window (base units).
+    pub limit: String,
+    /// The sliding estimate of what left in the last `length_seconds` at `at`.
+    pub used: String,
+    /// What a batch may still total at `at`.
+    pub available: String,
+    /// The chain time these figures are for (the last indexed masterchain block; unix s).
+    pub at: u32,
+}
+
 /// A payout vault. Amounts: base units of `currency` (`decimals`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VaultView {
@@ -45,9 +60,19 @@ pub struct VaultView {
     /// Their total.
     pub live_total: String,
     /// The rolling window's use after the last executed batch (`ev_batch_executed`'s
-    /// `balance_after`); `null` before the first batch. The window's LIMIT and length are not
-    /// indexed: they live in the vault's storage, which the indexer does not keep.
+    /// `balance_after`); `null` before the first batch.
     pub window_used_after_last_batch: Option<String>,
+    /// The rolling limit at the indexed chain time, from the vault's indexed storage (the
+    /// vault's own arithmetic); `null` before it is deployed and indexed.
+    pub window: Option<WindowView>,
+    /// Frozen by its admin (no batches), from its indexed storage.
+    pub frozen: Option<bool>,
+    /// The admin (cold wallet or multisig; non-bounceable), from its indexed storage.
+    pub admin: Option<Address>,
+    /// The admin change proposed and waiting for its delay, if any (`vault_pending_change`
+    /// in labelmint-abi's JSON form: `query_id`, `apply_after`, `change.kind` and its fields).
+    #[schema(value_type = Option<Object>)]
+    pub pending_admin_change: Option<serde_json::Value>,
     /// The vault account's TON balance (nanoTON) as last indexed.
     pub on_chain_balance_ton: Option<String>,
     /// The vault account's status as last indexed.
@@ -69,6 +94,8 @@ struct VaultRow {
     window_used: Option<String>,
     balance: Option<String>,
     status: Option<String>,
+    data: Option<Vec<u8>>,
+    chain_now: Option<i64>,
 }
 
 const VAULT_SQL: &str = "\
@@ -79,7 +106,9 @@ SELECT v.address, v.currency, c.decimals, v.timeout, \
   b.n AS live_batches, b.total::text AS live_total, \
   (SELECT balance_after::text FROM events w WHERE w.contract = v.address \
     AND w.kind = 'ev_batch_executed' ORDER BY w.lt DESC, w.msg_idx DESC LIMIT 1) AS window_used, \
-  s.balance::text AS balance, s.status \
+  s.balance::text AS balance, s.status, s.data, \
+  (SELECT b.gen_utime FROM checkpoint ck JOIN blocks b ON b.workchain = -1 \
+    AND b.seqno = ck.mc_seqno LIMIT 1) AS chain_now \
 FROM ledger_vaults v \
 JOIN ledger_currencies c ON c.code = v.currency \
 CROSS JOIN LATERAL (SELECT \
@@ -93,6 +122,15 @@ LEFT JOIN account_states s ON s.address = v.address ";
 
 impl VaultRow {
     fn view(self, testnet: bool) -> VaultView {
+        let storage = crate::storage::vault(&self.address, self.data.as_deref());
+        let at = self.chain_now.and_then(|t| u32::try_from(t).ok());
+        let window = storage.as_ref().zip(at).map(|(s, at)| WindowView {
+            length_seconds: s.window_len,
+            limit: s.window_limit.to_string(),
+            used: s.window_used(at).to_string(),
+            available: s.window_available(at).to_string(),
+            at,
+        });
         VaultView {
             address: Address::contract(&self.address, testnet),
             currency: self.currency,
@@ -105,6 +143,15 @@ impl VaultRow {
             live_batches: self.live_batches,
             live_total: self.live_total,
             window_used_after_last_batch: self.window_used,
+            window,
+            frozen: storage.as_ref().map(|s| s.frozen),
+            admin: storage
+                .as_ref()
+                .map(|s| Address::wallet(&s.params.admin.to_string(), testnet)),
+            pending_admin_change: storage
+                .as_ref()
+                .and_then(|s| s.params.pending.as_ref())
+                .and_then(|p| serde_json::to_value(p).ok()),
             on_chain_balance_ton: self.balance,
             account_status: self.status,
         }

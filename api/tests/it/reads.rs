@@ -151,6 +151,102 @@ async fn vaults_show_paid_bounced_payable_and_live_batches() {
     assert_eq!(by_raw, usd);
 }
 
+/// The indexed data cells of an escrow and a vault (built with labelmint-abi, as the contracts
+/// store them): the escrow's deadline, state and jetton wallet; the vault's window at the
+/// indexed chain time (2,000), frozen flag, admin and pending admin change.
+#[tokio::test]
+async fn contract_storage_shows_deadline_window_and_pending_change() {
+    use labelmint_abi::Layout as _;
+    use labelmint_abi::escrow::{EscrowParams, EscrowRoutes, EscrowStorage};
+    use labelmint_abi::vault::{AdminChange, VaultConfig, VaultPendingChange, VaultStorage};
+    use tycho_types::cell::HashBytes;
+    use tycho_types::models::StdAddr;
+
+    let s = Seeded::new(0).await;
+    let std = |n: u8| StdAddr::new(0, HashBytes([n; 32]));
+    let escrow = EscrowStorage::initial(EscrowParams {
+        project_id: TON_PROJECT,
+        signer_key: [7; 32],
+        deadline: 1_900_000_000,
+        fee_bps: 240,
+        client: std(230),
+        jetton_master: None,
+        routes: EscrowRoutes {
+            vault: std(250),
+            treasury: std(240),
+        },
+    });
+    let mut vault = VaultStorage::initial(VaultConfig {
+        signer_key: [7; 32],
+        timeout: 3_600,
+        window_len: 100,
+        window_limit: 1_000 * TON,
+        admin: std(245),
+        jetton_master: None,
+        vault_id: 1,
+        admin_delay: 172_800,
+    });
+    vault.window_start = 1_950;
+    vault.prev_spent = 300 * TON;
+    vault.cur_spent = 200 * TON;
+    vault.params.pending = Some(VaultPendingChange {
+        query_id: 9,
+        apply_after: 174_000,
+        change: AdminChange::AdminChangeLimits {
+            window_len: 50,
+            window_limit: 5_000 * TON,
+        },
+    });
+    for (address, data) in [
+        (addr(TON_PROJECT as u8), escrow.build().expect("escrow")),
+        (addr(250), vault.build().expect("vault")),
+    ] {
+        sqlx::query(
+            "INSERT INTO account_states (address, balance, status, last_lt, mc_seqno, data) \
+             VALUES ($1, 1000, 'active', 1, 1, $2)",
+        )
+        .bind(address.as_str())
+        .bind(tycho_types::boc::Boc::encode(&data))
+        .execute(&s.pool)
+        .await
+        .expect("account state");
+    }
+    let p = s.get(&format!("/v1/projects/{TON_PROJECT}")).await.ok();
+    assert_eq!(p["deadline"], 1_900_000_000);
+    assert_eq!(p["escrow_state"], "active");
+    assert_eq!(p["jetton_wallet"], serde_json::Value::Null);
+    let usd = s.get(&format!("/v1/projects/{USD_PROJECT}")).await.ok();
+    assert_eq!(
+        usd["deadline"],
+        serde_json::Value::Null,
+        "not indexed: unknown"
+    );
+
+    let v = s
+        .get(&format!("/v1/vaults/{}", addr(250).as_str()))
+        .await
+        .ok();
+    // At 2,000: elapsed 50 of 100, ceil(300 * 50 / 100) + 200 = 350 TON used.
+    assert_eq!(v["window"]["length_seconds"], 100);
+    assert_eq!(v["window"]["limit"], (1_000 * TON).to_string());
+    assert_eq!(v["window"]["used"], (350 * TON).to_string());
+    assert_eq!(v["window"]["available"], (650 * TON).to_string());
+    assert_eq!(v["window"]["at"], 2_000);
+    assert_eq!(v["frozen"], false);
+    assert_eq!(v["admin"]["raw"], addr(245).as_str());
+    let pending = &v["pending_admin_change"];
+    assert_eq!(pending["query_id"], "9");
+    assert_eq!(pending["apply_after"], "174000");
+    assert_eq!(pending["change"]["kind"], "admin_change_limits");
+    assert_eq!(pending["change"]["window_limit"], (5_000 * TON).to_string());
+    let usd_vault = s
+        .get(&format!("/v1/vaults/{}", addr(251).as_str()))
+        .await
+        .ok();
+    assert_eq!(usd_vault["window"], serde_json::Value::Null);
+    assert_eq!(usd_vault["pending_admin_change"], serde_json::Value::Null);
+}
+
 #[tokio::test]
 async fn batches_filter_page_and_show_items() {
     let s = Seeded::new(0).await;
@@ -427,5 +523,17 @@ async fn indexer_status_reports_the_checkpoint() {
     assert_eq!(st["last_mc_seqno"], 1);
     assert_eq!(st["last_mc_gen_utime"], 2_000);
     assert!(st["lag_seconds"].as_i64().expect("lag") > 0);
-    assert_eq!(st["lag_blocks"], serde_json::Value::Null);
+    assert_eq!(
+        st["lag_blocks"],
+        serde_json::Value::Null,
+        "the head is not known yet"
+    );
+    // The indexer saw block 9 on its liteserver: 8 behind.
+    labelmint_indexer::store::Store::from_pool(s.pool.clone())
+        .record_head(9, Some(2_030))
+        .await
+        .expect("head");
+    let st = s.get("/v1/indexer/status").await.ok();
+    assert_eq!(st["lag_blocks"], 8);
+    assert_eq!(st["head_mc_seqno"], 9);
 }

@@ -281,6 +281,7 @@ impl ChainSource for MemChain {
         Ok(Some(AccountSnapshot {
             balance: u128::from(at.seqno) * 1_000,
             status: "active",
+            data: None,
         }))
     }
 }

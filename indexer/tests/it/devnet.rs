@@ -531,20 +531,42 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     .await
     .expect("payouts");
     assert_eq!(payouts, BATCH_ITEMS as i64);
-    // Every watched account's latest state equals the devnet's.
+    // The head the indexer saw is recorded with the checkpoint (the API's lag in blocks).
+    let (checkpoint, head): (i64, Option<i64>) =
+        sqlx::query_as("SELECT mc_seqno, head_seqno FROM checkpoint")
+            .fetch_one(db.store.pool())
+            .await
+            .expect("checkpoint");
+    let head = head.expect("the head is recorded");
+    let chain_head = i64::from(devnet.node().lock().last_master().expect("head").id.seqno);
+    assert!(
+        checkpoint <= head && head <= chain_head,
+        "checkpoint {checkpoint}, recorded head {head}, chain head {chain_head}"
+    );
+    // Every watched account's latest state (balance and data cell) equals the devnet's.
     for a in [&ton_escrow, &usd_escrow, &vault] {
-        let balance: String =
-            sqlx::query_scalar("SELECT balance::text FROM account_states WHERE address = $1")
+        let (balance, data): (String, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT balance::text, data FROM account_states WHERE address = $1")
                 .bind(raw(a))
                 .fetch_one(db.store.pool())
                 .await
                 .expect("state");
-        let want = devnet
+        let account = devnet
             .account(a)
             .expect("account")
             .load_account()
             .expect("load")
-            .map_or(0, |x| x.balance.tokens.into_inner());
-        assert_eq!(balance, want.to_string(), "{a}");
+            .expect("deployed");
+        assert_eq!(
+            balance,
+            account.balance.tokens.into_inner().to_string(),
+            "{a}"
+        );
+        let tycho_types::models::AccountState::Active(init) = &account.state else {
+            panic!("{a} is not active");
+        };
+        let want = init.data.as_ref().map(tycho_types::boc::Boc::encode);
+        assert!(want.is_some(), "{a} has data");
+        assert_eq!(data, want, "{a}: the indexed data cell is the devnet's");
     }
 }

@@ -39,6 +39,7 @@ async fn rows_for(store: &Store, mc_seqno: u32, steps: &[&str]) -> MasterBlockRo
                     address: d.tx.account.clone(),
                     balance: u128::from(d.tx.lt) * 3,
                     status: d.tx.end_status,
+                    data: None,
                     last_lt: d.tx.lt,
                     last_tx_hash: Some(d.tx.hash),
                 });
@@ -357,10 +358,11 @@ async fn events_are_stored_with_exact_numeric_amounts_and_indexed_columns() {
 #[tokio::test]
 async fn account_states_only_move_forward() {
     let db = TestDb::new().await;
-    let row = |lt, balance| AccountStateRow {
+    let row = |lt: u64, balance| AccountStateRow {
         address: "0:".to_owned() + &"ab".repeat(32),
         balance,
         status: "active",
+        data: Some(lt.to_be_bytes().to_vec()),
         last_lt: lt,
         last_tx_hash: None,
     };
@@ -382,12 +384,14 @@ async fn account_states_only_move_forward() {
         .await
         .expect("2");
     assert_eq!(o, WriteOutcome::Committed);
-    let (balance, lt): (String, i64) =
-        sqlx::query_as("SELECT balance::text, last_lt FROM account_states")
+    let (balance, lt, data): (String, i64, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT balance::text, last_lt, data FROM account_states")
             .fetch_one(db.store.pool())
             .await
             .expect("state");
     assert_eq!((balance.as_str(), lt), ("2", 20));
+    // The data cell moves with the state it belongs to.
+    assert_eq!(data, Some(20u64.to_be_bytes().to_vec()));
     // u128 balances beyond i64 survive exactly.
     let o = db
         .store
