@@ -251,6 +251,84 @@ async fn the_settler_pays_the_approved_earnings_by_itself_exactly_once() {
         .await
         .expect("reconcile");
     assert!(rec.is_clean(), "{:?}\n{text}", rec.issues);
+    // The status API as make up serves it: every printed curl line works as printed, and
+    // shows this run's figures; the next run's key replaces this one.
+    let api_dir = tempfile::tempdir().expect("api dir");
+    let api = labelmint_stack::api::start(
+        &stack.database_url,
+        "127.0.0.1:0".parse().expect("addr"),
+        (first.addr(), first.public_key()),
+        api_dir.path(),
+        &pool,
+    )
+    .await
+    .expect("api");
+    let release_tx = stack
+        .events
+        .iter()
+        .find(|e| e.kind == "ev_release")
+        .expect("ev_release")
+        .tx_hash
+        .clone();
+    let lines = labelmint_stack::api::intro(&api, u64::from(stack.plan.run_id), Some(&release_tx));
+    let curls: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .collect();
+    assert!(curls.len() >= 5, "{lines:?}");
+    let run = |line: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{line} -w '\n%{{http_code}}'"))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').expect("status line");
+        (code.to_owned(), body.to_owned())
+    };
+    for line in &curls {
+        let (code, body) = run(line);
+        assert_eq!(code, "200", "{line}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        if line.contains("/v1/projects/") {
+            assert_eq!(json["deposited"], DEPOSIT.to_string(), "{body}");
+            assert_eq!(json["released"], approved.to_string(), "{body}");
+            assert_eq!(json["escrow_state"], "active", "{body}");
+            assert!(json["deadline"].as_u64().is_some(), "{body}");
+        }
+        if line.contains("/v1/transactions/") {
+            assert_eq!(json["hash"], release_tx, "{body}");
+        }
+        if line.contains("/v1/indexer/status") {
+            assert!(json["lag_blocks"].as_i64().is_some(), "{body}");
+        }
+    }
+    assert!(
+        !lines.join("\n").contains("lmk_"),
+        "the key is never printed"
+    );
+    let again = labelmint_stack::api::start(
+        &stack.database_url,
+        "127.0.0.1:0".parse().expect("addr"),
+        (first.addr(), first.public_key()),
+        api_dir.path(),
+        &pool,
+    )
+    .await
+    .expect("api again");
+    // The old server, with the key file now holding the new key: still works; the old key
+    // (kept aside) no longer does.
+    let (code, _) = run(curls[0]);
+    assert_eq!(code, "200");
+    drop(again);
+    let revoked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("keys");
+    assert_eq!(revoked, 1, "the first run's key was revoked");
+    drop(api);
+
     let first_key = stack.signer.public_key;
     stack.indexer.abort();
     drop(stack);
