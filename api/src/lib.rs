@@ -87,6 +87,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod escrow;
 pub mod extract;
 pub mod metrics;
 pub mod problem;
