@@ -89,10 +89,12 @@ pub mod db;
 pub mod error;
 pub mod escrow;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod tonconnect;
 pub mod tonproof;
 pub mod wire;
 

@@ -77,7 +77,11 @@ fn b64(cell: &Cell) -> String {
 /// `ton://transfer/<address>?amount=<nanoTON>&bin=<body>[&init=<StateInit>]`.
 fn transfer_link(f: &Funding, testnet: bool) -> String {
     let to = labelmint_abi::address::friendly(&f.to, f.bounce, testnet);
-    let mut link = format!("ton://transfer/{to}?amount={}&bin={}", f.amount, b64(&f.body));
+    let mut link = format!(
+        "ton://transfer/{to}?amount={}&bin={}",
+        f.amount,
+        b64(&f.body)
+    );
     if let Some(init) = &f.state_init {
         link.push_str("&init=");
         link.push_str(&b64(init));

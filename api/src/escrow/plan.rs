@@ -91,18 +91,8 @@ impl EscrowPlan {
         amount: u128,
         deploy: bool,
     ) -> labelmint_abi::Result<Funding> {
-        let extra = if deploy {
-            TON_DEPOSIT_GAS + ESCROW_FLOAT_TON
-        } else {
-            TON_DEPOSIT_GAS
-        };
-        Ok(Funding {
-            to: self.address.clone(),
-            amount: amount.saturating_add(extra),
-            body: EscrowDeposit { query_id, amount }.build()?,
-            state_init: deploy.then(|| self.init_cell.clone()),
-            bounce: !deploy,
-        })
+        let init = deploy.then_some(&self.init_cell);
+        ton_deposit(&self.address, query_id, amount, init)
     }
 
     /// A jetton `transfer` of `amount` base units from `client_wallet` (the client's jetton
@@ -115,38 +105,86 @@ impl EscrowPlan {
         amount: u128,
         client_wallet: StdAddr,
     ) -> labelmint_abi::Result<Funding> {
-        let body = JettonTransfer {
+        jetton_deposit(
+            &self.address,
+            &self.params.client,
             query_id,
             amount,
-            destination: Some(self.address.clone()),
-            response_destination: Some(self.params.client.clone()),
-            custom_payload: None,
-            forward_ton_amount: JETTON_DEPOSIT_FORWARD_TON,
-            forward_payload: ForwardPayload::Inline(Cell::empty_cell()),
-        }
-        .build()?;
-        Ok(Funding {
-            to: client_wallet,
-            amount: JETTON_TRANSFER_TON + JETTON_DEPOSIT_FORWARD_TON,
-            body,
-            state_init: None,
-            bounce: true,
-        })
+            client_wallet,
+        )
     }
 
-    /// The client's `escrow_refund` (accepted once the escrow is closed or its deadline has
-    /// passed; the unreleased remainder and the unspent TON go back to the client).
+    /// The client's `escrow_refund` (see [`refund`]).
     pub fn refund(&self, query_id: u64) -> labelmint_abi::Result<Funding> {
-        Ok(Funding {
-            to: self.address.clone(),
-            amount: if self.is_jetton() {
-                JETTON_REFUND_TON
-            } else {
-                TON_REFUND_TON
-            },
-            body: EscrowRefund { query_id }.build()?,
-            state_init: None,
-            bounce: true,
-        })
+        refund(&self.address, self.is_jetton(), query_id)
     }
+}
+
+/// The client's `escrow_refund` to `escrow` (accepted once the escrow is closed or its
+/// deadline has passed; the unreleased remainder and the unspent TON go back to the client;
+/// earlier it is refused and, bounceable, the TON comes back).
+pub fn refund(escrow: &StdAddr, jetton: bool, query_id: u64) -> labelmint_abi::Result<Funding> {
+    Ok(Funding {
+        to: escrow.clone(),
+        amount: if jetton {
+            JETTON_REFUND_TON
+        } else {
+            TON_REFUND_TON
+        },
+        body: EscrowRefund { query_id }.build()?,
+        state_init: None,
+        bounce: true,
+    })
+}
+
+/// `escrow_deposit` of `amount` nanoTON to the TON escrow `escrow`. With `init` (the escrow's
+/// StateInit) the message also deploys it: it carries the deploy's float too and goes
+/// non-bounceable; without, it is bounceable and attaches `amount` + the deposit gas.
+pub fn ton_deposit(
+    escrow: &StdAddr,
+    query_id: u64,
+    amount: u128,
+    init: Option<&Cell>,
+) -> labelmint_abi::Result<Funding> {
+    let extra = if init.is_some() {
+        TON_DEPOSIT_GAS + ESCROW_FLOAT_TON
+    } else {
+        TON_DEPOSIT_GAS
+    };
+    Ok(Funding {
+        to: escrow.clone(),
+        amount: amount.saturating_add(extra),
+        body: EscrowDeposit { query_id, amount }.build()?,
+        state_init: init.cloned(),
+        bounce: init.is_none(),
+    })
+}
+
+/// A jetton `transfer` of `amount` base units from `client_wallet` (the client's jetton
+/// wallet) to `escrow`, forwarding [`JETTON_DEPOSIT_FORWARD_TON`] so the escrow is notified;
+/// the excess returns to `client`.
+pub fn jetton_deposit(
+    escrow: &StdAddr,
+    client: &StdAddr,
+    query_id: u64,
+    amount: u128,
+    client_wallet: StdAddr,
+) -> labelmint_abi::Result<Funding> {
+    let body = JettonTransfer {
+        query_id,
+        amount,
+        destination: Some(escrow.clone()),
+        response_destination: Some(client.clone()),
+        custom_payload: None,
+        forward_ton_amount: JETTON_DEPOSIT_FORWARD_TON,
+        forward_payload: ForwardPayload::Inline(Cell::empty_cell()),
+    }
+    .build()?;
+    Ok(Funding {
+        to: client_wallet,
+        amount: JETTON_TRANSFER_TON + JETTON_DEPOSIT_FORWARD_TON,
+        body,
+        state_init: None,
+        bounce: true,
+    })
 }

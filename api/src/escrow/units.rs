@@ -42,7 +42,18 @@ mod tests {
         assert_eq!(parse_units("0.000001", 6), Ok(1));
         assert_eq!(parse_units("7", 0), Ok(7));
         assert_eq!(parse_units(".5", 9), Ok(500_000_000));
-        for bad in ["", ".", "1.0000001", "-1", "1e3", "0", "1.2.3", "abc", "+1", " "] {
+        for bad in [
+            "",
+            ".",
+            "1.0000001",
+            "-1",
+            "1e3",
+            "0",
+            "1.2.3",
+            "abc",
+            "+1",
+            " ",
+        ] {
             assert!(parse_units(bad, 6).is_err(), "{bad}");
         }
     }

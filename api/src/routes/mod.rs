@@ -7,6 +7,7 @@ pub mod auth;
 pub mod indexer;
 pub mod ops;
 pub mod payouts;
+pub mod project_writes;
 pub mod projects;
 pub mod transactions;
 pub mod vaults;

@@ -7,3 +7,4 @@ mod reads;
 mod support;
 mod tonproof;
 mod wallets;
+mod writes;
