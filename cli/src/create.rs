@@ -1,5 +1,6 @@
-//! `labelmint project create`: computes the escrow's address from its parameters (labelmint-abi),
-//! puts it on the signer's allowlist, the indexer's watched accounts and the ledger, and prints
+//! `labelmint project create`: the escrow of its parameters, made and registered by
+//! `labelmint_api::escrow::create_escrow` (the same function `POST /v1/projects` calls),
+//! which puts it on the signer's allowlist, the indexer's watched accounts and the ledger, and prints
 //! a deposit link (`ton://transfer/...`) with a QR code.
 //!
 //! Every step is idempotent (a re-run with the same parameters changes nothing), and a
