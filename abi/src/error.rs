@@ -143,6 +143,9 @@ pub enum Error {
     /// Any other cell-library error (kept for context).
     #[error("cell error: {0}")]
     Cell(tycho_types::error::Error),
+    /// TEP-467 normalizes external-in messages only; this message is internal or external-out.
+    #[error("not an external-in message (TEP-467 normalizes ext_in_msg_info only)")]
+    NotExternalIn,
 }
 
 impl From<tycho_types::error::Error> for Error {

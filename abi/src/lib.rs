@@ -29,6 +29,8 @@
 //!   they derive (workchain 0 + hash).
 //! - [`code`]: the compiled contract code, embedded from `contracts/build/*.compiled.json`
 //!   (checked against the recorded hash at build time).
+//! - [`message_hash`]: the TEP-467 normalized hash of an external-in message (how a
+//!   wallet's BoC is found in the chain).
 //! - [`text`]: snake strings and text comments; the payout comment lives in [`vault`].
 //!
 //! Types map TL-B as follows: `uintN` to the smallest Rust unsigned integer, `Coins` to `u128`
@@ -95,6 +97,7 @@ pub mod events;
 pub mod exit_codes;
 pub mod jetton;
 pub mod layout;
+pub mod message_hash;
 pub mod network;
 pub mod opcodes;
 pub mod recovery;

@@ -198,23 +198,46 @@ pub fn parse_id(parameter: &str, s: &str) -> Result<i64, ApiError> {
     }
 }
 
+/// Base64 in the standard or the url alphabet, padded or not (a `+` that a query string
+/// turned into a space counts as `+`).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let normalized: String = s
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' | ' ' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    URL_SAFE_NO_PAD.decode(normalized.as_bytes()).ok()
+}
+
+/// The longest BoC a parameter takes (base64 characters): a wallet's external message with
+/// its StateInit and four internal messages fits many times over.
+pub const MAX_BOC_CHARS: usize = 16 * 1024;
+
+/// A one-root BoC in base64 (standard or url alphabet, padded or not).
+pub fn parse_boc(parameter: &str, s: &str) -> Result<tycho_types::cell::Cell, ApiError> {
+    let bad = |why: &str| ApiError::param(parameter, format!("{:?} is not a BoC: {why}", clip(s)));
+    if s.len() > MAX_BOC_CHARS {
+        return Err(ApiError::param(
+            parameter,
+            format!("the BoC is longer than {MAX_BOC_CHARS} base64 characters"),
+        ));
+    }
+    let bytes = decode_base64(s).ok_or_else(|| bad("not base64"))?;
+    tycho_types::boc::Boc::decode(&bytes).map_err(|e| bad(&e.to_string()))
+}
+
 /// A 32-byte hash: 64 hex digits, or base64 (standard or url alphabet, padded or not).
 pub fn parse_hash(parameter: &str, s: &str) -> Result<[u8; 32], ApiError> {
     let mut out = [0u8; 32];
     if s.len() == 64 && hex::decode_to_slice(s, &mut out).is_ok() {
         return Ok(out);
     }
-    let normalized: String = s
-        .trim_end_matches('=')
-        .chars()
-        .map(|c| match c {
-            '+' => '-',
-            '/' => '_',
-            c => c,
-        })
-        .collect();
-    match URL_SAFE_NO_PAD.decode(normalized.as_bytes()) {
-        Ok(b) if b.len() == 32 => {
+    match decode_base64(s) {
+        Some(b) if b.len() == 32 => {
             out.copy_from_slice(&b);
             Ok(out)
         }

@@ -46,6 +46,24 @@ pub fn decode_transaction(boc: &[u8], block: BlockRef) -> Result<DecodedTransact
     decode_transaction_cell(&cell, boc.to_vec(), block)
 }
 
+/// The TEP-467 normalized hash of a transaction's inbound message when it is external-in
+/// (`None` for an internal one or none): what [`crate::store::Store::migrate`] fills in for rows
+/// indexed before `messages.norm_hash` existed.
+pub fn in_message_norm_hash(boc: &[u8]) -> Result<Option<[u8; 32]>> {
+    let cell = Boc::decode(boc).map_err(|e| Error::malformed("transaction BOC", e))?;
+    let t: Transaction = cell
+        .parse()
+        .map_err(|e| Error::malformed("transaction", e))?;
+    let Some(in_msg) = &t.in_msg else {
+        return Ok(None);
+    };
+    match labelmint_abi::message_hash::normalized_hash(in_msg) {
+        Ok(h) => Ok(Some(h)),
+        Err(labelmint_abi::Error::NotExternalIn) => Ok(None),
+        Err(e) => Err(Error::malformed("external-in message", e)),
+    }
+}
+
 /// Decodes a transaction cell (`boc` is kept as its raw form).
 pub fn decode_transaction_cell(
     cell: &Cell,
@@ -209,6 +227,7 @@ fn decode_message(
         created_at: None,
         op,
         body_hash: body.repr_hash().0,
+        norm_hash: None,
     };
     let mut event_body = None;
     match &msg.info {
@@ -225,6 +244,10 @@ fn decode_message(
         MsgInfo::ExtIn(i) => {
             row.msg_kind = "ext_in";
             row.dst = Some(addr(&i.dst));
+            row.norm_hash = Some(
+                labelmint_abi::message_hash::normalized_hash(cell)
+                    .map_err(|e| Error::malformed("external-in message", e))?,
+            );
         }
         MsgInfo::ExtOut(i) => {
             row.msg_kind = "ext_out";

@@ -134,6 +134,9 @@ pub struct MessageRow {
     pub op: Option<u32>,
     /// The body cell's hash (the referenced cell, or the inline remainder as a cell).
     pub body_hash: [u8; 32],
+    /// External-in messages: the TEP-467 normalized hash (how the BoC a wallet returned is
+    /// found); `None` for the others.
+    pub norm_hash: Option<[u8; 32]>,
 }
 
 /// An event decoded from an external-out message of a transaction.
@@ -154,6 +157,9 @@ pub enum AccountKind {
     Vault,
     /// The jetton wallet of an escrow or vault.
     JettonWallet,
+    /// A client's wallet: its transactions are kept so that the BoC its wallet app returned
+    /// (TonConnect) maps to the transaction that started a deposit (TEP-467).
+    Wallet,
     /// Anything else registered by hand.
     Other,
 }
@@ -165,6 +171,7 @@ impl AccountKind {
             AccountKind::Escrow => "escrow",
             AccountKind::Vault => "vault",
             AccountKind::JettonWallet => "jetton_wallet",
+            AccountKind::Wallet => "wallet",
             AccountKind::Other => "other",
         }
     }
@@ -175,6 +182,7 @@ impl AccountKind {
             "escrow" => AccountKind::Escrow,
             "vault" => AccountKind::Vault,
             "jetton_wallet" => AccountKind::JettonWallet,
+            "wallet" => AccountKind::Wallet,
             "other" => AccountKind::Other,
             _ => return None,
         })

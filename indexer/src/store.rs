@@ -83,7 +83,59 @@ impl Store {
     /// Applies the pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         migrator().run(&self.pool).await?;
+        self.backfill_norm_hashes().await?;
         Ok(())
+    }
+
+    /// Fills `messages.norm_hash` (TEP-467) of the external-in messages indexed before the
+    /// column existed, from their transactions' BOCs, in pages; returns how many it filled. A
+    /// BOC that does not decode is logged and left NULL (it was indexed, so it decoded once).
+    async fn backfill_norm_hashes(&self) -> Result<u64> {
+        let mut after: Vec<u8> = Vec::new();
+        let mut filled = 0u64;
+        loop {
+            let page: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+                "SELECT m.tx_hash, t.boc FROM messages m JOIN transactions t ON t.hash = m.tx_hash \
+                 WHERE m.direction = 'in' AND m.msg_kind = 'ext_in' AND m.norm_hash IS NULL \
+                   AND m.tx_hash > $1 \
+                 ORDER BY m.tx_hash LIMIT 500",
+            )
+            .bind(&after)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = last.clone();
+            for (tx_hash, boc) in &page {
+                match crate::decode::in_message_norm_hash(boc) {
+                    Ok(Some(h)) => {
+                        sqlx::query(
+                            "UPDATE messages SET norm_hash = $2 \
+                             WHERE tx_hash = $1 AND direction = 'in' AND idx = 0",
+                        )
+                        .bind(tx_hash)
+                        .bind(h.to_vec())
+                        .execute(&self.pool)
+                        .await?;
+                        filled += 1;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(
+                        tx_hash = %hex::encode(tx_hash),
+                        error = %e,
+                        "cannot compute the normalized hash of an indexed external-in message"
+                    ),
+                }
+            }
+        }
+        if filled > 0 {
+            tracing::info!(
+                filled,
+                "filled the TEP-467 normalized hash of indexed external-in messages"
+            );
+        }
+        Ok(filled)
     }
 
     /// The last fully committed masterchain seqno, if any block was ever indexed.
@@ -375,6 +427,7 @@ impl BlockWriter {
         let mut cat = Vec::with_capacity(n);
         let mut op = Vec::with_capacity(n);
         let mut body = Vec::with_capacity(n);
+        let mut norm = Vec::with_capacity(n);
         for r in rows {
             tx_hash.push(r.tx_hash.to_vec());
             dir.push(r.direction.as_str());
@@ -395,15 +448,16 @@ impl BlockWriter {
             cat.push(r.created_at.map(i64::from));
             op.push(r.op.map(i64::from));
             body.push(r.body_hash.to_vec());
+            norm.push(r.norm_hash.map(|h| h.to_vec()));
         }
         sqlx::query(
             "INSERT INTO messages (tx_hash, direction, idx, msg_hash, msg_kind, src, dst, value, \
-                 fwd_fee, bounce, bounced, created_lt, created_at, op, body_hash) \
-             SELECT th, d, i, mh, k, s, ds, v::numeric, f::numeric, b, bd, cl, ca, o, bh \
+                 fwd_fee, bounce, bounced, created_lt, created_at, op, body_hash, norm_hash) \
+             SELECT th, d, i, mh, k, s, ds, v::numeric, f::numeric, b, bd, cl, ca, o, bh, nh \
              FROM UNNEST($1::bytea[], $2::text[], $3::int[], $4::bytea[], $5::text[], \
                  $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[], \
-                 $12::bigint[], $13::bigint[], $14::bigint[], $15::bytea[]) \
-                 AS t(th, d, i, mh, k, s, ds, v, f, b, bd, cl, ca, o, bh) \
+                 $12::bigint[], $13::bigint[], $14::bigint[], $15::bytea[], $16::bytea[]) \
+                 AS t(th, d, i, mh, k, s, ds, v, f, b, bd, cl, ca, o, bh, nh) \
              ON CONFLICT DO NOTHING",
         )
         .bind(tx_hash)
@@ -421,6 +475,7 @@ impl BlockWriter {
         .bind(cat)
         .bind(op)
         .bind(body)
+        .bind(norm)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

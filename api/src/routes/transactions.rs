@@ -1,12 +1,8 @@
-//! `/v1/transactions/{hash}`: an indexed transaction by its hash, or by the hash of its
-//! inbound message (an external message's hash, as sent, maps to the transaction it started).
-//!
-//! Not yet: the normalized external-message hash of TEP-467. The indexer keeps each
-//! transaction's BOC and each message's plain `msg_hash`, but no normalized hash (the hash of
-//! the ext-in message rebuilt with `src` = addr_none, `import_fee` = 0, no StateInit and the
-//! body as a reference), so there is nothing to look it up by without scanning every BOC. It
-//! needs a `norm_hash` column (indexed) written by the indexer with each message, and a
-//! backfill; the lookup then is one more `OR` here.
+//! `/v1/transactions/{hash}`: an indexed transaction by its hash, by the hash of its inbound
+//! message, or by the TEP-467 normalized hash of its external-in message (the indexer stores
+//! it with every ext-in message). `/v1/transactions/by-boc?boc=`: the BoC a wallet returned
+//! from TonConnect's `sendTransaction`, normalized here, finds the wallet transaction it
+//! started (a client's wallet is watched from the moment it creates a project).
 
 use axum::Json;
 use axum::extract::State;
@@ -24,13 +20,16 @@ use crate::server::AppState;
 use crate::wire::{Address, parse_hash};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_transaction))
+    OpenApiRouter::new()
+        .routes(routes!(get_transaction))
+        .routes(routes!(get_transaction_by_boc))
 }
 
 /// An indexed transaction.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionView {
-    /// `transaction_hash` or `message_hash`: what the path's hash matched.
+    /// `transaction_hash`, `message_hash` or `normalized_message_hash` (TEP-467): what the
+    /// hash matched.
     pub matched_by: String,
     /// The transaction hash (hex).
     pub hash: String,
@@ -116,6 +115,7 @@ struct TxRow {
     action_result_code: Option<i32>,
     aborted: bool,
     by_hash: bool,
+    by_msg: bool,
 }
 
 #[derive(FromRow)]
@@ -131,10 +131,45 @@ struct MsgRow {
     op: Option<i64>,
 }
 
-/// A transaction by its hash or by its inbound message's hash (hex or base64).
+/// `boc` of [`get_transaction_by_boc`].
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BocQuery {
+    /// The external message as a one-root BoC in base64 (what TonConnect's `sendTransaction`
+    /// answers as `boc`).
+    pub boc: String,
+}
+
+/// The transaction a wallet's external message started, from the message's BoC (TonConnect's
+/// `sendTransaction` answer): the BoC is normalized (TEP-467) and looked up.
+#[utoipa::path(get, path = "/v1/transactions/by-boc", tag = "chain",
+    security(("bearer" = [])),
+    params(BocQuery),
+    responses(
+        (status = 200, body = TransactionView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "not indexed (yet): the wallet's transaction is not in a block the indexer has committed"),
+    ))]
+async fn get_transaction_by_boc(
+    State(st): State<AppState>,
+    Caller(who): Caller,
+    crate::extract::Q(q): crate::extract::Q<BocQuery>,
+) -> Result<Json<TransactionView>, ApiError> {
+    who.require_full_read("a transaction")?;
+    let cell = crate::wire::parse_boc("boc", &q.boc)?;
+    let hash = labelmint_abi::message_hash::normalized_hash(&cell)
+        .map_err(|e| ApiError::param("boc", format!("not a wallet's external message: {e}")))?;
+    lookup(&st, &hash).await
+}
+
+/// A transaction by its hash, its inbound message's hash or the TEP-467 normalized hash of its
+/// external-in message (hex or base64).
 #[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
     security(("bearer" = [])),
-    params(("hash" = String, Path, description = "transaction hash or inbound message hash: 64 hex digits or base64")),
+    params(("hash" = String, Path, description = "transaction hash, inbound message hash or normalized external-in message hash (TEP-467): 64 hex digits or base64")),
     responses(
         (status = 200, body = TransactionView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -148,15 +183,25 @@ async fn get_transaction(
     Seg(h): Seg,
 ) -> Result<Json<TransactionView>, ApiError> {
     who.require_full_read("a transaction")?;
-    let hash = parse_hash("hash", &h)?.to_vec();
+    let hash = parse_hash("hash", &h)?;
+    lookup(&st, &hash).await
+}
+
+/// The transaction `hash` names (as a transaction, in-message or normalized hash), whole.
+async fn lookup(st: &AppState, hash: &[u8; 32]) -> Result<Json<TransactionView>, ApiError> {
+    let hash = hash.to_vec();
     let tx: TxRow = sqlx::query_as(
         "SELECT t.hash, t.account, t.lt, t.now, t.mc_seqno, t.block_workchain, t.block_shard, \
            t.block_seqno, t.orig_status, t.end_status, t.total_fees::text AS total_fees, \
            t.compute_exit_code, t.compute_success, t.action_result_code, t.aborted, \
-           t.hash = $1 AS by_hash \
+           t.hash = $1 AS by_hash, \
+           EXISTS (SELECT 1 FROM messages m WHERE m.tx_hash = t.hash AND m.direction = 'in' \
+                   AND m.msg_hash = $1) AS by_msg \
          FROM transactions t WHERE t.hash = $1 \
             OR t.hash IN (SELECT m.tx_hash FROM messages m \
                           WHERE m.msg_hash = $1 AND m.direction = 'in') \
+            OR t.hash IN (SELECT m.tx_hash FROM messages m \
+                          WHERE m.norm_hash = $1 AND m.direction = 'in') \
          ORDER BY (t.hash = $1) DESC, t.lt LIMIT 1",
     )
     .bind(&hash)
@@ -200,8 +245,10 @@ async fn get_transaction(
     Ok(Json(TransactionView {
         matched_by: if tx.by_hash {
             "transaction_hash"
-        } else {
+        } else if tx.by_msg {
             "message_hash"
+        } else {
+            "normalized_message_hash"
         }
         .to_owned(),
         hash: hex::encode(&tx.hash),

@@ -235,6 +235,7 @@ async fn authorization_matrix() {
     let ton_batch = s.ton_batch.0;
     let usd_batch = s.usd_batch.0;
     let tx = hex::encode(s.release_tx);
+    let boc = s.release_boc().await;
     let ann = addr(1);
     // Expected status per WHO column.
     let all = [401, 200, 200, 200, 200, 200, 200, 200];
@@ -287,6 +288,11 @@ async fn authorization_matrix() {
         (
             format!("/v1/transactions/{tx}"),
             "/v1/transactions/{hash}",
+            full_read,
+        ),
+        (
+            format!("/v1/transactions/by-boc?boc={boc}"),
+            "/v1/transactions/by-boc",
             full_read,
         ),
         ("/v1/indexer/status".into(), "/v1/indexer/status", all),

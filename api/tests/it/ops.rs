@@ -181,6 +181,7 @@ async fn openapi_lists_every_route_and_docs_are_served() {
         "/v1/workers/{address}/earnings",
         "/v1/workers/{address}/payouts",
         "/v1/transactions/{hash}",
+        "/v1/transactions/by-boc",
         "/v1/indexer/status",
     ] {
         assert!(paths[p]["get"].is_object(), "{p} missing from the document");
@@ -211,9 +212,9 @@ async fn openapi_lists_every_route_and_docs_are_served() {
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
-    // 14 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those), 2
+    // 15 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those), 2
     // write-only paths.
-    assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 23, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
 

@@ -278,6 +278,148 @@ async fn transactions_by_hash_and_by_message_hash() {
     assert_eq!(by_msg["hash"], hex::encode(s.release_tx));
 }
 
+/// A wallet's external message as TonConnect returns it (StateInit attached, body inline) and
+/// the same message as the chain executed it (no StateInit): both find the transaction through
+/// the TEP-467 normalized hash (neither is in normal form: the body is inline).
+#[tokio::test]
+async fn a_wallet_boc_finds_its_transaction_by_the_normalized_hash() {
+    use tycho_types::boc::Boc;
+    use tycho_types::cell::{Cell, CellBuilder, CellFamily as _, HashBytes};
+    use tycho_types::models::{
+        ExtInMsgInfo, IntAddr, Message, MessageLayout, MsgInfo, StateInit, StdAddr,
+    };
+    use tycho_types::num::Tokens;
+
+    let s = Seeded::new(0).await;
+    let wallet = addr(230);
+    let mut body = CellBuilder::new();
+    body.store_u32(0x1234_5678).expect("bits");
+    body.store_u64(77).expect("bits");
+    let body = body.build().expect("body");
+    let message = |init: Option<StateInit>, inline: bool| -> Cell {
+        CellBuilder::build_from(Message {
+            info: MsgInfo::ExtIn(ExtInMsgInfo {
+                src: None,
+                dst: IntAddr::Std(StdAddr::new(0, HashBytes(wallet.account()))),
+                import_fee: Tokens::ZERO,
+            }),
+            init,
+            body: body.as_slice().expect("slice"),
+            layout: Some(MessageLayout {
+                init_to_cell: false,
+                body_to_cell: !inline,
+            }),
+        })
+        .expect("message")
+    };
+    let init = StateInit {
+        code: Some(Cell::empty_cell()),
+        ..Default::default()
+    };
+    let returned = message(Some(init), true);
+    let executed = message(None, true);
+    assert_ne!(returned.repr_hash(), executed.repr_hash());
+    // The normal form (body in a reference) hashes to itself.
+    let normal = message(None, false);
+    let norm = labelmint_abi::message_hash::normalized_hash(&returned).expect("ext-in");
+    assert_eq!(norm, normal.repr_hash().0);
+    assert_ne!(norm, executed.repr_hash().0);
+    let tx_hash = [0xee; 32];
+    sqlx::query(
+        "INSERT INTO transactions (account, lt, hash, block_workchain, block_shard, block_seqno, \
+             mc_seqno, now, prev_trans_hash, prev_trans_lt, orig_status, end_status, total_fees, \
+             tx_kind, aborted, destroyed, out_msg_count, boc) \
+         VALUES ($1, 5000, $2, 0, -9223372036854775808, 1, 1, 1990, $3, 0, 'uninit', 'active', \
+             0, 'ordinary', false, false, 1, '\\x00')",
+    )
+    .bind(wallet.as_str())
+    .bind(tx_hash.to_vec())
+    .bind([0u8; 32].to_vec())
+    .execute(&s.pool)
+    .await
+    .expect("transaction");
+    sqlx::query(
+        "INSERT INTO messages (tx_hash, direction, idx, msg_hash, msg_kind, dst, body_hash, \
+             norm_hash) VALUES ($1, 'in', 0, $2, 'ext_in', $3, $4, $5)",
+    )
+    .bind(tx_hash.to_vec())
+    .bind(executed.repr_hash().0.to_vec())
+    .bind(wallet.as_str())
+    .bind(body.repr_hash().0.to_vec())
+    .bind(norm.to_vec())
+    .execute(&s.pool)
+    .await
+    .expect("message");
+
+    let by_norm = s
+        .get(&format!("/v1/transactions/{}", hex::encode(norm)))
+        .await
+        .ok();
+    assert_eq!(by_norm["matched_by"], "normalized_message_hash");
+    assert_eq!(by_norm["hash"], hex::encode(tx_hash));
+    let exact = s
+        .get(&format!(
+            "/v1/transactions/{}",
+            hex::encode(executed.repr_hash().0)
+        ))
+        .await
+        .ok();
+    assert_eq!(exact["matched_by"], "message_hash");
+    // Standard base64 as TonConnect answers it, percent-encoded in the query; and url-safe
+    // base64 unencoded, from the other form of the message.
+    let std64 = base64::engine::general_purpose::STANDARD.encode(Boc::encode(&returned));
+    let query: String = std64
+        .bytes()
+        .map(|b| match b {
+            b'+' => "%2B".to_owned(),
+            b'/' => "%2F".to_owned(),
+            b'=' => "%3D".to_owned(),
+            b => (b as char).to_string(),
+        })
+        .collect();
+    let by_boc = s
+        .get(&format!("/v1/transactions/by-boc?boc={query}"))
+        .await
+        .ok();
+    assert_eq!(by_boc["matched_by"], "normalized_message_hash");
+    assert_eq!(by_boc["hash"], hex::encode(tx_hash));
+    let url64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Boc::encode(&executed));
+    let by_other = s
+        .get(&format!("/v1/transactions/by-boc?boc={url64}"))
+        .await
+        .ok();
+    assert_eq!(by_other["hash"], hex::encode(tx_hash));
+
+    // Not an external message, not a BoC, never sent: 400, 400, 404.
+    let internal = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Boc::encode(&body));
+    let p = s
+        .get(&format!("/v1/transactions/by-boc?boc={internal}"))
+        .await
+        .problem(400, "invalid-parameter");
+    assert_eq!(p["parameter"], "boc", "{p}");
+    s.get("/v1/transactions/by-boc?boc=not-a-boc")
+        .await
+        .problem(400, "invalid-parameter");
+    let mut unsent = CellBuilder::new();
+    unsent.store_u32(1).expect("bits");
+    let unsent_msg = CellBuilder::build_from(Message {
+        info: MsgInfo::ExtIn(ExtInMsgInfo {
+            src: None,
+            dst: IntAddr::Std(StdAddr::new(0, HashBytes([0x31; 32]))),
+            import_fee: Tokens::ZERO,
+        }),
+        init: None,
+        body: unsent.build().expect("body").as_slice().expect("slice"),
+        layout: None,
+    })
+    .expect("message");
+    let unsent64 =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Boc::encode(&unsent_msg));
+    s.get(&format!("/v1/transactions/by-boc?boc={unsent64}"))
+        .await
+        .problem(404, "not-found");
+}
+
 #[tokio::test]
 async fn indexer_status_reports_the_checkpoint() {
     let s = Seeded::new(0).await;

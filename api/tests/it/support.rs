@@ -384,6 +384,37 @@ impl Seeded {
         tx_hash
     }
 
+    /// An external message BoC (url-safe base64) whose TEP-467 normalized hash is now the
+    /// release transaction's in-message's: what a `by-boc` lookup of it finds.
+    pub(crate) async fn release_boc(&self) -> String {
+        use base64::Engine as _;
+        use tycho_types::cell::{CellBuilder, HashBytes};
+        use tycho_types::models::{ExtInMsgInfo, IntAddr, Message, MsgInfo, StdAddr};
+        use tycho_types::num::Tokens;
+        let mut body = CellBuilder::new();
+        body.store_u32(0x0ddba11).expect("bits");
+        let body = body.build().expect("body");
+        let msg = CellBuilder::build_from(Message {
+            info: MsgInfo::ExtIn(ExtInMsgInfo {
+                src: None,
+                dst: IntAddr::Std(StdAddr::new(0, HashBytes([TON_PROJECT as u8; 32]))),
+                import_fee: Tokens::ZERO,
+            }),
+            init: None,
+            body: body.as_slice().expect("slice"),
+            layout: None,
+        })
+        .expect("message");
+        let norm = labelmint_abi::message_hash::normalized_hash(&msg).expect("ext-in");
+        sqlx::query("UPDATE messages SET norm_hash = $2 WHERE tx_hash = $1 AND direction = 'in'")
+            .bind(self.release_tx.to_vec())
+            .bind(norm.to_vec())
+            .execute(&self.pool)
+            .await
+            .expect("norm_hash");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tycho_types::boc::Boc::encode(&msg))
+    }
+
     /// GET `path` as the admin key: status, content type, body.
     pub(crate) async fn get(&self, path: &str) -> Resp {
         self.get_as(path, Some(&self.admin_key)).await

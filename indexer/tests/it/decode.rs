@@ -73,6 +73,8 @@ fn every_fixture_transaction_matches_ton_core() {
                 assert_eq!(m.bounce, x.bounce, "{ctx}");
                 assert_eq!(m.bounced, x.bounced, "{ctx}");
                 assert_eq!(hex::encode(m.body_hash), x.body_hash, "{ctx}");
+                // TEP-467: external-in messages, and only they, carry a normalized hash.
+                assert_eq!(m.norm_hash.is_some(), m.msg_kind == "ext_in", "{ctx}");
                 assert_eq!(m.tx_hash, d.tx.hash);
             }
             // Every external-out message of these flows is a LabelMint event.
