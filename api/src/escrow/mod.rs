@@ -14,7 +14,8 @@
 //!   --labelmint-abi-->  StateInit, address (workchain 0)
 //!   --register, each step idempotent, in this order:
 //!       1. the payout signer's allowlist (signer_contracts; audited)
-//!       2. the indexer's watched accounts (watched_accounts)
+//!       2. the indexer's watched accounts (watched_accounts): the escrow, and the client's
+//!          wallet (kind `wallet`: the transactions its external messages start, TEP-467)
 //!       3. the ledger (ledger_projects)
 //! ```
 //!

@@ -144,8 +144,11 @@ pub async fn create_escrow(pool: &PgPool, spec: &NewEscrow) -> Result<Registered
         },
     )
     .await?;
-    // 2. The indexer's watched accounts.
-    labelmint_indexer::store::Store::from_pool(pool.clone())
+    // 2. The indexer's watched accounts: the escrow, and the client's wallet (its
+    //    transactions are those its external messages start: TEP-467 lookups of the BoC a
+    //    wallet returned from TonConnect).
+    let store = labelmint_indexer::store::Store::from_pool(pool.clone());
+    store
         .watch(&WatchedAccount {
             address: escrow_raw.as_str().to_owned(),
             kind: AccountKind::Escrow,
@@ -157,6 +160,15 @@ pub async fn create_escrow(pool: &PgPool, spec: &NewEscrow) -> Result<Registered
                     .as_ref()
                     .map_or_else(|| "TON".to_owned(), |m| m.as_str().to_owned()),
             ),
+        })
+        .await?;
+    store
+        .watch(&WatchedAccount {
+            address: raw_addr(&spec.client).as_str().to_owned(),
+            kind: AccountKind::Wallet,
+            project_id: None,
+            owner: None,
+            currency: None,
         })
         .await?;
     // 3. The ledger.

@@ -2,6 +2,7 @@
 //! database seeded through the real ledger and indexer-shaped rows.
 
 mod auth;
+mod devnet_writes;
 mod ops;
 mod reads;
 mod support;
