@@ -105,7 +105,9 @@ async fn v4r2_and_v5r1_wallets_create_and_fund_projects_and_find_their_transacti
     let mut lite = Lite::new(
         stack.liteservers(),
         LiteOptions::default(),
-        Arc::new(labelmint_indexer::metrics::Metrics::new(Duration::from_secs(60))),
+        Arc::new(labelmint_indexer::metrics::Metrics::new(
+            Duration::from_secs(60),
+        )),
     )
     .expect("lite client");
 
@@ -147,12 +149,17 @@ async fn v4r2_and_v5r1_wallets_create_and_fund_projects_and_find_their_transacti
             "/v1/projects",
             &s4,
             "v4-ton",
-            Some(json!({"currency": "TON", "budget": "3", "deadline": deadline,
-                        "title": "Point 7, TON"})),
+            Some(
+                json!({"currency": "TON", "budget": "3", "deadline": deadline,
+                        "title": "Point 7, TON"}),
+            ),
         )
         .await
         .json(201);
-    let ton_id = ton["project"]["project_id"].as_str().expect("id").to_owned();
+    let ton_id = ton["project"]["project_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     assert_eq!(ton["send_transaction"]["from"], v4.address.as_str());
     let ext_ton = v4.external(0, &ton["send_transaction"], true);
     send(&mut lite, &ext_ton).await;
@@ -163,12 +170,17 @@ async fn v4r2_and_v5r1_wallets_create_and_fund_projects_and_find_their_transacti
             "/v1/projects",
             &s5,
             "v5-usd",
-            Some(json!({"currency": "USD", "budget": "250", "deadline": deadline,
-                        "title": "Point 7, USD"})),
+            Some(
+                json!({"currency": "USD", "budget": "250", "deadline": deadline,
+                        "title": "Point 7, USD"}),
+            ),
         )
         .await
         .json(201);
-    let usd_id = usd["project"]["project_id"].as_str().expect("id").to_owned();
+    let usd_id = usd["project"]["project_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let ext_deploy = v5.external(0, &usd["send_transaction"], true);
     send(&mut lite, &ext_deploy).await;
     // ... then, once the escrow learned its jetton wallet (indexed), the jetton transfer.
@@ -223,16 +235,28 @@ async fn v4r2_and_v5r1_wallets_create_and_fund_projects_and_find_their_transacti
     }
 
     // Each external message is found by the TEP-467 normalized hash of the BoC sent, and by
-    // the BoC itself.
+    // the BoC itself. Two of the three carry the wallet's StateInit (its first message).
+    let mut normalized_only = 0;
     for (ext, wallet) in [(&ext_ton, &v4), (&ext_deploy, &v5), (&ext_usd, &v5)] {
         let norm = labelmint_abi::message_hash::normalized_hash(ext).expect("normalized hash");
         let v = wait_for("the wallet transaction indexed", STEP, || async {
             stack.index_to_head().await;
-            let r = api.get(&format!("/v1/transactions/{}", hex::encode(norm)), &admin).await;
+            let r = api
+                .get(&format!("/v1/transactions/{}", hex::encode(norm)), &admin)
+                .await;
             (r.status == 200).then(|| r.ok())
         })
         .await;
-        assert_eq!(v["matched_by"], "normalized_message_hash", "{v}");
+        // A message with a StateInit normalizes to another hash than its own; one without
+        // (body in a reference, no source, no import fee) is its own normal form.
+        let plain = ext.repr_hash().0;
+        let how = if plain == norm {
+            "message_hash"
+        } else {
+            "normalized_message_hash"
+        };
+        assert_eq!(v["matched_by"], how, "{v}");
+        assert_eq!(v["in_msg"]["msg_hash"], hex::encode(plain), "{v}");
         assert_eq!(v["account"]["raw"], wallet.address.as_str(), "{v}");
         assert_eq!(v["aborted"], false, "{v}");
         let boc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Boc::encode(ext));
@@ -241,6 +265,11 @@ async fn v4r2_and_v5r1_wallets_create_and_fund_projects_and_find_their_transacti
             .await
             .ok();
         assert_eq!(by_boc["hash"], v["hash"]);
+        normalized_only += usize::from(plain != norm);
     }
+    assert_eq!(
+        normalized_only, 2,
+        "the two deploying externals differ from their normal form"
+    );
     server.shutdown().await.expect("shutdown");
 }

@@ -226,13 +226,18 @@ fn internal_of(m: &Value) -> Cell {
         )
         .expect("BOC")
     };
-    let init = m
-        .get("stateInit")
-        .filter(|v| v.is_string())
-        .map(|v| boc(v).parse::<tycho_types::models::StateInit>().expect("StateInit"));
+    let init = m.get("stateInit").filter(|v| v.is_string()).map(|v| {
+        boc(v)
+            .parse::<tycho_types::models::StateInit>()
+            .expect("StateInit")
+    });
     labelmint_devnet::wallet::internal_message(&labelmint_devnet::wallet::Transfer {
         to,
-        amount: m["amount"].as_str().expect("amount").parse().expect("nanoTON"),
+        amount: m["amount"]
+            .as_str()
+            .expect("amount")
+            .parse()
+            .expect("nanoTON"),
         bounce,
         body: Some(boc(&m["payload"])),
         init,
