@@ -61,10 +61,13 @@ pub struct ProjectView {
     pub on_chain_balance_ton: Option<String>,
     /// The escrow account's status as last indexed (`active`, `uninit`, ...).
     pub account_status: Option<String>,
-    /// The escrow's deadline (unix seconds). Always `null` for now: it lives in the escrow's
-    /// storage (`escrow_params.deadline`), which the indexer does not keep (it keeps balances
-    /// and events, not account data), and no event carries it.
+    /// The escrow's deadline (unix seconds) for projects created through `POST /v1/projects`
+    /// (kept with the project); `null` for others: it lives in the escrow's storage
+    /// (`escrow_params.deadline`), which the indexer does not keep, and no event carries it.
     pub deadline: Option<u32>,
+    /// The title given at `POST /v1/projects`; `null` for projects registered otherwise
+    /// (`labelmint project create`).
+    pub title: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -86,6 +89,8 @@ struct ProjectRow {
     approved: String,
     balance: Option<String>,
     status: Option<String>,
+    title: Option<String>,
+    deadline: Option<i64>,
 }
 
 const PROJECT_SQL: &str = "\
@@ -97,7 +102,7 @@ SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decim
   f.refund_bounced::text AS refund_bounced, f.recovered::text AS recovered, \
   (SELECT COALESCE(sum(amount), 0) FROM ledger_earnings e \
     WHERE e.project_id = p.project_id AND e.state <> 'revoked')::text AS approved, \
-  s.balance::text AS balance, s.status \
+  s.balance::text AS balance, s.status, a.title, a.deadline \
 FROM ledger_projects p \
 JOIN ledger_currencies c ON c.code = p.currency \
 CROSS JOIN LATERAL (SELECT \
@@ -109,7 +114,8 @@ CROSS JOIN LATERAL (SELECT \
     COALESCE(sum(amount) FILTER (WHERE kind = 'ev_refund_bounced'), 0) AS refund_bounced, \
     COALESCE(sum(amount) FILTER (WHERE kind = 'ev_jetton_recovered'), 0) AS recovered \
   FROM events ev WHERE ev.contract = p.escrow) f \
-LEFT JOIN account_states s ON s.address = p.escrow ";
+LEFT JOIN account_states s ON s.address = p.escrow \
+LEFT JOIN api_projects a ON a.project_id = p.project_id ";
 
 impl ProjectRow {
     fn view(self, testnet: bool) -> ProjectView {
@@ -131,7 +137,8 @@ impl ProjectRow {
             approved: self.approved,
             on_chain_balance_ton: self.balance,
             account_status: self.status,
-            deadline: None,
+            deadline: self.deadline.and_then(|d| u32::try_from(d).ok()),
+            title: self.title,
         }
     }
 }

@@ -135,6 +135,14 @@ async fn a_ton_project_is_registered_everywhere_and_funded_by_one_deploying_mess
         .ok();
     assert_eq!(g["state"], "active");
     assert_eq!(g["escrow"]["raw"], escrow);
+    assert_eq!(g["title"], "Street signs, batch 3");
+    assert_eq!(g["deadline"], deadline);
+    // A project registered otherwise has neither.
+    let g = s
+        .get_as(&format!("/v1/projects/{TON_PROJECT}"), Some(&client_key))
+        .await
+        .ok();
+    assert!(g["title"].is_null() && g["deadline"].is_null(), "{g}");
 
     // A further deposit: the escrow is not indexed as deployed yet, so it carries the
     // StateInit again; once it is active, a plain bounceable escrow_deposit.
