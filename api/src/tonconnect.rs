@@ -34,7 +34,7 @@ pub struct SendTransaction {
 pub struct TonConnectMessage {
     /// The destination, user-friendly: non-bounceable when the message deploys (carries a
     /// `stateInit`), bounceable otherwise; testnet flag on testnet and the devnet.
-    #[schema(example = "0QCZ7AbEKjGvkg7Z1LTfqHYLNgaN3Xr4Ze6b55Tfvq5zDsCD")]
+    #[schema(example = "0QCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqPvC")]
     pub address: String,
     /// nanoTON attached, as a decimal string.
     #[schema(example = "12610000000")]
@@ -43,7 +43,7 @@ pub struct TonConnectMessage {
     #[serde(rename = "stateInit", skip_serializing_if = "Option::is_none", default)]
     pub state_init: Option<String>,
     /// The body (standard base64 BOC).
-    #[schema(example = "te6cckEBAQEAFwAAKRfmj88AAAGb1cMXPUgstBeQBDmWmJU=")]
+    #[schema(example = "te6ccgEBAQEAFAAAIxfmj88AAAAAaw4OAFAukO3QCA==")]
     pub payload: String,
 }
 
@@ -81,5 +81,36 @@ impl SendTransaction {
                 .map(|f| TonConnectMessage::of(f, testnet))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labelmint_abi::Layout as _;
+    use labelmint_abi::escrow::EscrowDeposit;
+
+    /// The OpenAPI examples are real: the payload is an `escrow_deposit` of 12.5 TON, the
+    /// address a devnet non-bounceable form.
+    #[test]
+    fn examples_are_real() {
+        let body = EscrowDeposit {
+            query_id: 1_796_083_200,
+            amount: 12_500_000_000,
+        }
+        .build()
+        .expect("body");
+        assert_eq!(
+            STANDARD.encode(Boc::encode(&body)),
+            "te6ccgEBAQEAFAAAIxfmj88AAAAAaw4OAFAukO3QCA=="
+        );
+        let addr = labelmint_abi::address::parse_raw(
+            "0:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8",
+        )
+        .expect("raw");
+        assert_eq!(
+            labelmint_abi::address::friendly(&addr, false, true),
+            "0QCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqPvC"
+        );
     }
 }
