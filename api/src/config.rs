@@ -16,6 +16,26 @@ pub const DEFAULT_DB_ROLE: &str = "labelmint_api_read";
 /// ton_proof payloads and sessions, nothing else (migrations/*_api_auth.sql).
 pub const DEFAULT_AUTH_DB_ROLE: &str = "labelmint_api_auth";
 
+/// The database role the writes run as (`SET ROLE` at connect): project creation, close
+/// requests and idempotency records, nothing else (migrations/*_api_writes.sql).
+pub const DEFAULT_WRITE_DB_ROLE: &str = "labelmint_api_write";
+
+/// The platform fee of new escrows when none is configured (basis points: 2.5 %, the devnet
+/// demo's).
+pub const DEFAULT_FEE_BPS: u16 = 250;
+
+/// What new escrows are made with (`POST /v1/projects`): the parts of an escrow's parameters
+/// that are the platform's, not the client's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteConfig {
+    /// The payout signer's ed25519 public key (the escrow trusts it for releases and closes).
+    pub signer_key: [u8; 32],
+    /// Where platform fees go.
+    pub treasury: tycho_types::models::StdAddr,
+    /// The platform fee in basis points of each release (at most 2000).
+    pub fee_bps: u16,
+}
+
 /// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
 pub const MAX_PAGE: u32 = 200;
 /// The `limit` of a list when none is given.
@@ -73,6 +93,11 @@ pub struct Config {
     pub acquire_timeout: Duration,
     /// The auth tables are written as this role (`None`: the login's own rights).
     pub auth_db_role: Option<String>,
+    /// The writes run as this role (`None`: the login's own rights).
+    pub write_db_role: Option<String>,
+    /// What new escrows are made with; `None`: `POST /v1/projects` answers 503
+    /// `writes-disabled` (the other writes work).
+    pub writes: Option<WriteConfig>,
     /// ton_proof: domains, windows, session lifetime.
     pub proof: crate::auth::ProofConfig,
     /// `/metrics` to any peer (`false`: loopback peers only; behind a reverse proxy on this
@@ -96,6 +121,8 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("auth_db_role", &self.auth_db_role)
+            .field("write_db_role", &self.write_db_role)
+            .field("writes", &self.writes)
             .field("proof", &self.proof)
             .field("liteservers", &self.liteservers.len())
             .field("metrics_public", &self.metrics_public)
@@ -106,7 +133,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read and auth roles,
     /// migrations applied, devnet addresses, a generous lag bound, ton_proof for the domain
-    /// `labelmint.test`, no liteserver.
+    /// `labelmint.test`, no liteserver, the write role but no escrow configuration (tests set
+    /// [`Config::writes`]).
     pub fn test(database_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -119,6 +147,8 @@ impl Config {
             max_connections: 4,
             acquire_timeout: Duration::from_secs(2),
             auth_db_role: Some(DEFAULT_AUTH_DB_ROLE.to_owned()),
+            write_db_role: Some(DEFAULT_WRITE_DB_ROLE.to_owned()),
+            writes: None,
             proof: crate::auth::ProofConfig::new(
                 vec!["labelmint.test".to_owned()],
                 Network::Devnet.global_id(),

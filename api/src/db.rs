@@ -38,15 +38,17 @@ pub async fn migrate(config: &Config) -> Result<()> {
         .connect_with(opts)
         .await?;
     let ready: bool = sqlx::query_scalar(
-        "SELECT to_regclass('checkpoint') IS NOT NULL AND to_regclass('ledger_payout_items') IS NOT NULL",
+        "SELECT to_regclass('checkpoint') IS NOT NULL AND to_regclass('ledger_payout_items') IS NOT NULL \
+           AND to_regclass('signer_audit') IS NOT NULL",
     )
     .fetch_one(&pool)
     .await?;
     if !ready {
         pool.close().await;
         return Err(Error::Config(
-            "the database has no indexer or ledger tables (or not the latest): run their \
-             migrations first (the indexer and the ledger apply them at start)"
+            "the database has no indexer, ledger or payout-signer tables (or not the latest): \
+             run their migrations first (the indexer, the ledger and the signer apply them at \
+             start)"
                 .to_owned(),
         ));
     }
@@ -65,6 +67,15 @@ pub fn auth_pool(config: &Config) -> Result<PgPool> {
     pool_as(
         config,
         config.auth_db_role.as_deref(),
+        (config.max_connections / 2).max(2),
+    )
+}
+
+/// The write pool: project creation, close requests, idempotency records, as the write role.
+pub fn write_pool(config: &Config) -> Result<PgPool> {
+    pool_as(
+        config,
+        config.write_db_role.as_deref(),
         (config.max_connections / 2).max(2),
     )
 }

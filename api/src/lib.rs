@@ -4,6 +4,8 @@
 //! here: projects and their escrows, payout vaults, payout batches and their items, a worker's
 //! earnings and payouts, transactions, and the indexer's progress, as JSON over HTTP (axum 0.8), documented by an OpenAPI 3.1 document generated
 //! from the code (utoipa) at `/openapi.json`, with Swagger UI (vendored assets) at `/docs`.
+//! Clients create projects here too: the escrow is registered and the TonConnect
+//! `sendTransaction` that deploys and funds it is answered; the client's wallet signs it.
 //!
 //! ```text
 //!  chain --> indexer --> Postgres <-- ledger (settler, consensus)
@@ -22,9 +24,21 @@
 //!                 POST /v1/auth/ton-proof --> domain, time, payload, key (StateInit of
 //!                 v3r2/v4r2/v5r1 | get_public_key via the liteserver), ed25519 --> consume
 //!                 the payload atomically --> session token lms_... (stored hashed)
+//!
+//!  writes (as role labelmint_api_write; every POST with an Idempotency-Key):
+//!   POST /v1/projects --> Caller (session | client key: own wallet; admin: any) --> key
+//!     claimed in api_idempotency (replay / 422 other body / 409 in flight) --> body checked
+//!     field by field --> project id from a sequence --> escrow::create_escrow: signer
+//!     allowlist, indexer watch, ledger --> api_projects (title) --> sendTransaction
+//!     (TON: StateInit + escrow_deposit in one message; jetton: the deploy) --> answer stored
+//!   POST /v1/projects/{id}/deposits --> TON escrow_deposit | jetton transfer from the
+//!     client's jetton wallet (master's get_wallet_address via the liteserver), once the
+//!     escrow learned its wallet (409 before)
+//!   POST /v1/projects/{id}/close --> ledger active -> closing (409 if not active) --> the
+//!     client's escrow_refund request (the close itself is signed by the payout signer)
 //! ```
 //!
-//! - [`spawn`] applies the API's one migration (the read role), opens a lazy read pool whose
+//! - [`spawn`] applies the API's migrations (the read, auth and write roles), opens a lazy read pool whose
 //!   connections `SET ROLE labelmint_api_read`, binds and serves; [`Handle`] tells the port
 //!   and shuts down. `main.rs` turns flags into a [`Config`] and calls it.
 //! - [`server::api`] merges one `router()` per resource (`routes::*`) into the OpenAPI
@@ -35,6 +49,10 @@
 //! - [`tonproof`]: the ton_proof message and signature, the wallets by code hash
 //!   ([`tonproof::wallets`]), `get_public_key` ([`tonproof::chain`]); the checks' order is in
 //!   `routes::auth`.
+//! - [`escrow`]: an escrow's parameters, StateInit, address, funding messages and its
+//!   registration ([`escrow::create_escrow`], also `labelmint project create`'s);
+//!   [`tonconnect`]: the `sendTransaction` shape; [`idempotency`]: `Idempotency-Key`;
+//!   `routes::project_writes`: the three POST routes.
 //! - [`problem::ApiError`] is every request error; one place turns it into problem+json with a
 //!   stable `type` URI (`https://labelmint.dev/problems/<kind>`), the request path as
 //!   `instance` and the request id.
@@ -46,8 +64,20 @@
 //!
 //! ## What it must never do
 //!
-//! - Write to the database: it reads as a role with SELECT only (a test proves an INSERT is
-//!   refused). Money decisions belong to the consensus engine and the settler.
+//! - Write to the database except through `labelmint_api_write` (project creation: its own
+//!   `api_projects` and `api_idempotency`, and INSERTs of a new escrow into the signer's
+//!   allowlist and audit, the indexer's watched accounts and the ledger's projects; a close
+//!   request: the ledger project's state) and `labelmint_api_auth` (keys, payloads,
+//!   sessions). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
+//!   refusals). It never writes earnings, batches, the journal, the signer's journal or any
+//!   chain fact: money decisions belong to the consensus engine and the settler.
+//! - Sign or send anything to the chain: it answers unsigned `sendTransaction` requests that
+//!   the client's own wallet signs; it holds no key.
+//! - Run a POST twice for one `Idempotency-Key`: the same request is answered from the stored
+//!   answer, another request with the key is refused (422), a concurrent one waits its turn
+//!   (409); never two escrows for one key.
+//! - Create a project for another wallet than the caller's (admin keys excepted), or an
+//!   escrow whose fee is above the contract's cap.
 //! - Answer 5xx or panic for anything the caller sent: bad input is a 4xx problem naming the
 //!   parameter. Internal errors are logged with the request id and answered generically.
 //! - Log or show the database URL (it may hold a password): it comes from the environment or
@@ -66,8 +96,8 @@
 //! ## Errors and features
 //!
 //! [`Error`] (starting and serving), [`problem::ApiError`] (per request; a ton_proof refusal
-//! carries its [`tonproof::ProofFault`]) and [`auth::keys::KeyError`] (key management). No
-//! features.
+//! carries its [`tonproof::ProofFault`]), [`auth::keys::KeyError`] (key management) and
+//! [`escrow::EscrowError`] (escrow registration). No features.
 //!
 //! ## Example
 //!
@@ -87,12 +117,15 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod escrow;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
 pub mod storage;
+pub mod tonconnect;
 pub mod tonproof;
 pub mod wire;
 

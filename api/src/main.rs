@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, ValueEnum};
 use labelmint_api::auth::ProofConfig;
-use labelmint_api::config::{DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_LISTEN};
+use labelmint_api::config::{
+    DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_FEE_BPS, DEFAULT_LISTEN, DEFAULT_WRITE_DB_ROLE,
+    WriteConfig,
+};
 use labelmint_api::{Config, Network};
 
 /// The database `make up` writes (the private cluster of scripts/pg.sh, its fixed local
@@ -57,6 +60,21 @@ struct Args {
     /// The role API keys, ton_proof payloads and sessions are written as. Empty: the login's own.
     #[arg(long, env = "LABELMINT_API_AUTH_DB_ROLE", default_value = DEFAULT_AUTH_DB_ROLE)]
     auth_db_role: String,
+    /// The role writes run as (project creation, close requests, idempotency records). Empty:
+    /// the login's own.
+    #[arg(long, env = "LABELMINT_API_WRITE_DB_ROLE", default_value = DEFAULT_WRITE_DB_ROLE)]
+    write_db_role: String,
+    /// The payout signer's ed25519 PUBLIC key (64 hex; `payout-signer` prints it) that new
+    /// escrows trust. Without it (and --treasury) POST /v1/projects answers 503.
+    #[arg(long, env = "LABELMINT_SIGNER_PUBLIC_KEY")]
+    signer_public_key: Option<String>,
+    /// Where new escrows send platform fees (raw or user-friendly address).
+    #[arg(long, env = "LABELMINT_TREASURY")]
+    treasury: Option<String>,
+    /// The platform fee of new escrows, basis points of each release (at most 2000).
+    #[arg(long, env = "LABELMINT_FEE_BPS", default_value_t = DEFAULT_FEE_BPS,
+          value_parser = clap::value_parser!(u16).range(0..=2000))]
+    fee_bps: u16,
     /// A domain a ton_proof may name (the dApp's host; repeat). None: wallet login refuses
     /// every proof (ton-proof-domain).
     #[arg(
@@ -118,6 +136,27 @@ impl Args {
             .with_context(|| format!("--global-config {}", path.display()))
     }
 
+    fn writes(&self) -> Result<Option<WriteConfig>> {
+        match (&self.signer_public_key, &self.treasury) {
+            (None, None) => Ok(None),
+            (Some(key), Some(treasury)) => {
+                let mut signer_key = [0u8; 32];
+                hex::decode_to_slice(key.trim(), &mut signer_key)
+                    .map_err(|_| anyhow::anyhow!("--signer-public-key: 64 hex digits expected"))?;
+                let treasury = labelmint_abi::address::parse_any(treasury.trim())
+                    .map_err(|e| anyhow::anyhow!("--treasury: {e}"))?;
+                Ok(Some(WriteConfig {
+                    signer_key,
+                    treasury,
+                    fee_bps: self.fee_bps,
+                }))
+            }
+            _ => bail!(
+                "--signer-public-key and --treasury go together (project creation needs both)"
+            ),
+        }
+    }
+
     fn into_config(self) -> Result<Config> {
         let network = match self.network {
             NetworkArg::Mainnet => Network::Mainnet,
@@ -130,7 +169,10 @@ impl Args {
         proof.max_skew = Duration::from_secs(self.ton_proof_skew);
         proof.session_ttl = Duration::from_secs(self.session_ttl);
         let liteservers = self.liteservers()?;
+        let writes = self.writes()?;
         Ok(Config {
+            write_db_role: Some(self.write_db_role.clone()).filter(|r| !r.is_empty()),
+            writes,
             auth_db_role: Some(self.auth_db_role.clone()).filter(|r| !r.is_empty()),
             proof,
             liteservers,

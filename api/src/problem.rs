@@ -89,6 +89,23 @@ pub enum ApiError {
     /// 503: the liteserver did not answer (get_public_key of a deployed wallet).
     #[error("liteserver unavailable: {0}")]
     LiteserverUnavailable(String),
+    /// 422: an `Idempotency-Key` used before with another request (method, path or body).
+    #[error(
+        "this Idempotency-Key was used with another request (method, path or body); a new request needs a new key"
+    )]
+    IdempotencyKeyReused,
+    /// 409: a request with this `Idempotency-Key` is still running.
+    #[error("a request with this Idempotency-Key is still running; retry in a moment")]
+    IdempotencyKeyInFlight,
+    /// 409: the project is closing or closed (or not yet what the request needs).
+    #[error("{0}")]
+    ProjectNotActive(String),
+    /// 409: the escrow is not deployed, or has not learned its jetton wallet, yet.
+    #[error("{0}")]
+    EscrowNotReady(String),
+    /// 503: this server is not configured for writes (signer key, treasury).
+    #[error("{0}")]
+    WritesDisabled(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -131,6 +148,16 @@ pub enum ProblemKind {
     TonProof(crate::tonproof::ProofFault),
     /// 503 `liteserver-unavailable`.
     LiteserverUnavailable,
+    /// 422 `idempotency-key-reused`.
+    IdempotencyKeyReused,
+    /// 409 `idempotency-key-in-flight`.
+    IdempotencyKeyInFlight,
+    /// 409 `project-not-active`.
+    ProjectNotActive,
+    /// 409 `escrow-not-ready`.
+    EscrowNotReady,
+    /// 503 `writes-disabled`.
+    WritesDisabled,
 }
 
 impl ProblemKind {
@@ -150,6 +177,11 @@ impl ProblemKind {
             ProblemKind::NotOwner => "not-owner",
             ProblemKind::TonProof(f) => f.slug(),
             ProblemKind::LiteserverUnavailable => "liteserver-unavailable",
+            ProblemKind::IdempotencyKeyReused => "idempotency-key-reused",
+            ProblemKind::IdempotencyKeyInFlight => "idempotency-key-in-flight",
+            ProblemKind::ProjectNotActive => "project-not-active",
+            ProblemKind::EscrowNotReady => "escrow-not-ready",
+            ProblemKind::WritesDisabled => "writes-disabled",
         }
     }
 
@@ -169,6 +201,11 @@ impl ProblemKind {
             ProblemKind::NotOwner => "Not the owner",
             ProblemKind::TonProof(f) => f.title(),
             ProblemKind::LiteserverUnavailable => "Liteserver unavailable",
+            ProblemKind::IdempotencyKeyReused => "Idempotency key reused",
+            ProblemKind::IdempotencyKeyInFlight => "Idempotency key in flight",
+            ProblemKind::ProjectNotActive => "Project not active",
+            ProblemKind::EscrowNotReady => "Escrow not ready",
+            ProblemKind::WritesDisabled => "Writes disabled",
         }
     }
 
@@ -180,7 +217,12 @@ impl ProblemKind {
             ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemKind::NotReady
             | ProblemKind::DatabaseUnavailable
-            | ProblemKind::LiteserverUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | ProblemKind::LiteserverUnavailable
+            | ProblemKind::WritesDisabled => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemKind::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::IdempotencyKeyInFlight
+            | ProblemKind::ProjectNotActive
+            | ProblemKind::EscrowNotReady => StatusCode::CONFLICT,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ProblemKind::AuthenticationRequired
             | ProblemKind::InvalidCredentials
@@ -208,6 +250,11 @@ impl ApiError {
             ApiError::KeyNotFound(_) => ProblemKind::NotFound,
             ApiError::TonProof { fault, .. } => ProblemKind::TonProof(*fault),
             ApiError::LiteserverUnavailable(_) => ProblemKind::LiteserverUnavailable,
+            ApiError::IdempotencyKeyReused => ProblemKind::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyInFlight => ProblemKind::IdempotencyKeyInFlight,
+            ApiError::ProjectNotActive(_) => ProblemKind::ProjectNotActive,
+            ApiError::EscrowNotReady(_) => ProblemKind::EscrowNotReady,
+            ApiError::WritesDisabled(_) => ProblemKind::WritesDisabled,
         }
     }
 
@@ -251,7 +298,7 @@ impl ApiError {
 }
 
 /// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct Problem {
     /// A stable URI per kind of error: `https://labelmint.dev/problems/<slug>`.
     #[serde(rename = "type")]
@@ -323,7 +370,10 @@ pub async fn finish(req: Request, next: Next) -> Response {
     let (mut parts, _) = res.into_parts();
     let fresh = problem_response(&p);
     let (fresh_parts, body) = fresh.into_parts();
-    parts.headers = fresh_parts.headers;
+    // Keep the handler's own headers (e.g. `Idempotent-Replayed`); the problem's own
+    // (content type, WWW-Authenticate) replace theirs.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(fresh_parts.headers);
     parts.extensions.insert(p);
     Response::from_parts(parts, body)
 }

@@ -40,6 +40,19 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
     /// `/metrics` answers only loopback peers.
     pub metrics_loopback_only: bool,
+    /// The writes (POST /v1/projects and its siblings).
+    pub writes: Arc<WriteState>,
+}
+
+/// What the write routes need.
+#[derive(Debug)]
+pub struct WriteState {
+    /// The write pool (runs as `labelmint_api_write`).
+    pub pool: PgPool,
+    /// What new escrows are made with (`None`: project creation answers 503).
+    pub config: Option<crate::config::WriteConfig>,
+    /// The network's global id (TonConnect's `network`).
+    pub global_id: i32,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -47,6 +60,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::projects::router())
+        .merge(routes::project_writes::router())
         .merge(routes::vaults::router())
         .merge(routes::payouts::router())
         .merge(routes::workers::router())
@@ -75,7 +89,10 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
             axum::http::HeaderName::from_static("x-request-id"),
             axum::http::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([axum::http::HeaderName::from_static("x-request-id")]);
+        .expose_headers([
+            axum::http::HeaderName::from_static("x-request-id"),
+            crate::idempotency::REPLAYED,
+        ]);
     let cors = if cors_origins.is_empty() {
         cors.allow_origin(Any)
     } else {
@@ -160,6 +177,7 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     }
     let pool = crate::db::read_pool(&config)?;
     let auth_pool = crate::db::auth_pool(&config)?;
+    let write_pool = crate::db::write_pool(&config)?;
     let keys = if config.liteservers.is_empty() {
         None
     } else {
@@ -179,6 +197,11 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             keys,
         }),
         metrics_loopback_only: !config.metrics_public,
+        writes: Arc::new(WriteState {
+            pool: write_pool,
+            config: config.writes.clone(),
+            global_id: config.network.global_id(),
+        }),
     };
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)

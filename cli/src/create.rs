@@ -1,5 +1,6 @@
-//! `labelmint project create`: computes the escrow's address from its parameters (labelmint-abi),
-//! puts it on the signer's allowlist, the indexer's watched accounts and the ledger, and prints
+//! `labelmint project create`: the escrow of its parameters, made and registered by
+//! `labelmint_api::escrow::create_escrow` (the same function `POST /v1/projects` calls),
+//! which puts it on the signer's allowlist, the indexer's watched accounts and the ledger, and prints
 //! a deposit link (`ton://transfer/...`) with a QR code.
 //!
 //! Every step is idempotent (a re-run with the same parameters changes nothing), and a
@@ -8,40 +9,27 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Args;
-use labelmint_abi::Layout as _;
-use labelmint_abi::escrow::{
-    EscrowDeploy, EscrowDeposit, EscrowParams, EscrowRoutes, JETTON_DEPOSIT_FORWARD_TON,
-    MAX_FEE_BPS,
-};
-use labelmint_abi::jetton::{ForwardPayload, JettonTransfer};
-use labelmint_abi::state_init::{
-    address_of, escrow_state_init, jetton_wallet_address, state_init_cell,
-};
-use labelmint_indexer::model::{AccountKind, WatchedAccount};
-use labelmint_ledger::{CurrencyCode, Ledger, Project, ProjectId, RawAddress};
+use labelmint_abi::escrow::{JETTON_DEPOSIT_FORWARD_TON, MAX_FEE_BPS};
+use labelmint_abi::state_init::jetton_wallet_address;
+use labelmint_api::escrow::plan::{ESCROW_FLOAT_TON, Funding};
+use labelmint_api::escrow::register::{raw_addr, std_addr};
+use labelmint_api::escrow::{NewEscrow, create_escrow};
+use labelmint_ledger::{CurrencyCode, Ledger, RawAddress};
 use serde_json::json;
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, CellFamily as _, HashBytes};
-use tycho_types::models::StdAddr;
+use tycho_types::cell::Cell;
 
 use crate::common::{
     AddrKind, Cur, Global, UsageError, cur, currencies, parse_address, print_json,
 };
 use crate::payout::parse_currency;
 
-/// TON attached to the escrow's deploy (`escrow_deploy` with its StateInit): it stays as the
-/// escrow's gas float (0.1 TON, the devnet scenario's `ESCROW_DEPLOY_TON`).
-pub(crate) const ESCROW_FLOAT_TON: u128 = 100_000_000;
-/// TON attached on top of a TON deposit for the escrow's gas (0.01 TON, the devnet scenario's
-/// `DEPOSIT_GAS`); what is not spent stays as float.
-pub(crate) const TON_DEPOSIT_GAS: u128 = 10_000_000;
-/// TON for the jetton transfer itself, on top of [`JETTON_DEPOSIT_FORWARD_TON`] (0.1 TON; the
-/// excess comes back to the client).
-pub(crate) const JETTON_TRANSFER_TON: u128 = 100_000_000;
+pub(crate) use labelmint_api::escrow::parse_units;
+pub(crate) use labelmint_api::escrow::plan::{JETTON_TRANSFER_TON, TON_DEPOSIT_GAS};
 
 /// `project create` arguments.
 #[derive(Debug, Args)]
@@ -83,53 +71,19 @@ fn parse_key(s: &str) -> std::result::Result<[u8; 32], String> {
     Ok(k)
 }
 
-/// `12.5` in a currency of `decimals` decimals -> base units; more decimals than the currency
-/// has, or anything but digits and one dot, is a usage error.
-pub(crate) fn parse_units(s: &str, decimals: u8) -> std::result::Result<u128, String> {
-    let bad = || format!("{s:?} is not an amount with at most {decimals} decimals");
-    let (int, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > usize::from(decimals)
-    {
-        return Err(bad());
-    }
-    let scale = 10u128.checked_pow(u32::from(decimals)).ok_or_else(bad)?;
-    let int: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| bad())?
-    };
-    let frac_v: u128 = if frac.is_empty() {
-        0
-    } else {
-        let padded = format!("{frac:0<width$}", width = usize::from(decimals));
-        padded.parse().map_err(|_| bad())?
-    };
-    int.checked_mul(scale)
-        .and_then(|v| v.checked_add(frac_v))
-        .filter(|v| *v > 0)
-        .ok_or_else(bad)
-}
-
-fn std_addr(a: &RawAddress) -> Result<StdAddr> {
-    let wc = i8::try_from(a.workchain()).map_err(|_| anyhow!("workchain of {a} out of range"))?;
-    Ok(StdAddr::new(wc, HashBytes(a.account())))
-}
-
-fn raw_of(a: &StdAddr) -> RawAddress {
-    RawAddress::from_parts(a.workchain, a.address.as_array())
-}
-
 fn b64(cell: &Cell) -> String {
     URL_SAFE_NO_PAD.encode(Boc::encode(cell))
 }
 
 /// `ton://transfer/<address>?amount=<nanoTON>&bin=<body>[&init=<StateInit>]`.
-fn transfer_link(to: &str, amount: u128, body: &Cell, init: Option<&Cell>) -> String {
-    let mut link = format!("ton://transfer/{to}?amount={amount}&bin={}", b64(body));
-    if let Some(init) = init {
+fn transfer_link(f: &Funding, testnet: bool) -> String {
+    let to = labelmint_abi::address::friendly(&f.to, f.bounce, testnet);
+    let mut link = format!(
+        "ton://transfer/{to}?amount={}&bin={}",
+        f.amount,
+        b64(&f.body)
+    );
+    if let Some(init) = &f.state_init {
         link.push_str("&init=");
         link.push_str(&b64(init));
     }
@@ -149,138 +103,42 @@ pub(crate) async fn create(ledger: &Ledger, g: &Global, a: CreateArgs) -> Result
     let c: Cur = cur(&curs, a.currency.as_str())?.clone();
     let deposit =
         parse_units(&a.deposit, c.decimals).map_err(|e| UsageError(format!("--deposit {e}")))?;
-    let currency = ledger
-        .currency(&a.currency)
-        .await?
-        .ok_or_else(|| anyhow!("currency {} is not registered in the ledger", a.currency))?;
-    let vault = ledger.vault(&a.currency).await?.ok_or_else(|| {
-        anyhow!(
-            "no {} vault is registered in the ledger: deploy and register the vault first",
-            a.currency
-        )
-    })?;
     // Midnight UTC, so that a re-run on the same day computes the same escrow (the deadline is
     // one of the parameters that fix its address).
     let deadline = u32::try_from((now() / 86_400 + u64::from(a.deadline_days)) * 86_400)
         .map_err(|_| anyhow!("the deadline does not fit uint32"))?;
-    let params = EscrowParams {
-        project_id: a.id,
-        signer_key: a.signer_key,
-        deadline,
-        fee_bps: a.fee_bps,
-        client: std_addr(&a.client)?,
-        jetton_master: currency.jetton_master.as_ref().map(std_addr).transpose()?,
-        routes: EscrowRoutes {
-            vault: std_addr(&vault.address)?,
-            treasury: std_addr(&a.treasury)?,
-        },
-    };
-    params.check_fee()?;
-    let init = escrow_state_init(&params)?;
-    let escrow = address_of(&init)?;
-    let escrow_raw = raw_of(&escrow);
-    if let Some(p) = ledger.project(ProjectId(a.id)).await?
-        && p.escrow != escrow_raw
-    {
-        bail!(
-            "project {} is already registered with escrow {} (other parameters: a deadline is \
-             part of them, so a re-run on another day gives another address); nothing changed",
-            a.id,
-            out.addr(p.escrow.as_str(), AddrKind::Contract)
-        );
-    }
-    // 1. The signer's allowlist (same database as the ledger).
-    let signer_ready: bool =
-        sqlx::query_scalar("SELECT to_regclass('signer_contracts') IS NOT NULL")
-            .fetch_one(ledger.pool())
-            .await?;
-    if !signer_ready {
-        bail!(
-            "this database has no signer allowlist (signer_contracts): start the payout signer \
-             once on it (it applies its migrations), then run this again"
-        );
-    }
-    labelmint_payout_signer::store::register(
+    let reg = create_escrow(
         ledger.pool(),
-        &labelmint_payout_signer::store::Registration::Escrow {
-            address: escrow.clone(),
+        &NewEscrow {
             project_id: a.id,
+            client: std_addr(&a.client)?,
+            currency: a.currency.clone(),
+            deadline,
+            fee_bps: a.fee_bps,
+            treasury: std_addr(&a.treasury)?,
+            signer_key: a.signer_key,
         },
     )
     .await
-    .context("put the escrow on the signer's allowlist")?;
-    // 2. The indexer's watched accounts.
-    labelmint_indexer::store::Store::from_pool(ledger.pool().clone())
-        .watch(&WatchedAccount {
-            address: escrow_raw.as_str().to_owned(),
-            kind: AccountKind::Escrow,
-            project_id: Some(a.id),
-            owner: None,
-            currency: Some(
-                currency
-                    .jetton_master
-                    .as_ref()
-                    .map_or_else(|| "TON".to_owned(), |m| m.as_str().to_owned()),
-            ),
-        })
-        .await
-        .context("add the escrow to the indexer's watched accounts")?;
-    // 3. The ledger.
-    let newly = ledger
-        .register_project(&Project {
-            id: ProjectId(a.id),
-            escrow: escrow_raw.clone(),
-            currency: a.currency.clone(),
-            client: a.client.clone(),
-        })
-        .await
-        .context("register the project in the ledger")?;
-
-    let init_cell = state_init_cell(&init)?;
-    let escrow_friendly = crate::common::friendly(escrow_raw.as_str(), true, out.testnet())
-        .unwrap_or_else(|| escrow_raw.as_str().to_owned());
+    .context("create and register the escrow")?;
+    let newly = reg.newly;
+    let plan = &reg.plan;
+    let escrow_raw = raw_addr(&plan.address);
     let query_id = now();
     // Deploying carries the escrow's code (a few KB: too long for a QR code), so it is its own
     // link; the deposit link is short.
-    let deploy = EscrowDeploy { query_id }.build()?;
-    let deploy_link = transfer_link(
-        &escrow_friendly,
-        ESCROW_FLOAT_TON,
-        &deploy,
-        Some(&init_cell),
-    );
-    let deposit_link = match &currency.jetton_master {
-        None => {
-            let body = EscrowDeposit {
-                query_id,
-                amount: deposit,
-            }
-            .build()?;
-            transfer_link(&escrow_friendly, deposit + TON_DEPOSIT_GAS, &body, None)
-        }
+    let deploy_link = transfer_link(&plan.deploy(query_id)?, out.testnet());
+    let deposit_link = match &reg.currency.jetton_master {
+        None => transfer_link(&plan.ton_deposit(query_id, deposit, false)?, out.testnet()),
         Some(master) => {
-            let client_wallet = jetton_wallet_address(&params.client, &std_addr(master)?)?;
-            let wallet_friendly =
-                crate::common::friendly(raw_of(&client_wallet).as_str(), true, out.testnet())
-                    .unwrap_or_default();
-            let body = JettonTransfer {
-                query_id,
-                amount: deposit,
-                destination: Some(escrow.clone()),
-                response_destination: Some(params.client.clone()),
-                custom_payload: None,
-                forward_ton_amount: JETTON_DEPOSIT_FORWARD_TON,
-                forward_payload: ForwardPayload::Inline(Cell::empty_cell()),
-            }
-            .build()?;
+            let client_wallet = jetton_wallet_address(&plan.params.client, &std_addr(master)?)?;
             transfer_link(
-                &wallet_friendly,
-                JETTON_TRANSFER_TON + JETTON_DEPOSIT_FORWARD_TON,
-                &body,
-                None,
+                &plan.jetton_deposit(query_id, deposit, client_wallet)?,
+                out.testnet(),
             )
         }
     };
+    let currency = reg.currency;
     if g.json {
         return print_json(&json!({
             "project_id": a.id.to_string(),
@@ -351,21 +209,4 @@ pub(crate) async fn create(ledger: &Ledger, g: &Global, a: CreateArgs) -> Result
         println!("\n{qr}");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn units() {
-        assert_eq!(parse_units("12.5", 9), Ok(12_500_000_000));
-        assert_eq!(parse_units("3.25", 6), Ok(3_250_000));
-        assert_eq!(parse_units("0.000001", 6), Ok(1));
-        assert_eq!(parse_units("7", 0), Ok(7));
-        assert_eq!(parse_units(".5", 9), Ok(500_000_000));
-        for bad in ["", ".", "1.0000001", "-1", "1e3", "0", "1.2.3", "abc"] {
-            assert!(parse_units(bad, 6).is_err(), "{bad}");
-        }
-    }
 }

@@ -1,12 +1,14 @@
 //! One module per resource, each with its own `router()`; [`crate::server::api`] merges them.
 //! Every read route takes a [`crate::auth::Caller`] (401 without one); `ops` and `auth` are
-//! public, `admin` needs an admin key. Writes, webhooks and SSE will be further modules.
+//! public, `admin` needs an admin key; `project_writes` holds the POST routes of projects
+//! (`Idempotency-Key`). Webhooks and SSE will be further modules.
 
 pub mod admin;
 pub mod auth;
 pub mod indexer;
 pub mod ops;
 pub mod payouts;
+pub mod project_writes;
 pub mod projects;
 pub mod transactions;
 pub mod vaults;

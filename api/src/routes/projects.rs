@@ -62,7 +62,8 @@ pub struct ProjectView {
     /// The escrow account's status as last indexed (`active`, `uninit`, ...).
     pub account_status: Option<String>,
     /// The escrow's deadline (unix seconds: after it the client may refund without a close),
-    /// from the escrow's indexed storage; `null` before the escrow is deployed and indexed.
+    /// from the escrow's indexed storage, or before the escrow is deployed and indexed, as
+    /// given at `POST /v1/projects`; `null` otherwise.
     pub deadline: Option<u32>,
     /// The escrow contract's own state (`active` or `closed`), from its indexed storage;
     /// `null` before it is deployed and indexed.
@@ -70,6 +71,9 @@ pub struct ProjectView {
     /// The escrow's jetton wallet once it learned it (TEP-89; bounceable); `null` for TON and
     /// before.
     pub jetton_wallet: Option<Address>,
+    /// The title given at `POST /v1/projects`; `null` for projects registered otherwise
+    /// (`labelmint project create`).
+    pub title: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -92,6 +96,8 @@ struct ProjectRow {
     balance: Option<String>,
     status: Option<String>,
     data: Option<Vec<u8>>,
+    title: Option<String>,
+    deadline: Option<i64>,
 }
 
 const PROJECT_SQL: &str = "\
@@ -103,7 +109,7 @@ SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decim
   f.refund_bounced::text AS refund_bounced, f.recovered::text AS recovered, \
   (SELECT COALESCE(sum(amount), 0) FROM ledger_earnings e \
     WHERE e.project_id = p.project_id AND e.state <> 'revoked')::text AS approved, \
-  s.balance::text AS balance, s.status, s.data \
+  s.balance::text AS balance, s.status, s.data, a.title, a.deadline \
 FROM ledger_projects p \
 JOIN ledger_currencies c ON c.code = p.currency \
 CROSS JOIN LATERAL (SELECT \
@@ -115,7 +121,8 @@ CROSS JOIN LATERAL (SELECT \
     COALESCE(sum(amount) FILTER (WHERE kind = 'ev_refund_bounced'), 0) AS refund_bounced, \
     COALESCE(sum(amount) FILTER (WHERE kind = 'ev_jetton_recovered'), 0) AS recovered \
   FROM events ev WHERE ev.contract = p.escrow) f \
-LEFT JOIN account_states s ON s.address = p.escrow ";
+LEFT JOIN account_states s ON s.address = p.escrow \
+LEFT JOIN api_projects a ON a.project_id = p.project_id ";
 
 impl ProjectRow {
     fn view(self, testnet: bool) -> ProjectView {
@@ -138,7 +145,10 @@ impl ProjectRow {
             approved: self.approved,
             on_chain_balance_ton: self.balance,
             account_status: self.status,
-            deadline: storage.as_ref().map(|s| s.params.deadline),
+            deadline: storage
+                .as_ref()
+                .map(|s| s.params.deadline)
+                .or_else(|| self.deadline.and_then(|d| u32::try_from(d).ok())),
             escrow_state: storage.as_ref().map(|s| {
                 match s.state {
                     labelmint_abi::escrow::EscrowState::Active => "active",
@@ -150,6 +160,7 @@ impl ProjectRow {
                 .as_ref()
                 .and_then(|s| s.jetton_wallet.as_ref())
                 .map(|w| Address::contract(&w.to_string(), testnet)),
+            title: self.title,
         }
     }
 }

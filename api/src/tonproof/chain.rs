@@ -13,7 +13,8 @@ use labelmint_indexer::metrics::Metrics as LiteMetrics;
 use ton_liteapi::tl::common::{AccountId, Int256};
 use tycho_types::boc::Boc;
 use tycho_types::cell::{CellBuilder, Load as _};
-use tycho_vm::{Stack, VmGetterMethodId as _};
+use tycho_types::models::StdAddr;
+use tycho_vm::{OwnedCellSlice, RcStackValue, Stack, VmGetterMethodId as _};
 
 /// What asking for the key can end in.
 #[derive(Debug)]
@@ -51,22 +52,33 @@ impl KeyReader {
         })
     }
 
-    /// Runs `get_public_key` on `workchain:hash` at the last masterchain block.
-    pub async fn public_key(&self, workchain: i32, hash: [u8; 32]) -> KeyAnswer {
+    /// The BOC of a getter's argument stack (built before any await: stack values are not
+    /// `Send`).
+    pub fn stack_boc(args: Vec<RcStackValue>) -> Result<Vec<u8>, KeyAnswer> {
+        CellBuilder::build_from(&Stack { items: args })
+            .map(Boc::encode)
+            .map_err(|e| KeyAnswer::Unavailable(format!("stack: {e}")))
+    }
+
+    /// Runs the getter `method` of `workchain:hash` with the argument stack `params` (a BOC,
+    /// [`KeyReader::stack_boc`]) at the last masterchain block: its result stack, or why not.
+    pub async fn run_get(
+        &self,
+        workchain: i32,
+        hash: [u8; 32],
+        method: &str,
+        params: Vec<u8>,
+    ) -> Result<Stack, KeyAnswer> {
         let mut lite = self.lite.lock().await;
         let last = match lite.masterchain_info().await {
             Ok(info) => info.last,
-            Err(e) => return KeyAnswer::Unavailable(e.to_string()),
+            Err(e) => return Err(KeyAnswer::Unavailable(e.to_string())),
         };
         let id = AccountId {
             workchain,
             id: Int256(hash),
         };
-        let params = match CellBuilder::build_from(&Stack { items: Vec::new() }) {
-            Ok(c) => Boc::encode(c),
-            Err(e) => return KeyAnswer::Unavailable(format!("empty stack: {e}")),
-        };
-        let method_id = u64::from("get_public_key".as_getter_method_id());
+        let method_id = u64::from(method.as_getter_method_id());
         let res = lite
             .call("runSmcMethod", move |c| {
                 let (last, id, params) = (last.clone(), id.clone(), params.clone());
@@ -76,21 +88,71 @@ impl KeyReader {
         let res = match res {
             Ok(r) => r,
             Err(labelmint_indexer::Error::Server { code, message, .. }) => {
-                return KeyAnswer::NoKey(format!("liteserver error {code}: {message}"));
+                return Err(KeyAnswer::NoKey(format!(
+                    "liteserver error {code}: {message}"
+                )));
             }
-            Err(e) => return KeyAnswer::Unavailable(e.to_string()),
+            Err(e) => return Err(KeyAnswer::Unavailable(e.to_string())),
         };
         if res.exit_code != 0 {
-            return KeyAnswer::NoKey(format!("get_public_key exit code {}", res.exit_code));
+            return Err(KeyAnswer::NoKey(format!(
+                "{method} exit code {}",
+                res.exit_code
+            )));
         }
         let Some(cell) = res.result.and_then(|b| Boc::decode(b).ok()) else {
-            return KeyAnswer::NoKey("get_public_key answered no stack".into());
+            return Err(KeyAnswer::NoKey(format!("{method} answered no stack")));
         };
         let Ok(mut slice) = cell.as_slice() else {
-            return KeyAnswer::NoKey("get_public_key answered a bad stack".into());
+            return Err(KeyAnswer::NoKey(format!("{method} answered a bad stack")));
         };
-        let Ok(stack) = Stack::load_from(&mut slice) else {
-            return KeyAnswer::NoKey("get_public_key answered a bad stack".into());
+        Stack::load_from(&mut slice)
+            .map_err(|_| KeyAnswer::NoKey(format!("{method} answered a bad stack")))
+    }
+
+    /// `get_wallet_address(owner)` of the jetton master `master`: the owner's jetton wallet
+    /// (TEP-74), as the master computes it.
+    pub async fn jetton_wallet(
+        &self,
+        master: &StdAddr,
+        owner: &StdAddr,
+    ) -> Result<StdAddr, KeyAnswer> {
+        let params = {
+            let arg = CellBuilder::build_from(owner)
+                .map_err(|e| KeyAnswer::Unavailable(format!("owner cell: {e}")))?;
+            KeyReader::stack_boc(vec![RcStackValue::new_dyn_value(
+                OwnedCellSlice::new_allow_exotic(arg),
+            )])?
+        };
+        let stack = self
+            .run_get(
+                i32::from(master.workchain),
+                master.address.0,
+                "get_wallet_address",
+                params,
+            )
+            .await?;
+        let slice = stack
+            .items
+            .first()
+            .and_then(|v| v.as_cell_slice())
+            .ok_or_else(|| KeyAnswer::NoKey("get_wallet_address answered no slice".into()))?;
+        StdAddr::load_from(&mut slice.apply())
+            .map_err(|_| KeyAnswer::NoKey("get_wallet_address answered no address".into()))
+    }
+
+    /// Runs `get_public_key` on `workchain:hash` at the last masterchain block.
+    pub async fn public_key(&self, workchain: i32, hash: [u8; 32]) -> KeyAnswer {
+        let params = match KeyReader::stack_boc(Vec::new()) {
+            Ok(p) => p,
+            Err(a) => return a,
+        };
+        let stack = match self
+            .run_get(workchain, hash, "get_public_key", params)
+            .await
+        {
+            Ok(s) => s,
+            Err(a) => return a,
         };
         let Some(n) = stack.items.first().and_then(|v| v.as_int()) else {
             return KeyAnswer::NoKey("get_public_key answered no integer".into());

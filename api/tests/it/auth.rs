@@ -2,7 +2,7 @@
 //! authorization matrix of every route, and the bearer scheme in the OpenAPI document.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use labelmint_api::auth::keys::Scope;
 use labelmint_api::auth::sessions;
@@ -403,6 +403,48 @@ async fn authorization_matrix() {
     assert_eq!(items.len(), 1, "{b}");
     assert_eq!(items[0]["payout_address"]["raw"], ann.as_str());
 
+    // The project writes: creation (for the client addr(230)), then the deposit request and
+    // the close of a project made by the admin for it. The close applies once (the client
+    // key's, the first caller allowed); the later allowed callers find it closing (409).
+    let deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 86_400;
+    let made = s
+        .post_idem(
+            "/v1/projects",
+            Some(&s.admin_key),
+            Some("matrix-setup"),
+            Some(
+                json!({"currency": "TON", "budget": "1", "deadline": deadline,
+                        "title": "matrix", "client": addr(230).as_str()}),
+            ),
+        )
+        .await
+        .json(201);
+    let made = made["project"]["project_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let project_writes: [(String, &str, [u16; 8]); 3] = [
+        (
+            "/v1/projects".into(),
+            "/v1/projects",
+            [401, 403, 201, 201, 201, 403, 403, 403],
+        ),
+        (
+            format!("/v1/projects/{made}/deposits"),
+            "/v1/projects/{project_id}/deposits",
+            [401, 403, 200, 200, 200, 403, 403, 403],
+        ),
+        (
+            format!("/v1/projects/{made}/close"),
+            "/v1/projects/{project_id}/close",
+            [401, 403, 202, 409, 409, 403, 403, 403],
+        ),
+    ];
+
     // Every route of the document is in this matrix or is a login route.
     let doc = s.get("/openapi.json").await.ok();
     let covered: BTreeSet<&str> = cases.iter().map(|c| c.1).collect();
@@ -420,13 +462,66 @@ async fn authorization_matrix() {
             );
             continue;
         }
-        assert!(
-            covered.contains(path.as_str()),
-            "{path} is not in the matrix"
-        );
-        // Every /v1 read declares the bearer scheme.
+        if item["get"].is_null() {
+            assert!(
+                project_writes.iter().any(|w| w.1 == path.as_str()),
+                "{path} is not in the matrix"
+            );
+        } else {
+            assert!(
+                covered.contains(path.as_str()),
+                "{path} is not in the matrix"
+            );
+        }
+        // Every /v1 route declares the bearer scheme.
         if path.starts_with("/v1/") {
-            assert_eq!(item["get"]["security"], json!([{"bearer": []}]), "{path}");
+            for m in ["get", "post"] {
+                if !item[m].is_null() {
+                    assert_eq!(item[m]["security"], json!([{"bearer": []}]), "{m} {path}");
+                }
+            }
+        }
+    }
+    for (path, _, want) in &project_writes {
+        for (i, bearer) in bearers.iter().enumerate() {
+            let body = if path.ends_with("/deposits") {
+                Some(json!({"amount": "1"}))
+            } else if path.ends_with("/close") {
+                None
+            } else {
+                Some(
+                    json!({"currency": "TON", "budget": "1", "deadline": deadline,
+                            "title": "matrix", "client": addr(230).as_str()}),
+                )
+            };
+            let r = s
+                .post_idem(
+                    path,
+                    bearer.as_deref(),
+                    Some(&format!("matrix-{i}-{path}")),
+                    body,
+                )
+                .await;
+            assert_eq!(r.status, want[i], "POST {path} as {}: {}", WHO[i], r.body);
+            match r.status {
+                401 => {
+                    r.problem(401, "authentication-required");
+                }
+                403 => {
+                    r.problem(
+                        403,
+                        if i == 1 {
+                            "insufficient-scope"
+                        } else {
+                            "not-owner"
+                        },
+                    );
+                }
+                409 => {
+                    r.problem(409, "project-not-active");
+                }
+                _ => {}
+            }
         }
     }
 }

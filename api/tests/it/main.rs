@@ -2,8 +2,10 @@
 //! database seeded through the real ledger and indexer-shaped rows.
 
 mod auth;
+mod devnet_writes;
 mod ops;
 mod reads;
 mod support;
 mod tonproof;
 mod wallets;
+mod writes;

@@ -152,7 +152,7 @@ async fn bad_input_is_a_problem_naming_the_parameter() {
         }
     }
     // A known route with another method.
-    let (status, id) = send("POST", &format!("{}/v1/projects", s.base), "req-405").await;
+    let (status, id) = send("PUT", &format!("{}/v1/projects", s.base), "req-405").await;
     assert_eq!(status, 405);
     assert_eq!(id.as_deref(), Some("req-405"));
 }
@@ -186,8 +186,35 @@ async fn openapi_lists_every_route_and_docs_are_served() {
     ] {
         assert!(paths[p]["get"].is_object(), "{p} missing from the document");
     }
-    // 15 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those).
-    assert_eq!(paths.len(), 21, "{:?}", paths.keys().collect::<Vec<_>>());
+    // The writes (tests/it/writes.rs), each documented with its Idempotency-Key header.
+    for p in [
+        "/v1/projects",
+        "/v1/projects/{project_id}/deposits",
+        "/v1/projects/{project_id}/close",
+    ] {
+        let post = &paths[p]["post"];
+        assert!(post.is_object(), "POST {p} missing from the document");
+        let params = post["parameters"].as_array().expect("parameters");
+        assert!(
+            params
+                .iter()
+                .any(|x| x["name"] == "Idempotency-Key" && x["in"] == "header"),
+            "{p}: {post}"
+        );
+    }
+    for schema in [
+        "ProjectCreated",
+        "SendTransaction",
+        "TonConnectMessage",
+        "CreateProjectRequest",
+        "DepositRequest",
+        "CloseRequested",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    // 15 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those), 2
+    // write-only paths.
+    assert_eq!(paths.len(), 23, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
 

@@ -24,6 +24,16 @@ pub(crate) fn addr(n: u8) -> RawAddress {
     RawAddress::from_parts(0, &[n; 32])
 }
 
+/// THROWAWAY escrow settings of the test server: signer key [7; 32] (no one holds its
+/// secret), treasury addr(249), 2.5 %.
+pub(crate) fn test_writes() -> labelmint_api::config::WriteConfig {
+    labelmint_api::config::WriteConfig {
+        signer_key: [7; 32],
+        treasury: labelmint_abi::address::parse_raw(addr(249).as_str()).expect("treasury"),
+        fee_bps: 250,
+    }
+}
+
 /// What [`Seeded::new`] made, and the server on it.
 pub(crate) struct Seeded {
     pub(crate) pool: PgPool,
@@ -56,6 +66,9 @@ impl Seeded {
             .expect("indexer migrations");
         let ledger = Ledger::from_pool(pool.clone());
         ledger.migrate().await.expect("ledger migrations");
+        labelmint_payout_signer::store::migrate(&pool)
+            .await
+            .expect("signer migrations");
         let ton = CurrencyCode::ton();
         let usd = CurrencyCode::new("USD").expect("USD");
         for (code, decimals, master) in [(&ton, 9, None), (&usd, 6, Some(addr(240)))] {
@@ -236,9 +249,9 @@ impl Seeded {
         .await
         .expect("message");
         let url = s.db.as_ref().expect("db").url.clone();
-        let server = labelmint_api::spawn(Config::test(&url))
-            .await
-            .expect("spawn the API");
+        let mut config = Config::test(&url);
+        config.writes = Some(test_writes());
+        let server = labelmint_api::spawn(config).await.expect("spawn the API");
         s.base = format!("http://{}", server.addr());
         s.server = Some(server);
         s.admin_key = s.key(Scope::Admin, None).await;
@@ -274,6 +287,25 @@ impl Seeded {
             &format!("{}{path}", self.base),
             bearer,
             body.map(|b| b.to_string()),
+        )
+        .await
+    }
+
+    /// POST `path` with `bearer`, an `Idempotency-Key` (when given) and a JSON body.
+    pub(crate) async fn post_idem(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        key: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        request_with(
+            "POST",
+            &format!("{}{path}", self.base),
+            bearer,
+            body.map(|b| b.to_string()),
+            &headers,
         )
         .await
     }
@@ -396,12 +428,24 @@ pub(crate) struct Resp {
     pub(crate) content_type: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: String,
+    /// `Idempotent-Replayed: true` was set.
+    pub(crate) replayed: bool,
 }
 
 impl Resp {
     /// The body as JSON, asserting 200 and application/json.
     pub(crate) fn ok(&self) -> serde_json::Value {
         assert_eq!(self.status, 200, "{}", self.body);
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{self:?}"
+        );
+        serde_json::from_str(&self.body).expect("JSON")
+    }
+
+    /// The body as JSON, asserting `status` and application/json.
+    pub(crate) fn json(&self, status: u16) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", self.body);
         assert!(
             self.content_type.starts_with("application/json"),
             "{self:?}"
@@ -443,8 +487,22 @@ pub(crate) async fn request(
     bearer: Option<&str>,
     body: Option<String>,
 ) -> Resp {
+    request_with(method, url, bearer, body, &[]).await
+}
+
+/// [`request`] with more headers.
+pub(crate) async fn request_with(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Resp {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut req = hyper::Request::builder().method(method).uri(url);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
     if let Some(b) = bearer {
         req = req.header("authorization", format!("Bearer {b}"));
     }
@@ -464,12 +522,14 @@ pub(crate) async fn request(
     };
     let content_type = header("content-type").unwrap_or_default();
     let request_id = header("x-request-id");
+    let replayed = header("idempotent-replayed").as_deref() == Some("true");
     let body = res.into_body().collect().await.expect("body").to_bytes();
     Resp {
         status,
         content_type,
         request_id,
         body: String::from_utf8_lossy(&body).into_owned(),
+        replayed,
     }
 }
 

@@ -25,6 +25,10 @@ async fn api_key_create_list_rotate_revoke() {
     let r = s.run(&["api-key", "list"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("labelmint-api"), "{}", r.stderr);
+    // The API's migrations grant its write role on the signer's allowlist: those tables first.
+    labelmint_payout_signer::store::migrate(&s.pool)
+        .await
+        .expect("the signer's migrations");
     labelmint_api::db::migrator()
         .run(&s.pool)
         .await
