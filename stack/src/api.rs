@@ -40,16 +40,20 @@ pub struct ApiService {
 }
 
 /// Serves the API on `listen` over `database_url`, and makes this run's read key in `dir`.
+/// `writes`: what `POST /v1/projects` makes escrows with (the stack's signer key, treasury
+/// and fee), `None` to leave project creation off.
 pub async fn start(
     database_url: &str,
     listen: SocketAddr,
     devnet: (SocketAddrV4, [u8; 32]),
     dir: &Path,
     pool: &PgPool,
+    writes: Option<labelmint_api::config::WriteConfig>,
 ) -> Result<ApiService> {
     let mut config = labelmint_api::Config::test(database_url);
     config.listen = listen;
     config.network = Network::Devnet;
+    config.writes = writes;
     config.liteservers = vec![LiteServer {
         addr: SocketAddr::V4(devnet.0),
         public_key: devnet.1,

@@ -169,6 +169,11 @@ async fn main() -> anyhow::Result<()> {
         (devnet.addr(), devnet.public_key()),
         &args.api_dir,
         stack.ledger.pool(),
+        Some(labelmint_api::config::WriteConfig {
+            signer_key: stack.signer.public_key,
+            treasury: stack.plan.treasury.clone(),
+            fee_bps: stack.plan.escrow_params.fee_bps,
+        }),
     )
     .await?;
     let release_tx = stack

@@ -260,6 +260,7 @@ async fn the_settler_pays_the_approved_earnings_by_itself_exactly_once() {
         (first.addr(), first.public_key()),
         api_dir.path(),
         &pool,
+        None,
     )
     .await
     .expect("api");
@@ -313,6 +314,7 @@ async fn the_settler_pays_the_approved_earnings_by_itself_exactly_once() {
         (first.addr(), first.public_key()),
         api_dir.path(),
         &pool,
+        None,
     )
     .await
     .expect("api again");
