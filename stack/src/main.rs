@@ -210,9 +210,13 @@ async fn main() -> anyhow::Result<()> {
          by default), or psql \"$(./scripts/pg.sh url)\". Ctrl-C stops."
     );
     let mut last_round = Instant::now();
+    // SIGTERM (a service manager, `kill`) stops it like Ctrl-C: the signer and settler
+    // processes are stopped when the stack is dropped, never left running.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {
                 if let Err(e) = stack.tick(&mut out).await {
                     if matches!(e, labelmint_stack::Error::Settler { .. }) {
