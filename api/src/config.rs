@@ -81,6 +81,8 @@ pub struct Config {
     /// Liteservers for `get_public_key` of deployed wallets (a global config's); empty: a
     /// ton_proof must carry its StateInit.
     pub liteservers: Vec<labelmint_indexer::lite::LiteServer>,
+    /// Server-sent event streams: poll interval, buffers, keep-alive, per-caller cap.
+    pub streams: crate::streams::StreamConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("proof", &self.proof)
             .field("liteservers", &self.liteservers.len())
             .field("metrics_public", &self.metrics_public)
+            .field("streams", &self.streams)
             .finish()
     }
 }
@@ -125,6 +128,7 @@ impl Config {
             ),
             liteservers: Vec::new(),
             metrics_public: false,
+            streams: crate::streams::StreamConfig::default(),
         }
     }
 }

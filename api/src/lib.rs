@@ -92,6 +92,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod streams;
 pub mod tonproof;
 pub mod wire;
 

@@ -144,6 +144,7 @@ impl Args {
             cors_origins: self.cors_origins,
             max_connections: self.db_connections,
             acquire_timeout: Duration::from_secs(3),
+            streams: labelmint_api::streams::StreamConfig::default(),
         })
     }
 }

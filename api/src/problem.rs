@@ -89,6 +89,18 @@ pub enum ApiError {
     /// 503: the liteserver did not answer (get_public_key of a deployed wallet).
     #[error("liteserver unavailable: {0}")]
     LiteserverUnavailable(String),
+    /// 429: the caller has as many event streams open as it may.
+    #[error("{open} event streams are open for this caller (at most {max}); close one first")]
+    TooManyStreams {
+        /// Streams open now.
+        open: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// 422: a webhook URL that is not allowed (scheme, length, or it resolves to a private,
+    /// loopback or link-local address).
+    #[error("webhook url refused: {0}")]
+    WebhookUrlRefused(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -131,6 +143,10 @@ pub enum ProblemKind {
     TonProof(crate::tonproof::ProofFault),
     /// 503 `liteserver-unavailable`.
     LiteserverUnavailable,
+    /// 429 `too-many-streams`.
+    TooManyStreams,
+    /// 422 `webhook-url-refused`.
+    WebhookUrlRefused,
 }
 
 impl ProblemKind {
@@ -150,6 +166,8 @@ impl ProblemKind {
             ProblemKind::NotOwner => "not-owner",
             ProblemKind::TonProof(f) => f.slug(),
             ProblemKind::LiteserverUnavailable => "liteserver-unavailable",
+            ProblemKind::TooManyStreams => "too-many-streams",
+            ProblemKind::WebhookUrlRefused => "webhook-url-refused",
         }
     }
 
@@ -169,6 +187,8 @@ impl ProblemKind {
             ProblemKind::NotOwner => "Not the owner",
             ProblemKind::TonProof(f) => f.title(),
             ProblemKind::LiteserverUnavailable => "Liteserver unavailable",
+            ProblemKind::TooManyStreams => "Too many streams",
+            ProblemKind::WebhookUrlRefused => "Webhook URL refused",
         }
     }
 
@@ -182,6 +202,8 @@ impl ProblemKind {
             | ProblemKind::DatabaseUnavailable
             | ProblemKind::LiteserverUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::WebhookUrlRefused => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::AuthenticationRequired
             | ProblemKind::InvalidCredentials
             | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
@@ -208,6 +230,8 @@ impl ApiError {
             ApiError::KeyNotFound(_) => ProblemKind::NotFound,
             ApiError::TonProof { fault, .. } => ProblemKind::TonProof(*fault),
             ApiError::LiteserverUnavailable(_) => ProblemKind::LiteserverUnavailable,
+            ApiError::TooManyStreams { .. } => ProblemKind::TooManyStreams,
+            ApiError::WebhookUrlRefused(_) => ProblemKind::WebhookUrlRefused,
         }
     }
 

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderValue, Method, Request};
 use axum::middleware;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
     /// `/metrics` answers only loopback peers.
     pub metrics_loopback_only: bool,
+    /// The shared event poller and its fan-out (SSE).
+    pub streams: Arc<crate::streams::Hub>,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -50,6 +52,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::vaults::router())
         .merge(routes::payouts::router())
         .merge(routes::workers::router())
+        .merge(routes::streams::router())
         .merge(routes::transactions::router())
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
@@ -124,6 +127,11 @@ pub struct Handle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Ends the background tasks (stream poller, open streams) at shutdown: open streams
+    /// would otherwise keep the graceful shutdown waiting forever.
+    stop: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+    streams: Arc<crate::streams::Hub>,
 }
 
 impl Handle {
@@ -132,8 +140,15 @@ impl Handle {
         self.addr
     }
 
-    /// Stops accepting, finishes the requests in flight, and waits.
+    /// The stream hub (counters for tests and metrics).
+    pub fn streams(&self) -> &Arc<crate::streams::Hub> {
+        &self.streams
+    }
+
+    /// Stops accepting, ends the open streams and background tasks, finishes the requests in
+    /// flight, and waits.
     pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -143,6 +158,9 @@ impl Handle {
     /// Waits until the server stops (it runs until [`Handle::shutdown`] or an error).
     pub async fn wait(self) -> Result<()> {
         let addr = self.addr;
+        for t in self.background {
+            let _ = t.await;
+        }
         match self.task.await {
             Ok(r) => r.map_err(|source| Error::Listen { addr, source }),
             Err(e) => Err(Error::Listen {
@@ -168,7 +186,12 @@ pub async fn spawn(config: Config) -> Result<Handle> {
                 .map_err(|e| Error::Config(format!("liteservers: {e}")))?,
         )
     };
+    let (stop, stop_rx) = watch::channel(false);
+    let (streams, poller) =
+        crate::streams::Hub::spawn(pool.clone(), config.streams.clone(), stop_rx.clone());
+    let background = vec![poller];
     let state = AppState {
+        streams: streams.clone(),
         pool,
         testnet: config.network.testnet(),
         max_indexer_lag: config.max_indexer_lag,
@@ -207,5 +230,8 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         addr,
         shutdown: Some(tx),
         task,
+        stop,
+        background,
+        streams,
     })
 }

@@ -1,6 +1,6 @@
 //! One module per resource, each with its own `router()`; [`crate::server::api`] merges them.
 //! Every read route takes a [`crate::auth::Caller`] (401 without one); `ops` and `auth` are
-//! public, `admin` needs an admin key. Writes, webhooks and SSE will be further modules.
+//! public, `admin` needs an admin key; `streams` serves server-sent events.
 
 pub mod admin;
 pub mod auth;
@@ -8,6 +8,7 @@ pub mod indexer;
 pub mod ops;
 pub mod payouts;
 pub mod projects;
+pub mod streams;
 pub mod transactions;
 pub mod vaults;
 pub mod workers;
@@ -28,6 +29,7 @@ pub mod workers;
         (name = "vaults", description = "Payout vaults"),
         (name = "payouts", description = "Payout batches and their items"),
         (name = "workers", description = "A worker's earnings and payouts"),
+        (name = "streams", description = "Server-sent events per project and per worker, resumable with Last-Event-ID"),
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
         (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
         (name = "admin", description = "API keys (admin key only)"),

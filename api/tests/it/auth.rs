@@ -370,6 +370,40 @@ async fn authorization_matrix() {
             }
         }
     }
+    // The event streams: opened (and closed at once) for each caller.
+    let streams: [(String, &str, [u16; 8]); 2] = [
+        (
+            format!("/v1/projects/{TON_PROJECT}/stream"),
+            "/v1/projects/{project_id}/stream",
+            client_owned,
+        ),
+        (
+            format!("/v1/workers/{}/stream", ann.as_str()),
+            "/v1/workers/{address}/stream",
+            worker_owned,
+        ),
+    ];
+    for (path, _, want) in &streams {
+        for (i, bearer) in bearers.iter().enumerate() {
+            let url = format!("{}{path}", s.base);
+            match crate::sse::open(&url, bearer.as_deref(), None).await {
+                Ok(_) if want[i] == 200 => {}
+                Ok(_) => failures.push(format!("GET {path} as {}: 200", WHO[i])),
+                Err(r) if r.status == want[i] => {
+                    let slug = if r.status == 401 {
+                        "authentication-required"
+                    } else {
+                        "not-owner"
+                    };
+                    r.problem(want[i], slug);
+                }
+                Err(r) => failures.push(format!(
+                    "GET {path} as {}: {} ({})",
+                    WHO[i], r.status, r.body
+                )),
+            }
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // Scoped lists are filtered: the client sees its 2 projects and both batches, ann's
@@ -399,7 +433,11 @@ async fn authorization_matrix() {
 
     // Every route of the document is in this matrix or is a login route.
     let doc = s.get("/openapi.json").await.ok();
-    let covered: BTreeSet<&str> = cases.iter().map(|c| c.1).collect();
+    let covered: BTreeSet<&str> = cases
+        .iter()
+        .map(|c| c.1)
+        .chain(streams.iter().map(|c| c.1))
+        .collect();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         if path.starts_with("/v1/auth/") {
             continue;

@@ -4,6 +4,8 @@
 mod auth;
 mod ops;
 mod reads;
+mod sse;
+mod streams;
 mod support;
 mod tonproof;
 mod wallets;
