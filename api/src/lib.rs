@@ -94,6 +94,7 @@ pub mod routes;
 pub mod server;
 pub mod streams;
 pub mod tonproof;
+pub mod webhooks;
 pub mod wire;
 
 pub use crate::config::{Config, Network};

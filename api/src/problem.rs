@@ -101,6 +101,9 @@ pub enum ApiError {
     /// loopback or link-local address).
     #[error("webhook url refused: {0}")]
     WebhookUrlRefused(String),
+    /// 503: this server has no webhook key configured.
+    #[error("webhooks are not configured on this server (no webhook key)")]
+    WebhooksUnavailable,
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -147,6 +150,8 @@ pub enum ProblemKind {
     TooManyStreams,
     /// 422 `webhook-url-refused`.
     WebhookUrlRefused,
+    /// 503 `webhooks-unavailable`.
+    WebhooksUnavailable,
 }
 
 impl ProblemKind {
@@ -168,6 +173,7 @@ impl ProblemKind {
             ProblemKind::LiteserverUnavailable => "liteserver-unavailable",
             ProblemKind::TooManyStreams => "too-many-streams",
             ProblemKind::WebhookUrlRefused => "webhook-url-refused",
+            ProblemKind::WebhooksUnavailable => "webhooks-unavailable",
         }
     }
 
@@ -189,6 +195,7 @@ impl ProblemKind {
             ProblemKind::LiteserverUnavailable => "Liteserver unavailable",
             ProblemKind::TooManyStreams => "Too many streams",
             ProblemKind::WebhookUrlRefused => "Webhook URL refused",
+            ProblemKind::WebhooksUnavailable => "Webhooks unavailable",
         }
     }
 
@@ -204,6 +211,7 @@ impl ProblemKind {
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ProblemKind::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::WebhookUrlRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::WebhooksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::AuthenticationRequired
             | ProblemKind::InvalidCredentials
             | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
@@ -232,6 +240,7 @@ impl ApiError {
             ApiError::LiteserverUnavailable(_) => ProblemKind::LiteserverUnavailable,
             ApiError::TooManyStreams { .. } => ProblemKind::TooManyStreams,
             ApiError::WebhookUrlRefused(_) => ProblemKind::WebhookUrlRefused,
+            ApiError::WebhooksUnavailable => ProblemKind::WebhooksUnavailable,
         }
     }
 

@@ -42,6 +42,21 @@ pub struct AppState {
     pub metrics_loopback_only: bool,
     /// The shared event poller and its fan-out (SSE).
     pub streams: Arc<crate::streams::Hub>,
+    /// Webhooks (`None`: no webhook key configured; the routes answer 503).
+    pub hooks: Option<Arc<Hooks>>,
+}
+
+/// What the webhook routes need.
+#[derive(Debug)]
+pub struct Hooks {
+    /// The hooks pool (runs as `labelmint_api_hooks`).
+    pub pool: PgPool,
+    /// Seals and opens signing secrets.
+    pub key: crate::webhooks::SealKey,
+    /// Settings (clock, backoff, SSRF rule).
+    pub config: crate::webhooks::WebhookConfig,
+    /// The outbound client (test sends).
+    pub sender: crate::webhooks::deliver::Sender,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -53,6 +68,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::payouts::router())
         .merge(routes::workers::router())
         .merge(routes::streams::router())
+        .merge(routes::webhooks::router())
         .merge(routes::transactions::router())
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
@@ -189,8 +205,29 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     let (stop, stop_rx) = watch::channel(false);
     let (streams, poller) =
         crate::streams::Hub::spawn(pool.clone(), config.streams.clone(), stop_rx.clone());
-    let background = vec![poller];
+    let mut background = vec![poller];
+    let hooks = match &config.webhooks.key {
+        None => None,
+        Some(key) => {
+            let pool = crate::db::hooks_pool(&config)?;
+            if config.webhooks.deliver {
+                background.push(crate::webhooks::deliver::spawn(
+                    pool.clone(),
+                    config.webhooks.clone(),
+                    key.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+            Some(Arc::new(Hooks {
+                sender: crate::webhooks::deliver::Sender::new(&config.webhooks),
+                pool,
+                key: key.clone(),
+                config: config.webhooks.clone(),
+            }))
+        }
+    };
     let state = AppState {
+        hooks,
         streams: streams.clone(),
         pool,
         testnet: config.network.testnet(),

@@ -11,6 +11,7 @@ pub mod projects;
 pub mod streams;
 pub mod transactions;
 pub mod vaults;
+pub mod webhooks;
 pub mod workers;
 
 /// The document's header; the paths come from the routers.
@@ -30,6 +31,7 @@ pub mod workers;
         (name = "payouts", description = "Payout batches and their items"),
         (name = "workers", description = "A worker's earnings and payouts"),
         (name = "streams", description = "Server-sent events per project and per worker, resumable with Last-Event-ID"),
+        (name = "webhooks", description = "Signed webhooks per client: endpoints, secret rotation, delivery log, test send"),
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
         (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
         (name = "admin", description = "API keys (admin key only)"),

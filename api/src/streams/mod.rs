@@ -88,6 +88,11 @@ pub struct StreamEvent {
     pub client: Option<String>,
     /// The payout addresses it concerns (a batch executed or an item bounced).
     pub workers: Vec<String>,
+    /// The clients whose projects it concerns: the escrow's, the project an event names
+    /// (`ev_vault_funded`), and the projects whose earnings a batch or a bounced item pays.
+    pub clients: Vec<String>,
+    /// Chain time of its transaction (unix seconds).
+    pub now: i64,
     /// The event as `GET /v1/projects/{id}/events` shows it (`EventView`), as JSON.
     pub data: Arc<str>,
 }
@@ -100,6 +105,7 @@ pub(crate) struct StreamRow {
     project_id: Option<String>,
     client: Option<String>,
     workers: Vec<String>,
+    clients: Vec<String>,
 }
 
 /// The columns of a [`StreamRow`] over `events e` (joined to its project), ordered by key.
@@ -116,7 +122,18 @@ pub(crate) fn select_sql(filter: &str) -> String {
                 OR (e.kind = 'ev_batch_executed' AND pi.batch_id IN \
                     (SELECT b.id FROM ledger_batches b \
                      WHERE b.vault = e.contract AND b.query_id = e.query_id)) \
-             ORDER BY 1) AS workers \
+             ORDER BY 1) AS workers, \
+           ARRAY(SELECT c FROM (SELECT p.client AS c WHERE p.client IS NOT NULL \
+               UNION SELECT lp.client FROM ledger_projects lp WHERE lp.project_id = e.project_id \
+               UNION SELECT lp.client FROM ledger_payout_items pi \
+                 JOIN ledger_batch_items bi ON bi.batch_id = pi.batch_id AND bi.position = pi.position \
+                 JOIN ledger_earnings le ON le.id = bi.earning_id \
+                 JOIN ledger_projects lp ON lp.project_id = le.project_id \
+                 WHERE (e.kind = 'ev_payout_bounced' AND pi.id = e.payout_item_id) \
+                    OR (e.kind = 'ev_batch_executed' AND pi.batch_id IN \
+                        (SELECT b.id FROM ledger_batches b \
+                         WHERE b.vault = e.contract AND b.query_id = e.query_id))) cs \
+             ORDER BY 1) AS clients \
          FROM events e LEFT JOIN ledger_projects p ON p.escrow = e.contract \
          WHERE (e.mc_seqno, e.lt, e.tx_hash, e.msg_idx) > ($1, $2, $3, $4) {filter} \
          ORDER BY e.mc_seqno, e.lt, e.tx_hash, e.msg_idx LIMIT $5"
@@ -125,8 +142,8 @@ pub(crate) fn select_sql(filter: &str) -> String {
 
 /// Reads up to `limit` events after `after` that pass `filter` (constant SQL over `e`, with
 /// `$6` bound to `arg`).
-pub(crate) async fn read_after(
-    pool: &PgPool,
+pub(crate) async fn read_after<'c>(
+    db: impl sqlx::PgExecutor<'c>,
     after: &StreamKey,
     limit: i64,
     filter: &str,
@@ -142,7 +159,7 @@ pub(crate) async fn read_after(
     if let Some(arg) = arg {
         q = q.bind(arg.to_owned());
     }
-    let rows = q.fetch_all(pool).await?;
+    let rows = q.fetch_all(db).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let Some(key) = StreamKey::from_row(r.ev.mc_seqno, r.ev.lt, &r.ev.tx_hash, r.ev.msg_idx)
@@ -155,10 +172,13 @@ pub(crate) async fn read_after(
             continue;
         };
         let kind = r.ev.kind.clone();
+        let now = r.ev.now;
         let data =
             serde_json::to_string(&r.ev.view()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         out.push(StreamEvent {
             key,
+            now,
+            clients: r.clients,
             kind,
             contract: r.contract,
             project_id: r.project_id,
@@ -224,12 +244,13 @@ impl Hub {
 /// Events one poll reads at most (a full page is followed by another poll at once).
 const POLL_PAGE: i64 = 500;
 
-async fn newest(pool: &PgPool) -> Result<StreamKey, sqlx::Error> {
+/// The key of the newest indexed event (`ZERO` when there is none).
+pub(crate) async fn newest<'c>(db: impl sqlx::PgExecutor<'c>) -> Result<StreamKey, sqlx::Error> {
     let row: Option<(i64, i64, Vec<u8>, i32)> = sqlx::query_as(
         "SELECT mc_seqno, lt, tx_hash, msg_idx FROM events \
          ORDER BY mc_seqno DESC, lt DESC, tx_hash DESC, msg_idx DESC LIMIT 1",
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row
         .and_then(|(m, l, h, i)| StreamKey::from_row(m, l, &h, i))

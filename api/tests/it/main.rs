@@ -9,3 +9,4 @@ mod streams;
 mod support;
 mod tonproof;
 mod wallets;
+mod webhooks;

@@ -185,8 +185,9 @@ async fn openapi_lists_every_route_and_docs_are_served() {
     ] {
         assert!(paths[p]["get"].is_object(), "{p} missing from the document");
     }
-    // 14 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those).
-    assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
+    // 14 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those), 2
+    // event streams, 5 webhook paths.
+    assert_eq!(paths.len(), 27, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
 

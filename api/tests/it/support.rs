@@ -39,6 +39,9 @@ pub(crate) struct Seeded {
     /// An admin key (what [`Seeded::get`] sends) and a read key.
     pub(crate) admin_key: String,
     pub(crate) read_key: String,
+    /// The webhook key every server of this database uses (secrets made by one open in the
+    /// next after a restart).
+    pub(crate) hook_key: labelmint_api::webhooks::SealKey,
 }
 
 impl Seeded {
@@ -98,6 +101,7 @@ impl Seeded {
             db: Some(db),
             admin_key: String::new(),
             read_key: String::new(),
+            hook_key: labelmint_api::webhooks::SealKey::random(),
         };
         s.set_chain_time(2_000).await;
         let approve =
@@ -236,9 +240,9 @@ impl Seeded {
         .await
         .expect("message");
         let url = s.db.as_ref().expect("db").url.clone();
-        let server = labelmint_api::spawn(Config::test(&url))
-            .await
-            .expect("spawn the API");
+        let mut config = Config::test(&url);
+        config.webhooks.key = Some(s.hook_key.clone());
+        let server = labelmint_api::spawn(config).await.expect("spawn the API");
         s.base = format!("http://{}", server.addr());
         s.server = Some(server);
         s.admin_key = s.key(Scope::Admin, None).await;
@@ -253,6 +257,7 @@ impl Seeded {
         }
         let url = self.db.as_ref().expect("db").url.clone();
         let mut config = Config::test(&url);
+        config.webhooks.key = Some(self.hook_key.clone());
         change(&mut config);
         let server = labelmint_api::spawn(config).await.expect("spawn the API");
         self.base = format!("http://{}", server.addr());
