@@ -22,11 +22,18 @@
 //!                 POST /v1/auth/ton-proof --> domain, time, payload, key (StateInit of
 //!                 v3r2/v4r2/v5r1 | get_public_key via the liteserver), ed25519 --> consume
 //!                 the payload atomically --> session token lms_... (stored hashed)
+//!
+//!  streams:   events --one poller (every 250 ms, key > cursor)--> broadcast --> per stream:
+//!             replay from Postgres after Last-Event-ID, then live --> bounded buffer --> SSE
+//!  webhooks:  events --outbox (one tx: cursor, deliveries UNIQUE(endpoint, event))-->
+//!             deliveries --worker (FOR UPDATE SKIP LOCKED, Clock)--> signed POST --> 2xx:
+//!             delivered | else backoff 30 s x2 .. 4 h (+jitter) | failed after 24 h
 //! ```
 //!
-//! - [`spawn`] applies the API's one migration (the read role), opens a lazy read pool whose
-//!   connections `SET ROLE labelmint_api_read`, binds and serves; [`Handle`] tells the port
-//!   and shuts down. `main.rs` turns flags into a [`Config`] and calls it.
+//! - [`spawn`] applies the API's migrations (roles, auth and webhook tables), opens lazy pools
+//!   whose connections `SET ROLE` (read, auth, hooks), starts the stream poller and the
+//!   webhook worker, binds and serves; [`Handle`] tells the port and shuts down (ending open
+//!   streams first). `main.rs` turns flags into a [`Config`] and calls it.
 //! - [`server::api`] merges one `router()` per resource (`routes::*`) into the OpenAPI
 //!   document; later issues (writes with `Idempotency-Key`, webhooks, SSE) add modules there.
 //! - [`auth`]: who calls ([`auth::Caller`], an extractor every `/v1` read takes), API keys
@@ -35,6 +42,12 @@
 //! - [`tonproof`]: the ton_proof message and signature, the wallets by code hash
 //!   ([`tonproof::wallets`]), `get_public_key` ([`tonproof::chain`]); the checks' order is in
 //!   `routes::auth`.
+//! - [`streams`]: server-sent events per project and per worker (`routes::streams`), ids in
+//!   commit order ([`streams::StreamKey`]) so `Last-Event-ID` resumes exactly.
+//! - [`webhooks`]: endpoints, the outbox, the delivery worker ([`webhooks::deliver`]),
+//!   signatures and sealed secrets ([`webhooks::sign`]), the SSRF rules
+//!   ([`webhooks::ssrf`]), the retry schedule ([`webhooks::Backoff`]) and the
+//!   [`webhooks::Clock`].
 //! - [`problem::ApiError`] is every request error; one place turns it into problem+json with a
 //!   stable `type` URI (`https://labelmint.dev/problems/<kind>`), the request path as
 //!   `instance` and the request id.
@@ -46,8 +59,9 @@
 //!
 //! ## What it must never do
 //!
-//! - Write to the database: it reads as a role with SELECT only (a test proves an INSERT is
-//!   refused). Money decisions belong to the consensus engine and the settler.
+//! - Write to the indexer's or the ledger's tables: it reads as a role with SELECT only (a
+//!   test proves an INSERT is refused); it writes only its own auth and webhook tables, each
+//!   as its own role. Money decisions belong to the consensus engine and the settler.
 //! - Answer 5xx or panic for anything the caller sent: bad input is a 4xx problem naming the
 //!   parameter. Internal errors are logged with the request id and answered generically.
 //! - Log or show the database URL (it may hold a password): it comes from the environment or
@@ -61,7 +75,15 @@
 //! - Trust a StateInit without checking its hash is the claimed address and its code a known
 //!   wallet's, or read a key from any other layout than that wallet version's.
 //! - Answer a `/v1` read without a credential (401), or show a scoped caller (a client key,
-//!   a session) anything of another wallet (403; the lists are filtered).
+//!   a session) anything of another wallet (403; the lists are filtered). The same holds for
+//!   streams and webhook endpoints.
+//! - Skip or repeat an event in a stream resumed with `Last-Event-ID`, or let a caller that
+//!   does not read grow the server's memory (its buffer is bounded; it is dropped).
+//! - Make two deliveries of one event to one endpoint, send again what a receiver answered
+//!   with a 2xx, or try a delivery more than 24 h after it was made.
+//! - Store a webhook signing secret in clear (sealed under the webhook key), show it more than
+//!   once, or call a URL that resolves to a loopback, private or link-local address unless
+//!   configured to (checked when made and at every connection).
 //!
 //! ## Errors and features
 //!

@@ -31,7 +31,7 @@ pub mod workers;
         (name = "payouts", description = "Payout batches and their items"),
         (name = "workers", description = "A worker's earnings and payouts"),
         (name = "streams", description = "Server-sent events per project and per worker, resumable with Last-Event-ID"),
-        (name = "webhooks", description = "Signed webhooks per client: endpoints, secret rotation, delivery log, test send"),
+        (name = "webhooks", description = "Signed webhooks per client: endpoints, secret rotation, delivery log, test send. Each POST carries `LabelMint-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` and `LabelMint-Event-Id` (de-duplicate by it); the body is `{event_id, type, created_at, project_id, data}`. Non-2xx answers are retried 30 s, 1 min, 2 min, ... doubling to 4 h (+0-20 % jitter) for 24 h, then the delivery is `failed`."),
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
         (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
         (name = "admin", description = "API keys (admin key only)"),
