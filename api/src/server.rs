@@ -172,12 +172,15 @@ impl Handle {
     }
 
     /// Waits until the server stops (it runs until [`Handle::shutdown`] or an error).
+    /// The background tasks (stream poller, webhook worker) stop with the server.
     pub async fn wait(self) -> Result<()> {
         let addr = self.addr;
+        let served = self.task.await;
+        let _ = self.stop.send(true);
         for t in self.background {
             let _ = t.await;
         }
-        match self.task.await {
+        match served {
             Ok(r) => r.map_err(|source| Error::Listen { addr, source }),
             Err(e) => Err(Error::Listen {
                 addr,

@@ -40,6 +40,12 @@ impl Limiter {
         })
     }
 
+    /// Streams open in all.
+    pub fn total(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.values().sum()
+    }
+
     /// Streams `caller` has open.
     pub fn open(&self, caller: &str) -> usize {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());

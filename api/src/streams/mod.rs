@@ -236,6 +236,24 @@ impl Hub {
         self.shutdown.clone()
     }
 
+    /// The streams' Prometheus lines: open streams, streams dropped for not reading, polls.
+    pub fn render_metrics(&self) -> String {
+        format!(
+            "# HELP labelmint_api_streams_open Server-sent event streams open.\n\
+             # TYPE labelmint_api_streams_open gauge\n\
+             labelmint_api_streams_open {}\n\
+             # HELP labelmint_api_streams_dropped_total Streams closed because their caller did not read.\n\
+             # TYPE labelmint_api_streams_dropped_total counter\n\
+             labelmint_api_streams_dropped_total {}\n\
+             # HELP labelmint_api_stream_polls_total Queries of the shared event poller.\n\
+             # TYPE labelmint_api_stream_polls_total counter\n\
+             labelmint_api_stream_polls_total {}\n",
+            self.limiter.total(),
+            self.dropped.load(Ordering::Relaxed),
+            self.polls.load(Ordering::Relaxed),
+        )
+    }
+
     pub(crate) fn count_drop(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }

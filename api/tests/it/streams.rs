@@ -275,6 +275,12 @@ async fn a_caller_that_does_not_read_is_dropped_and_resumes() {
         1,
         "the stream was dropped"
     );
+    let m = crate::support::get(&format!("{}/metrics", s.base)).await;
+    assert!(
+        m.body.contains("labelmint_api_streams_dropped_total 1"),
+        "{}",
+        m.body
+    );
     // What was buffered still arrives, then the stream ends before the last event.
     let mut got = Vec::new();
     loop {

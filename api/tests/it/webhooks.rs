@@ -18,7 +18,7 @@ use labelmint_api::webhooks::sign::verify;
 use labelmint_api::webhooks::{Backoff, Clock};
 use serde_json::json;
 
-use crate::support::{Seeded, TON_PROJECT, addr};
+use crate::support::{Seeded, TON, TON_PROJECT, addr};
 
 /// A clock the test moves.
 #[derive(Debug)]
@@ -546,4 +546,47 @@ async fn test_sends_rotation_disabling_and_input_checks() {
     s.get_as("/v1/webhooks", me)
         .await
         .problem(503, "webhooks-unavailable");
+}
+
+#[tokio::test]
+async fn payout_events_reach_the_clients_whose_projects_they_pay() {
+    let mut s = Seeded::new(0).await;
+    s.respawn(|c| c.webhooks.poll = Duration::from_millis(50))
+        .await;
+    outbox_started(&s).await;
+    let (mine, url) = Receiver::start(&[], 200).await;
+    let (theirs, other_url) = Receiver::start(&[], 200).await;
+    let client = s.key(Scope::Client, Some(addr(230).as_str())).await;
+    let stranger = s.key(Scope::Client, Some(addr(231).as_str())).await;
+    for (key, u) in [(&client, &url), (&stranger, &other_url)] {
+        let r = s
+            .send_as("POST", "/v1/webhooks", Some(key), Some(json!({ "url": u })))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // The TON batch (vault addr(250), query 77) pays earnings of the client's project 101.
+    s.event(
+        &addr(250),
+        "ev_batch_executed",
+        TON / 2,
+        None,
+        Some(77),
+        None,
+    )
+    .await;
+    let got = mine.wait_for(1).await;
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).expect("body");
+    assert_eq!(body["type"], "ev_batch_executed");
+    assert_eq!(body["data"]["query_id"], "77");
+    assert_eq!(body["project_id"], serde_json::Value::Null);
+    // A vault event paying nobody's earnings (an unknown batch) goes to no client.
+    s.event(&addr(250), "ev_batch_executed", 1, None, Some(9_999), None)
+        .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(mine.got().len(), 1);
+    assert!(
+        theirs.got().is_empty(),
+        "another client got {:?}",
+        theirs.got()
+    );
 }
