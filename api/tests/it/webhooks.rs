@@ -590,3 +590,61 @@ async fn payout_events_reach_the_clients_whose_projects_they_pay() {
         theirs.got()
     );
 }
+
+#[tokio::test]
+async fn two_api_processes_share_the_deliveries_without_sending_one_twice() {
+    let mut s = Seeded::new(0).await;
+    s.respawn(|c| c.webhooks.poll = Duration::from_millis(20))
+        .await;
+    // A second server on the same database, with its own worker (the same webhook key, as
+    // replicas share it).
+    let url_db = s.db.as_ref().expect("db").url.clone();
+    let mut config = labelmint_api::Config::test(&url_db);
+    config.webhooks.key = Some(s.hook_key.clone());
+    config.webhooks.poll = Duration::from_millis(20);
+    let second = labelmint_api::spawn(config).await.expect("second server");
+    outbox_started(&s).await;
+    let (rx, url) = Receiver::start(&[], 200).await;
+    let r = s
+        .send_as(
+            "POST",
+            "/v1/webhooks",
+            Some(&s.admin_key),
+            Some(json!({ "url": url })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let n = 40;
+    for i in 0..n {
+        s.event(
+            &addr(TON_PROJECT as u8),
+            "ev_deposit",
+            i + 1,
+            None,
+            None,
+            None,
+        )
+        .await;
+    }
+    let got = rx.wait_for(n as usize).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_now = rx.got();
+    assert_eq!(got_now.len(), got.len(), "more requests came late");
+    let mut ids: Vec<&str> = got_now.iter().map(|g| g.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n as usize, "every event once");
+    assert_eq!(got_now.len(), n as usize, "no event twice");
+    let (delivered, attempts): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'delivered'), COALESCE(sum(attempts), 0) \
+         FROM api_webhook_deliveries",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        (delivered, attempts),
+        (i64::from(n as u32), i64::from(n as u32))
+    );
+    second.shutdown().await.expect("stop the second server");
+}
