@@ -51,7 +51,8 @@ async fn a_project_stream_replays_follows_and_resumes_exactly() {
     let latency = t0.elapsed();
     assert_eq!(ev.event.as_deref(), Some("ev_deposit"));
     assert_eq!(ev.json()["amount"], (7 * TON).to_string());
-    assert!(latency < Duration::from_millis(1500), "{latency:?}");
+    // The web page must show a deposit within 2 s of its block (the poller ticks every 250 ms).
+    assert!(latency < Duration::from_secs(2), "{latency:?}");
     eprintln!("stream latency (commit -> event received): {latency:?}");
     let last = ev.id.clone().expect("id");
     // Other projects' events do not reach this stream.

@@ -142,6 +142,18 @@ async fn attempt_starts(s: &Seeded, endpoint: &str) -> Vec<i64> {
     .expect("attempts")
 }
 
+/// Waits until `n` attempts of the endpoint's event deliveries are recorded (the receiver
+/// sees a request before the worker records its outcome).
+async fn recorded(s: &Seeded, endpoint: &str, n: usize) {
+    for _ in 0..400 {
+        if attempt_starts(s, endpoint).await.len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{n} attempts were never recorded");
+}
+
 /// Waits until the worker's outbox has started (its first pass pins where it begins).
 async fn outbox_started(s: &Seeded) {
     for _ in 0..200 {
@@ -200,7 +212,7 @@ async fn deliveries_are_signed_retried_after_500s_on_schedule_and_logged() {
     let esc = addr(TON_PROJECT as u8);
     s.event(&esc, "ev_deposit", 42, None, None, None).await;
     rx.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    recorded(&s, &ep, 1).await;
     let (state, attempts, created, next1) = delivery(&s, &ep).await;
     assert_eq!((state.as_str(), attempts), ("pending", 1));
     assert_eq!(created, T0);
@@ -217,7 +229,7 @@ async fn deliveries_are_signed_retried_after_500s_on_schedule_and_logged() {
     assert_eq!(rx.got().len(), 1, "retried before it was due");
     clock.set(next1);
     rx.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    recorded(&s, &ep, 2).await;
     let (_, attempts, _, next2) = delivery(&s, &ep).await;
     assert_eq!(attempts, 2);
     let next2 = next2.expect("a next attempt");
@@ -228,7 +240,7 @@ async fn deliveries_are_signed_retried_after_500s_on_schedule_and_logged() {
     );
     clock.set(next2);
     let got = rx.wait_for(3).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    recorded(&s, &ep, 3).await;
     let (state, attempts, _, next) = delivery(&s, &ep).await;
     assert_eq!((state.as_str(), attempts, next), ("delivered", 3, None));
     assert_eq!(attempt_starts(&s, &ep).await, [T0, next1, next2]);
@@ -337,7 +349,7 @@ async fn a_failing_receiver_is_given_up_after_24_hours() {
     loop {
         n += 1;
         rx.wait_for(n).await;
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        recorded(&s, &ep, n).await;
         let (state, attempts, created, next) = delivery(&s, &ep).await;
         assert_eq!(attempts, n as i32);
         assert_eq!(created, T0);
