@@ -36,6 +36,11 @@ pub struct WriteConfig {
     pub fee_bps: u16,
 }
 
+/// The database role webhooks are written as (`SET ROLE` at connect): the webhook tables, and
+/// SELECT on the events and ledger rows that say whose an event is
+/// (migrations/*_api_webhooks.sql).
+pub const DEFAULT_HOOKS_DB_ROLE: &str = "labelmint_api_hooks";
+
 /// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
 pub const MAX_PAGE: u32 = 200;
 /// The `limit` of a list when none is given.
@@ -106,6 +111,12 @@ pub struct Config {
     /// Liteservers for `get_public_key` of deployed wallets (a global config's); empty: a
     /// ton_proof must carry its StateInit.
     pub liteservers: Vec<labelmint_indexer::lite::LiteServer>,
+    /// Server-sent event streams: poll interval, buffers, keep-alive, per-caller cap.
+    pub streams: crate::streams::StreamConfig,
+    /// Webhooks: the sealing key, the worker, the SSRF rule, the schedule, the clock.
+    pub webhooks: crate::webhooks::WebhookConfig,
+    /// Webhook tables are written as this role (`None`: the login's own rights).
+    pub hooks_db_role: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -126,15 +137,19 @@ impl std::fmt::Debug for Config {
             .field("proof", &self.proof)
             .field("liteservers", &self.liteservers.len())
             .field("metrics_public", &self.metrics_public)
+            .field("streams", &self.streams)
+            .field("webhooks", &self.webhooks)
+            .field("hooks_db_role", &self.hooks_db_role)
             .finish()
     }
 }
 
 impl Config {
-    /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read and auth roles,
-    /// migrations applied, devnet addresses, a generous lag bound, ton_proof for the domain
-    /// `labelmint.test`, no liteserver, the write role but no escrow configuration (tests set
-    /// [`Config::writes`]).
+    /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read, auth, write and
+    /// hooks roles, migrations applied, devnet addresses, a generous lag bound, ton_proof for
+    /// the domain `labelmint.test`, no liteserver, no escrow configuration (tests set
+    /// [`Config::writes`]), default streams, webhooks with a random key, the worker polling
+    /// every 100 ms, and private targets allowed (the tests' receivers listen on 127.0.0.1).
     pub fn test(database_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -155,6 +170,14 @@ impl Config {
             ),
             liteservers: Vec::new(),
             metrics_public: false,
+            streams: crate::streams::StreamConfig::default(),
+            webhooks: crate::webhooks::WebhookConfig {
+                key: Some(crate::webhooks::SealKey::random()),
+                allow_private: true,
+                poll: Duration::from_millis(100),
+                ..crate::webhooks::WebhookConfig::default()
+            },
+            hooks_db_role: Some(DEFAULT_HOOKS_DB_ROLE.to_owned()),
         }
     }
 }

@@ -80,6 +80,15 @@ pub fn write_pool(config: &Config) -> Result<PgPool> {
     )
 }
 
+/// The hooks pool: webhook endpoints, deliveries and the outbox, as the hooks role.
+pub fn hooks_pool(config: &Config) -> Result<PgPool> {
+    pool_as(
+        config,
+        config.hooks_db_role.as_deref(),
+        (config.max_connections / 2).max(2),
+    )
+}
+
 fn pool_as(config: &Config, role: Option<&str>, connections: u32) -> Result<PgPool> {
     let mut opts = options(&config.database_url)?
         .options([("statement_timeout", STATEMENT_TIMEOUT_MS)])

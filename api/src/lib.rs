@@ -36,11 +36,18 @@
 //!     escrow learned its wallet (409 before)
 //!   POST /v1/projects/{id}/close --> ledger active -> closing (409 if not active) --> the
 //!     client's escrow_refund request (the close itself is signed by the payout signer)
+//!  streams:   events --one poller (every 250 ms, key > cursor)--> broadcast --> per stream:
+//!             replay from Postgres after Last-Event-ID, then live --> bounded buffer --> SSE
+//!  webhooks:  events --outbox (one tx: cursor, deliveries UNIQUE(endpoint, event))-->
+//!             deliveries --worker (FOR UPDATE SKIP LOCKED, Clock)--> signed POST --> 2xx:
+//!             delivered | else backoff 30 s x2 .. 4 h (+jitter) | failed after 24 h
 //! ```
 //!
-//! - [`spawn`] applies the API's migrations (the read, auth and write roles), opens a lazy read pool whose
-//!   connections `SET ROLE labelmint_api_read`, binds and serves; [`Handle`] tells the port
-//!   and shuts down. `main.rs` turns flags into a [`Config`] and calls it.
+//! - [`spawn`] applies the API's migrations (the read, auth, write and hooks roles, auth and
+//!   webhook tables), opens lazy pools whose connections `SET ROLE` (read, auth, write,
+//!   hooks), starts the stream poller and the webhook worker, binds and serves; [`Handle`]
+//!   tells the port and shuts down (ending open streams first). `main.rs` turns flags into a
+//!   [`Config`] and calls it.
 //! - [`server::api`] merges one `router()` per resource (`routes::*`) into the OpenAPI
 //!   document; later issues (writes with `Idempotency-Key`, webhooks, SSE) add modules there.
 //! - [`auth`]: who calls ([`auth::Caller`], an extractor every `/v1` read takes), API keys
@@ -53,6 +60,12 @@
 //!   registration ([`escrow::create_escrow`], also `labelmint project create`'s);
 //!   [`tonconnect`]: the `sendTransaction` shape; [`idempotency`]: `Idempotency-Key`;
 //!   `routes::project_writes`: the three POST routes.
+//! - [`streams`]: server-sent events per project and per worker (`routes::streams`), ids in
+//!   commit order ([`streams::StreamKey`]) so `Last-Event-ID` resumes exactly.
+//! - [`webhooks`]: endpoints, the outbox, the delivery worker ([`webhooks::deliver`]),
+//!   signatures and sealed secrets ([`webhooks::sign`]), the SSRF rules
+//!   ([`webhooks::ssrf`]), the retry schedule ([`webhooks::Backoff`]) and the
+//!   [`webhooks::Clock`].
 //! - [`problem::ApiError`] is every request error; one place turns it into problem+json with a
 //!   stable `type` URI (`https://labelmint.dev/problems/<kind>`), the request path as
 //!   `instance` and the request id.
@@ -67,8 +80,8 @@
 //! - Write to the database except through `labelmint_api_write` (project creation: its own
 //!   `api_projects` and `api_idempotency`, and INSERTs of a new escrow into the signer's
 //!   allowlist and audit, the indexer's watched accounts and the ledger's projects; a close
-//!   request: the ledger project's state) and `labelmint_api_auth` (keys, payloads,
-//!   sessions). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
+//!   request: the ledger project's state), `labelmint_api_auth` (keys, payloads, sessions)
+//!   and `labelmint_api_hooks` (webhook endpoints, deliveries, the outbox). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
 //!   refusals). It never writes earnings, batches, the journal, the signer's journal or any
 //!   chain fact: money decisions belong to the consensus engine and the settler.
 //! - Sign or send anything to the chain: it answers unsigned `sendTransaction` requests that
@@ -91,7 +104,15 @@
 //! - Trust a StateInit without checking its hash is the claimed address and its code a known
 //!   wallet's, or read a key from any other layout than that wallet version's.
 //! - Answer a `/v1` read without a credential (401), or show a scoped caller (a client key,
-//!   a session) anything of another wallet (403; the lists are filtered).
+//!   a session) anything of another wallet (403; the lists are filtered). The same holds for
+//!   streams and webhook endpoints.
+//! - Skip or repeat an event in a stream resumed with `Last-Event-ID`, or let a caller that
+//!   does not read grow the server's memory (its buffer is bounded; it is dropped).
+//! - Make two deliveries of one event to one endpoint, send again what a receiver answered
+//!   with a 2xx, or try a delivery more than 24 h after it was made.
+//! - Store a webhook signing secret in clear (sealed under the webhook key), show it more than
+//!   once, or call a URL that resolves to a loopback, private or link-local address unless
+//!   configured to (checked when made and at every connection).
 //!
 //! ## Errors and features
 //!
@@ -125,8 +146,10 @@ pub mod problem;
 pub mod routes;
 pub mod server;
 pub mod storage;
+pub mod streams;
 pub mod tonconnect;
 pub mod tonproof;
+pub mod webhooks;
 pub mod wire;
 
 pub use crate::config::{Config, Network};

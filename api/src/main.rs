@@ -9,9 +9,10 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, ValueEnum};
 use labelmint_api::auth::ProofConfig;
 use labelmint_api::config::{
-    DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_FEE_BPS, DEFAULT_LISTEN, DEFAULT_WRITE_DB_ROLE,
-    WriteConfig,
+    DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_FEE_BPS, DEFAULT_HOOKS_DB_ROLE, DEFAULT_LISTEN,
+    DEFAULT_WRITE_DB_ROLE, WriteConfig,
 };
+use labelmint_api::webhooks::{SealKey, WebhookConfig};
 use labelmint_api::{Config, Network};
 
 /// The database `make up` writes (the private cluster of scripts/pg.sh, its fixed local
@@ -100,6 +101,21 @@ struct Args {
     /// a ton_proof must carry its StateInit.
     #[arg(long, env = "LABELMINT_GLOBAL_CONFIG", value_name = "PATH")]
     global_config: Option<PathBuf>,
+    /// A file holding the webhook key: 64 hex digits (32 random bytes, e.g. `openssl rand
+    /// -hex 32`) that seal the endpoints' signing secrets at rest. None: the webhook routes
+    /// answer 503 and nothing is delivered. Keep the file: without it no secret opens.
+    #[arg(long, env = "LABELMINT_API_WEBHOOK_KEY_FILE", value_name = "PATH")]
+    webhook_key_file: Option<PathBuf>,
+    /// Accept webhook URLs that resolve to loopback, private or link-local addresses (local
+    /// stacks and tests only: it lets a client make this server call inside hosts).
+    #[arg(long, env = "LABELMINT_API_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
+    /// Do not run the webhook delivery worker in this process (another process does).
+    #[arg(long, env = "LABELMINT_API_NO_WEBHOOK_WORKER")]
+    no_webhook_worker: bool,
+    /// The role webhook tables are written as. Empty: the login's own.
+    #[arg(long, env = "LABELMINT_API_HOOKS_DB_ROLE", default_value = DEFAULT_HOOKS_DB_ROLE)]
+    hooks_db_role: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -157,6 +173,28 @@ impl Args {
         }
     }
 
+    fn webhooks(&self) -> Result<WebhookConfig> {
+        let key = match &self.webhook_key_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("read --webhook-key-file {}", path.display()))?;
+                Some(SealKey::from_hex(&text).with_context(|| {
+                    format!(
+                        "--webhook-key-file {}: expected 64 hex digits (openssl rand -hex 32)",
+                        path.display()
+                    )
+                })?)
+            }
+        };
+        Ok(WebhookConfig {
+            key,
+            deliver: !self.no_webhook_worker,
+            allow_private: self.webhooks_allow_private,
+            ..WebhookConfig::default()
+        })
+    }
+
     fn into_config(self) -> Result<Config> {
         let network = match self.network {
             NetworkArg::Mainnet => Network::Mainnet,
@@ -170,9 +208,12 @@ impl Args {
         proof.session_ttl = Duration::from_secs(self.session_ttl);
         let liteservers = self.liteservers()?;
         let writes = self.writes()?;
+        let webhooks = self.webhooks()?;
         Ok(Config {
             write_db_role: Some(self.write_db_role.clone()).filter(|r| !r.is_empty()),
             writes,
+            webhooks,
+            hooks_db_role: Some(self.hooks_db_role.clone()).filter(|r| !r.is_empty()),
             auth_db_role: Some(self.auth_db_role.clone()).filter(|r| !r.is_empty()),
             proof,
             liteservers,
@@ -186,6 +227,7 @@ impl Args {
             cors_origins: self.cors_origins,
             max_connections: self.db_connections,
             acquire_timeout: Duration::from_secs(3),
+            streams: labelmint_api::streams::StreamConfig::default(),
         })
     }
 }

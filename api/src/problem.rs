@@ -106,6 +106,21 @@ pub enum ApiError {
     /// 503: this server is not configured for writes (signer key, treasury).
     #[error("{0}")]
     WritesDisabled(String),
+    /// 429: the caller has as many event streams open as it may.
+    #[error("{open} event streams are open for this caller (at most {max}); close one first")]
+    TooManyStreams {
+        /// Streams open now.
+        open: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// 422: a webhook URL that is not allowed (scheme, length, or it resolves to a private,
+    /// loopback or link-local address).
+    #[error("webhook url refused: {0}")]
+    WebhookUrlRefused(String),
+    /// 503: this server has no webhook key configured.
+    #[error("webhooks are not configured on this server (no webhook key)")]
+    WebhooksUnavailable,
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -158,6 +173,12 @@ pub enum ProblemKind {
     EscrowNotReady,
     /// 503 `writes-disabled`.
     WritesDisabled,
+    /// 429 `too-many-streams`.
+    TooManyStreams,
+    /// 422 `webhook-url-refused`.
+    WebhookUrlRefused,
+    /// 503 `webhooks-unavailable`.
+    WebhooksUnavailable,
 }
 
 impl ProblemKind {
@@ -182,6 +203,9 @@ impl ProblemKind {
             ProblemKind::ProjectNotActive => "project-not-active",
             ProblemKind::EscrowNotReady => "escrow-not-ready",
             ProblemKind::WritesDisabled => "writes-disabled",
+            ProblemKind::TooManyStreams => "too-many-streams",
+            ProblemKind::WebhookUrlRefused => "webhook-url-refused",
+            ProblemKind::WebhooksUnavailable => "webhooks-unavailable",
         }
     }
 
@@ -206,6 +230,9 @@ impl ProblemKind {
             ProblemKind::ProjectNotActive => "Project not active",
             ProblemKind::EscrowNotReady => "Escrow not ready",
             ProblemKind::WritesDisabled => "Writes disabled",
+            ProblemKind::TooManyStreams => "Too many streams",
+            ProblemKind::WebhookUrlRefused => "Webhook URL refused",
+            ProblemKind::WebhooksUnavailable => "Webhooks unavailable",
         }
     }
 
@@ -224,6 +251,9 @@ impl ProblemKind {
             | ProblemKind::ProjectNotActive
             | ProblemKind::EscrowNotReady => StatusCode::CONFLICT,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::WebhookUrlRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::WebhooksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::AuthenticationRequired
             | ProblemKind::InvalidCredentials
             | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
@@ -255,6 +285,9 @@ impl ApiError {
             ApiError::ProjectNotActive(_) => ProblemKind::ProjectNotActive,
             ApiError::EscrowNotReady(_) => ProblemKind::EscrowNotReady,
             ApiError::WritesDisabled(_) => ProblemKind::WritesDisabled,
+            ApiError::TooManyStreams { .. } => ProblemKind::TooManyStreams,
+            ApiError::WebhookUrlRefused(_) => ProblemKind::WebhookUrlRefused,
+            ApiError::WebhooksUnavailable => ProblemKind::WebhooksUnavailable,
         }
     }
 

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderValue, Method, Request};
 use axum::middleware;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -42,6 +42,10 @@ pub struct AppState {
     pub metrics_loopback_only: bool,
     /// The writes (POST /v1/projects and its siblings).
     pub writes: Arc<WriteState>,
+    /// The shared event poller and its fan-out (SSE).
+    pub streams: Arc<crate::streams::Hub>,
+    /// Webhooks (`None`: no webhook key configured; the routes answer 503).
+    pub hooks: Option<Arc<Hooks>>,
 }
 
 /// What the write routes need.
@@ -55,6 +59,19 @@ pub struct WriteState {
     pub global_id: i32,
 }
 
+/// What the webhook routes need.
+#[derive(Debug)]
+pub struct Hooks {
+    /// The hooks pool (runs as `labelmint_api_hooks`).
+    pub pool: PgPool,
+    /// Seals and opens signing secrets.
+    pub key: crate::webhooks::SealKey,
+    /// Settings (clock, backoff, SSRF rule).
+    pub config: crate::webhooks::WebhookConfig,
+    /// The outbound client (test sends).
+    pub sender: crate::webhooks::deliver::Sender,
+}
+
 /// The OpenAPI document and the routes that produce it, before state and layers.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
@@ -64,6 +81,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::vaults::router())
         .merge(routes::payouts::router())
         .merge(routes::workers::router())
+        .merge(routes::streams::router())
+        .merge(routes::webhooks::router())
         .merge(routes::transactions::router())
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
@@ -141,6 +160,11 @@ pub struct Handle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Ends the background tasks (stream poller, open streams) at shutdown: open streams
+    /// would otherwise keep the graceful shutdown waiting forever.
+    stop: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+    streams: Arc<crate::streams::Hub>,
 }
 
 impl Handle {
@@ -149,8 +173,15 @@ impl Handle {
         self.addr
     }
 
-    /// Stops accepting, finishes the requests in flight, and waits.
+    /// The stream hub (counters for tests and metrics).
+    pub fn streams(&self) -> &Arc<crate::streams::Hub> {
+        &self.streams
+    }
+
+    /// Stops accepting, ends the open streams and background tasks, finishes the requests in
+    /// flight, and waits.
     pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -158,9 +189,15 @@ impl Handle {
     }
 
     /// Waits until the server stops (it runs until [`Handle::shutdown`] or an error).
+    /// The background tasks (stream poller, webhook worker) stop with the server.
     pub async fn wait(self) -> Result<()> {
         let addr = self.addr;
-        match self.task.await {
+        let served = self.task.await;
+        let _ = self.stop.send(true);
+        for t in self.background {
+            let _ = t.await;
+        }
+        match served {
             Ok(r) => r.map_err(|source| Error::Listen { addr, source }),
             Err(e) => Err(Error::Listen {
                 addr,
@@ -186,7 +223,33 @@ pub async fn spawn(config: Config) -> Result<Handle> {
                 .map_err(|e| Error::Config(format!("liteservers: {e}")))?,
         )
     };
+    let (stop, stop_rx) = watch::channel(false);
+    let (streams, poller) =
+        crate::streams::Hub::spawn(pool.clone(), config.streams.clone(), stop_rx.clone());
+    let mut background = vec![poller];
+    let hooks = match &config.webhooks.key {
+        None => None,
+        Some(key) => {
+            let pool = crate::db::hooks_pool(&config)?;
+            if config.webhooks.deliver {
+                background.push(crate::webhooks::deliver::spawn(
+                    pool.clone(),
+                    config.webhooks.clone(),
+                    key.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+            Some(Arc::new(Hooks {
+                sender: crate::webhooks::deliver::Sender::new(&config.webhooks),
+                pool,
+                key: key.clone(),
+                config: config.webhooks.clone(),
+            }))
+        }
+    };
     let state = AppState {
+        hooks,
+        streams: streams.clone(),
         pool,
         testnet: config.network.testnet(),
         max_indexer_lag: config.max_indexer_lag,
@@ -230,5 +293,8 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         addr,
         shutdown: Some(tx),
         task,
+        stop,
+        background,
+        streams,
     })
 }

@@ -113,6 +113,15 @@ impl Principal {
         }
     }
 
+    /// Who the caller is for per-caller caps: an API key by its id, a wallet by its address
+    /// (all its sessions together).
+    pub fn caller_id(&self) -> String {
+        match self {
+            Principal::Key { key_id, .. } => format!("key:{key_id}"),
+            Principal::Session { address } => format!("wallet:{address}"),
+        }
+    }
+
     /// Refuses (403) a caller scoped to one wallet: routes that show everyone's data.
     pub fn require_full_read(&self, what: &str) -> Result<(), ApiError> {
         match self.owner() {

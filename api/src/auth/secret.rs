@@ -23,6 +23,11 @@ pub const SESSION_PREFIX: &str = "lms_";
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret's text (a webhook signing secret opened from its sealed form).
+    pub fn from_text(text: String) -> Secret {
+        Secret(text)
+    }
+
     /// The text to hand to its owner (once).
     pub fn expose(&self) -> &str {
         &self.0

@@ -1,7 +1,8 @@
 //! One module per resource, each with its own `router()`; [`crate::server::api`] merges them.
 //! Every read route takes a [`crate::auth::Caller`] (401 without one); `ops` and `auth` are
 //! public, `admin` needs an admin key; `project_writes` holds the POST routes of projects
-//! (`Idempotency-Key`). Webhooks and SSE will be further modules.
+//! (`Idempotency-Key`); `streams` serves server-sent events; `webhooks` the clients' webhook
+//! endpoints.
 
 pub mod admin;
 pub mod auth;
@@ -10,8 +11,10 @@ pub mod ops;
 pub mod payouts;
 pub mod project_writes;
 pub mod projects;
+pub mod streams;
 pub mod transactions;
 pub mod vaults;
+pub mod webhooks;
 pub mod workers;
 
 /// The document's header; the paths come from the routers.
@@ -30,6 +33,8 @@ pub mod workers;
         (name = "vaults", description = "Payout vaults"),
         (name = "payouts", description = "Payout batches and their items"),
         (name = "workers", description = "A worker's earnings and payouts"),
+        (name = "streams", description = "Server-sent events per project and per worker, resumable with Last-Event-ID"),
+        (name = "webhooks", description = "Signed webhooks per client: endpoints, secret rotation, delivery log, test send. Each POST carries `LabelMint-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` and `LabelMint-Event-Id` (de-duplicate by it); the body is `{event_id, type, created_at, project_id, data}`. Non-2xx answers are retried 30 s, 1 min, 2 min, ... doubling to 4 h (+0-20 % jitter) for 24 h, then the delivery is `failed`."),
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
         (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
         (name = "admin", description = "API keys (admin key only)"),

@@ -115,8 +115,7 @@ async fn metrics(
             ));
         }
     }
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    ))
+    let mut text = st.metrics.render();
+    text.push_str(&st.streams.render_metrics());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

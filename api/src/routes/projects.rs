@@ -262,18 +262,18 @@ pub struct EventView {
 
 #[derive(FromRow)]
 pub(crate) struct EventRow {
-    kind: String,
-    tx_hash: Vec<u8>,
-    msg_idx: i32,
-    lt: i64,
-    now: i64,
-    mc_seqno: i64,
-    amount: Option<String>,
-    fee: Option<String>,
-    balance_after: Option<String>,
-    query_id: Option<String>,
-    payout_item_id: Option<String>,
-    fields: serde_json::Value,
+    pub(crate) kind: String,
+    pub(crate) tx_hash: Vec<u8>,
+    pub(crate) msg_idx: i32,
+    pub(crate) lt: i64,
+    pub(crate) now: i64,
+    pub(crate) mc_seqno: i64,
+    pub(crate) amount: Option<String>,
+    pub(crate) fee: Option<String>,
+    pub(crate) balance_after: Option<String>,
+    pub(crate) query_id: Option<String>,
+    pub(crate) payout_item_id: Option<String>,
+    pub(crate) fields: serde_json::Value,
 }
 
 /// The columns of an [`EventRow`].

@@ -376,6 +376,105 @@ async fn authorization_matrix() {
             }
         }
     }
+    // The event streams: opened (and closed at once) for each caller.
+    let streams: [(String, &str, [u16; 8]); 2] = [
+        (
+            format!("/v1/projects/{TON_PROJECT}/stream"),
+            "/v1/projects/{project_id}/stream",
+            client_owned,
+        ),
+        (
+            format!("/v1/workers/{}/stream", ann.as_str()),
+            "/v1/workers/{address}/stream",
+            worker_owned,
+        ),
+    ];
+    for (path, _, want) in &streams {
+        for (i, bearer) in bearers.iter().enumerate() {
+            let url = format!("{}{path}", s.base);
+            match crate::sse::open(&url, bearer.as_deref(), None).await {
+                Ok(_) if want[i] == 200 => {}
+                Ok(_) => failures.push(format!("GET {path} as {}: 200", WHO[i])),
+                Err(r) if r.status == want[i] => {
+                    let slug = if r.status == 401 {
+                        "authentication-required"
+                    } else {
+                        "not-owner"
+                    };
+                    r.problem(want[i], slug);
+                }
+                Err(r) => failures.push(format!(
+                    "GET {path} as {}: {} ({})",
+                    WHO[i], r.status, r.body
+                )),
+            }
+        }
+    }
+    // Webhooks: a read key may not use them; a scoped caller manages its own endpoints only
+    // (the client's, made by the client key below); an admin all of them.
+    let made = s
+        .send_as(
+            "POST",
+            "/v1/webhooks",
+            bearers[2].as_deref(),
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made: serde_json::Value = serde_json::from_str(&made.body).expect("json");
+    let ep = made["endpoint_id"]
+        .as_str()
+        .expect("endpoint id")
+        .to_owned();
+    let hooks_any = [401, 403, 200, 200, 200, 200, 200, 200];
+    let hooks_owned = [401, 403, 200, 200, 200, 403, 403, 403];
+    let hooks: [(&str, String, Option<serde_json::Value>, [u16; 8]); 6] = [
+        (
+            "POST",
+            "/v1/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/matrix"})),
+            [401, 403, 201, 201, 201, 201, 201, 201],
+        ),
+        ("GET", "/v1/webhooks".into(), None, hooks_any),
+        (
+            "POST",
+            format!("/v1/webhooks/{ep}/rotate-secret"),
+            None,
+            hooks_owned,
+        ),
+        ("POST", format!("/v1/webhooks/{ep}/test"), None, hooks_owned),
+        (
+            "GET",
+            format!("/v1/webhooks/{ep}/deliveries"),
+            None,
+            hooks_owned,
+        ),
+        ("DELETE", format!("/v1/webhooks/{ep}"), None, hooks_owned),
+    ];
+    for (method, path, body, want) in &hooks {
+        for (i, bearer) in bearers.iter().enumerate() {
+            let r = s
+                .send_as(method, path, bearer.as_deref(), body.clone())
+                .await;
+            if r.status != want[i] {
+                failures.push(format!(
+                    "{method} {path} as {}: {} ({})",
+                    WHO[i], r.status, r.body
+                ));
+            } else if r.status == 403 {
+                r.problem(
+                    403,
+                    if i == 1 {
+                        "insufficient-scope"
+                    } else {
+                        "not-owner"
+                    },
+                );
+            } else if r.status == 401 {
+                r.problem(401, "authentication-required");
+            }
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // Scoped lists are filtered: the client sees its 2 projects and both batches, ann's
@@ -447,9 +546,21 @@ async fn authorization_matrix() {
 
     // Every route of the document is in this matrix or is a login route.
     let doc = s.get("/openapi.json").await.ok();
-    let covered: BTreeSet<&str> = cases.iter().map(|c| c.1).collect();
+    let covered: BTreeSet<&str> = cases
+        .iter()
+        .map(|c| c.1)
+        .chain(streams.iter().map(|c| c.1))
+        .collect();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         if path.starts_with("/v1/auth/") {
+            continue;
+        }
+        if path.starts_with("/v1/webhooks") {
+            let p = path.replace("{endpoint_id}", &ep);
+            assert!(
+                hooks.iter().any(|h| h.1 == p),
+                "{path} is not in the matrix"
+            );
             continue;
         }
         if path.starts_with("/v1/admin/api-keys/") {

@@ -49,6 +49,9 @@ pub(crate) struct Seeded {
     /// An admin key (what [`Seeded::get`] sends) and a read key.
     pub(crate) admin_key: String,
     pub(crate) read_key: String,
+    /// The webhook key every server of this database uses (secrets made by one open in the
+    /// next after a restart).
+    pub(crate) hook_key: labelmint_api::webhooks::SealKey,
 }
 
 impl Seeded {
@@ -111,6 +114,7 @@ impl Seeded {
             db: Some(db),
             admin_key: String::new(),
             read_key: String::new(),
+            hook_key: labelmint_api::webhooks::SealKey::random(),
         };
         s.set_chain_time(2_000).await;
         let approve =
@@ -251,12 +255,27 @@ impl Seeded {
         let url = s.db.as_ref().expect("db").url.clone();
         let mut config = Config::test(&url);
         config.writes = Some(test_writes());
+        config.webhooks.key = Some(s.hook_key.clone());
         let server = labelmint_api::spawn(config).await.expect("spawn the API");
         s.base = format!("http://{}", server.addr());
         s.server = Some(server);
         s.admin_key = s.key(Scope::Admin, None).await;
         s.read_key = s.key(Scope::Read, None).await;
         s
+    }
+
+    /// Stops the server and starts a new one on the same database with `config` changed.
+    pub(crate) async fn respawn(&mut self, change: impl FnOnce(&mut Config)) {
+        if let Some(old) = self.server.take() {
+            old.shutdown().await.expect("shut down");
+        }
+        let url = self.db.as_ref().expect("db").url.clone();
+        let mut config = Config::test(&url);
+        config.webhooks.key = Some(self.hook_key.clone());
+        change(&mut config);
+        let server = labelmint_api::spawn(config).await.expect("spawn the API");
+        self.base = format!("http://{}", server.addr());
+        self.server = Some(server);
     }
 
     /// A new API key (through the crate's own function, as the CLI makes them).
@@ -335,6 +354,31 @@ impl Seeded {
         query_id: Option<u64>,
         project_id: Option<u64>,
     ) -> [u8; 32] {
+        self.event_with(
+            contract,
+            kind,
+            amount,
+            fee,
+            query_id,
+            project_id,
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// [`Seeded::event`] with its `fields`, in one transaction (as the indexer commits).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn event_with(
+        &mut self,
+        contract: &RawAddress,
+        kind: &str,
+        amount: u128,
+        fee: Option<u128>,
+        query_id: Option<u64>,
+        project_id: Option<u64>,
+        fields: serde_json::Value,
+    ) -> [u8; 32] {
+        let mut db = self.pool.begin().await.expect("begin");
         let tx_hash = [self.next_tx; 32];
         self.next_tx += 1;
         let lt = 1_000 + i64::from(self.next_tx) * 10;
@@ -351,7 +395,7 @@ impl Seeded {
         .bind(tx_hash.to_vec())
         .bind(now)
         .bind([0u8; 32].to_vec())
-        .execute(&self.pool)
+        .execute(&mut *db)
         .await
         .expect("transaction");
         let ckind = if kind.starts_with("ev_vault")
@@ -366,7 +410,7 @@ impl Seeded {
             "INSERT INTO events (tx_hash, msg_idx, contract, contract_kind, lt, now, mc_seqno, kind, \
                  project_id, query_id, amount, fee, fields) \
              VALUES ($1, 0, $2, $3, $4, $5, 1, $6, $7::text::numeric, $8::text::numeric, \
-                 $9::text::numeric, $10::text::numeric, '{}')",
+                 $9::text::numeric, $10::text::numeric, $11)",
         )
         .bind(tx_hash.to_vec())
         .bind(contract.as_str())
@@ -378,9 +422,11 @@ impl Seeded {
         .bind(query_id.map(|v| v.to_string()))
         .bind(amount.to_string())
         .bind(fee.map(|v| v.to_string()))
-        .execute(&self.pool)
+        .bind(fields)
+        .execute(&mut *db)
         .await
         .expect("event");
+        db.commit().await.expect("commit");
         tx_hash
     }
 
