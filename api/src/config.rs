@@ -16,6 +16,10 @@ pub const DEFAULT_DB_ROLE: &str = "labelmint_api_read";
 /// ton_proof payloads and sessions, nothing else (migrations/*_api_auth.sql).
 pub const DEFAULT_AUTH_DB_ROLE: &str = "labelmint_api_auth";
 
+/// The largest request body taken (bytes): the API's bodies are small JSON (a ton_proof with
+/// its StateInit is about 3 KB); a larger one is a 413 problem.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
 pub const MAX_PAGE: u32 = 200;
 /// The `limit` of a list when none is given.
@@ -81,6 +85,10 @@ pub struct Config {
     /// Liteservers for `get_public_key` of deployed wallets (a global config's); empty: a
     /// ton_proof must carry its StateInit.
     pub liteservers: Vec<labelmint_indexer::lite::LiteServer>,
+    /// Rate limits per caller and per client IP, trusted proxies, exempt keys.
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// How long a verified API key or session is believed without a lookup (zero: never).
+    pub credential_cache_ttl: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +107,8 @@ impl std::fmt::Debug for Config {
             .field("proof", &self.proof)
             .field("liteservers", &self.liteservers.len())
             .field("metrics_public", &self.metrics_public)
+            .field("rate_limits", &self.rate_limits)
+            .field("credential_cache_ttl", &self.credential_cache_ttl)
             .finish()
     }
 }
@@ -106,7 +116,7 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// A test configuration on `database_url`: port 0 on 127.0.0.1, the read and auth roles,
     /// migrations applied, devnet addresses, a generous lag bound, ton_proof for the domain
-    /// `labelmint.test`, no liteserver.
+    /// `labelmint.test`, no liteserver, rate limits on but at 100,000/s, the default credential cache.
     pub fn test(database_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -125,6 +135,16 @@ impl Config {
             ),
             liteservers: Vec::new(),
             metrics_public: false,
+            // On, but far above what any test sends (an authorization matrix makes hundreds
+            // of anonymous requests from 127.0.0.1); the rate limit tests set their own.
+            rate_limits: crate::ratelimit::RateLimits {
+                per_caller: crate::ratelimit::Rate::new(100_000, 100_000)
+                    .unwrap_or(crate::ratelimit::Rate::MIN),
+                per_ip: crate::ratelimit::Rate::new(100_000, 100_000)
+                    .unwrap_or(crate::ratelimit::Rate::MIN),
+                ..crate::ratelimit::RateLimits::default()
+            },
+            credential_cache_ttl: crate::auth::cache::DEFAULT_TTL,
         }
     }
 }

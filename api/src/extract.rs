@@ -36,8 +36,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Seg {
     }
 }
 
-/// A JSON body as `T` (a malformed or mistyped body: a 400 problem naming `body`, not axum's
-/// text/plain answer).
+/// A JSON body as `T` (a malformed or mistyped body: a 400 problem naming `body`; another
+/// Content-Type: 415; over the body limit: 413; never axum's text/plain answer).
 #[derive(Debug)]
 pub struct J<T>(pub T);
 
@@ -48,6 +48,14 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for J<T>
         <axum::Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
             .await
             .map(|axum::Json(v)| J(v))
-            .map_err(|e| ApiError::param("body", e.body_text()))
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                    limit: crate::config::DEFAULT_MAX_BODY_BYTES,
+                },
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                    "the body must be JSON: Content-Type: application/json".into(),
+                ),
+                _ => ApiError::param("body", e.body_text()),
+            })
     }
 }

@@ -90,6 +90,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod problem;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod tonproof;

@@ -89,6 +89,23 @@ pub enum ApiError {
     /// 503: the liteserver did not answer (get_public_key of a deployed wallet).
     #[error("liteserver unavailable: {0}")]
     LiteserverUnavailable(String),
+    /// 429: the caller's (or the client IP's) token bucket is empty.
+    #[error("too many requests for this {by}; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Whole seconds until a token is back (also the `Retry-After` header).
+        retry_after_secs: u64,
+        /// `caller` or `client IP`: whose bucket.
+        by: &'static str,
+    },
+    /// 413: the request body is larger than the server takes.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the body is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -131,6 +148,12 @@ pub enum ProblemKind {
     TonProof(crate::tonproof::ProofFault),
     /// 503 `liteserver-unavailable`.
     LiteserverUnavailable,
+    /// 429 `rate-limited`.
+    RateLimited,
+    /// 413 `payload-too-large`.
+    PayloadTooLarge,
+    /// 415 `unsupported-media-type`.
+    UnsupportedMediaType,
 }
 
 impl ProblemKind {
@@ -150,6 +173,9 @@ impl ProblemKind {
             ProblemKind::NotOwner => "not-owner",
             ProblemKind::TonProof(f) => f.slug(),
             ProblemKind::LiteserverUnavailable => "liteserver-unavailable",
+            ProblemKind::RateLimited => "rate-limited",
+            ProblemKind::PayloadTooLarge => "payload-too-large",
+            ProblemKind::UnsupportedMediaType => "unsupported-media-type",
         }
     }
 
@@ -169,6 +195,9 @@ impl ProblemKind {
             ProblemKind::NotOwner => "Not the owner",
             ProblemKind::TonProof(f) => f.title(),
             ProblemKind::LiteserverUnavailable => "Liteserver unavailable",
+            ProblemKind::RateLimited => "Too many requests",
+            ProblemKind::PayloadTooLarge => "Payload too large",
+            ProblemKind::UnsupportedMediaType => "Unsupported media type",
         }
     }
 
@@ -186,6 +215,9 @@ impl ProblemKind {
             | ProblemKind::InvalidCredentials
             | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
             ProblemKind::InsufficientScope | ProblemKind::NotOwner => StatusCode::FORBIDDEN,
+            ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 }
@@ -208,6 +240,9 @@ impl ApiError {
             ApiError::KeyNotFound(_) => ProblemKind::NotFound,
             ApiError::TonProof { fault, .. } => ProblemKind::TonProof(*fault),
             ApiError::LiteserverUnavailable(_) => ProblemKind::LiteserverUnavailable,
+            ApiError::RateLimited { .. } => ProblemKind::RateLimited,
+            ApiError::PayloadTooLarge { .. } => ProblemKind::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => ProblemKind::UnsupportedMediaType,
         }
     }
 
@@ -323,7 +358,11 @@ pub async fn finish(req: Request, next: Next) -> Response {
     let (mut parts, _) = res.into_parts();
     let fresh = problem_response(&p);
     let (fresh_parts, body) = fresh.into_parts();
-    parts.headers = fresh_parts.headers;
+    // The fresh headers win (type, length); the route's own (Retry-After, RateLimit-*,
+    // Allow) stay.
+    for (name, value) in &fresh_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
     parts.extensions.insert(p);
     Response::from_parts(parts, body)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request};
 use axum::middleware;
 use sqlx::PgPool;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
     /// `/metrics` answers only loopback peers.
     pub metrics_loopback_only: bool,
+    /// The rate limits' buckets.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
 }
 
 /// The OpenAPI document and the routes that produce it, before state and layers.
@@ -90,6 +93,11 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(CatchPanicLayer::custom(problem::from_panic))
+        .layer(DefaultBodyLimit::max(crate::config::DEFAULT_MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::enforce,
+        ))
         .layer(middleware::from_fn(problem::finish))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -177,9 +185,12 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             pool: auth_pool,
             proof: config.proof.clone(),
             keys,
+            cache: crate::auth::cache::CredentialCache::new(config.credential_cache_ttl),
         }),
         metrics_loopback_only: !config.metrics_public,
+        limiter: Arc::new(crate::ratelimit::Limiter::new(config.rate_limits.clone())),
     };
+    crate::ratelimit::spawn_pruner(&state.limiter);
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -2,7 +2,9 @@
 //! database seeded through the real ledger and indexer-shaped rows.
 
 mod auth;
+mod limits;
 mod ops;
+mod raw;
 mod reads;
 mod support;
 mod tonproof;

@@ -246,6 +246,20 @@ impl Seeded {
         s
     }
 
+    /// Stops the server and starts it again on the same database with `Config::test` changed
+    /// by `change` (rate limits, ...).
+    pub(crate) async fn restart_with(&mut self, change: impl FnOnce(&mut Config)) {
+        if let Some(h) = self.server.take() {
+            h.shutdown().await.expect("shut down");
+        }
+        let url = self.db.as_ref().expect("db").url.clone();
+        let mut config = Config::test(&url);
+        change(&mut config);
+        let server = labelmint_api::spawn(config).await.expect("spawn the API");
+        self.base = format!("http://{}", server.addr());
+        self.server = Some(server);
+    }
+
     /// A new API key (through the crate's own function, as the CLI makes them).
     pub(crate) async fn key(&self, scope: Scope, client: Option<&str>) -> String {
         keys::create(&self.pool, scope, client, "test")
