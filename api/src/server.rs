@@ -45,9 +45,16 @@ pub struct AppState {
     pub limiter: Arc<crate::ratelimit::Limiter>,
 }
 
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where Swagger UI is served (it and [`OPENAPI_PATH`] are the only routes outside the
+/// document; every other route is registered through `utoipa_axum::routes!`, which writes the
+/// document's path and method from the same handler, and the tests check both ways).
+pub const DOCS_PATH: &str = "/docs";
+
 /// The OpenAPI document and the routes that produce it, before state and layers.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
+    let (routes, doc) = OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::projects::router())
         .merge(routes::vaults::router())
@@ -57,7 +64,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
         .merge(routes::admin::router())
-        .split_for_parts()
+        .split_for_parts();
+    let (routes, mut doc) = (routes, doc);
+    routes::document::finish(&mut doc);
+    (routes, doc)
 }
 
 /// The whole application: routes, `/openapi.json`, `/docs`, fallbacks and layers.
@@ -89,7 +99,7 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
         ))
     };
     routes
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(CatchPanicLayer::custom(problem::from_panic))

@@ -88,7 +88,8 @@ struct ProjectRow {
     status: Option<String>,
 }
 
-const PROJECT_SQL: &str = "\
+/// The project read (the bench's database floor runs it too: `benches/reads.rs`).
+pub const PROJECT_SQL: &str = "\
 SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decimals, p.state, \
   (f.deposited + f.recovered - f.released - f.fees + f.release_bounced - f.refunded \
     + f.refund_bounced)::text AS budget, \

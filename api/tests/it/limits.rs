@@ -10,7 +10,7 @@ use labelmint_api::ratelimit::{Rate, RateLimits};
 use crate::raw::{RawResp, raw};
 use crate::support::Seeded;
 
-async fn get(s: &Seeded, path: &str, headers: &[(&str, &str)]) -> RawResp {
+async fn get(s: &Seeded, path: &str, headers: &[(&str, &[u8])]) -> RawResp {
     raw("GET", &format!("{}{path}", s.base), headers, Vec::new())
         .await
         .expect("answer")
@@ -57,23 +57,28 @@ async fn a_burst_over_the_limit_is_429_with_retry_after_and_the_bucket_refills()
 
     // Three tokens, counted down in RateLimit-Remaining, then 429.
     for left in ["2", "1", "0"] {
-        let r = get(&s, "/v1/projects", &[("authorization", &admin)]).await;
+        let r = get(&s, "/v1/projects", &[("authorization", admin.as_bytes())]).await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         assert_eq!(r.header("ratelimit-limit"), Some("3"));
         assert_eq!(r.header("ratelimit-remaining"), Some(left));
     }
-    let r = get(&s, "/v1/projects", &[("authorization", &admin)]).await;
+    let r = get(&s, "/v1/projects", &[("authorization", admin.as_bytes())]).await;
     let wait = assert_limited(&r, "caller");
 
     // Another key has its own bucket; so does the IP (anonymous answers stay 401 until it is
     // empty); /health and /ready are never counted; the exempt key never is either.
-    let r = get(&s, "/v1/projects", &[("authorization", &read)]).await;
+    let r = get(&s, "/v1/projects", &[("authorization", read.as_bytes())]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("ratelimit-remaining"), Some("2"));
     for _ in 0..20 {
         assert_eq!(get(&s, "/health", &[]).await.status, 200);
         let exempt_auth = format!("Bearer {exempt}");
-        let r = get(&s, "/v1/indexer/status", &[("authorization", &exempt_auth)]).await;
+        let r = get(
+            &s,
+            "/v1/indexer/status",
+            &[("authorization", exempt_auth.as_bytes())],
+        )
+        .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header("ratelimit-limit"), None, "exempt: no bucket");
     }
@@ -90,13 +95,13 @@ async fn a_burst_over_the_limit_is_429_with_retry_after_and_the_bucket_refills()
         "A".repeat(43)
     );
     assert_limited(
-        &get(&s, "/v1/projects", &[("authorization", &forged)]).await,
+        &get(&s, "/v1/projects", &[("authorization", forged.as_bytes())]).await,
         "client IP",
     );
 
     // The admin's bucket refills after Retry-After.
     tokio::time::sleep(Duration::from_secs(wait)).await;
-    let r = get(&s, "/v1/projects", &[("authorization", &admin)]).await;
+    let r = get(&s, "/v1/projects", &[("authorization", admin.as_bytes())]).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
@@ -110,8 +115,8 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy() {
     // No trusted proxy: X-Forwarded-For is ignored, every request is 127.0.0.1's.
     let limits = one_each.clone();
     s.restart_with(move |c| c.rate_limits = limits).await;
-    let a = [("x-forwarded-for", "198.51.100.1")];
-    let b = [("x-forwarded-for", "198.51.100.2")];
+    let a: [(&str, &[u8]); 1] = [("x-forwarded-for", b"198.51.100.1")];
+    let b: [(&str, &[u8]); 1] = [("x-forwarded-for", b"198.51.100.2")];
     assert_eq!(get(&s, "/v1/projects", &a).await.status, 401);
     assert_eq!(get(&s, "/v1/projects", &b).await.status, 429);
 
@@ -125,6 +130,6 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy() {
     assert_eq!(get(&s, "/v1/projects", &a).await.status, 401);
     assert_eq!(get(&s, "/v1/projects", &b).await.status, 401);
     assert_eq!(get(&s, "/v1/projects", &a).await.status, 429);
-    let spoof = [("x-forwarded-for", "198.51.100.3, 198.51.100.2")];
+    let spoof: [(&str, &[u8]); 1] = [("x-forwarded-for", b"198.51.100.3, 198.51.100.2")];
     assert_eq!(get(&s, "/v1/projects", &spoof).await.status, 429);
 }

@@ -2,7 +2,9 @@
 //! database seeded through the real ledger and indexer-shaped rows.
 
 mod auth;
+mod garbage;
 mod limits;
+mod openapi;
 mod ops;
 mod raw;
 mod reads;

@@ -30,13 +30,16 @@ impl RawResp {
 pub(crate) async fn raw(
     method: &str,
     url: &str,
-    headers: &[(&str, &str)],
+    headers: &[(&str, &[u8])],
     body: Vec<u8>,
 ) -> Result<RawResp, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut req = hyper::Request::builder().method(method).uri(url);
     for (k, v) in headers {
-        req = req.header(*k, *v);
+        req = req.header(
+            *k,
+            hyper::header::HeaderValue::from_bytes(v).map_err(|e| format!("header {k}: {e}"))?,
+        );
     }
     let req = req
         .body(Full::new(Bytes::from(body)))
