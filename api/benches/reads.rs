@@ -9,9 +9,20 @@
 //! load: BENCH_CONNS keep-alive HTTP/1.1 connections (hyper), each sending one request at a
 //!       time, a third each: GET /v1/projects/{id}, GET /v1/payouts/batches (first page or a
 //!       random cursor), GET /v1/transactions/{hash} (random existing ids and hashes)
-//!       warm-up, then BENCH_SECS measured into HDR histograms
+//!       warm-up, then BENCH_SECS measured into HDR histograms; first closed loop (each
+//!       connection sends its next request when the answer is in: the most requests/s), then
+//!       open loop at BENCH_LOAD_FRACTIONS (0.5,0.8) of that rate (requests on a schedule,
+//!       latency from the scheduled time: what a client sees at that load)
 //! floor: the same three reads as SQL straight from a pool of the API's size, same tasks
 //! report: requests/s, p50 p90 p99 p99.9 max, errors, per read; API peak RSS; API/floor
+//! ```
+//!
+//! Why closed and open loop: with 512 connections each keeping one request in flight, the
+//! mean latency is 512 / throughput (Little's law) whatever the server does; p99 < 20 ms that
+//! way would need more than 25,600 requests/s from two shared cores. The open-loop runs show
+//! the latency at a given load instead.
+//!
+//! ```text
 //! ```
 //!
 //! Knobs (environment): BENCH_TX (1000000), BENCH_ITEMS (100000), BENCH_PROJECTS (200),
@@ -339,6 +350,11 @@ struct Shared {
     params: Params,
     measure_from: Instant,
     until: Instant,
+    /// Open loop: each connection sends one request per `interval`, on a schedule, and the
+    /// latency counts from the scheduled time (a late answer delays the next send and is
+    /// charged for it: no coordinated omission). `None`: closed loop, the next request as soon
+    /// as the answer is in (the most requests/s; latency is then queueing: Little's law).
+    interval: Option<Duration>,
 }
 
 impl Run {
@@ -410,6 +426,7 @@ async fn http_worker(
     let mut errors = 0u64;
     let mut first_error = None;
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut next_at: Option<Instant> = None;
     'reconnect: while Instant::now() < shared.until {
         let stream = match tokio::net::TcpStream::connect(&addr).await {
             Ok(s) => s,
@@ -432,6 +449,18 @@ async fn http_worker(
             };
         tokio::spawn(conn);
         while Instant::now() < shared.until {
+            let scheduled = match shared.interval {
+                Some(every) => {
+                    let at = next_at.get_or_insert_with(|| {
+                        Instant::now() + every.mul_f64(rng.gen_range(0.0..1.0))
+                    });
+                    let t = *at;
+                    *at += every;
+                    tokio::time::sleep_until(t.into()).await;
+                    Some(t)
+                }
+                None => None,
+            };
             let (k, path) = pick(&mut rng, &shared.params);
             let req = match hyper::Request::get(path.as_str())
                 .header("host", addr.as_str())
@@ -445,7 +474,7 @@ async fn http_worker(
                     continue;
                 }
             };
-            let t0 = Instant::now();
+            let t0 = scheduled.unwrap_or_else(Instant::now);
             let res = match sender.send_request(req).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -484,12 +513,13 @@ async fn http_worker(
     (hs, errors, first_error)
 }
 
-async fn run_http(p: &Params, addr: &str, bearer: &str) -> Result<Run> {
+async fn run_http(p: &Params, addr: &str, bearer: &str, rate: Option<f64>) -> Result<Run> {
     let start = Instant::now();
     let shared = Arc::new(Shared {
         params: p.clone(),
         measure_from: start + Duration::from_secs(p.warmup),
         until: start + Duration::from_secs(p.warmup + p.secs),
+        interval: rate.map(|r| Duration::from_secs_f64(p.conns as f64 / r)),
     });
     let mut tasks = Vec::with_capacity(p.conns);
     for i in 0..p.conns {
@@ -586,6 +616,7 @@ async fn run_floor(p: &Params, url: &str) -> Result<Run> {
         params: p.clone(),
         measure_from: start + Duration::from_secs(p.warmup),
         until: start + Duration::from_secs(p.warmup + p.secs),
+        interval: None,
     });
     let mut tasks = Vec::new();
     for i in 0..p.conns {
@@ -644,20 +675,45 @@ async fn main() -> Result<()> {
         p.secs,
         p.db_conns
     );
-    let http = run_http(&p, &api.addr, &bearer).await?;
+    let http = run_http(&p, &api.addr, &bearer, None).await?;
+    http.print(&format!(
+        "closed loop through labelmint-api: {} connections, each sending its next request when \
+         the answer is in (the most requests/s; latency = queueing, {} in flight / throughput)",
+        p.conns, p.conns
+    ));
+    // Open loop at fractions of that throughput: the latency a client sees at that load.
+    let fractions: Vec<f64> = match std::env::var("BENCH_LOAD_FRACTIONS") {
+        Ok(v) => v.split(',').filter_map(|f| f.trim().parse().ok()).collect(),
+        Err(_) => vec![0.5, 0.8],
+    };
+    let mut open = Vec::new();
+    for f in fractions {
+        let rate = (http.rps() * f).max(1.0);
+        let run = run_http(&p, &api.addr, &bearer, Some(rate)).await?;
+        run.print(&format!(
+            "open loop through labelmint-api: {rate:.0} requests/s offered ({:.0} % of the closed \
+             loop's) over {} connections, latency from each request's scheduled time",
+            f * 100.0,
+            p.conns
+        ));
+        open.push((rate, run));
+    }
     let rss = api.peak_rss_kib();
     drop(api);
-    http.print("through labelmint-api (HTTP/1.1 keep-alive, bearer API key)");
     match rss {
-        Some(kib) => println!("  API peak RSS: {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("  API peak RSS: unknown"),
+        Some(kib) => println!("\nAPI peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("\nAPI peak RSS: unknown"),
     }
 
     if std::env::var("BENCH_SKIP_FLOOR").is_ok_and(|v| v == "1") {
         return Ok(());
     }
     let floor = run_floor(&p, &url).await?;
-    floor.print("floor: the same reads as SQL from a pool of the same size (no HTTP, no JSON)");
+    floor.print(&format!(
+        "floor, closed loop: the same reads as SQL from a pool of {} connections shared by {} \
+         tasks (no HTTP, no JSON, no auth; the transaction read is one SELECT, the API makes 3)",
+        p.db_conns, p.conns
+    ));
     let p99 = |r: &Run| r.total.value_at_quantile(0.99) as f64 / 1000.0;
     println!(
         "\nAPI / floor: {:.2}x the requests/s, p99 {:.2} ms vs {:.2} ms",

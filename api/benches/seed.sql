@@ -30,14 +30,14 @@ UNION ALL SELECT address, 'vault', NULL, currency FROM ledger_vaults;
 
 -- tx i: class i % 10 < 7 on escrow ((i * 7919) % projects) + 1, else on vault TON/USD by i % 2.
 CREATE TEMP TABLE bench_tx AS
-SELECT i::bigint AS i,
+SELECT i,
        CASE WHEN i % 10 < 7 THEN pg_temp.addr('escrow' || ((i * 7919) % :n_projects + 1))
             WHEN i % 2 = 0 THEN pg_temp.addr('vault-TON') ELSE pg_temp.addr('vault-USD') END AS account,
        CASE WHEN i % 10 < 5 THEN 'ev_deposit' WHEN i % 10 < 7 THEN 'ev_release'
             WHEN i % 97 = 0 THEN 'ev_payout_bounced' ELSE 'ev_batch_executed' END AS kind,
        CASE WHEN i % 10 < 7 THEN (i * 7919) % :n_projects + 1 END AS project_id,
        pg_temp.h('tx' || i) AS hash
-FROM generate_series(1, :n_tx) i;
+FROM generate_series(1::bigint, :n_tx) i;
 
 INSERT INTO transactions (account, lt, hash, block_workchain, block_shard, block_seqno,
     mc_seqno, now, prev_trans_hash, prev_trans_lt, orig_status, end_status, total_fees, tx_kind,
@@ -96,13 +96,13 @@ SELECT address, 5000000000, 'active', 1000, NULL, :n_tx / 8 + 1 FROM watched_acc
 
 -- Batches: b = 1..ceil(items / 250); odd TON, even USD; all confirmed but the last 4 (sent).
 CREATE TEMP TABLE bench_items AS
-SELECT k::bigint AS k, (k - 1) / 250 + 1 AS b, (k - 1) % 250 AS pos,
+SELECT k, (k - 1) / 250 + 1 AS b, (k - 1) % 250 AS pos,
        'worker-' || ((k * 7) % :n_workers) AS worker,
        pg_temp.addr('worker' || ((k * 7) % :n_workers)) AS payout_address,
        CASE WHEN ((k - 1) / 250 + 1) % 2 = 1 THEN 'TON' ELSE 'USD' END AS currency,
        1000000 * (1 + k % 100) AS amount,
        ((k % (:n_projects / 2)) * 2 + CASE WHEN ((k - 1) / 250 + 1) % 2 = 1 THEN 1 ELSE 2 END) AS project_id
-FROM generate_series(1, :n_items) k;
+FROM generate_series(1::bigint, :n_items) k;
 CREATE TEMP TABLE bench_batches AS
 SELECT b, min(currency) AS currency, count(*)::int AS n, sum(amount) AS total,
        b > (SELECT max(b) FROM bench_items) - 4 AS live
