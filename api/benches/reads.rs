@@ -219,6 +219,17 @@ impl Drop for Api {
 }
 
 impl Api {
+    /// CPU seconds the process has used (user + system), from /proc/<pid>/stat.
+    fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which is in parentheses): state is field 3; utime
+        // and stime are 14 and 15, in clock ticks (100 per second on Linux).
+        let rest = stat.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
+    }
+
     fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status
@@ -555,6 +566,7 @@ async fn floor_worker(
         "{} WHERE ($1::bigint IS NULL OR b.id < $1) ORDER BY b.id DESC LIMIT 21",
         labelmint_api::routes::payouts::BATCH_SQL
     );
+    let tx_sql = labelmint_api::routes::transactions::transaction_sql();
     while Instant::now() < shared.until {
         let k = rng.gen_range(0..OPS.len());
         let t0 = Instant::now();
@@ -577,7 +589,7 @@ async fn floor_worker(
                     .await
             }
             Op::Transaction => {
-                sqlx::query("SELECT * FROM transactions WHERE hash = $1")
+                sqlx::query(AssertSqlSafe(tx_sql.as_str()))
                     .bind(tx_hash(rng.gen_range(1..=shared.params.n_tx)).to_vec())
                     .fetch_all(&pool)
                     .await
@@ -675,12 +687,24 @@ async fn main() -> Result<()> {
         p.secs,
         p.db_conns
     );
+    let cpu0 = api.cpu_secs();
     let http = run_http(&p, &api.addr, &bearer, None).await?;
+    let cpu1 = api.cpu_secs();
     http.print(&format!(
         "closed loop through labelmint-api: {} connections, each sending its next request when \
          the answer is in (the most requests/s; latency = queueing, {} in flight / throughput)",
         p.conns, p.conns
     ));
+    if let (Some(a), Some(b)) = (cpu0, cpu1) {
+        // The whole closed run (warm-up included) against the requests it answered.
+        let served = http.rps() * (p.secs + p.warmup) as f64;
+        println!(
+            "  API process CPU: {:.1} s over {} s (about {:.0} µs per request)",
+            b - a,
+            p.secs + p.warmup,
+            (b - a) / served * 1e6
+        );
+    }
     // Open loop at fractions of that throughput: the latency a client sees at that load.
     let fractions: Vec<f64> = match std::env::var("BENCH_LOAD_FRACTIONS") {
         Ok(v) => v.split(',').filter_map(|f| f.trim().parse().ok()).collect(),
@@ -711,7 +735,7 @@ async fn main() -> Result<()> {
     let floor = run_floor(&p, &url).await?;
     floor.print(&format!(
         "floor, closed loop: the same reads as SQL from a pool of {} connections shared by {} \
-         tasks (no HTTP, no JSON, no auth; the transaction read is one SELECT, the API makes 3)",
+         tasks (each read the API's own SQL statement; no HTTP, no JSON encoding, no auth)",
         p.db_conns, p.conns
     ));
     let p99 = |r: &Run| r.total.value_at_quantile(0.99) as f64 / 1000.0;

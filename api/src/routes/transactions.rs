@@ -134,28 +134,13 @@ struct MsgJson {
     op: Option<i64>,
 }
 
-/// A transaction by its hash or by its inbound message's hash (hex or base64).
-#[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
-    security(("bearer" = [])),
-    params(("hash" = String, Path, description = "transaction hash or inbound message hash: 64 hex digits or base64")),
-    responses(
-        (status = 200, body = TransactionView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn get_transaction(
-    State(st): State<AppState>,
-    Caller(who): Caller,
-    Seg(h): Seg,
-) -> Result<Json<TransactionView>, ApiError> {
-    who.require_full_read("a transaction")?;
-    let hash = parse_hash("hash", &h)?.to_vec();
-    // One statement: two index lookups glued by UNION ALL (an `OR t.hash IN (subquery)` made
-    // Postgres scan every transaction: 700 ms at a million rows), then the transaction's
-    // messages and events as JSON arrays (one round trip instead of three).
-    let sql = format!(
+/// The transaction read: `$1` is a transaction hash or an inbound message hash (32 bytes).
+/// One statement: two index lookups glued by UNION ALL (an `OR t.hash IN (subquery)` made
+/// Postgres scan every transaction: 700 ms at a million rows), then the transaction's messages
+/// and events as JSON arrays (one round trip instead of three). The bench's database floor
+/// runs it too (`benches/reads.rs`).
+pub fn transaction_sql() -> String {
+    format!(
         "WITH t AS ( \
            SELECT * FROM ( \
              SELECT t.hash, t.account, t.lt, t.now, t.mc_seqno, t.block_workchain, \
@@ -180,7 +165,28 @@ async fn get_transaction(
            (SELECT COALESCE(json_agg({EVENT_JSON} ORDER BY e.msg_idx), '[]'::json) \
             FROM events e WHERE e.tx_hash = t.hash) AS events \
          FROM t"
-    );
+    )
+}
+
+/// A transaction by its hash or by its inbound message's hash (hex or base64).
+#[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
+    security(("bearer" = [])),
+    params(("hash" = String, Path, description = "transaction hash or inbound message hash: 64 hex digits or base64")),
+    responses(
+        (status = 200, body = TransactionView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_transaction(
+    State(st): State<AppState>,
+    Caller(who): Caller,
+    Seg(h): Seg,
+) -> Result<Json<TransactionView>, ApiError> {
+    who.require_full_read("a transaction")?;
+    let hash = parse_hash("hash", &h)?.to_vec();
+    let sql = transaction_sql();
     let tx: TxRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&hash)
         .fetch_optional(&st.pool)
