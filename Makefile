@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench settler-bench
+.PHONY: help up demo-sandbox test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench settler-bench bench-api
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres labelmint_up,"
@@ -28,6 +28,9 @@ help:
 	@echo "make signer-bench       signed 250-item batches/s over HTTP with every policy check (file key, SoftHSM2)"
 	@echo "make settler-bench      10,000 earnings (2,000 workers, 2 TON + 1 USD projects) to confirmed on the devnet"
 	@echo "                        at 400 ms blocks, release build: end to end and the split (sign, send, chain, index, confirm)"
+	@echo "make bench-api          the API's status reads (project, batch list, transaction by hash) over 1,000,000 indexed"
+	@echo "                        transactions and 100,000 payout items, 512 keep-alive connections, release build:"
+	@echo "                        requests/s, p50/p90/p99/p99.9/max, errors, API peak RSS, and the same reads as bare SQL"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -133,3 +136,14 @@ signer-bench: tools pg softhsm
 settler-bench: tools pg
 	$(CARGO) build --release --locked -p labelmint-payout-signer --bin payout-signer
 	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-settler --bench settle
+
+# The status API under load (api/benches/reads.rs): seeds labelmint_api_bench_<params> once
+# (api/benches/seed.sql: 1,000,000 indexed transactions with their messages, events and
+# blocks, 100,000 payout items in 400 ledger batches; reused while the parameters match),
+# starts the release labelmint-api on it (its bench key exempt from rate limits), drives 512
+# keep-alive connections for 5 s warm-up + 30 s, then the same reads as bare SQL (the floor).
+# Knobs: BENCH_TX, BENCH_ITEMS, BENCH_PROJECTS, BENCH_CONNS, BENCH_SECS, BENCH_WARMUP_SECS,
+# BENCH_DB_CONNECTIONS, BENCH_RESEED=1, BENCH_SKIP_FLOOR=1.
+bench-api: tools pg
+	$(CARGO) build --release --locked -p labelmint-api --bin labelmint-api
+	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-api --bench reads

@@ -40,6 +40,9 @@ pub struct WriteConfig {
 /// SELECT on the events and ledger rows that say whose an event is
 /// (migrations/*_api_webhooks.sql).
 pub const DEFAULT_HOOKS_DB_ROLE: &str = "labelmint_api_hooks";
+/// The largest request body taken (bytes): the API's bodies are small JSON (a ton_proof with
+/// its StateInit is about 3 KB); a larger one is a 413 problem.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The largest `limit` a list takes; the default is [`DEFAULT_PAGE`].
 pub const MAX_PAGE: u32 = 200;
@@ -117,6 +120,10 @@ pub struct Config {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// Webhook tables are written as this role (`None`: the login's own rights).
     pub hooks_db_role: Option<String>,
+    /// Rate limits per caller and per client IP, trusted proxies, exempt keys.
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// How long a verified API key or session is believed without a lookup (zero: never).
+    pub credential_cache_ttl: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -140,6 +147,8 @@ impl std::fmt::Debug for Config {
             .field("streams", &self.streams)
             .field("webhooks", &self.webhooks)
             .field("hooks_db_role", &self.hooks_db_role)
+            .field("rate_limits", &self.rate_limits)
+            .field("credential_cache_ttl", &self.credential_cache_ttl)
             .finish()
     }
 }
@@ -149,7 +158,8 @@ impl Config {
     /// hooks roles, migrations applied, devnet addresses, a generous lag bound, ton_proof for
     /// the domain `labelmint.test`, no liteserver, no escrow configuration (tests set
     /// [`Config::writes`]), default streams, webhooks with a random key, the worker polling
-    /// every 100 ms, and private targets allowed (the tests' receivers listen on 127.0.0.1).
+    /// every 100 ms, private targets allowed (the tests' receivers listen on 127.0.0.1), rate
+    /// limits on but at 100,000/s, the default credential cache.
     pub fn test(database_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -178,6 +188,16 @@ impl Config {
                 ..crate::webhooks::WebhookConfig::default()
             },
             hooks_db_role: Some(DEFAULT_HOOKS_DB_ROLE.to_owned()),
+            // On, but far above what any test sends (an authorization matrix makes hundreds
+            // of anonymous requests from 127.0.0.1); the rate limit tests set their own.
+            rate_limits: crate::ratelimit::RateLimits {
+                per_caller: crate::ratelimit::Rate::new(100_000, 100_000)
+                    .unwrap_or(crate::ratelimit::Rate::MIN),
+                per_ip: crate::ratelimit::Rate::new(100_000, 100_000)
+                    .unwrap_or(crate::ratelimit::Rate::MIN),
+                ..crate::ratelimit::RateLimits::default()
+            },
+            credential_cache_ttl: crate::auth::cache::DEFAULT_TTL,
         }
     }
 }

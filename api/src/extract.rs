@@ -15,6 +15,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Postgres text cannot hold NUL (a query with one fails as an internal error): refuse
+        // it here, once for every parameter.
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ApiError::param(
+                "query",
+                "a NUL character (%00) is not allowed",
+            ));
+        }
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| Q(v))
             .map_err(|e| ApiError::param("query", e.body_text()))
@@ -29,15 +41,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Seg {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<String>::from_request_parts(parts, state)
+        let Path(v) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map(|Path(v)| Seg(v))
-            .map_err(|e| ApiError::param("path", e.body_text()))
+            .map_err(|e| ApiError::param("path", e.body_text()))?;
+        if v.contains('\0') {
+            return Err(ApiError::param(
+                "path",
+                "a NUL character (%00) is not allowed",
+            ));
+        }
+        Ok(Seg(v))
     }
 }
 
-/// A JSON body as `T` (a malformed or mistyped body: a 400 problem naming `body`, not axum's
-/// text/plain answer).
+/// A JSON body as `T` (a malformed or mistyped body: a 400 problem naming `body`; another
+/// Content-Type: 415; over the body limit: 413; never axum's text/plain answer).
 #[derive(Debug)]
 pub struct J<T>(pub T);
 
@@ -48,6 +66,14 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for J<T>
         <axum::Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
             .await
             .map(|axum::Json(v)| J(v))
-            .map_err(|e| ApiError::param("body", e.body_text()))
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                    limit: crate::config::DEFAULT_MAX_BODY_BYTES,
+                },
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                    "the body must be JSON: Content-Type: application/json".into(),
+                ),
+                _ => ApiError::param("body", e.body_text()),
+            })
     }
 }

@@ -13,10 +13,13 @@
 //!    SELECT only, as role   |    \  api_keys, ton_proof_payloads, api_sessions only,
 //!    labelmint_api_read     |     \ as role labelmint_api_auth
 //!                           v      v
-//!   request --> request id --> span --> CORS --> gzip --> metrics --> problem+json --> route
+//!   request --> request id --> span --> CORS --> gzip --> metrics --> problem+json -->
 //!   (x-request-id in/out)  (every log line)                          (errors -> RFC 9457)
-//!                                                                          |
-//!   route = Caller (Bearer lmk_... API key | lms_... session; 401 without) -> scope / owner
+//!     --> rate limit: verify the bearer once (cache 5 s) -> the caller's bucket, or the
+//!         client IP's without a valid credential -> 429 + Retry-After when empty
+//!     --> body limit (64 KiB) --> route
+//!
+//!   route = Caller (the verified credential; 401 without) -> scope / owner
 //!           check (403) -> the read, filtered to the caller's wallet when it is scoped
 //!
 //!  wallet login:  POST /v1/auth/ton-proof/payload --> payload (random, stored, 15 min)
@@ -66,6 +69,9 @@
 //!   signatures and sealed secrets ([`webhooks::sign`]), the SSRF rules
 //!   ([`webhooks::ssrf`]), the retry schedule ([`webhooks::Backoff`]) and the
 //!   [`webhooks::Clock`].
+//! - [`ratelimit`]: token buckets per verified caller and per client IP (`governor`), the
+//!   trusted-proxy rule for `X-Forwarded-For`, pruning; [`auth::cache`]: verified credentials
+//!   kept briefly. [`routes::document`] finishes the OpenAPI document (descriptions, 429).
 //! - [`problem::ApiError`] is every request error; one place turns it into problem+json with a
 //!   stable `type` URI (`https://labelmint.dev/problems/<kind>`), the request path as
 //!   `instance` and the request id.
@@ -113,6 +119,11 @@
 //! - Store a webhook signing secret in clear (sealed under the webhook key), show it more than
 //!   once, or call a URL that resolves to a loopback, private or link-local address unless
 //!   configured to (checked when made and at every connection).
+//! - Let anyone spend another caller's rate limit: a caller's bucket is keyed by the
+//!   *verified* credential; a wrong secret counts against the sender's IP. Believe
+//!   `X-Forwarded-For` from a peer that is not a configured trusted proxy.
+//! - Keep a revoked key or ended session working on this instance: revoke, rotate and logout
+//!   drop the cached entry at once (other replicas: within the cache TTL).
 //!
 //! ## Errors and features
 //!
@@ -143,6 +154,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod storage;

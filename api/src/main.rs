@@ -12,6 +12,7 @@ use labelmint_api::config::{
     DEFAULT_AUTH_DB_ROLE, DEFAULT_DB_ROLE, DEFAULT_FEE_BPS, DEFAULT_HOOKS_DB_ROLE, DEFAULT_LISTEN,
     DEFAULT_WRITE_DB_ROLE, WriteConfig,
 };
+use labelmint_api::ratelimit::{Rate, RateLimits};
 use labelmint_api::webhooks::{SealKey, WebhookConfig};
 use labelmint_api::{Config, Network};
 
@@ -116,6 +117,45 @@ struct Args {
     /// The role webhook tables are written as. Empty: the login's own.
     #[arg(long, env = "LABELMINT_API_HOOKS_DB_ROLE", default_value = DEFAULT_HOOKS_DB_ROLE)]
     hooks_db_role: String,
+    /// No rate limits at all (a private deployment). To spare one integrator, or a benchmark's
+    /// key, use --rate-limit-exempt-key instead.
+    #[arg(long, env = "LABELMINT_API_RATE_LIMIT_OFF")]
+    rate_limit_off: bool,
+    /// Requests per second each API key or wallet session may make, sustained.
+    #[arg(long, env = "LABELMINT_API_RATE_PER_CALLER", default_value_t = labelmint_api::ratelimit::DEFAULT_PER_CALLER.0)]
+    rate_per_caller: u32,
+    /// Requests each API key or wallet session may make at once after a quiet period.
+    #[arg(long, env = "LABELMINT_API_BURST_PER_CALLER", default_value_t = labelmint_api::ratelimit::DEFAULT_PER_CALLER.1)]
+    burst_per_caller: u32,
+    /// Requests per second each client IP may make without a valid credential, sustained.
+    #[arg(long, env = "LABELMINT_API_RATE_PER_IP", default_value_t = labelmint_api::ratelimit::DEFAULT_PER_IP.0)]
+    rate_per_ip: u32,
+    /// Requests each client IP may make at once without a valid credential.
+    #[arg(long, env = "LABELMINT_API_BURST_PER_IP", default_value_t = labelmint_api::ratelimit::DEFAULT_PER_IP.1)]
+    burst_per_ip: u32,
+    /// An API key id (16 hex digits) that is never rate limited (repeat).
+    #[arg(
+        long = "rate-limit-exempt-key",
+        env = "LABELMINT_API_RATE_LIMIT_EXEMPT_KEYS",
+        value_delimiter = ','
+    )]
+    rate_limit_exempt_keys: Vec<String>,
+    /// A reverse proxy's address or network (`10.0.0.1`, `10.0.0.0/8`; repeat) whose
+    /// X-Forwarded-For is believed for the client IP. None: the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LABELMINT_API_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
+    /// How long a verified API key or session is believed without a database lookup
+    /// (milliseconds; 0: look up every request). Revocation reaches other replicas this late.
+    #[arg(
+        long,
+        env = "LABELMINT_API_CREDENTIAL_CACHE_MS",
+        default_value_t = 5_000
+    )]
+    credential_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -195,6 +235,36 @@ impl Args {
         })
     }
 
+    fn rate_limits(&self) -> Result<RateLimits> {
+        let per_caller = Rate::new(self.rate_per_caller, self.burst_per_caller)
+            .context("--rate-per-caller and --burst-per-caller must be at least 1")?;
+        let per_ip = Rate::new(self.rate_per_ip, self.burst_per_ip)
+            .context("--rate-per-ip and --burst-per-ip must be at least 1")?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| format!("--trusted-proxy {p}: not an IP address or network"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for k in &self.rate_limit_exempt_keys {
+            if k.len() != 16 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!("--rate-limit-exempt-key {k}: a key id is 16 hex digits");
+            }
+        }
+        Ok(RateLimits {
+            enabled: !self.rate_limit_off,
+            per_caller,
+            per_ip,
+            exempt_keys: self.rate_limit_exempt_keys.clone(),
+            trusted_proxies,
+            ..RateLimits::default()
+        })
+    }
+
     fn into_config(self) -> Result<Config> {
         let network = match self.network {
             NetworkArg::Mainnet => Network::Mainnet,
@@ -209,7 +279,10 @@ impl Args {
         let liteservers = self.liteservers()?;
         let writes = self.writes()?;
         let webhooks = self.webhooks()?;
+        let rate_limits = self.rate_limits()?;
         Ok(Config {
+            rate_limits,
+            credential_cache_ttl: Duration::from_millis(self.credential_cache_ms),
             write_db_role: Some(self.write_db_role.clone()).filter(|r| !r.is_empty()),
             writes,
             webhooks,

@@ -121,6 +121,23 @@ pub enum ApiError {
     /// 503: this server has no webhook key configured.
     #[error("webhooks are not configured on this server (no webhook key)")]
     WebhooksUnavailable,
+    /// 429: the caller's (or the client IP's) token bucket is empty.
+    #[error("too many requests for this {by}; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Whole seconds until a token is back (also the `Retry-After` header).
+        retry_after_secs: u64,
+        /// `caller` or `client IP`: whose bucket.
+        by: &'static str,
+    },
+    /// 413: the request body is larger than the server takes.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the body is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -179,6 +196,12 @@ pub enum ProblemKind {
     WebhookUrlRefused,
     /// 503 `webhooks-unavailable`.
     WebhooksUnavailable,
+    /// 429 `rate-limited`.
+    RateLimited,
+    /// 413 `payload-too-large`.
+    PayloadTooLarge,
+    /// 415 `unsupported-media-type`.
+    UnsupportedMediaType,
 }
 
 impl ProblemKind {
@@ -206,6 +229,9 @@ impl ProblemKind {
             ProblemKind::TooManyStreams => "too-many-streams",
             ProblemKind::WebhookUrlRefused => "webhook-url-refused",
             ProblemKind::WebhooksUnavailable => "webhooks-unavailable",
+            ProblemKind::RateLimited => "rate-limited",
+            ProblemKind::PayloadTooLarge => "payload-too-large",
+            ProblemKind::UnsupportedMediaType => "unsupported-media-type",
         }
     }
 
@@ -233,6 +259,9 @@ impl ProblemKind {
             ProblemKind::TooManyStreams => "Too many streams",
             ProblemKind::WebhookUrlRefused => "Webhook URL refused",
             ProblemKind::WebhooksUnavailable => "Webhooks unavailable",
+            ProblemKind::RateLimited => "Too many requests",
+            ProblemKind::PayloadTooLarge => "Payload too large",
+            ProblemKind::UnsupportedMediaType => "Unsupported media type",
         }
     }
 
@@ -258,6 +287,9 @@ impl ProblemKind {
             | ProblemKind::InvalidCredentials
             | ProblemKind::TonProof(_) => StatusCode::UNAUTHORIZED,
             ProblemKind::InsufficientScope | ProblemKind::NotOwner => StatusCode::FORBIDDEN,
+            ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 }
@@ -288,6 +320,9 @@ impl ApiError {
             ApiError::TooManyStreams { .. } => ProblemKind::TooManyStreams,
             ApiError::WebhookUrlRefused(_) => ProblemKind::WebhookUrlRefused,
             ApiError::WebhooksUnavailable => ProblemKind::WebhooksUnavailable,
+            ApiError::RateLimited { .. } => ProblemKind::RateLimited,
+            ApiError::PayloadTooLarge { .. } => ProblemKind::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => ProblemKind::UnsupportedMediaType,
         }
     }
 
@@ -403,10 +438,12 @@ pub async fn finish(req: Request, next: Next) -> Response {
     let (mut parts, _) = res.into_parts();
     let fresh = problem_response(&p);
     let (fresh_parts, body) = fresh.into_parts();
-    // Keep the handler's own headers (e.g. `Idempotent-Replayed`); the problem's own
-    // (content type, WWW-Authenticate) replace theirs.
+    // The fresh headers win (type, length); the route's own (Retry-After, RateLimit-*,
+    // Allow, Idempotent-Replayed) stay.
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.extend(fresh_parts.headers);
+    for (name, value) in &fresh_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
     parts.extensions.insert(p);
     Response::from_parts(parts, body)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request};
 use axum::middleware;
 use sqlx::PgPool;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub streams: Arc<crate::streams::Hub>,
     /// Webhooks (`None`: no webhook key configured; the routes answer 503).
     pub hooks: Option<Arc<Hooks>>,
+    /// The rate limits' buckets.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
 }
 
 /// What the write routes need.
@@ -72,9 +75,16 @@ pub struct Hooks {
     pub sender: crate::webhooks::deliver::Sender,
 }
 
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where Swagger UI is served (it and [`OPENAPI_PATH`] are the only routes outside the
+/// document; every other route is registered through `utoipa_axum::routes!`, which writes the
+/// document's path and method from the same handler, and the tests check both ways).
+pub const DOCS_PATH: &str = "/docs";
+
 /// The OpenAPI document and the routes that produce it, before state and layers.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
+    let (routes, doc) = OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::projects::router())
         .merge(routes::project_writes::router())
@@ -87,7 +97,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
         .merge(routes::admin::router())
-        .split_for_parts()
+        .split_for_parts();
+    let (routes, mut doc) = (routes, doc);
+    routes::document::finish(&mut doc);
+    (routes, doc)
 }
 
 /// The whole application: routes, `/openapi.json`, `/docs`, fallbacks and layers.
@@ -122,10 +135,15 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
         ))
     };
     routes
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(CatchPanicLayer::custom(problem::from_panic))
+        .layer(DefaultBodyLimit::max(crate::config::DEFAULT_MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::enforce,
+        ))
         .layer(middleware::from_fn(problem::finish))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -258,6 +276,7 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             pool: auth_pool,
             proof: config.proof.clone(),
             keys,
+            cache: crate::auth::cache::CredentialCache::new(config.credential_cache_ttl),
         }),
         metrics_loopback_only: !config.metrics_public,
         writes: Arc::new(WriteState {
@@ -265,7 +284,9 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             config: config.writes.clone(),
             global_id: config.network.global_id(),
         }),
+        limiter: Arc::new(crate::ratelimit::Limiter::new(config.rate_limits.clone())),
     };
+    crate::ratelimit::spawn_pruner(&state.limiter);
     let app = app(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

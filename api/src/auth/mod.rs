@@ -19,6 +19,7 @@
 //! `/openapi.json`, `/docs` and `/v1/auth/*` (the login itself). Everything else takes one, so
 //! an anonymous request is a 401 before any parameter is read.
 
+pub mod cache;
 pub mod keys;
 pub mod secret;
 pub mod sessions;
@@ -79,6 +80,8 @@ pub struct AuthState {
     /// `get_public_key` of deployed wallets (`None`: no liteserver configured; a proof then
     /// needs its StateInit).
     pub keys: Option<KeyReader>,
+    /// Credentials verified in the last few seconds.
+    pub cache: cache::CredentialCache,
 }
 
 /// A caller who proved who they are.
@@ -159,8 +162,8 @@ impl Principal {
 pub struct Caller(pub Principal);
 
 /// The bearer text of a request, if any (`Err`: an Authorization header that is not Bearer).
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
+fn bearer_text(headers: &header::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let v = v.to_str().map_err(|_| ApiError::InvalidCredentials)?;
@@ -173,10 +176,85 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 
 /// The hash of the session token a request carries (logout), if it carries one.
 pub fn session_hash(parts: &Parts) -> Result<[u8; 32], ApiError> {
-    match bearer(parts)?.map(secret::parse_bearer) {
+    match bearer_text(&parts.headers)?.map(secret::parse_bearer) {
         Some(Some(Bearer::Session { sha256 })) => Ok(sha256),
         Some(_) => Err(ApiError::InvalidCredentials),
         None => Err(ApiError::AuthenticationRequired),
+    }
+}
+
+/// What the request's `Authorization` header proved, worked out once per request (by the
+/// rate limiter's middleware, [`crate::ratelimit::enforce`]) and kept in its extensions for
+/// [`Caller`].
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// No `Authorization` header.
+    Missing,
+    /// A live key or session.
+    Verified(Principal),
+    /// Malformed, unknown, rotated, revoked or expired.
+    Invalid,
+    /// The auth database did not answer (503).
+    Unavailable,
+    /// The lookup failed otherwise (500; logged).
+    Failed,
+}
+
+/// Verifies the request's credential: the cache first, then the key or session tables.
+pub async fn authenticate(headers: &header::HeaderMap, st: &AppState) -> AuthOutcome {
+    match verify(headers, st).await {
+        Ok(Some(who)) => AuthOutcome::Verified(who),
+        Ok(None) => AuthOutcome::Missing,
+        Err(ApiError::DatabaseUnavailable(e)) => {
+            tracing::warn!(cause = %e, "credential lookup: database unavailable");
+            AuthOutcome::Unavailable
+        }
+        Err(ApiError::Internal(e)) => {
+            tracing::error!(cause = %e, "credential lookup failed");
+            AuthOutcome::Failed
+        }
+        Err(_) => AuthOutcome::Invalid,
+    }
+}
+
+async fn verify(headers: &header::HeaderMap, st: &AppState) -> Result<Option<Principal>, ApiError> {
+    let Some(text) = bearer_text(headers)? else {
+        return Ok(None);
+    };
+    let pool = &st.auth.pool;
+    let cache = &st.auth.cache;
+    match secret::parse_bearer(text).ok_or(ApiError::InvalidCredentials)? {
+        Bearer::Key { key_id, sha256 } => {
+            let ck = cache::CacheKey::Key(key_id.clone(), sha256);
+            if let Some(who) = cache.get(&ck) {
+                return Ok(Some(who));
+            }
+            let key = keys::lookup(pool, &key_id, &sha256)
+                .await?
+                .ok_or(ApiError::InvalidCredentials)?;
+            tracing::debug!(key_id = %key.key_id, scope = key.scope.as_str(), "api key");
+            let who = Principal::Key {
+                key_id: key.key_id,
+                scope: key.scope,
+                client: key.client,
+            };
+            cache.put(ck, who.clone(), None);
+            Ok(Some(who))
+        }
+        Bearer::Session { sha256 } => {
+            let ck = cache::CacheKey::Session(sha256);
+            if let Some(who) = cache.get(&ck) {
+                return Ok(Some(who));
+            }
+            let (address, ms_left) = sessions::lookup(pool, &sha256)
+                .await?
+                .ok_or(ApiError::InvalidCredentials)?;
+            tracing::debug!(%address, "session");
+            let who = Principal::Session { address };
+            let left = Duration::from_millis(u64::try_from(ms_left).unwrap_or(0));
+            cache.put(ck, who.clone(), Some(std::time::Instant::now() + left));
+            Ok(Some(who))
+        }
     }
 }
 
@@ -184,27 +262,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
-        let text = bearer(parts)?.ok_or(ApiError::AuthenticationRequired)?;
-        let pool = &st.auth.pool;
-        match secret::parse_bearer(text).ok_or(ApiError::InvalidCredentials)? {
-            Bearer::Key { key_id, sha256 } => {
-                let key = keys::lookup(pool, &key_id, &sha256)
-                    .await?
-                    .ok_or(ApiError::InvalidCredentials)?;
-                tracing::debug!(key_id = %key.key_id, scope = key.scope.as_str(), "api key");
-                Ok(Caller(Principal::Key {
-                    key_id: key.key_id,
-                    scope: key.scope,
-                    client: key.client,
-                }))
+        let outcome = match parts.extensions.get::<AuthOutcome>() {
+            Some(o) => o.clone(),
+            // Served without the middleware (a router a test builds by hand): verify here.
+            None => authenticate(&parts.headers, st).await,
+        };
+        match outcome {
+            AuthOutcome::Verified(who) => Ok(Caller(who)),
+            AuthOutcome::Missing => Err(ApiError::AuthenticationRequired),
+            AuthOutcome::Invalid => Err(ApiError::InvalidCredentials),
+            AuthOutcome::Unavailable => {
+                Err(ApiError::DatabaseUnavailable(sqlx::Error::PoolTimedOut))
             }
-            Bearer::Session { sha256 } => {
-                let address = sessions::lookup(pool, &sha256)
-                    .await?
-                    .ok_or(ApiError::InvalidCredentials)?;
-                tracing::debug!(%address, "session");
-                Ok(Caller(Principal::Session { address }))
-            }
+            AuthOutcome::Failed => Err(ApiError::Internal(
+                "the credential could not be checked (logged above)".into(),
+            )),
         }
     }
 }

@@ -37,10 +37,15 @@ pub async fn create(
     Ok((token, expires))
 }
 
-/// The wallet of a live session (`None`: unknown, expired or revoked).
-pub async fn lookup(pool: &PgPool, sha256: &[u8; 32]) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT address FROM api_sessions WHERE token_sha256 = $1 \
+/// The wallet of a live session and the milliseconds it has left (`None`: unknown, expired or
+/// revoked).
+pub async fn lookup(
+    pool: &PgPool,
+    sha256: &[u8; 32],
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT address, (EXTRACT(EPOCH FROM expires_at - now()) * 1000)::bigint \
+         FROM api_sessions WHERE token_sha256 = $1 \
            AND revoked_at IS NULL AND expires_at > now()",
     )
     .bind(sha256.as_slice())

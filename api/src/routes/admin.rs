@@ -137,6 +137,7 @@ async fn rotate_key(
 ) -> Result<Json<IssuedKey>, ApiError> {
     who.require_admin()?;
     let i = keys::rotate(&st.auth.pool, key_id(&id)?).await?;
+    st.auth.cache.forget_key(&i.info.key_id);
     tracing::info!(key_id = %i.info.key_id, "API key rotated");
     Ok(Json(issued(i)))
 }
@@ -158,6 +159,7 @@ async fn revoke_key(
 ) -> Result<Json<KeyInfo>, ApiError> {
     who.require_admin()?;
     let info = keys::revoke(&st.auth.pool, key_id(&id)?).await?;
+    st.auth.cache.forget_key(&info.key_id);
     tracing::info!(key_id = %info.key_id, "API key revoked");
     Ok(Json(info))
 }

@@ -334,6 +334,7 @@ async fn check_proof(
     ))]
 async fn logout(State(st): State<AppState>, parts: Parts) -> Result<StatusCode, ApiError> {
     let hash = crate::auth::session_hash(&parts)?;
+    st.auth.cache.forget_session(&hash);
     if sessions::revoke(&st.auth.pool, &hash).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

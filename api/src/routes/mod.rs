@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod document;
 pub mod indexer;
 pub mod ops;
 pub mod payouts;

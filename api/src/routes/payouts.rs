@@ -92,7 +92,8 @@ struct BatchRow {
     expired_at_chain: Option<i64>,
 }
 
-const BATCH_SQL: &str = "\
+/// The batch read (the bench's database floor runs it too: `benches/reads.rs`).
+pub const BATCH_SQL: &str = "\
 SELECT b.id, b.vault, b.currency, c.decimals, b.query_id::text AS query_id, b.created_at, \
   b.valid_until, b.state, b.item_count, b.total::text AS total, b.signed_hash, b.sent_hash, \
   b.confirmed_tx, b.confirmed_lt, b.confirmed_now, b.expired_at_chain \

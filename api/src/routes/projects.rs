@@ -100,7 +100,8 @@ struct ProjectRow {
     deadline: Option<i64>,
 }
 
-const PROJECT_SQL: &str = "\
+/// The project read (the bench's database floor runs it too: `benches/reads.rs`).
+pub const PROJECT_SQL: &str = "\
 SELECT p.project_id::text AS project_id, p.escrow, p.client, p.currency, c.decimals, p.state, \
   (f.deposited + f.recovered - f.released - f.fees + f.release_bounced - f.refunded \
     + f.refund_bounced)::text AS budget, \
@@ -232,7 +233,7 @@ async fn get_project(
 }
 
 /// An event the indexer decoded from a contract's external-out message.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct EventView {
     /// The TL-B constructor: `ev_deposit`, `ev_release`, `ev_payout_bounced`, ...
     pub kind: String,
@@ -275,6 +276,14 @@ pub(crate) struct EventRow {
     pub(crate) payout_item_id: Option<String>,
     pub(crate) fields: serde_json::Value,
 }
+
+/// An [`EventView`] as a JSON object built by Postgres (`e` is the events row): the
+/// transaction read gets its events in the same statement.
+pub(crate) const EVENT_JSON: &str = "json_build_object('kind', e.kind, \
+    'tx_hash', encode(e.tx_hash, 'hex'), 'msg_idx', e.msg_idx, 'lt', e.lt::text, 'now', e.now, \
+    'mc_seqno', e.mc_seqno, 'amount', e.amount::text, 'fee', e.fee::text, \
+    'balance_after', e.balance_after::text, 'query_id', e.query_id::text, \
+    'payout_item_id', e.payout_item_id::text, 'fields', e.fields)";
 
 /// The columns of an [`EventRow`].
 pub(crate) const EVENT_COLS: &str = "kind, tx_hash, msg_idx, lt, now, mc_seqno, \

@@ -3,7 +3,11 @@
 
 mod auth;
 mod devnet_writes;
+mod garbage;
+mod limits;
+mod openapi;
 mod ops;
+mod raw;
 mod reads;
 mod sse;
 mod streams;
