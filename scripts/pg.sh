@@ -106,8 +106,12 @@ HBA
             exit 1
         fi
         # Settings on the command line, not in postgresql.conf: the port or folder may change.
+        # authentication_timeout 5 s (default 60): a test whose runtime stops mid-connect (its
+        # scratch database dropped while a pool was reconnecting) leaves a backend in
+        # "authentication", and DROP DATABASE waits for every backend to absorb its barrier:
+        # 60 s per such test. Local password auth takes milliseconds.
         as_pg "$(bindir)/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $SOCK -c max_connections=200" \
+            -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $SOCK -c max_connections=200 -c authentication_timeout=5s" \
             start >/dev/null
     fi
     psql_su() { as_pg "$(bindir)/psql" -h "$SOCK" -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }

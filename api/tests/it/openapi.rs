@@ -164,9 +164,18 @@ async fn every_route_served_is_in_the_document_with_every_method() {
     // app adds only the document and Swagger UI. A plain axum `.route(` would not be listed.
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
     let mut files = vec![format!("{src}/server.rs")];
-    for e in std::fs::read_dir(format!("{src}/routes")).expect("routes dir") {
-        files.push(e.expect("entry").path().display().to_string());
+    let mut dirs = vec![std::path::PathBuf::from(format!("{src}/routes"))];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).expect("routes dir") {
+            let path = e.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path.display().to_string());
+            }
+        }
     }
+    assert!(files.len() > 10, "{files:?}");
     for f in files {
         let text = std::fs::read_to_string(&f).expect("source");
         for needle in [".route(", ".route_service(", ".nest(", ".nest_service("] {
