@@ -50,7 +50,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
 /// Bumped when seed.sql changes shape: a seed of another version is not reused.
-const SEED_VERSION: u32 = 1;
+const SEED_VERSION: u32 = 2;
 
 #[derive(Debug, Clone)]
 struct Params {
@@ -168,6 +168,10 @@ async fn ensure_seed(admin: &str, p: &Params) -> Result<String> {
         .migrate()
         .await
         .context("ledger migrations")?;
+    // The API's write migration grants on the signer's allowlist: its tables first.
+    labelmint_payout_signer::store::migrate(&pool)
+        .await
+        .context("payout-signer migrations")?;
     let sql = include_str!("seed.sql")
         .replace(":n_tx", &p.n_tx.to_string())
         .replace(":n_items", &p.n_items.to_string())

@@ -50,7 +50,7 @@ SELECT account, 1000 + i * 10, hash, 0, -9223372036854775808, i / 8, i / 8 + 1,
 FROM bench_tx;
 
 INSERT INTO messages (tx_hash, direction, idx, msg_hash, msg_kind, src, dst, value, fwd_fee,
-    bounce, bounced, created_lt, created_at, op, body_hash)
+    bounce, bounced, created_lt, created_at, op, body_hash, norm_hash)
 SELECT hash, 'in', 0, pg_temp.h('in' || i),
        CASE WHEN kind = 'ev_deposit' THEN 'int' ELSE 'ext_in' END,
        CASE WHEN kind = 'ev_deposit' THEN pg_temp.addr('client' || (project_id % 50)) END,
@@ -61,11 +61,12 @@ SELECT hash, 'in', 0, pg_temp.h('in' || i),
        CASE WHEN kind = 'ev_deposit' THEN false END,
        CASE WHEN kind = 'ev_deposit' THEN 999 + i * 10 END,
        CASE WHEN kind = 'ev_deposit' THEN 1700000000 + i / 4 END,
-       305419896 + i % 7, pg_temp.h('body-in' || i)
+       305419896 + i % 7, pg_temp.h('body-in' || i),
+       CASE WHEN kind = 'ev_deposit' THEN NULL ELSE pg_temp.h('norm' || i) END
 FROM bench_tx
 UNION ALL
 SELECT hash, 'out', 0, pg_temp.h('out' || i), 'ext_out', account, NULL, NULL, NULL, NULL, NULL,
-       1001 + i * 10, 1700000000 + i / 4, 2882400000 + i % 7, pg_temp.h('body-out' || i)
+       1001 + i * 10, 1700000000 + i / 4, 2882400000 + i % 7, pg_temp.h('body-out' || i), NULL
 FROM bench_tx;
 
 INSERT INTO events (tx_hash, msg_idx, contract, contract_kind, lt, now, mc_seqno, kind,
