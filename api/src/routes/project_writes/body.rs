@@ -91,9 +91,36 @@ pub fn deadline(v: Option<&Value>, now: u64) -> Result<u32, ApiError> {
     u32::try_from(t).map_err(|_| ApiError::param(FIELD, "does not fit the escrow's uint32"))
 }
 
-/// An amount in the currency's unit (`"12.5"`) -> base units.
+/// The largest amount a message can carry: TL-B `Coins` is below 2^120 base units (with the
+/// TON a message attaches on top, so leave a margin of 2^100).
+const MAX_AMOUNT: u128 = (1 << 120) - (1 << 100);
+
+/// An amount in the currency's unit (`"12.5"`) -> base units; more than a message can carry
+/// is a 400 naming the field, never a failed build later.
 pub fn amount(field: &str, s: &str, decimals: u8) -> Result<u128, ApiError> {
-    crate::escrow::parse_units(s, decimals).map_err(|e| ApiError::param(field, e))
+    let v = crate::escrow::parse_units(s, decimals).map_err(|e| ApiError::param(field, e))?;
+    if v > MAX_AMOUNT {
+        return Err(ApiError::param(
+            field,
+            format!("{s:?} is more than a TON message can carry (Coins < 2^120 base units)"),
+        ));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_beyond_coins_are_refused_by_field() {
+        assert_eq!(amount("budget", "12.5", 9).ok(), Some(12_500_000_000));
+        // 10^29 TON = 10^38 nanoTON: fits u128, not Coins.
+        let e = amount("budget", "100000000000000000000000000000", 9).expect_err("too much");
+        assert!(e.to_string().contains("more than a TON message"), "{e}");
+        assert!(amount("amount", &MAX_AMOUNT.to_string(), 0).is_ok());
+        assert!(amount("amount", &(MAX_AMOUNT + 1).to_string(), 0).is_err());
+    }
 }
 
 /// RFC 3339 (UTC) of unix seconds.
