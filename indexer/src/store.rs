@@ -90,6 +90,8 @@ impl Store {
     /// Fills `messages.norm_hash` (TEP-467) of the external-in messages indexed before the
     /// column existed, from their transactions' BOCs, in pages; returns how many it filled. A
     /// BOC that does not decode is logged and left NULL (it was indexed, so it decoded once).
+    /// The pending rows have a partial index of their own: on an up-to-date database this is
+    /// one lookup in an empty index, not a scan of `messages`.
     async fn backfill_norm_hashes(&self) -> Result<u64> {
         let mut after: Vec<u8> = Vec::new();
         let mut filled = 0u64;
