@@ -99,22 +99,11 @@ impl WalletV4R2 {
         transfers: &[Transfer],
         with_init: bool,
     ) -> Result<Cell> {
-        let mut unsigned = CellBuilder::new();
-        unsigned.store_u32(self.wallet_id)?;
-        unsigned.store_u32(valid_until)?;
-        unsigned.store_u32(seqno)?;
-        unsigned.store_u8(0)?; // op 0: simple send
-        for t in transfers {
-            unsigned.store_u8(t.mode)?;
-            unsigned.store_reference(internal_message(t)?)?;
-        }
-        let unsigned = unsigned.build()?;
-        let signature = self.key.sign(unsigned.repr_hash().as_slice()).to_bytes();
-
-        let mut body = CellBuilder::new();
-        body.store_raw(&signature, 512)?;
-        body.store_slice(unsigned.as_slice()?)?;
-        let body = body.build()?;
+        let msgs = transfers
+            .iter()
+            .map(|t| Ok((t.mode, internal_message(t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let body = v4r2_signed_body(&self.key, self.wallet_id, seqno, valid_until, &msgs)?;
 
         let init = if with_init {
             Some(self.state_init()?)
@@ -123,6 +112,33 @@ impl WalletV4R2 {
         };
         external_message(&self.address()?, init.as_ref(), body)
     }
+}
+
+/// The signed body of a v4r2 external (what a wallet app signs): signature, then wallet id,
+/// valid_until, seqno, op 0 and a (mode, ^message) pair per message. `msgs` are internal
+/// messages as built cells (a TonConnect request's messages carry StateInits and payloads).
+pub fn v4r2_signed_body(
+    key: &SigningKey,
+    wallet_id: u32,
+    seqno: u32,
+    valid_until: u32,
+    msgs: &[(u8, Cell)],
+) -> Result<Cell> {
+    let mut unsigned = CellBuilder::new();
+    unsigned.store_u32(wallet_id)?;
+    unsigned.store_u32(valid_until)?;
+    unsigned.store_u32(seqno)?;
+    unsigned.store_u8(0)?; // op 0: simple send
+    for (mode, m) in msgs {
+        unsigned.store_u8(*mode)?;
+        unsigned.store_reference(m.clone())?;
+    }
+    let unsigned = unsigned.build()?;
+    let signature = key.sign(unsigned.repr_hash().as_slice()).to_bytes();
+    let mut body = CellBuilder::new();
+    body.store_raw(&signature, 512)?;
+    body.store_slice(unsigned.as_slice()?)?;
+    Ok(body.build()?)
 }
 
 fn store_init_and_body(b: &mut CellBuilder, init: Option<&StateInit>, body: Cell) -> Result<()> {

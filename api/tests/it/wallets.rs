@@ -115,21 +115,15 @@ impl TestWallet {
             .collect();
         let body = match self.kind.as_str() {
             "v4r2" => {
-                let mut u = CellBuilder::new();
-                u.store_u32(self.wallet_id).expect("id");
-                u.store_u32(valid_until).expect("valid_until");
-                u.store_u32(seqno).expect("seqno");
-                u.store_u8(0).expect("op");
-                for m in &msgs {
-                    u.store_u8(3).expect("mode");
-                    u.store_reference(m.clone()).expect("msg");
-                }
-                let u = u.build().expect("unsigned");
-                let sig = self.key.sign(u.repr_hash().as_slice()).to_bytes();
-                let mut b = CellBuilder::new();
-                b.store_raw(&sig, 512).expect("signature");
-                b.store_slice(u.as_slice().expect("slice")).expect("body");
-                b.build().expect("body")
+                let moded: Vec<(u8, Cell)> = msgs.iter().map(|m| (3, m.clone())).collect();
+                labelmint_devnet::wallet::v4r2_signed_body(
+                    &self.key,
+                    self.wallet_id,
+                    seqno,
+                    valid_until,
+                    &moded,
+                )
+                .expect("v4r2 body")
             }
             "v5r1" => {
                 // out_list$_ prev:^OutList action:(action_send_msg#0ec3c86d mode:uint8
