@@ -1,5 +1,6 @@
 //! The liteserver: ADNL transport (ton_liteapi's peer, tokio-tower) and the request handler.
 
+pub mod block_proof;
 pub mod convert;
 pub mod global_config;
 pub mod handler;
