@@ -5,3 +5,4 @@ pub mod convert;
 pub mod global_config;
 pub mod handler;
 pub mod server;
+pub mod tcp_auth;

@@ -6,7 +6,9 @@
 //! error that closes the connection. [`LiteTransport`] decodes the frames itself: an
 //! `adnl.message.query` whose request does not decode is answered with `liteServer.error`
 //! (its query id is readable before the request); only frames that are not a query at all
-//! (garbage on the socket) end the connection.
+//! (garbage on the socket) end the connection. TON's `tcp.authentificate` handshake (which
+//! tonlib starts every connection with) is answered as TON's server does
+//! ([`crate::liteapi::tcp_auth`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use ton_liteapi::tl::response::Response;
 use ton_liteapi::types::LiteError;
 
 use crate::liteapi::handler::{codes, handle};
+use crate::liteapi::tcp_auth::{TcpAuth, is_auth_frame};
 use crate::node::Node;
 
 /// TL id of `adnl.message.query query_id:int256 query:bytes`.
@@ -50,6 +53,22 @@ pub enum Incoming {
         /// Echoed in the pong.
         random_id: u64,
     },
+    /// A `tcp.authentificate` step the transport handled; `Some` is its answer frame.
+    Auth {
+        /// The raw answer (`tcp.authentificationNonce`), none for `authentificationComplete`.
+        reply: Option<Vec<u8>>,
+    },
+}
+
+/// One frame to a liteclient.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// An ADNL message (answer or pong).
+    Message(Message),
+    /// A raw TL frame.
+    Raw(Vec<u8>),
+    /// Nothing to send.
+    Nothing,
 }
 
 /// Decodes one ADNL frame. `Err` only for frames that are not a liteserver query or ping.
@@ -81,12 +100,16 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
 /// An ADNL peer as a stream of [`Incoming`] frames and a sink of answers.
 pub struct LiteTransport<T> {
     inner: T,
+    auth: TcpAuth,
 }
 
 impl<T> LiteTransport<T> {
     /// Wraps an ADNL peer (after the handshake).
     pub fn new(inner: T) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            auth: TcpAuth::default(),
+        }
     }
 }
 
@@ -98,8 +121,18 @@ where
     type Item = Result<Incoming, LiteError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx).map(|frame| {
+        let this = &mut *self;
+        Pin::new(&mut this.inner).poll_next(cx).map(|frame| {
             frame.map(|r| match r {
+                Ok(bytes) if is_auth_frame(bytes.as_ref()) => {
+                    match this.auth.handle(bytes.as_ref()) {
+                        Ok(reply) => Ok(Incoming::Auth { reply }),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "tcp.authentificate refused; closing");
+                            Err(LiteError::UnexpectedMessage)
+                        }
+                    }
+                }
                 Ok(bytes) => decode_frame(bytes.as_ref()),
                 Err(e) => Err(LiteError::AdnlError(e)),
             })
@@ -107,7 +140,7 @@ where
     }
 }
 
-impl<T, B> Sink<Message> for LiteTransport<T>
+impl<T, B> Sink<Outgoing> for LiteTransport<T>
 where
     T: Stream<Item = Result<B, AdnlError>> + Sink<B, Error = AdnlError> + Unpin,
     B: From<Vec<u8>>,
@@ -120,9 +153,14 @@ where
             .map_err(LiteError::AdnlError)
     }
 
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), LiteError> {
+    fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), LiteError> {
+        let bytes = match item {
+            Outgoing::Message(m) => tl_proto::serialize(m),
+            Outgoing::Raw(bytes) => bytes,
+            Outgoing::Nothing => return Ok(()),
+        };
         Pin::new(&mut self.inner)
-            .start_send(B::from(tl_proto::serialize(item)))
+            .start_send(B::from(bytes))
             .map_err(LiteError::AdnlError)
     }
 
@@ -140,12 +178,14 @@ where
 }
 
 /// Answers one frame.
-async fn answer(node: Arc<Node>, incoming: Incoming) -> Message {
-    match incoming {
+async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
+    Outgoing::Message(match incoming {
         Incoming::Query { query_id, request } => Message::Answer {
             query_id,
             answer: handle(node, request).await,
         },
+        Incoming::Auth { reply: Some(bytes) } => return Outgoing::Raw(bytes),
+        Incoming::Auth { reply: None } => return Outgoing::Nothing,
         Incoming::Undecodable { query_id, reason } => Message::Answer {
             query_id,
             answer: Response::Error(ton_liteapi::tl::response::Error {
@@ -156,7 +196,7 @@ async fn answer(node: Arc<Node>, incoming: Incoming) -> Message {
             }),
         },
         Incoming::Ping { random_id } => Message::Pong { random_id },
-    }
+    })
 }
 
 /// Serves `listener` forever.

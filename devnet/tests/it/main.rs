@@ -5,3 +5,4 @@ mod block_proofs;
 mod liteapi;
 mod scenarios;
 mod support;
+mod tcp_auth;
