@@ -64,7 +64,7 @@ pub enum Incoming {
 #[derive(Debug)]
 pub enum Outgoing {
     /// An ADNL message (answer or pong).
-    Message(Message),
+    Message(Box<Message>),
     /// A raw TL frame.
     Raw(Vec<u8>),
     /// Nothing to send.
@@ -155,7 +155,7 @@ where
 
     fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), LiteError> {
         let bytes = match item {
-            Outgoing::Message(m) => tl_proto::serialize(m),
+            Outgoing::Message(m) => tl_proto::serialize(*m),
             Outgoing::Raw(bytes) => bytes,
             Outgoing::Nothing => return Ok(()),
         };
@@ -179,7 +179,7 @@ where
 
 /// Answers one frame.
 async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
-    Outgoing::Message(match incoming {
+    Outgoing::Message(Box::new(match incoming {
         Incoming::Query { query_id, request } => Message::Answer {
             query_id,
             answer: handle(node, request).await,
@@ -196,7 +196,7 @@ async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
             }),
         },
         Incoming::Ping { random_id } => Message::Pong { random_id },
-    })
+    }))
 }
 
 /// Serves `listener` forever.
