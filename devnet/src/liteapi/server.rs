@@ -24,7 +24,7 @@ use ton_liteapi::tl::request::{LiteQuery, WrappedRequest};
 use ton_liteapi::tl::response::Response;
 use ton_liteapi::types::LiteError;
 
-use crate::liteapi::handler::{codes, handle};
+use crate::liteapi::handler::{Answer, codes, handle_any};
 use crate::liteapi::tcp_auth::{TcpAuth, is_auth_frame};
 use crate::node::Node;
 
@@ -60,17 +60,6 @@ pub enum Incoming {
     },
 }
 
-/// One frame to a liteclient.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// An ADNL message (answer or pong).
-    Message(Box<Message>),
-    /// A raw TL frame.
-    Raw(Vec<u8>),
-    /// Nothing to send.
-    Nothing,
-}
-
 /// Decodes one ADNL frame. `Err` only for frames that are not a liteserver query or ping.
 pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
     match tl_proto::deserialize::<Message>(bytes) {
@@ -94,6 +83,45 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
             }
             _ => Err(LiteError::TlError(e)),
         },
+    }
+}
+
+/// TL id of `adnl.message.answer query_id:int256 answer:bytes`.
+const ADNL_MESSAGE_ANSWER: u32 = 0x0fac_8416;
+
+/// One frame to a liteclient: a typed message, or an answer serialized by the handler
+/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold).
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A ton_liteapi message.
+    Message(Box<Message>),
+    /// `adnl.message.answer` around an already serialized answer.
+    RawAnswer {
+        /// Echoed query id.
+        query_id: Int256,
+        /// The boxed TL answer.
+        answer: Vec<u8>,
+    },
+    /// A raw TL frame (`tcp.authentificationNonce`).
+    Raw(Vec<u8>),
+    /// Nothing to send (`tcp.authentificationComplete` has no answer).
+    Nothing,
+}
+
+impl Outgoing {
+    /// The frame's bytes; `None` when nothing is sent.
+    fn serialize(self) -> Option<Vec<u8>> {
+        Some(match self {
+            Self::Message(m) => tl_proto::serialize(*m),
+            Self::Raw(bytes) => bytes,
+            Self::Nothing => return None,
+            Self::RawAnswer { query_id, answer } => {
+                let mut out = ADNL_MESSAGE_ANSWER.to_le_bytes().to_vec();
+                out.extend_from_slice(&query_id.0);
+                out.extend(tl_proto::serialize(answer.as_slice()));
+                out
+            }
+        })
     }
 }
 
@@ -154,10 +182,8 @@ where
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), LiteError> {
-        let bytes = match item {
-            Outgoing::Message(m) => tl_proto::serialize(*m),
-            Outgoing::Raw(bytes) => bytes,
-            Outgoing::Nothing => return Ok(()),
+        let Some(bytes) = item.serialize() else {
+            return Ok(());
         };
         Pin::new(&mut self.inner)
             .start_send(B::from(bytes))
@@ -180,9 +206,12 @@ where
 /// Answers one frame.
 async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
     Outgoing::Message(Box::new(match incoming {
-        Incoming::Query { query_id, request } => Message::Answer {
-            query_id,
-            answer: handle(node, request).await,
+        Incoming::Query { query_id, request } => match handle_any(node, request).await {
+            Answer::Tl(answer) => Message::Answer {
+                query_id,
+                answer: *answer,
+            },
+            Answer::Raw(answer) => return Outgoing::RawAnswer { query_id, answer },
         },
         Incoming::Auth { reply: Some(bytes) } => return Outgoing::Raw(bytes),
         Incoming::Auth { reply: None } => return Outgoing::Nothing,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod block_proofs;
 mod liteapi;
+mod proofs;
 mod scenarios;
 mod support;
 mod tcp_auth;
