@@ -634,3 +634,40 @@ async fn account_state_at_the_zero_state_has_proofs_too() {
     let (_, hash) = shard_account(state.as_ref().virtualize(), &faucet.address).unwrap();
     assert_eq!(hash, *Boc::decode(&ans.state).unwrap().repr_hash());
 }
+
+#[tokio::test]
+async fn libraries_with_proof_prove_the_absence() {
+    // The devnet publishes no library: the answer is empty and the data proof shows the mc
+    // state's libraries dictionary under the state the block commits to.
+    let (devnet, _) = chain_with_a_transfer().await;
+    let mut c = client(&devnet).await;
+    let mc = last_mc(&mut c).await;
+    let answer = labelmint_devnet::liteapi::mc_proofs::libraries_with_proof(
+        &devnet.node().lock(),
+        ton_liteapi::tl::request::GetLibrariesWithProof {
+            id: mc.clone(),
+            mode: (),
+            library_list: vec![Int256([4; 32])],
+        },
+    )
+    .unwrap();
+    let Response::LibraryResultWithProof(ans) = answer else {
+        panic!("expected libraryResultWithProof");
+    };
+    assert!(ans.result.is_empty());
+    let state_hash = state_hash_of_block(&Boc::decode(&ans.state_proof).unwrap(), &mc).unwrap();
+    let state = open(&Boc::decode(&ans.data_proof).unwrap(), &state_hash.0).unwrap();
+    // ShardStateUnsplit refs: [out_msg_queue_info, accounts, ^[overload_history
+    // underload_history total_balance total_validator_fees libraries master_ref], custom]; the
+    // custom McStateExtra is pruned here, so the libraries are read from the third ref.
+    let r1 = state.as_ref().virtualize().reference(2).unwrap();
+    let mut s = r1.as_slice().unwrap();
+    s.load_u64().unwrap();
+    s.load_u64().unwrap();
+    let _total = CurrencyCollection::load_from(&mut s).unwrap();
+    let _fees = CurrencyCollection::load_from(&mut s).unwrap();
+    let libraries =
+        tycho_types::dict::Dict::<HashBytes, tycho_types::models::LibDescr>::load_from(&mut s)
+            .unwrap();
+    assert!(libraries.get(HashBytes([4; 32])).unwrap().is_none());
+}
