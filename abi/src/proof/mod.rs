@@ -1,0 +1,18 @@
+//! Checking what a liteserver says about the masterchain, by TON's own rules: validator
+//! signatures over masterchain blocks ([`signatures`]) and the validator set they must come
+//! from. Pure functions over cells and bytes: the devnet uses them to build what it signs, the
+//! indexer to verify what any liteserver serves.
+//!
+//! ```text
+//!  key block (or zero state) config ── param 34 + param 28 ──> masterchain validator subset
+//!                                                                   │ (cc_seqno of the block)
+//!  block header: gen_catchain_seqno, gen_validator_list_hash_short <─┤ hash must match
+//!  liteServer.signatureSet ── ed25519 over ton.blockId{root, file} ──┘ > 2/3 of the weight
+//! ```
+
+pub mod signatures;
+
+pub use signatures::{
+    BLOCK_ID_TL_ID, ProofError, SignedBlockPayload, check_block_signatures, mc_validator_subset,
+    node_id_short, signing_payload, validator_set_hash_short,
+};
