@@ -1,6 +1,6 @@
 //! Checking what a liteserver says about the masterchain, by TON's own rules: validator
-//! signatures over masterchain blocks ([`signatures`]) and the validator set they must come
-//! from. Pure functions over cells and bytes: the devnet uses them to build what it signs, the
+//! signatures over masterchain blocks ([`signatures`]), the validator set they must come
+//! from, and block proof links and chains ([`block_link`]). Pure functions over cells and bytes: the devnet uses them to build what it signs, the
 //! indexer to verify what any liteserver serves.
 //!
 //! ```text
@@ -10,8 +10,13 @@
 //!  liteServer.signatureSet ── ed25519 over ton.blockId{root, file} ──┘ > 2/3 of the weight
 //! ```
 
+pub mod block_link;
 pub mod signatures;
 
+pub use block_link::{
+    BlockLinkData, SignatureSetData, VerifiedChain, check_chain, check_link,
+    check_shard_block_link, virtual_root,
+};
 pub use signatures::{
     BLOCK_ID_TL_ID, ProofError, SignedBlockPayload, check_block_signatures, mc_validator_subset,
     node_id_short, signing_payload, validator_set_hash_short,
