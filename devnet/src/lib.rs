@@ -62,8 +62,8 @@
 //!
 //! ## Known gaps (issue 3)
 //!
-//! Proofs are empty except the block header proof and the account-state proof; masterchain
-//! states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
+//! Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`]; the README
+//! lists them); masterchain states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
 //! approximate. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
 //! escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
 //! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction

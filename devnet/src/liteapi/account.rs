@@ -52,7 +52,7 @@ pub fn shard_proof(mc: &StoredBlock, workchain: i32) -> Result<Vec<u8>> {
 pub fn mc_state_root_proof(mc: &StoredBlock) -> Result<Cell> {
     if mc.zerostate {
         let p = proofs::Prover::new(&mc.state);
-        let _ = p.root().data();
+        let _ = p.tracked_root().data();
         return p.build();
     }
     proofs::state_root_proof(mc)

@@ -64,21 +64,52 @@ pub fn to_wire(e: &Error) -> ton_liteapi::tl::response::Error {
     }
 }
 
-/// Answers one request (after waiting for the requested masterchain seqno, if any).
-pub async fn handle(node: Arc<Node>, req: WrappedRequest) -> Response {
+/// An answer: a `liteServer.*` object ton_liteapi can serialize, or one it has no type for
+/// (`liteServer.blockTransactionsExt`), already TL-serialized (boxed).
+#[derive(Debug)]
+pub enum Answer {
+    /// A typed answer.
+    Tl(Box<Response>),
+    /// A serialized answer.
+    Raw(Vec<u8>),
+}
+
+/// Answers one request, including those ton_liteapi's `Response` has no variant for.
+pub async fn handle_any(node: Arc<Node>, req: WrappedRequest) -> Answer {
+    if let Request::ListBlockTransactionsExt(r) = &req.request {
+        if let Err(timeout) = wait_for_seqno(&node, &req).await {
+            return Answer::Tl(Box::new(timeout));
+        }
+        return match tx_proofs::list_ext(&node.lock(), r.clone()) {
+            Ok(bytes) => Answer::Raw(bytes),
+            Err(e) => Answer::Tl(Box::new(Response::Error(to_wire(&e)))),
+        };
+    }
+    Answer::Tl(Box::new(handle(node, req).await))
+}
+
+async fn wait_for_seqno(node: &Node, req: &WrappedRequest) -> std::result::Result<(), Response> {
     if let Some(wait) = &req.wait_masterchain_seqno {
         let timeout = Duration::from_millis(u64::from(wait.timeout_ms)).min(MAX_WAIT);
         let mut rx = node.subscribe();
         let target = wait.seqno;
         let waited = tokio::time::timeout(timeout, rx.wait_for(|s| *s >= target)).await;
         if !matches!(waited, Ok(Ok(_))) {
-            return Response::Error(ton_liteapi::tl::response::Error {
+            return Err(Response::Error(ton_liteapi::tl::response::Error {
                 code: codes::TIMEOUT,
                 message: format!("masterchain seqno {target} not reached")
                     .as_str()
                     .into(),
-            });
+            }));
         }
+    }
+    Ok(())
+}
+
+/// Answers one request (after waiting for the requested masterchain seqno, if any).
+pub async fn handle(node: Arc<Node>, req: WrappedRequest) -> Response {
+    if let Err(timeout) = wait_for_seqno(&node, &req).await {
+        return timeout;
     }
     match answer(&node, req.request) {
         Ok(r) => r,
@@ -274,7 +305,15 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
         }
         Request::GetAllShardsInfo(r) => mc_proofs::all_shards_info(&node.lock(), r),
         Request::ListBlockTransactions(r) => tx_proofs::list(&node.lock(), r),
+        // Answered by `handle_any` (ton_liteapi's Response has no type for it).
         Request::ListBlockTransactionsExt(_) => unsupported("liteServer.listBlockTransactionsExt"),
+        Request::GetTransactions(r) if r.lt == 0 => {
+            // TON's liteserver: no transaction before lt 0, an empty list (not an error).
+            Ok(Response::TransactionList(TransactionList {
+                ids: Vec::new(),
+                transactions: Vec::new(),
+            }))
+        }
         Request::GetTransactions(r) => {
             let chain = node.lock();
             let addr = std_addr(&r.account)?;

@@ -51,7 +51,7 @@ impl Prover {
     }
 
     /// The tracked root: read the tree through it.
-    pub fn root(&self) -> &Cell {
+    pub fn tracked_root(&self) -> &Cell {
         &self.tracked
     }
 
@@ -78,7 +78,7 @@ fn touch(cell: &DynCell) {
 pub fn state_root_proof(block: &StoredBlock) -> Result<Cell> {
     not_a_zerostate(block)?;
     let prover = Prover::new(&block.root);
-    let parsed = prover.root().parse::<Block>()?;
+    let parsed = prover.tracked_root().parse::<Block>()?;
     let info = parsed.load_info()?;
     touch(info.prev_ref.as_ref());
     touch(parsed.state_update.inner().as_ref());
@@ -92,7 +92,7 @@ pub fn state_root_proof(block: &StoredBlock) -> Result<Cell> {
 pub fn header_proof(block: &StoredBlock, mode: u32) -> Result<Cell> {
     not_a_zerostate(block)?;
     let mut prover = Prover::new(&block.root);
-    let parsed = prover.root().parse::<Block>()?;
+    let parsed = prover.tracked_root().parse::<Block>()?;
     let info = parsed.load_info()?;
     let mut subtrees: Vec<Cell> = vec![info.prev_ref.clone()];
     subtrees.extend(info.master_ref.iter().map(|r| r.inner().clone()));
@@ -130,7 +130,7 @@ pub fn header_proof(block: &StoredBlock, mode: u32) -> Result<Cell> {
 pub fn shard_hashes_block_proof(block: &StoredBlock) -> Result<(Cell, Cell)> {
     not_a_zerostate(block)?;
     let prover = Prover::new(&block.root);
-    let extra = prover.root().parse::<Block>()?.load_extra()?;
+    let extra = prover.tracked_root().parse::<Block>()?.load_extra()?;
     let mc: McBlockExtra = extra.load_custom()?.ok_or_else(|| Error::BadMessage {
         reason: "not a masterchain block".into(),
     })?;
@@ -144,7 +144,7 @@ pub fn shard_hashes_block_proof(block: &StoredBlock) -> Result<(Cell, Cell)> {
 /// Returns the ShardAccount (None: no such account) and the proof.
 pub fn account_proof(state: &Cell, addr: &HashBytes) -> Result<(Option<ShardAccount>, Cell)> {
     let prover = Prover::new(state);
-    let parsed = prover.root().parse::<ShardStateUnsplit>()?;
+    let parsed = prover.tracked_root().parse::<ShardStateUnsplit>()?;
     let found = parsed.load_accounts()?.get(addr)?.map(|(_, sa)| sa);
     Ok((found, prover.build()?))
 }
@@ -154,7 +154,7 @@ pub fn account_proof(state: &Cell, addr: &HashBytes) -> Result<(Option<ShardAcco
 /// a proof builder, which does not load those references).
 pub fn pruned_account(account: &Cell) -> Result<Cell> {
     let mut prover = Prover::new(account);
-    let parsed = prover.root().parse::<OptionalAccount>()?;
+    let parsed = prover.tracked_root().parse::<OptionalAccount>()?;
     if let Some(acc) = parsed.0
         && let Some(root) = acc.balance.other.as_dict().root()
     {
@@ -168,7 +168,7 @@ pub fn pruned_account(account: &Cell) -> Result<Cell> {
 /// getShardInfo's shard_descr) when the workchain has one.
 pub fn shard_info_proof(mc_state: &Cell, workchain: i32) -> Result<(Option<Cell>, Cell)> {
     let prover = Prover::new(mc_state);
-    let extra = mc_state_extra(prover.root())?;
+    let extra = mc_state_extra(prover.tracked_root())?;
     let leaf = match extra.shards.as_dict().get(workchain)? {
         Some(tree) => {
             touch(tree.as_ref());
@@ -183,7 +183,7 @@ pub fn shard_info_proof(mc_state: &Cell, workchain: i32) -> Result<(Option<Cell>
 /// ConfigParams and, under it, every requested parameter whole (all of them for `None`).
 pub fn config_proof(mc_state: &Cell, params: Option<&[i32]>) -> Result<Cell> {
     let mut prover = Prover::new(mc_state);
-    let extra = mc_state_extra(prover.root())?;
+    let extra = mc_state_extra(prover.tracked_root())?;
     let config: &BlockchainConfig = &extra.config;
     let mut keep = Vec::new();
     match params {
@@ -219,7 +219,7 @@ pub fn with_account_proof<T>(
     f: impl FnOnce(Option<Account>) -> Result<T>,
 ) -> Result<(T, Cell)> {
     let prover = Prover::new(account);
-    let parsed = prover.root().parse::<OptionalAccount>()?;
+    let parsed = prover.tracked_root().parse::<OptionalAccount>()?;
     let out = f(parsed.0)?;
     Ok((out, prover.build()?))
 }
@@ -230,7 +230,7 @@ pub fn with_account_proof<T>(
 pub fn transactions_proof(block: &StoredBlock, ids: &[(HashBytes, u64)]) -> Result<Cell> {
     not_a_zerostate(block)?;
     let prover = Prover::new(&block.root);
-    let extra = prover.root().parse::<Block>()?.load_extra()?;
+    let extra = prover.tracked_root().parse::<Block>()?.load_extra()?;
     let account_blocks = extra.account_blocks.load()?;
     for (account, lt) in ids {
         let Some((_, account_block)) = account_blocks.get(account)? else {

@@ -252,3 +252,23 @@ async fn global_config_is_what_liteclients_load() {
     assert_eq!(key, devnet.public_key());
     assert_eq!(config["validator"]["zero_state"]["workchain"], -1);
 }
+
+#[tokio::test]
+async fn transactions_before_lt_zero_are_an_empty_list() {
+    // As TON's liteserver: an account that never had a transaction asks from lt 0 and gets
+    // an empty list, not an error.
+    let devnet = devnet().await;
+    let mut c = client(&devnet).await;
+    let nobody = tycho_types::models::StdAddr::new(0, tycho_types::cell::HashBytes([5; 32]));
+    let list = c
+        .get_transactions(
+            4,
+            crate::support::account_id(&nobody),
+            0,
+            ton_liteapi::tl::common::Int256([0; 32]),
+        )
+        .await
+        .unwrap();
+    assert!(list.ids.is_empty());
+    assert!(list.transactions.is_empty());
+}

@@ -572,3 +572,28 @@ async fn shard_info_and_config_proofs_verify() {
         state_hash
     );
 }
+
+/// The cost of proving (devnet/README.md): run in release with
+/// `cargo nextest run --release -p labelmint-devnet --run-ignored only proof_cost
+/// --no-capture`.
+#[test]
+#[ignore = "a measurement; run in release"]
+fn proof_cost() {
+    let c = labelmint_devnet::liteapi::proof_cost::measure(5_000, 2_000).unwrap();
+    assert!(c.accounts >= 10_000, "{c:?}");
+    assert_eq!(c.transactions, 10_000, "{c:?}");
+    println!(
+        "{} accounts, {} transactions in the block (produced in {:?}): state root proof {:?}, \
+         account proof {:?}, shard proof {:?}, one-transaction proof {:?}, whole-block \
+         proof {:?}, config-all proof {:?}",
+        c.accounts,
+        c.transactions,
+        c.produce,
+        c.state_root,
+        c.account,
+        c.shard,
+        c.one_transaction,
+        c.whole_block,
+        c.config_all
+    );
+}
