@@ -46,8 +46,15 @@ async def connect(devnet, level: int, fallback: bool = True) -> LiteClient:
 
 
 async def last_block(client: LiteClient) -> BlockIdExt:
-    info = await client.get_masterchain_info()
-    return BlockIdExt.from_dict(info["last"])
+    """The last masterchain block, newer than the one the client synced to at connect (so at
+    trust level 0 the client must prove it, whether or not its background refresh runs)."""
+    synced = client.last_mc_block.seqno if client.last_mc_block else -1
+    deadline = time.monotonic() + 5
+    while True:
+        blk = BlockIdExt.from_dict((await client.get_masterchain_info())["last"])
+        if blk.seqno > synced or time.monotonic() > deadline:
+            return blk
+        await asyncio.sleep(0.1)
 
 
 def with_client(devnet, level, check):
