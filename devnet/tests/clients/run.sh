@@ -54,7 +54,7 @@ done
 FAUCET="$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$STATE/faucet.json")"
 "$BIN" --state-dir "$STATE" faucet --to "$FAUCET" --usd "$((USD_MINTED / 1000000))" >/dev/null
 # The mint is three transactions over a few blocks (faucet, minter, the new jetton wallet).
-sleep 3
+"$VENV/bin/python" "$HERE/python/wait_mint.py" "$STATE" "$USD_MINTED"
 
 export DEVNET_STATE_DIR="$STATE" DEVNET_USD_MINTED="$USD_MINTED"
 status=0
