@@ -8,6 +8,7 @@ level 2 and then raise the client's trust level, so each method's own proof chec
 (the connect check shows the start-up failure)."""
 
 import asyncio
+import base64
 import os
 import time
 
@@ -129,8 +130,6 @@ def test_masterchain_info(devnet, level):
     async def check(client):
         info = await client.get_masterchain_info()
         zero = devnet.global_config["validator"]["zero_state"]
-        import base64
-
         assert info["init"]["root_hash"] == base64.b64decode(zero["root_hash"]).hex()
         assert info["init"]["file_hash"] == base64.b64decode(zero["file_hash"]).hex()
         first = info["last"]["seqno"]

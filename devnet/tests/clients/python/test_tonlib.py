@@ -16,11 +16,11 @@ import pytest
 from nacl.bindings import crypto_sign_seed_keypair
 from pytoniq import WalletV4R2
 from pytoniq_core import Address, Cell
-from pytoniq_core.tlb.account import StateInit
 from pytonlib import TonlibClient
 
 SYNC_TIMEOUT = 20.0
 CALL_TIMEOUT = 10.0
+V4R2_WALLET_ID = 698983191  # the basechain default, as the devnet's faucet uses
 V4R2_CODE_HASH = "feb5ff6820e2ff0d9483e7e0d62c817d846789fb4ae580c878866d959dabd5c0"
 
 
@@ -64,7 +64,7 @@ def tonlib(devnet):
     t.close()
 
 
-def test_sync(tonlib, devnet):
+def test_sync(tonlib):
     if tonlib.sync_error is not None:
         raise tonlib.sync_error
     assert tonlib.synced["workchain"] == -1
@@ -108,7 +108,6 @@ def test_transactions(tonlib, devnet):
         tonlib.client.raw_get_transactions(devnet.faucet["address"], last["lt"], last["hash"])
     )["transactions"]
     assert len(txs) >= 2  # genesis deployment, the run.sh mint
-    assert txs[0]["transaction_id"] == {k: last[k] for k in ("@type", "lt", "hash")} | txs[0]["transaction_id"]
     assert txs[0]["transaction_id"]["lt"] == last["lt"]
     assert txs[0]["transaction_id"]["hash"] == last["hash"]
     for newer, older in zip(txs, txs[1:]):
@@ -124,7 +123,7 @@ def test_send(tonlib, devnet):
     to = Address((0, os.urandom(32)))
     amount = 50_000_007
     msg = WalletV4R2.create_wallet_internal_message(destination=to, value=amount, bounce=False)
-    body = WalletV4R2.raw_create_transfer_msg(secret, seqno, 698983191, [msg])
+    body = WalletV4R2.raw_create_transfer_msg(secret, seqno, V4R2_WALLET_ID, [msg])
     ext = WalletV4R2.create_external_msg(dest=Address(devnet.faucet["address"]), body=body)
     tonlib.call(tonlib.client.raw_send_message(ext.serialize().to_boc()))
     deadline = time.monotonic() + 20
