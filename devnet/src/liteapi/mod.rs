@@ -9,4 +9,5 @@ pub mod mc_proofs;
 pub mod proof_cost;
 pub mod proofs;
 pub mod server;
+pub mod tcp_auth;
 pub mod tx_proofs;

@@ -6,3 +6,4 @@ mod liteapi;
 mod proofs;
 mod scenarios;
 mod support;
+mod tcp_auth;
