@@ -105,7 +105,9 @@ def test_transactions(tonlib, devnet):
     state, _, _ = faucet_state(tonlib, devnet)
     last = state["last_transaction_id"]
     txs = tonlib.call(
-        tonlib.client.raw_get_transactions(devnet.faucet["address"], last["lt"], last["hash"])
+        tonlib.client.raw_get_transactions(
+            devnet.faucet["address"], last["lt"], base64.b64decode(last["hash"]).hex()
+        )
     )["transactions"]
     assert len(txs) >= 2  # genesis deployment, the run.sh mint
     assert txs[0]["transaction_id"]["lt"] == last["lt"]
