@@ -253,6 +253,15 @@ async fn account_state_proofs_verify_and_a_tampered_account_fails() {
     assert!(check_account_proof(&ans.proof, &other, &to, &ans.state).is_err());
     assert!(check_shard_proof(&ans.shard_proof, &other, 0).is_err());
 
+    // A basechain block as the reference (allowed by TON): no shard proof, the same proof.
+    let by_shard = c
+        .get_account_state(ans.shardblk.clone(), account_id(&to))
+        .await
+        .unwrap();
+    assert!(by_shard.shard_proof.is_empty());
+    assert_eq!(by_shard.shardblk, ans.shardblk);
+    check_account_proof(&by_shard.proof, &by_shard.shardblk, &to, &by_shard.state).unwrap();
+
     // Masterchain accounts have no shard proof: the block is the masterchain block.
     let elector = StdAddr::new(-1, HashBytes([0x33; 32]));
     let mc_ans = c
@@ -596,4 +605,32 @@ fn proof_cost() {
         c.whole_block,
         c.config_all
     );
+}
+
+#[tokio::test]
+async fn account_state_at_the_zero_state_has_proofs_too() {
+    // Before the first block the reference is the masterchain zero state: its "state root
+    // proof" is a proof of the state itself (its hash is the zero state id's root hash).
+    let devnet = devnet().await;
+    let faucet = devnet.genesis().faucet.clone();
+    let mut c = client(&devnet).await;
+    let mc = last_mc(&mut c).await;
+    assert_eq!(mc.seqno, 0);
+    let ans = c
+        .get_account_state(mc.clone(), account_id(&faucet))
+        .await
+        .unwrap();
+    assert!(!ans.state.is_empty());
+    let r = roots(&ans.shard_proof);
+    assert_eq!(r.len(), 2);
+    open(&r[0], &mc.root_hash.0).unwrap();
+    let extra =
+        mc_state_extra(open(&r[1], &mc.root_hash.0).unwrap().as_ref().virtualize()).unwrap();
+    // The zero state's McStateExtra does not yet list the basechain zero state (TON's does):
+    // the shard proof proves the masterchain state, not yet which basechain state it names.
+    let _ = extra;
+    let p = roots(&ans.proof);
+    let state = open(&p[1], &ans.shardblk.root_hash.0).unwrap();
+    let (_, hash) = shard_account(state.as_ref().virtualize(), &faucet.address).unwrap();
+    assert_eq!(hash, *Boc::decode(&ans.state).unwrap().repr_hash());
 }
