@@ -1,8 +1,8 @@
 //! Block cells: a TON `Block` (tycho-types models) for a shard or the masterchain.
 
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, CellBuilder, HashBytes, Lazy, UsageTree, UsageTreeMode};
-use tycho_types::merkle::MerkleUpdate;
+use tycho_types::cell::{Cell, CellBuilder, CellFamily, HashBytes, Lazy, UsageTree, UsageTreeMode};
+use tycho_types::merkle::{MerkleProofBuilder, MerkleUpdate};
 use tycho_types::models::{
     AccountBlock, AccountBlocks, Block, BlockExtra, BlockId, BlockInfo, BlockRef,
     CurrencyCollection, GlobalVersion, HashUpdate, ImportFees, InMsg, InMsgDescr, InMsgExternal,
@@ -198,7 +198,8 @@ pub fn msg_descr(
 /// dictionary paths to the accounts it changed, and (masterchain) the McStateExtra parts a block
 /// rewrites (shard hashes, the `prev_blocks` path of the entry it adds). As the filter of
 /// `MerkleUpdate::create` they keep the update minimal, as TON's collator's usage tree does:
-/// the new side holds only new cells and prunes every subtree the old state already had.
+/// the new side holds only new cells and prunes every subtree the old state already had; the
+/// old side keeps exactly these cells unpruned.
 fn old_cells_read<'a>(
     old_state: &Cell,
     touched: impl Iterator<Item = &'a HashBytes>,
@@ -309,8 +310,16 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
         p.account_updates.iter().map(|(a, _, _)| a),
         p.seqno.checked_sub(1),
     )?;
-    let update =
-        MerkleUpdate::create(p.old_state.as_ref(), p.new_state.as_ref(), old_cells).build()?;
+    let mut update =
+        MerkleUpdate::create(p.old_state.as_ref(), p.new_state.as_ref(), &old_cells).build()?;
+    // tycho's old side keeps only the old cells above a subtree the new side prunes, so a cell
+    // the block rewrites whole (McStateExtra's ^[flags validator_info prev_blocks ...] cell,
+    // shard_hashes) would be a pruned branch there. TON's old side is the collator's usage
+    // tree: every old cell it read stays unpruned, only the subtrees it never entered are
+    // pruned. Every new-side pruned branch is one of these read cells, so the update stays valid.
+    update.old = MerkleProofBuilder::new(p.old_state.as_ref(), &old_cells)
+        .allow_different_root(true)
+        .build_raw_ext(Cell::empty_context())?;
 
     let extra = BlockExtra {
         in_msg_description: Lazy::new(&p.in_msgs)?,

@@ -162,7 +162,7 @@ fn config_info(
     }
     let block = masterchain(chain, &id)?;
     let state_proof = mc_state_root_proof(block)?;
-    let config_proof = proofs::config_proof(&block.state, params)?;
+    let config_proof = proofs::config_proof(&block.state, params, mode.with_prev_blocks.is_some())?;
     Ok(Response::ConfigInfo(ConfigInfo {
         mode: (),
         id,

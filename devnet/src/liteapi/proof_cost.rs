@@ -106,7 +106,7 @@ pub fn measure(wallets: usize, samples: usize) -> Result<ProofCost> {
     let started = Instant::now();
     proofs::transactions_proof(block, &ids)?;
     let whole_block = started.elapsed();
-    let config_all = time(&mut |_| proofs::config_proof(&mc.state, None).map(drop))?;
+    let config_all = time(&mut |_| proofs::config_proof(&mc.state, None, false).map(drop))?;
     Ok(ProofCost {
         accounts,
         transactions: ids.len(),

@@ -179,17 +179,52 @@ pub fn shard_info_proof(mc_state: &Cell, workchain: i32) -> Result<(Option<Cell>
     Ok((leaf, prover.build()?))
 }
 
+/// The masterchain seqnos whose OldMcBlocksInfo entries TON's `ConfigInfo::extract_config`
+/// and `get_prev_blocks_info` read for the state after block `seqno`: the zero state (0), the
+/// 15 blocks before `seqno`, and every hundredth block from `seqno / 100 * 100` down (at most
+/// 16 of them).
+pub fn prev_blocks_read(seqno: u32) -> Vec<u32> {
+    let mut keys = vec![0];
+    keys.extend((seqno.saturating_sub(15)..seqno).rev());
+    let mut hundred = seqno / 100 * 100;
+    for _ in 0..16 {
+        keys.push(hundred);
+        if hundred < 100 {
+            break;
+        }
+        hundred -= 100;
+    }
+    keys.retain(|k| *k < seqno || *k == 0);
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// getConfigAll / getConfigParams: a proof of the masterchain state keeping McStateExtra's
 /// ConfigParams and, under it, every requested parameter whole (all of them for `None`).
-pub fn config_proof(mc_state: &Cell, params: Option<&[i32]>) -> Result<Cell> {
+/// With `prev_blocks` (mode 128, `needPrevBlocks`, asked by tonlib before it runs a get-method
+/// locally) it also keeps, as TON's liteserver does, the OldMcBlocksInfo paths to the entries
+/// [`prev_blocks_read`] lists for the state's block seqno, and ConfigParam 8 (TON adds
+/// `needCapabilities` to that mode).
+pub fn config_proof(mc_state: &Cell, params: Option<&[i32]>, prev_blocks: bool) -> Result<Cell> {
     let mut prover = Prover::new(mc_state);
+    let state = prover.tracked_root().parse::<ShardStateUnsplit>()?;
     let extra = mc_state_extra(prover.tracked_root())?;
+    if prev_blocks {
+        for seqno in prev_blocks_read(state.seqno) {
+            // The lookup reads every node on the key's path, as TON's dictionary lookup.
+            let _ = extra.prev_blocks.get(seqno)?;
+        }
+    }
     let config: &BlockchainConfig = &extra.config;
     let mut keep = Vec::new();
     match params {
         None => keep.extend(config.params.as_dict().root().clone()),
         Some(list) => {
             let mut list: Vec<u32> = list.iter().filter_map(|p| u32::try_from(*p).ok()).collect();
+            if prev_blocks {
+                list.push(8);
+            }
             list.sort_unstable();
             list.dedup();
             for p in list {
