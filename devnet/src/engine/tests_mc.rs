@@ -254,3 +254,46 @@ fn state_updates_hold_only_new_cells_and_prune_the_rest() {
         assert_eq!(applied.repr_hash(), b.state.repr_hash());
     }
 }
+
+#[test]
+fn the_old_side_of_a_masterchain_update_keeps_what_the_block_rewrites() {
+    // TON's old side is the collator's usage tree: the McStateExtra cells a block rewrites
+    // (^[flags validator_info prev_blocks ...], shard_hashes) stay unpruned, so a client parses
+    // McStateExtra from it (pytoniq's getBlock does).
+    let mut chain = Chain::new(&genesis(), NOW).unwrap();
+    for i in 1..=3 {
+        chain.produce_block(NOW + i).unwrap();
+    }
+    let b = &chain.master.blocks[3];
+    let update = b
+        .root
+        .parse::<Block>()
+        .unwrap()
+        .load_state_update()
+        .unwrap();
+    assert_eq!(update.old_hash, *chain.master.blocks[2].state.repr_hash());
+    let old = update
+        .old
+        .parse::<tycho_types::models::ShardStateUnsplit>()
+        .unwrap();
+    let old_extra = old
+        .load_custom()
+        .unwrap()
+        .expect("McStateExtra in the old side");
+    assert_eq!(
+        old_extra.validator_info.catchain_seqno,
+        extra(&chain, 2).validator_info.catchain_seqno
+    );
+    let shards: Vec<_> = old_extra.shards.iter().map(|s| s.unwrap().0).collect();
+    assert_eq!(shards, vec![tycho_types::models::ShardIdent::BASECHAIN]);
+    // The path to the entry the block adds (seqno 2) is kept; an untouched subtree is pruned.
+    let (_, pruned) = count_cells(&update.old);
+    assert!(
+        pruned > 0,
+        "the old side prunes what the block did not read"
+    );
+    assert!(matches!(old_extra.prev_blocks.get(2u32), Ok(None)));
+    // The update still replays.
+    let applied = update.apply(&chain.master.blocks[2].state).unwrap();
+    assert_eq!(applied.repr_hash(), b.state.repr_hash());
+}

@@ -582,6 +582,72 @@ async fn shard_info_and_config_proofs_verify() {
     );
 }
 
+/// getConfigAll with mode 128 (TON's `needPrevBlocks`, what tonlib asks before it runs a
+/// get-method locally): the proof keeps McStateExtra's prev_blocks paths to the zero state and
+/// the 15 blocks before the state's block, which mode 0 leaves pruned.
+#[tokio::test]
+async fn config_all_with_prev_blocks_keeps_the_old_mc_blocks() {
+    let (devnet, _) = chain_with_a_transfer().await;
+    let mut c = client(&devnet).await;
+    let mc = last_mc(&mut c).await;
+    let state_hash = {
+        let header = c
+            .get_block_header(mc.clone(), true, false, false, false, false)
+            .await
+            .unwrap();
+        state_hash_of_block(&Boc::decode(&header).unwrap(), &mc).unwrap()
+    };
+    let mut extras = Vec::new();
+    for prev_blocks in [false, true] {
+        let all = c
+            .get_config_all(
+                mc.clone(),
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                prev_blocks,
+                false,
+                false,
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            all.with_prev_blocks.is_some(),
+            prev_blocks,
+            "the mode is echoed"
+        );
+        let proved = open(&Boc::decode(&all.config_proof).unwrap(), &state_hash.0).unwrap();
+        extras.push(mc_state_extra(proved.as_ref().virtualize()).unwrap());
+    }
+    let (plain, with_prev) = (&extras[0], &extras[1]);
+    assert!(mc.seqno >= 2, "a few blocks: {}", mc.seqno);
+    let last = mc.seqno - 1;
+    assert!(
+        !matches!(plain.prev_blocks.get(last), Ok(Some(_))),
+        "mode 0 prunes prev_blocks"
+    );
+    let mut wanted = vec![0];
+    wanted.extend(mc.seqno.saturating_sub(15)..mc.seqno);
+    for seqno in wanted {
+        let (_, entry) = with_prev
+            .prev_blocks
+            .get(seqno)
+            .unwrap_or_else(|e| panic!("prev_blocks {seqno}: {e}"))
+            .unwrap_or_else(|| panic!("prev_blocks {seqno} is missing"));
+        assert_eq!(entry.block_ref.seqno, seqno);
+    }
+    // The config itself is still all there.
+    assert_eq!(
+        with_prev.config.params.as_dict().keys().count(),
+        plain.config.params.as_dict().keys().count()
+    );
+}
+
 /// The cost of proving (devnet/README.md): run in release with
 /// `cargo nextest run --release -p labelmint-devnet --run-ignored only proof_cost
 /// --no-capture`.
