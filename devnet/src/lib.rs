@@ -62,17 +62,27 @@
 //! One error type, [`Error`], with structured variants, mapped to the wire in one function
 //! ([`liteapi::handler::to_wire`]). No feature flags.
 //!
-//! ## Known gaps (issue 3)
+//! ## The chain a liteclient sees (issue 12)
 //!
-//! Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`],
-//! [`liteapi::block_proof`]; the README lists them). The masterchain is TON's: `McStateExtra`
-//! ([`engine::mc_state`]), a validator set in config param 34 whose keys come from a public
-//! phrase ([`engine::validators`]), every masterchain block signed by it, key blocks when the
-//! set changes. InMsgDescr/OutMsgDescr augmentations and ValueFlow are approximate; no
-//! `block_create_stats`. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1,
-//! the TON escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
-//! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
-//! because sandbox and the devnet allocate lt differently (see the README).
+//! - A signed masterchain as TON's: each state carries `McStateExtra` ([`engine::mc_state`]:
+//!   shard hashes, config, validator info, `prev_blocks`, last key block, global balance); the
+//!   validator set is config param 34, its keys derived from a public phrase
+//!   ([`engine::validators`]); every masterchain block is signed by it; block 1 is a genesis
+//!   key block (the global config's `init_block`) and a set change makes a key block.
+//! - Block `state_update`s are TON-shaped Merkle updates: the old side is the old cells the
+//!   block read (the cells it rewrites unpruned), the new side only the new cells.
+//! - Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`],
+//!   [`liteapi::mc_proofs`], [`liteapi::tx_proofs`]); getBlockProof and lookupBlockWithProof
+//!   link blocks by signatures ([`liteapi::block_proof`]); `tcp.authentificate` is answered
+//!   ([`liteapi::tcp_auth`]). tonlib, pytoniq (trust levels 2, 1 and 0) and ton-lite-client run
+//!   against it (`make clients-test`, devnet/tests/clients/README.md).
+//!
+//! Gaps: InMsgDescr/OutMsgDescr augmentations and ValueFlow are approximate; no
+//! `block_create_stats`; config mode 0x8000 (config of the previous key block) is refused.
+//! Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON escrow's whole
+//! life, a vault batch of 250 and a bounce, the jetton deposit and release) holds in exit
+//! codes, gas and fees; hashes differ after each scenario's first transaction because sandbox
+//! and the devnet allocate lt differently (see the README).
 //!
 //! ## A chain and nothing else
 //!
