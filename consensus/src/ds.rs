@@ -43,6 +43,15 @@ pub struct DsConfig {
     pub smoothing: f64,
     /// Pseudo-count added to every class prior.
     pub prior_smoothing: f64,
+    /// Pseudo-answers per true label that pull each worker's confusion matrix towards their
+    /// "knows or guesses" matrix ([`crate::guess`]), fitted to the same counts: a worker with
+    /// few answers gets a K-parameter model, a worker with many their own full matrix. 0 is
+    /// classic Dawid-Skene (Laplace smoothing only); `f64::INFINITY`: every worker is "knows
+    /// or guesses".
+    pub shrinkage: f64,
+    /// Let the evidence choose between full matrices (`shrinkage`) and "knows or guesses"
+    /// (infinite shrinkage): [`choose_shrinkage`].
+    pub select_by_evidence: bool,
 }
 
 impl Default for DsConfig {
@@ -52,6 +61,8 @@ impl Default for DsConfig {
             tolerance: 1e-6,
             smoothing: 1.0,
             prior_smoothing: 1.0,
+            shrinkage: 0.0,
+            select_by_evidence: true,
         }
     }
 }
@@ -59,6 +70,163 @@ impl Default for DsConfig {
 /// Dawid-Skene to convergence; `warm` (a previous run's model) replaces the majority-vote
 /// start when its label set matches.
 pub fn dawid_skene(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimate {
+    if !cfg.select_by_evidence {
+        return fit(answers, cfg, warm);
+    }
+    let shrinkage = choose_shrinkage(answers, cfg).shrinkage;
+    fit(
+        answers,
+        &DsConfig {
+            shrinkage,
+            select_by_evidence: false,
+            ..*cfg
+        },
+        warm,
+    )
+}
+
+/// Which worker model the evidence favours ([`choose_shrinkage`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelChoice {
+    /// The shrinkage chosen: [`DsConfig::shrinkage`] (full confusion matrices) or
+    /// `f64::INFINITY` (every worker "knows or guesses", [`crate::guess`]).
+    pub shrinkage: f64,
+    /// Held-out predictive log-likelihood per scored answer of the full matrices (`None`:
+    /// too few held-out answers to judge, the configured model is kept).
+    pub full_score: Option<f64>,
+    /// The same for "knows or guesses".
+    pub guess_score: Option<f64>,
+    /// Held-out answers scored.
+    pub scored: usize,
+}
+
+/// Held-out answers needed before the evidence may overrule the configured model.
+const MIN_SCORED: usize = 200;
+
+/// Chooses the worker model by evidence, never by truth: one task in five (a hash of its id;
+/// gold tasks never) is held out, both candidate models are fitted on the other answers, and
+/// each held-out answer is predicted from the other answers of its task
+/// (`log P(answer | the task's other answers)` under the model). The model that predicts the
+/// held-out answers better wins; with fewer than 200 held-out answers the configured model
+/// ([`DsConfig::shrinkage`]) is kept.
+pub fn choose_shrinkage(answers: &Answers, cfg: &DsConfig) -> ModelChoice {
+    let keep = ModelChoice {
+        shrinkage: cfg.shrinkage,
+        full_score: None,
+        guess_score: None,
+        scored: 0,
+    };
+    let k = answers.n_labels();
+    if k < 2 {
+        return keep;
+    }
+    let held_out = |t: Id| answers.gold()[t as usize].is_none() && held_out_task(t);
+    let mut train = Vec::with_capacity(answers.n_answers());
+    let mut scored = 0;
+    for t in 0..answers.n_tasks() as Id {
+        let (ws, ls) = answers.task_answers(t);
+        if held_out(t) {
+            if ws.len() >= 2 {
+                scored += ws.len();
+            }
+            continue;
+        }
+        train.extend(ws.iter().zip(ls).map(|(&w, &l)| (t, w, l)));
+    }
+    if scored < MIN_SCORED {
+        return keep;
+    }
+    let Ok(train) = Answers::from_dense(
+        answers.tasks().to_vec(),
+        answers.workers().to_vec(),
+        answers.labels().to_vec(),
+        train,
+        answers.gold().to_vec(),
+    ) else {
+        return keep;
+    };
+    let score = |shrinkage: f64| {
+        let c = DsConfig {
+            shrinkage,
+            select_by_evidence: false,
+            tolerance: cfg.tolerance.max(SELECT_TOLERANCE),
+            ..*cfg
+        };
+        let e = fit(&train, &c, None);
+        e.model
+            .as_ref()
+            .map(|m| held_out_score(answers, m, &held_out) / scored as f64)
+    };
+    let (full, guess) = rayon::join(|| score(cfg.shrinkage), || score(f64::INFINITY));
+    let shrinkage = match (full, guess) {
+        (Some(f), Some(g)) if g > f => f64::INFINITY,
+        _ => cfg.shrinkage,
+    };
+    ModelChoice {
+        shrinkage,
+        full_score: full,
+        guess_score: guess,
+        scored,
+    }
+}
+
+/// The selection fits stop at this tolerance (or the configured one, if looser): they only
+/// have to rank two models.
+const SELECT_TOLERANCE: f64 = 1e-4;
+
+/// One task in five, by a hash of its id (deterministic, independent of the answers).
+fn held_out_task(t: Id) -> bool {
+    let mut z = u64::from(t).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) % 5 == 0
+}
+
+/// Σ over the answers of held-out tasks (with at least two answers) of
+/// `log P(answer | the task's other answers)` under `model` (ids of `answers`).
+fn held_out_score(answers: &Answers, model: &WorkerModel, held_out: &dyn Fn(Id) -> bool) -> f64 {
+    let k = answers.n_labels();
+    let log_prior: Vec<f64> = model.priors.iter().map(|p| p.max(1e-300).ln()).collect();
+    let mut total = 0.0;
+    let mut all = vec![0.0; k];
+    let mut without = vec![0.0; k];
+    for t in 0..answers.n_tasks() as Id {
+        if !held_out(t) {
+            continue;
+        }
+        let (ws, ls) = answers.task_answers(t);
+        if ws.len() < 2 {
+            continue;
+        }
+        all.copy_from_slice(&log_prior);
+        for (&w, &l) in ws.iter().zip(ls) {
+            let m = model.matrix(w as usize);
+            for (truth, a) in all.iter_mut().enumerate() {
+                *a += m[truth * k + l as usize].max(1e-300).ln();
+            }
+        }
+        let lse_all = log_sum_exp(&all);
+        for (&w, &l) in ws.iter().zip(ls) {
+            let m = model.matrix(w as usize);
+            for (truth, (o, a)) in without.iter_mut().zip(&all).enumerate() {
+                *o = a - m[truth * k + l as usize].max(1e-300).ln();
+            }
+            total += lse_all - log_sum_exp(&without);
+        }
+    }
+    total
+}
+
+fn log_sum_exp(row: &[f64]) -> f64 {
+    let mx = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if mx == f64::NEG_INFINITY {
+        return mx;
+    }
+    mx + row.iter().map(|x| (x - mx).exp()).sum::<f64>().ln()
+}
+
+/// EM with a fixed worker model (no selection).
+fn fit(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimate {
     let k = answers.n_labels();
     let (t_n, w_n) = (answers.n_tasks(), answers.n_workers());
     let mut post = vec![0.0; t_n * k];
@@ -227,7 +395,7 @@ fn m_step(
         .enumerate()
         .for_each(|(w, out)| {
             // counts[obs*k + truth]
-            out.fill(cfg.smoothing);
+            out.fill(if cfg.shrinkage > 0.0 { 0.0 } else { cfg.smoothing });
             let (tasks, labels) = answers.worker_answers(w as Id);
             // counts[obs][truth] += post[t][truth] for each answer (t, obs).
             let pairs = tasks
@@ -235,7 +403,7 @@ fn m_step(
                 .zip(labels)
                 .map(|(&t, &l)| (t as usize * k, l as usize * k));
             accumulate::<false>(k, out, post, pairs);
-            normalize_log(out, k);
+            finish_worker(cfg, out, k);
         });
     let blocks: Vec<Vec<f64>> = post
         .par_chunks(BLOCK * k)
@@ -483,7 +651,7 @@ fn m_from_counts(
         .par_chunks_mut(kk)
         .enumerate()
         .for_each(|(w, out)| {
-            out.fill(cfg.smoothing);
+            out.fill(if cfg.shrinkage > 0.0 { 0.0 } else { cfg.smoothing });
             let stride = (w_n * kk).max(1);
             for c in 0..chunks.count {
                 let base = c * stride + w * kk;
@@ -491,7 +659,7 @@ fn m_from_counts(
                     *o += x;
                 }
             }
-            normalize_log(out, k);
+            finish_worker(cfg, out, k);
         });
     let mut sums = vec![cfg.prior_smoothing; k];
     for c in 0..chunks.count {
@@ -503,6 +671,33 @@ fn m_from_counts(
     for (lp, s) in log_prior.iter_mut().zip(&sums) {
         *lp = (s / total).ln();
     }
+}
+
+/// A worker's counts `[obs][truth]` (Laplace pseudo-counts already in when there is no
+/// shrinkage) -> log P(obs | truth). With shrinkage, the counts are raw: add `shrinkage`
+/// pseudo-answers per true label spread as the worker's "knows or guesses" matrix, and the
+/// Laplace pseudo-count.
+fn finish_worker(cfg: &DsConfig, out: &mut [f64], k: usize) {
+    if cfg.shrinkage.is_infinite() {
+        let mut centre = vec![0.0; k * k];
+        crate::guess::fit(out, k, &mut centre);
+        for (o, c) in out.iter_mut().zip(&centre) {
+            *o = c.max(1e-300);
+        }
+    } else if cfg.shrinkage > 0.0 && k <= 16 {
+        let mut centre = [0.0f64; 256];
+        crate::guess::fit(out, k, &mut centre[..k * k]);
+        for (o, c) in out.iter_mut().zip(&centre[..k * k]) {
+            *o += cfg.shrinkage * c + cfg.smoothing;
+        }
+    } else if cfg.shrinkage > 0.0 {
+        let mut centre = vec![0.0; k * k];
+        crate::guess::fit(out, k, &mut centre);
+        for (o, c) in out.iter_mut().zip(&centre) {
+            *o += cfg.shrinkage * c + cfg.smoothing;
+        }
+    }
+    normalize_log(out, k);
 }
 
 /// Counts `[obs][truth]` -> log P(obs | truth), each truth column normalised.

@@ -75,6 +75,7 @@ pub mod ds;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod guess;
 pub mod mv;
 pub mod sim;
 pub mod store;
