@@ -46,12 +46,48 @@ pub struct DsConfig {
     /// Pseudo-answers per true label that pull each worker's confusion matrix towards their
     /// "knows or guesses" matrix ([`crate::guess`]), fitted to the same counts: a worker with
     /// few answers gets a K-parameter model, a worker with many their own full matrix. 0 is
-    /// classic Dawid-Skene (Laplace smoothing only); `f64::INFINITY`: every worker is "knows
-    /// or guesses".
+    /// classic Dawid-Skene (Laplace smoothing only). Only for [`WorkerShape::Full`].
     pub shrinkage: f64,
-    /// Let the evidence choose between full matrices (`shrinkage`) and "knows or guesses"
-    /// (infinite shrinkage): [`choose_shrinkage`].
-    pub select_by_evidence: bool,
+    /// The shape of every worker's confusion matrix; `None` (the default): chosen by evidence
+    /// on the project's own answers ([`choose_shape`]).
+    pub shape: Option<WorkerShape>,
+}
+
+/// The shape of a worker's confusion matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkerShape {
+    /// K×K free cells per worker (classic Dawid-Skene): captures class-dependent confusions,
+    /// needs many answers per worker.
+    Full,
+    /// "Knows or guesses" ([`crate::guess`], MACE's model): θ and a K-label habit ξ; captures
+    /// spammers and fixed-label adversaries with K parameters.
+    KnowsOrGuesses,
+    /// One accuracy per worker, mistakes spread evenly over the other labels.
+    OneCoin,
+}
+
+impl WorkerShape {
+    /// Every shape, simplest first.
+    pub const ALL: [WorkerShape; 3] = [
+        WorkerShape::OneCoin,
+        WorkerShape::KnowsOrGuesses,
+        WorkerShape::Full,
+    ];
+
+    /// The shapes [`choose_shape`] ranks, simplest first. One-coin is not among them: it is
+    /// "knows or guesses" with the habit ξ held uniform, and on every simulated crowd the
+    /// free ξ predicted held-out answers far better (adversaries' answers are its habit);
+    /// it stays available as a fixed [`DsConfig::shape`].
+    pub const CANDIDATES: [WorkerShape; 2] = [WorkerShape::KnowsOrGuesses, WorkerShape::Full];
+
+    /// `full`, `knows-or-guesses`, `one-coin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerShape::Full => "full",
+            WorkerShape::KnowsOrGuesses => "knows-or-guesses",
+            WorkerShape::OneCoin => "one-coin",
+        }
+    }
 }
 
 impl Default for DsConfig {
@@ -62,7 +98,7 @@ impl Default for DsConfig {
             smoothing: 1.0,
             prior_smoothing: 1.0,
             shrinkage: 0.0,
-            select_by_evidence: true,
+            shape: None,
         }
     }
 }
@@ -70,124 +106,195 @@ impl Default for DsConfig {
 /// Dawid-Skene to convergence; `warm` (a previous run's model) replaces the majority-vote
 /// start when its label set matches.
 pub fn dawid_skene(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimate {
-    if !cfg.select_by_evidence {
-        return fit(answers, cfg, warm);
+    match cfg.shape {
+        Some(shape) => fit(answers, cfg, shape, warm),
+        None => {
+            // Without a previous model, start from the chosen shape's held-out fit: every
+            // worker is known from their other tasks, so EM only has to place the held-out
+            // tasks (fewer iterations than from majority vote).
+            let t0 = std::time::Instant::now();
+            let (choice, train_model) = select(answers, cfg);
+            let t1 = t0.elapsed();
+            let e = fit(answers, cfg, choice.shape, warm.or(train_model.as_ref()));
+            if std::env::var("DS_TIMING").is_ok() {
+                eprintln!("select {:?} final {:?} ({} it)", t1, t0.elapsed() - t1, e.iterations);
+            }
+            e
+        }
     }
-    let shrinkage = choose_shrinkage(answers, cfg).shrinkage;
-    fit(
-        answers,
-        &DsConfig {
-            shrinkage,
-            select_by_evidence: false,
-            ..*cfg
-        },
-        warm,
-    )
 }
 
-/// Which worker model the evidence favours ([`choose_shrinkage`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ModelChoice {
-    /// The shrinkage chosen: [`DsConfig::shrinkage`] (full confusion matrices) or
-    /// `f64::INFINITY` (every worker "knows or guesses", [`crate::guess`]).
-    pub shrinkage: f64,
-    /// Held-out predictive log-likelihood per scored answer of the full matrices (`None`:
-    /// too few held-out answers to judge, the configured model is kept).
-    pub full_score: Option<f64>,
-    /// The same for "knows or guesses".
-    pub guess_score: Option<f64>,
+/// Which worker model the evidence favours ([`choose_shape`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeChoice {
+    /// The shape chosen.
+    pub shape: WorkerShape,
+    /// Held-out predictive log-likelihood per scored answer of each shape tried, in
+    /// [`WorkerShape::CANDIDATES`] order (empty: too few held-out answers to judge, `Full` is kept).
+    pub scores: Vec<(WorkerShape, f64)>,
     /// Held-out answers scored.
     pub scored: usize,
 }
 
-/// Held-out answers needed before the evidence may overrule the configured model.
+/// Held-out answers needed before the evidence may choose (below: classic full matrices).
 const MIN_SCORED: usize = 200;
 
 /// Chooses the worker model by evidence, never by truth: one task in five (a hash of its id;
-/// gold tasks never) is held out, both candidate models are fitted on the other answers, and
-/// each held-out answer is predicted from the other answers of its task
-/// (`log P(answer | the task's other answers)` under the model). The model that predicts the
-/// held-out answers better wins; with fewer than 200 held-out answers the configured model
-/// ([`DsConfig::shrinkage`]) is kept.
-pub fn choose_shrinkage(answers: &Answers, cfg: &DsConfig) -> ModelChoice {
-    let keep = ModelChoice {
-        shrinkage: cfg.shrinkage,
-        full_score: None,
-        guess_score: None,
+/// gold tasks never; a project above 200,000 answers looks at a hashed sample of its tasks)
+/// is held out, each shape is fitted on the other answers, and each
+/// held-out answer is predicted from the other answers of its task (`log P(answer | the
+/// task's other answers)` under the fitted model; workers are known from their other tasks).
+/// From the simplest candidate ("knows or guesses") up, a richer shape is chosen only when it predicts the
+/// held-out answers significantly better, task by task. With fewer than 200 held-out
+/// answers (or a fixed [`DsConfig::shape`]) nothing is fitted: the configured shape, or
+/// `Full`, is kept.
+pub fn choose_shape(answers: &Answers, cfg: &DsConfig) -> ShapeChoice {
+    select(answers, cfg).0
+}
+
+/// [`choose_shape`] and the chosen shape's model fitted on the training answers.
+fn select(answers: &Answers, cfg: &DsConfig) -> (ShapeChoice, Option<WorkerModel>) {
+    let keep = ShapeChoice {
+        shape: cfg.shape.unwrap_or(WorkerShape::Full),
+        scores: Vec::new(),
         scored: 0,
     };
     let k = answers.n_labels();
-    if k < 2 {
-        return keep;
+    if k < 2 || cfg.shape.is_some() {
+        return (keep, None);
     }
-    let held_out = |t: Id| answers.gold()[t as usize].is_none() && held_out_task(t);
-    let mut train = Vec::with_capacity(answers.n_answers());
+    // A large project ranks the shapes on a sample of its tasks (about SELECT_ANSWERS
+    // answers; gold tasks always), by a hash of the task id.
+    let stride = (answers.n_answers() / SELECT_ANSWERS).max(1) as u64;
+    let mut names = Vec::new();
+    let mut gold = Vec::new();
+    let mut held = Vec::new();
+    let mut all = Vec::new();
+    let mut train = Vec::new();
     let mut scored = 0;
     for t in 0..answers.n_tasks() as Id {
+        let g = answers.gold()[t as usize];
+        if g.is_none() && stride > 1 && task_hash(t, SAMPLE_SALT) % stride != 0 {
+            continue;
+        }
+        let id = names.len() as Id;
+        names.push(answers.tasks()[t as usize].clone());
+        gold.push(g);
+        let out = g.is_none() && task_hash(t, HOLD_OUT_SALT) % 5 == 0;
+        held.push(out);
         let (ws, ls) = answers.task_answers(t);
-        if held_out(t) {
+        all.extend(ws.iter().zip(ls).map(|(&w, &l)| (id, w, l)));
+        if out {
             if ws.len() >= 2 {
                 scored += ws.len();
             }
-            continue;
+        } else {
+            train.extend(ws.iter().zip(ls).map(|(&w, &l)| (id, w, l)));
         }
-        train.extend(ws.iter().zip(ls).map(|(&w, &l)| (t, w, l)));
     }
     if scored < MIN_SCORED {
-        return keep;
+        return (keep, None);
     }
-    let Ok(train) = Answers::from_dense(
-        answers.tasks().to_vec(),
-        answers.workers().to_vec(),
-        answers.labels().to_vec(),
-        train,
-        answers.gold().to_vec(),
-    ) else {
-        return keep;
+    let build = |triples| {
+        Answers::from_dense(
+            names.clone(),
+            answers.workers().to_vec(),
+            answers.labels().to_vec(),
+            triples,
+            gold.clone(),
+        )
     };
-    let score = |shrinkage: f64| {
-        let c = DsConfig {
-            shrinkage,
-            select_by_evidence: false,
-            tolerance: cfg.tolerance.max(SELECT_TOLERANCE),
-            ..*cfg
-        };
-        let e = fit(&train, &c, None);
-        e.model
-            .as_ref()
-            .map(|m| held_out_score(answers, m, &held_out) / scored as f64)
+    let (Ok(sample), Ok(train)) = (build(all), build(train)) else {
+        return (keep, None);
     };
-    let (full, guess) = rayon::join(|| score(cfg.shrinkage), || score(f64::INFINITY));
-    let shrinkage = match (full, guess) {
-        (Some(f), Some(g)) if g > f => f64::INFINITY,
-        _ => cfg.shrinkage,
+    let held_out = |t: Id| held[t as usize];
+    let answers = &sample;
+    let c = DsConfig {
+        tolerance: cfg.tolerance.max(SELECT_TOLERANCE),
+        max_iterations: cfg.max_iterations.min(SELECT_MAX_ITERATIONS),
+        ..*cfg
     };
-    ModelChoice {
-        shrinkage,
-        full_score: full,
-        guess_score: guess,
-        scored,
+    let fits: Vec<(WorkerShape, Option<WorkerModel>, Vec<f64>)> = WorkerShape::CANDIDATES
+        .par_iter()
+        .map(|&shape| {
+            let t0 = std::time::Instant::now();
+            let e = fit(&train, &c, shape, None);
+            if std::env::var("DS_TIMING").is_ok() {
+                eprintln!("  {shape:?}: {:?} {} it", t0.elapsed(), e.iterations);
+            }
+            let model = e.model;
+            let per_task = model
+                .as_ref()
+                .map_or_else(Vec::new, |m| held_out_scores(answers, m, &held_out));
+            (shape, model, per_task)
+        })
+        .collect();
+    // From the simplest shape up, a richer one must predict significantly better (paired over
+    // held-out tasks: mean gain above twice its standard error) to be chosen.
+    let mut best = 0;
+    for cand in 1..fits.len() {
+        if significantly_better(&fits[cand].2, &fits[best].2) {
+            best = cand;
+        }
     }
+    let scores = fits
+        .iter()
+        .map(|(shape, _, per_task)| (*shape, per_task.iter().sum::<f64>() / scored as f64))
+        .collect();
+    let (shape, model, _) = fits.into_iter().nth(best).unwrap_or((WorkerShape::Full, None, Vec::new()));
+    (
+        ShapeChoice {
+            shape,
+            scores,
+            scored,
+        },
+        model,
+    )
 }
 
-/// The selection fits stop at this tolerance (or the configured one, if looser): they only
-/// have to rank two models.
-const SELECT_TOLERANCE: f64 = 1e-4;
+/// Whether `a` beats `b` task by task: the mean of the paired differences is above twice its
+/// standard error (and positive).
+fn significantly_better(a: &[f64], b: &[f64]) -> bool {
+    let n = a.len().min(b.len());
+    if n < 2 || a.len() != b.len() {
+        return false;
+    }
+    let diffs = a.iter().zip(b).map(|(x, y)| x - y);
+    let mean = diffs.clone().sum::<f64>() / n as f64;
+    let var = diffs.map(|d| (d - mean) * (d - mean)).sum::<f64>() / (n - 1) as f64;
+    mean > 0.0 && mean > 2.0 * (var / n as f64).sqrt()
+}
 
-/// One task in five, by a hash of its id (deterministic, independent of the answers).
-fn held_out_task(t: Id) -> bool {
-    let mut z = u64::from(t).wrapping_add(0x9E37_79B9_7F4A_7C15);
+/// The selection fits stop at this tolerance (or the configured one, if looser) or after this
+/// many iterations (or the configured cap, if lower): they only have to rank the shapes, and
+/// the final fit starts from the winner's model.
+const SELECT_TOLERANCE: f64 = 1e-3;
+const SELECT_MAX_ITERATIONS: u32 = 50;
+
+/// Answers a large project's shape selection looks at (a sample of its tasks).
+const SELECT_ANSWERS: usize = 200_000;
+/// Salts of the task hashes: which tasks are sampled, which are held out.
+const SAMPLE_SALT: u64 = 0x7361_6d70_6c65;
+const HOLD_OUT_SALT: u64 = 0x686f_6c64_6f75_74;
+
+/// splitmix64 of a task id and a salt (deterministic, independent of the answers).
+fn task_hash(t: Id, salt: u64) -> u64 {
+    let mut z = (u64::from(t) ^ salt).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) % 5 == 0
+    z ^ (z >> 31)
 }
 
-/// Σ over the answers of held-out tasks (with at least two answers) of
-/// `log P(answer | the task's other answers)` under `model` (ids of `answers`).
-fn held_out_score(answers: &Answers, model: &WorkerModel, held_out: &dyn Fn(Id) -> bool) -> f64 {
+/// For every held-out task with at least two answers (in task order), the sum over its answers
+/// of `log P(answer | the task's other answers)` under `model` (ids of `answers`).
+fn held_out_scores(
+    answers: &Answers,
+    model: &WorkerModel,
+    held_out: &(dyn Fn(Id) -> bool + Sync),
+) -> Vec<f64> {
     let k = answers.n_labels();
     let log_prior: Vec<f64> = model.priors.iter().map(|p| p.max(1e-300).ln()).collect();
-    let mut total = 0.0;
+    let mut out = Vec::new();
     let mut all = vec![0.0; k];
     let mut without = vec![0.0; k];
     for t in 0..answers.n_tasks() as Id {
@@ -206,15 +313,17 @@ fn held_out_score(answers: &Answers, model: &WorkerModel, held_out: &dyn Fn(Id) 
             }
         }
         let lse_all = log_sum_exp(&all);
+        let mut task = 0.0;
         for (&w, &l) in ws.iter().zip(ls) {
             let m = model.matrix(w as usize);
             for (truth, (o, a)) in without.iter_mut().zip(&all).enumerate() {
                 *o = a - m[truth * k + l as usize].max(1e-300).ln();
             }
-            total += lse_all - log_sum_exp(&without);
+            task += lse_all - log_sum_exp(&without);
         }
+        out.push(task);
     }
-    total
+    out
 }
 
 fn log_sum_exp(row: &[f64]) -> f64 {
@@ -225,8 +334,13 @@ fn log_sum_exp(row: &[f64]) -> f64 {
     mx + row.iter().map(|x| (x - mx).exp()).sum::<f64>().ln()
 }
 
-/// EM with a fixed worker model (no selection).
-fn fit(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimate {
+/// EM with a fixed worker shape.
+fn fit(
+    answers: &Answers,
+    cfg: &DsConfig,
+    shape: WorkerShape,
+    warm: Option<&WorkerModel>,
+) -> Estimate {
     let k = answers.n_labels();
     let (t_n, w_n) = (answers.n_tasks(), answers.n_workers());
     let mut post = vec![0.0; t_n * k];
@@ -238,12 +352,12 @@ fn fit(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimat
         Some(model) => warm_model(answers, model, &mut log_conf, &mut log_prior),
         None => {
             post = vote_shares(answers);
-            m_step(answers, cfg, &post, &mut log_conf, &mut log_prior);
+            m_step(answers, cfg, shape, &post, &mut log_conf, &mut log_prior);
         }
     }
     // Each iteration is ONE pass over the answers: the E-step of a chunk of tasks also
     // scatters the new posteriors into that chunk's confusion counts (the next M-step).
-    let chunks = Chunks::new(t_n, w_n, k);
+    let chunks = Chunks::new(t_n, w_n, k, answers.n_answers());
     let mut counts = vec![0.0; chunks.count * (w_n * k * k).max(1)];
     let mut prior_sums = vec![0.0; chunks.count * k];
     let mut iterations = 0;
@@ -263,7 +377,7 @@ fn fit(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>) -> Estimat
         std::mem::swap(&mut post, &mut next);
         // The model the new posteriors imply: after the last iteration, the one returned.
         m_from_counts(
-            cfg,
+            (cfg, shape),
             k,
             w_n,
             &chunks,
@@ -384,6 +498,7 @@ fn to_confusion(log_conf: &[f64], w_n: usize, k: usize) -> Vec<f64> {
 fn m_step(
     answers: &Answers,
     cfg: &DsConfig,
+    shape: WorkerShape,
     post: &[f64],
     log_conf: &mut [f64],
     log_prior: &mut [f64],
@@ -395,7 +510,11 @@ fn m_step(
         .enumerate()
         .for_each(|(w, out)| {
             // counts[obs*k + truth]
-            out.fill(if cfg.shrinkage > 0.0 { 0.0 } else { cfg.smoothing });
+            out.fill(if raw_counts(cfg, shape) {
+                0.0
+            } else {
+                cfg.smoothing
+            });
             let (tasks, labels) = answers.worker_answers(w as Id);
             // counts[obs][truth] += post[t][truth] for each answer (t, obs).
             let pairs = tasks
@@ -403,7 +522,7 @@ fn m_step(
                 .zip(labels)
                 .map(|(&t, &l)| (t as usize * k, l as usize * k));
             accumulate::<false>(k, out, post, pairs);
-            finish_worker(cfg, out, k);
+            finish_worker(cfg, shape, out, k);
         });
     let blocks: Vec<Vec<f64>> = post
         .par_chunks(BLOCK * k)
@@ -556,9 +675,14 @@ const MAX_CHUNKS: usize = 16;
 const COUNT_CELLS_BUDGET: usize = 4 << 20;
 
 impl Chunks {
-    fn new(t_n: usize, w_n: usize, k: usize) -> Self {
+    fn new(t_n: usize, w_n: usize, k: usize, n_answers: usize) -> Self {
         let cells = (w_n * k * k).max(1);
+        // Each chunk zeroes and sums all the counts once per iteration: with many workers
+        // and few answers (a sparse crowd) that would cost more than the E-step itself, so a
+        // chunk must carry at least half as many answer cells (answers × K) as it has counts.
+        let by_answers = (n_answers * k / (2 * cells)).max(1);
         let count = (COUNT_CELLS_BUDGET / cells)
+            .min(by_answers)
             .clamp(1, MAX_CHUNKS)
             .min(t_n.max(1));
         let tasks = t_n.div_ceil(count).max(1);
@@ -634,7 +758,7 @@ fn e_step_fused(
 /// `[w][obs][truth]`) and log priors.
 #[allow(clippy::too_many_arguments)]
 fn m_from_counts(
-    cfg: &DsConfig,
+    (cfg, shape): (&DsConfig, WorkerShape),
     k: usize,
     w_n: usize,
     chunks: &Chunks,
@@ -651,7 +775,11 @@ fn m_from_counts(
         .par_chunks_mut(kk)
         .enumerate()
         .for_each(|(w, out)| {
-            out.fill(if cfg.shrinkage > 0.0 { 0.0 } else { cfg.smoothing });
+            out.fill(if raw_counts(cfg, shape) {
+                0.0
+            } else {
+                cfg.smoothing
+            });
             let stride = (w_n * kk).max(1);
             for c in 0..chunks.count {
                 let base = c * stride + w * kk;
@@ -659,7 +787,7 @@ fn m_from_counts(
                     *o += x;
                 }
             }
-            finish_worker(cfg, out, k);
+            finish_worker(cfg, shape, out, k);
         });
     let mut sums = vec![cfg.prior_smoothing; k];
     for c in 0..chunks.count {
@@ -673,28 +801,35 @@ fn m_from_counts(
     }
 }
 
-/// A worker's counts `[obs][truth]` (Laplace pseudo-counts already in when there is no
-/// shrinkage) -> log P(obs | truth). With shrinkage, the counts are raw: add `shrinkage`
+/// Whether the M-step collects raw counts (a structured shape or shrinkage adds its own
+/// pseudo-counts) rather than Laplace-smoothed ones.
+fn raw_counts(cfg: &DsConfig, shape: WorkerShape) -> bool {
+    shape != WorkerShape::Full || cfg.shrinkage > 0.0
+}
+
+/// A worker's counts `[obs][truth]` -> log P(obs | truth). `Full` without shrinkage: the
+/// counts carry their Laplace pseudo-counts already. `Full` with shrinkage: add `shrinkage`
 /// pseudo-answers per true label spread as the worker's "knows or guesses" matrix, and the
-/// Laplace pseudo-count.
-fn finish_worker(cfg: &DsConfig, out: &mut [f64], k: usize) {
-    if cfg.shrinkage.is_infinite() {
-        let mut centre = vec![0.0; k * k];
-        crate::guess::fit(out, k, &mut centre);
-        for (o, c) in out.iter_mut().zip(&centre) {
-            *o = c.max(1e-300);
-        }
-    } else if cfg.shrinkage > 0.0 && k <= 16 {
-        let mut centre = [0.0f64; 256];
-        crate::guess::fit(out, k, &mut centre[..k * k]);
-        for (o, c) in out.iter_mut().zip(&centre[..k * k]) {
-            *o += cfg.shrinkage * c + cfg.smoothing;
-        }
-    } else if cfg.shrinkage > 0.0 {
-        let mut centre = vec![0.0; k * k];
-        crate::guess::fit(out, k, &mut centre);
-        for (o, c) in out.iter_mut().zip(&centre) {
-            *o += cfg.shrinkage * c + cfg.smoothing;
+/// Laplace pseudo-count. A structured shape: the matrix of that shape fitted to the counts.
+fn finish_worker(cfg: &DsConfig, shape: WorkerShape, out: &mut [f64], k: usize) {
+    if raw_counts(cfg, shape) {
+        let mut small = [0.0f64; 256];
+        let mut large = Vec::new();
+        let centre: &mut [f64] = if k * k <= small.len() {
+            &mut small[..k * k]
+        } else {
+            large.resize(k * k, 0.0);
+            &mut large
+        };
+        crate::guess::fit(out, k, shape == WorkerShape::OneCoin, centre);
+        if shape == WorkerShape::Full {
+            for (o, c) in out.iter_mut().zip(centre.iter()) {
+                *o += cfg.shrinkage * c + cfg.smoothing;
+            }
+        } else {
+            for (o, c) in out.iter_mut().zip(centre.iter()) {
+                *o = c.max(1e-300);
+            }
         }
     }
     normalize_log(out, k);

@@ -163,16 +163,22 @@ fn eval_cmd(names: &[String]) -> Res<()> {
                     c.gold.max_error_rate = 1.0;
                     c.ds.shrinkage = s;
                     c.ds.smoothing = al;
-                    c.ds.select_by_evidence = false;
+                    c.ds.shape = Some(labelmint_consensus::WorkerShape::Full);
                     v.push((format!("ds s={s} a={al}"), c));
                 }
+            }
+            for shape in labelmint_consensus::WorkerShape::ALL {
+                let mut c = RunConfig::new(Method::DawidSkene);
+                c.gold.max_error_rate = 1.0;
+                c.ds.shape = Some(shape);
+                v.push((format!("ds {}", shape.as_str()), c));
             }
             let mut c = RunConfig::new(Method::DawidSkene);
             c.gold.max_error_rate = 1.0;
             v.push(("ds (evidence)".into(), c));
             v
         };
-        let choice = labelmint_consensus::ds::choose_shrinkage(a, &RunConfig::new(Method::DawidSkene).ds);
+        let choice = labelmint_consensus::choose_shape(a, &RunConfig::new(Method::DawidSkene).ds);
         eprintln!("{name}: {choice:?}");
         for (label, cfg) in variants {
             let t = Instant::now();
