@@ -112,14 +112,8 @@ pub fn dawid_skene(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>
             // Without a previous model, start from the chosen shape's held-out fit: every
             // worker is known from their other tasks, so EM only has to place the held-out
             // tasks (fewer iterations than from majority vote).
-            let t0 = std::time::Instant::now();
             let (choice, train_model) = select(answers, cfg);
-            let t1 = t0.elapsed();
-            let e = fit(answers, cfg, choice.shape, warm.or(train_model.as_ref()));
-            if std::env::var("DS_TIMING").is_ok() {
-                eprintln!("select {:?} final {:?} ({} it)", t1, t0.elapsed() - t1, e.iterations);
-            }
-            e
+            fit(answers, cfg, choice.shape, warm.or(train_model.as_ref()))
         }
     }
 }
@@ -217,12 +211,7 @@ fn select(answers: &Answers, cfg: &DsConfig) -> (ShapeChoice, Option<WorkerModel
     let fits: Vec<(WorkerShape, Option<WorkerModel>, Vec<f64>)> = WorkerShape::CANDIDATES
         .par_iter()
         .map(|&shape| {
-            let t0 = std::time::Instant::now();
-            let e = fit(&train, &c, shape, None);
-            if std::env::var("DS_TIMING").is_ok() {
-                eprintln!("  {shape:?}: {:?} {} it", t0.elapsed(), e.iterations);
-            }
-            let model = e.model;
+            let model = fit(&train, &c, shape, None).model;
             let per_task = model
                 .as_ref()
                 .map_or_else(Vec::new, |m| held_out_scores(answers, m, &held_out));
@@ -345,14 +334,15 @@ fn fit(
     let (t_n, w_n) = (answers.n_tasks(), answers.n_workers());
     let mut post = vec![0.0; t_n * k];
     let mut next = vec![0.0; t_n * k];
-    let mut log_conf = vec![0.0; w_n * k * k];
-    let mut log_prior = vec![0.0; k];
+    // Probabilities: confusion `[worker][observed][truth]` and class priors.
+    let mut conf = vec![0.0; w_n * k * k];
+    let mut prior = vec![0.0; k];
     let warm = warm.filter(|m| m.labels.as_slice() == answers.labels() && k > 0);
     match warm {
-        Some(model) => warm_model(answers, model, &mut log_conf, &mut log_prior),
+        Some(model) => warm_model(answers, model, &mut conf, &mut prior),
         None => {
             post = vote_shares(answers);
-            m_step(answers, cfg, shape, &post, &mut log_conf, &mut log_prior);
+            m_step(answers, cfg, shape, &post, &mut conf, &mut prior);
         }
     }
     // Each iteration is ONE pass over the answers: the E-step of a chunk of tasks also
@@ -368,7 +358,7 @@ fn fit(
         let (l, delta) = e_step_fused(
             answers,
             &chunks,
-            (&log_conf, &log_prior),
+            (&conf, &prior),
             &post,
             &mut next,
             (&mut counts, &mut prior_sums),
@@ -383,16 +373,16 @@ fn fit(
             &chunks,
             &counts,
             &prior_sums,
-            &mut log_conf,
-            &mut log_prior,
+            &mut conf,
+            &mut prior,
         );
         converged = delta < cfg.tolerance;
     }
     let model = WorkerModel {
         labels: answers.labels().to_vec(),
         workers: answers.workers().to_vec(),
-        priors: log_prior.iter().map(|x| x.exp()).collect(),
-        confusion: to_confusion(&log_conf, w_n, k),
+        priors: prior,
+        confusion: to_confusion(&conf, w_n, k),
     };
     Estimate {
         method: Method::DawidSkene,
@@ -414,12 +404,12 @@ pub fn posteriors_under(answers: &Answers, model: &WorkerModel) -> Option<Estima
     if model.labels.as_slice() != answers.labels() || k == 0 {
         return None;
     }
-    let mut log_conf = vec![0.0; answers.n_workers() * k * k];
-    let mut log_prior = vec![0.0; k];
-    warm_model(answers, model, &mut log_conf, &mut log_prior);
+    let mut conf = vec![0.0; answers.n_workers() * k * k];
+    let mut prior = vec![0.0; k];
+    warm_model(answers, model, &mut conf, &mut prior);
     let prev = vec![0.0; answers.n_tasks() * k];
     let mut post = vec![0.0; answers.n_tasks() * k];
-    let (ll, _) = e_step(answers, &log_conf, &log_prior, &prev, &mut post);
+    let (ll, _) = e_step(answers, &conf, &prior, &prev, &mut post);
     Some(Estimate {
         method: Method::DawidSkene,
         n_labels: k,
@@ -432,8 +422,8 @@ pub fn posteriors_under(answers: &Answers, model: &WorkerModel) -> Option<Estima
     })
 }
 
-/// Fills the (transposed, log) confusion matrices and log priors from a named model.
-fn warm_model(answers: &Answers, model: &WorkerModel, log_conf: &mut [f64], log_prior: &mut [f64]) {
+/// Fills the (transposed) confusion matrices and the priors from a named model.
+fn warm_model(answers: &Answers, model: &WorkerModel, conf: &mut [f64], prior: &mut [f64]) {
     let k = answers.n_labels();
     let kk = k * k;
     let by_name: HashMap<&str, usize> = model
@@ -468,45 +458,44 @@ fn warm_model(answers: &Answers, model: &WorkerModel, log_conf: &mut [f64], log_
         let m = by_name
             .get(name.as_str())
             .map_or(mean.as_slice(), |&i| model.matrix(i));
-        let out = &mut log_conf[w * kk..(w + 1) * kk];
+        let out = &mut conf[w * kk..(w + 1) * kk];
         for truth in 0..k {
             for obs in 0..k {
-                out[obs * k + truth] = m[truth * k + obs].max(1e-300).ln();
+                out[obs * k + truth] = m[truth * k + obs].max(1e-300);
             }
         }
     }
-    for (lp, p) in log_prior.iter_mut().zip(&model.priors) {
-        *lp = p.max(1e-300).ln();
+    for (lp, p) in prior.iter_mut().zip(&model.priors) {
+        *lp = p.max(1e-300);
     }
 }
 
-fn to_confusion(log_conf: &[f64], w_n: usize, k: usize) -> Vec<f64> {
+fn to_confusion(conf: &[f64], w_n: usize, k: usize) -> Vec<f64> {
     let kk = k * k;
     let mut out = vec![0.0; w_n * kk];
     for w in 0..w_n {
         for truth in 0..k {
             for obs in 0..k {
-                out[w * kk + truth * k + obs] = log_conf[w * kk + obs * k + truth].exp();
+                out[w * kk + truth * k + obs] = conf[w * kk + obs * k + truth];
             }
         }
     }
     out
 }
 
-/// M-step: smoothed confusion matrices (stored transposed and in log: `[w][obs][truth]`, so an
-/// answer's K terms are contiguous in the E-step) and log priors.
+/// M-step: smoothed confusion matrices (stored transposed: `[w][obs][truth]`, so an answer's
+/// K terms are contiguous in the E-step) and priors.
 fn m_step(
     answers: &Answers,
     cfg: &DsConfig,
     shape: WorkerShape,
     post: &[f64],
-    log_conf: &mut [f64],
-    log_prior: &mut [f64],
+    conf: &mut [f64],
+    prior: &mut [f64],
 ) {
     let k = answers.n_labels();
     let kk = k * k;
-    log_conf
-        .par_chunks_mut(kk)
+    conf.par_chunks_mut(kk)
         .enumerate()
         .for_each(|(w, out)| {
             // counts[obs*k + truth]
@@ -543,16 +532,16 @@ fn m_step(
         }
     }
     let total: f64 = sums.iter().sum();
-    for (lp, s) in log_prior.iter_mut().zip(&sums) {
-        *lp = (s / total).ln();
+    for (p, s) in prior.iter_mut().zip(&sums) {
+        *p = s / total;
     }
 }
 
 /// E-step into `next`; returns (log-likelihood, max |next - prev|).
 fn e_step(
     answers: &Answers,
-    log_conf: &[f64],
-    log_prior: &[f64],
+    conf: &[f64],
+    prior: &[f64],
     prev: &[f64],
     next: &mut [f64],
 ) -> (f64, f64) {
@@ -561,16 +550,11 @@ fn e_step(
         return (0.0, 0.0);
     }
     let kk = k * k;
-    // Probability-domain copies for the fast path (K² exps per worker, not K per task).
-    let conf: Vec<f64> = log_conf.iter().map(|x| x.exp()).collect();
-    let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
     let model = RowModel {
         k,
         kk,
-        conf: &conf,
-        prior: &prior,
-        log_conf,
-        log_prior,
+        conf,
+        prior,
     };
     let blocks: Vec<(f64, f64)> = next
         .par_chunks_mut(BLOCK * k)
@@ -598,15 +582,13 @@ fn e_step(
     (ll, delta)
 }
 
-/// A model ready for the E-step: probabilities (fast path) and logs (fallback), confusion
-/// stored `[worker][observed][truth]`.
+/// A model ready for the E-step: probabilities, confusion stored `[worker][observed][truth]`
+/// (the log-space fallback takes their logs as it goes).
 struct RowModel<'a> {
     k: usize,
     kk: usize,
     conf: &'a [f64],
     prior: &'a [f64],
-    log_conf: &'a [f64],
-    log_prior: &'a [f64],
 }
 
 /// Task `t`'s posterior into `row` (gold clamped); returns its log-likelihood term.
@@ -623,20 +605,35 @@ fn e_row(answers: &Answers, m: &RowModel<'_>, t: usize, row: &mut [f64]) -> f64 
     let gold = answers.gold()[t];
     // Fast path: a product of probabilities, exact while it cannot underflow (few answers;
     // every smoothed cell is far above 1e-280^(1/FAST_MAX_ANSWERS)).
-    if gold.is_none() && ws.len() <= FAST_MAX_ANSWERS {
+    if ws.len() <= FAST_MAX_ANSWERS {
         row.copy_from_slice(m.prior);
         accumulate::<true>(k, row, m.conf, pairs());
-        let sum: f64 = row.iter().sum();
-        if sum > 1e-280 && sum.is_finite() {
-            for r in row.iter_mut() {
-                *r /= sum;
+        if let Some(g) = gold {
+            let p = row[g as usize];
+            if p > 1e-280 && p.is_finite() {
+                row.fill(0.0);
+                row[g as usize] = 1.0;
+                return p.ln();
             }
-            return sum.ln();
+        } else {
+            let sum: f64 = row.iter().sum();
+            if sum > 1e-280 && sum.is_finite() {
+                for r in row.iter_mut() {
+                    *r /= sum;
+                }
+                return sum.ln();
+            }
         }
     }
     // Log space: row[truth] = log prior + Σ log confusion[w][obs][truth].
-    row.copy_from_slice(m.log_prior);
-    accumulate::<false>(k, row, m.log_conf, pairs());
+    for (r, p) in row.iter_mut().zip(m.prior) {
+        *r = p.ln();
+    }
+    for (from, _) in pairs() {
+        for (r, c) in row.iter_mut().zip(&m.conf[from..from + k]) {
+            *r += c.ln();
+        }
+    }
     if let Some(g) = gold {
         let ll = row[g as usize];
         row.fill(0.0);
@@ -696,7 +693,7 @@ impl Chunks {
 fn e_step_fused(
     answers: &Answers,
     chunks: &Chunks,
-    (log_conf, log_prior): (&[f64], &[f64]),
+    (conf, prior): (&[f64], &[f64]),
     prev: &[f64],
     next: &mut [f64],
     (counts, prior_sums): (&mut [f64], &mut [f64]),
@@ -704,15 +701,11 @@ fn e_step_fused(
     let k = answers.n_labels();
     let kk = k * k;
     let w_n = answers.n_workers();
-    let conf: Vec<f64> = log_conf.iter().map(|x| x.exp()).collect();
-    let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
     let model = RowModel {
         k,
         kk,
-        conf: &conf,
-        prior: &prior,
-        log_conf,
-        log_prior,
+        conf,
+        prior,
     };
     let per_chunk: Vec<(f64, f64)> = next
         .par_chunks_mut(chunks.tasks * k)
@@ -764,15 +757,14 @@ fn m_from_counts(
     chunks: &Chunks,
     counts: &[f64],
     prior_sums: &[f64],
-    log_conf: &mut [f64],
-    log_prior: &mut [f64],
+    conf: &mut [f64],
+    prior: &mut [f64],
 ) {
     let kk = k * k;
     if kk == 0 {
         return;
     }
-    log_conf
-        .par_chunks_mut(kk)
+    conf.par_chunks_mut(kk)
         .enumerate()
         .for_each(|(w, out)| {
             out.fill(if raw_counts(cfg, shape) {
@@ -796,8 +788,8 @@ fn m_from_counts(
         }
     }
     let total: f64 = sums.iter().sum();
-    for (lp, s) in log_prior.iter_mut().zip(&sums) {
-        *lp = (s / total).ln();
+    for (p, s) in prior.iter_mut().zip(&sums) {
+        *p = s / total;
     }
 }
 
@@ -807,7 +799,7 @@ fn raw_counts(cfg: &DsConfig, shape: WorkerShape) -> bool {
     shape != WorkerShape::Full || cfg.shrinkage > 0.0
 }
 
-/// A worker's counts `[obs][truth]` -> log P(obs | truth). `Full` without shrinkage: the
+/// A worker's counts `[obs][truth]` -> P(obs | truth). `Full` without shrinkage: the
 /// counts carry their Laplace pseudo-counts already. `Full` with shrinkage: add `shrinkage`
 /// pseudo-answers per true label spread as the worker's "knows or guesses" matrix, and the
 /// Laplace pseudo-count. A structured shape: the matrix of that shape fitted to the counts.
@@ -832,17 +824,15 @@ fn finish_worker(cfg: &DsConfig, shape: WorkerShape, out: &mut [f64], k: usize) 
             }
         }
     }
-    normalize_log(out, k);
+    normalize(out, k);
 }
 
-/// Counts `[obs][truth]` -> log P(obs | truth), each truth column normalised.
-fn normalize_log(out: &mut [f64], k: usize) {
+/// Counts `[obs][truth]` -> P(obs | truth), each truth column normalised.
+fn normalize(out: &mut [f64], k: usize) {
     for truth in 0..k {
         let total: f64 = (0..k).map(|obs| out[obs * k + truth]).sum();
-        let lt = total.ln();
         for obs in 0..k {
-            let c = &mut out[obs * k + truth];
-            *c = c.ln() - lt;
+            out[obs * k + truth] /= total;
         }
     }
 }
