@@ -168,13 +168,13 @@ fn select(answers: &Answers, cfg: &DsConfig) -> (ShapeChoice, Option<WorkerModel
     let mut scored = 0;
     for t in 0..answers.n_tasks() as Id {
         let g = answers.gold()[t as usize];
-        if g.is_none() && stride > 1 && task_hash(t, SAMPLE_SALT) % stride != 0 {
+        if g.is_none() && stride > 1 && !task_hash(t, SAMPLE_SALT).is_multiple_of(stride) {
             continue;
         }
         let id = names.len() as Id;
         names.push(answers.tasks()[t as usize].clone());
         gold.push(g);
-        let out = g.is_none() && task_hash(t, HOLD_OUT_SALT) % 5 == 0;
+        let out = g.is_none() && task_hash(t, HOLD_OUT_SALT).is_multiple_of(5);
         held.push(out);
         let (ws, ls) = answers.task_answers(t);
         all.extend(ws.iter().zip(ls).map(|(&w, &l)| (id, w, l)));
@@ -230,7 +230,10 @@ fn select(answers: &Answers, cfg: &DsConfig) -> (ShapeChoice, Option<WorkerModel
         .iter()
         .map(|(shape, _, per_task)| (*shape, per_task.iter().sum::<f64>() / scored as f64))
         .collect();
-    let (shape, model, _) = fits.into_iter().nth(best).unwrap_or((WorkerShape::Full, None, Vec::new()));
+    let (shape, model, _) =
+        fits.into_iter()
+            .nth(best)
+            .unwrap_or((WorkerShape::Full, None, Vec::new()));
     (
         ShapeChoice {
             shape,
@@ -264,7 +267,7 @@ const SELECT_MAX_ITERATIONS: u32 = 50;
 const SELECT_ANSWERS: usize = 200_000;
 /// Salts of the task hashes: which tasks are sampled, which are held out.
 const SAMPLE_SALT: u64 = 0x7361_6d70_6c65;
-const HOLD_OUT_SALT: u64 = 0x686f_6c64_6f75_74;
+const HOLD_OUT_SALT: u64 = 0x0068_6f6c_646f_7574;
 
 /// splitmix64 of a task id and a salt (deterministic, independent of the answers).
 fn task_hash(t: Id, salt: u64) -> u64 {
@@ -495,24 +498,22 @@ fn m_step(
 ) {
     let k = answers.n_labels();
     let kk = k * k;
-    conf.par_chunks_mut(kk)
-        .enumerate()
-        .for_each(|(w, out)| {
-            // counts[obs*k + truth]
-            out.fill(if raw_counts(cfg, shape) {
-                0.0
-            } else {
-                cfg.smoothing
-            });
-            let (tasks, labels) = answers.worker_answers(w as Id);
-            // counts[obs][truth] += post[t][truth] for each answer (t, obs).
-            let pairs = tasks
-                .iter()
-                .zip(labels)
-                .map(|(&t, &l)| (t as usize * k, l as usize * k));
-            accumulate::<false>(k, out, post, pairs);
-            finish_worker(cfg, shape, out, k);
+    conf.par_chunks_mut(kk).enumerate().for_each(|(w, out)| {
+        // counts[obs*k + truth]
+        out.fill(if raw_counts(cfg, shape) {
+            0.0
+        } else {
+            cfg.smoothing
         });
+        let (tasks, labels) = answers.worker_answers(w as Id);
+        // counts[obs][truth] += post[t][truth] for each answer (t, obs).
+        let pairs = tasks
+            .iter()
+            .zip(labels)
+            .map(|(&t, &l)| (t as usize * k, l as usize * k));
+        accumulate::<false>(k, out, post, pairs);
+        finish_worker(cfg, shape, out, k);
+    });
     let blocks: Vec<Vec<f64>> = post
         .par_chunks(BLOCK * k)
         .map(|chunk| {
@@ -550,12 +551,7 @@ fn e_step(
         return (0.0, 0.0);
     }
     let kk = k * k;
-    let model = RowModel {
-        k,
-        kk,
-        conf,
-        prior,
-    };
+    let model = RowModel { k, kk, conf, prior };
     let blocks: Vec<(f64, f64)> = next
         .par_chunks_mut(BLOCK * k)
         .enumerate()
@@ -701,12 +697,7 @@ fn e_step_fused(
     let k = answers.n_labels();
     let kk = k * k;
     let w_n = answers.n_workers();
-    let model = RowModel {
-        k,
-        kk,
-        conf,
-        prior,
-    };
+    let model = RowModel { k, kk, conf, prior };
     let per_chunk: Vec<(f64, f64)> = next
         .par_chunks_mut(chunks.tasks * k)
         .zip(counts.par_chunks_mut((w_n * kk).max(1)))
@@ -764,23 +755,21 @@ fn m_from_counts(
     if kk == 0 {
         return;
     }
-    conf.par_chunks_mut(kk)
-        .enumerate()
-        .for_each(|(w, out)| {
-            out.fill(if raw_counts(cfg, shape) {
-                0.0
-            } else {
-                cfg.smoothing
-            });
-            let stride = (w_n * kk).max(1);
-            for c in 0..chunks.count {
-                let base = c * stride + w * kk;
-                for (o, x) in out.iter_mut().zip(&counts[base..base + kk]) {
-                    *o += x;
-                }
-            }
-            finish_worker(cfg, shape, out, k);
+    conf.par_chunks_mut(kk).enumerate().for_each(|(w, out)| {
+        out.fill(if raw_counts(cfg, shape) {
+            0.0
+        } else {
+            cfg.smoothing
         });
+        let stride = (w_n * kk).max(1);
+        for c in 0..chunks.count {
+            let base = c * stride + w * kk;
+            for (o, x) in out.iter_mut().zip(&counts[base..base + kk]) {
+                *o += x;
+            }
+        }
+        finish_worker(cfg, shape, out, k);
+    });
     let mut sums = vec![cfg.prior_smoothing; k];
     for c in 0..chunks.count {
         for (a, x) in sums.iter_mut().zip(&prior_sums[c * k..(c + 1) * k]) {

@@ -33,7 +33,11 @@ pub fn fit(counts: &[f64], k: usize, one_coin: bool, centre: &mut [f64]) -> f64 
     let mut by_obs = [0.0f64; 64];
     let big = k > by_obs.len();
     let mut by_obs_vec = if big { vec![0.0; k] } else { Vec::new() };
-    let by_obs: &mut [f64] = if big { &mut by_obs_vec } else { &mut by_obs[..k] };
+    let by_obs: &mut [f64] = if big {
+        &mut by_obs_vec
+    } else {
+        &mut by_obs[..k]
+    };
     for obs in 0..k {
         for truth in 0..k {
             let c = counts[obs * k + truth];

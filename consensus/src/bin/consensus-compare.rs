@@ -6,7 +6,9 @@
 //! consensus-compare simulate NAME DIR                    answers.csv, gold.csv, truth.csv of crowd NAME
 //! consensus-compare run ANSWERS GOLD|- OUTPUT [--method ds] [--max-gold-error 1]
 //!                                                        decide (crowd-kit layout), one JSON line
-//! consensus-compare eval [NAME...]                       ours on the crowds, in process (accuracy, time)
+//! consensus-compare eval [NAME...]                       ours on the crowds, in process: mv, wv, ds with
+//!                                                        each shape fixed and as the evidence chooses (nobody
+//!                                                        excluded by gold), accuracy, time; the choice on stderr
 //! ```
 //!
 //! `run` decides like `labelmint consensus run` and prints
@@ -23,7 +25,9 @@ use labelmint_consensus::csv_io::{
     read_answers, read_gold, write_answers, write_decisions, write_labels,
 };
 use labelmint_consensus::sim::{CROWDS, SimConfig, simulate};
-use labelmint_consensus::{AnswersBuilder, GoldPolicy, Method, RunConfig, run};
+use labelmint_consensus::{
+    AnswersBuilder, GoldPolicy, Method, RunConfig, WorkerShape, choose_shape, run,
+};
 
 type Res<T> = std::result::Result<T, String>;
 
@@ -149,25 +153,7 @@ fn eval_cmd(names: &[String]) -> Res<()> {
                 c.gold.max_error_rate = 1.0;
                 v.push((m.to_string(), c));
             }
-            let shr: Vec<f64> = std::env::var("SHRINK")
-                .ok()
-                .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
-                .unwrap_or_else(|| vec![0.0]);
-            let alphas: Vec<f64> = std::env::var("ALPHA")
-                .ok()
-                .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
-                .unwrap_or_else(|| vec![1.0]);
-            for &s in &shr {
-                for &al in &alphas {
-                    let mut c = RunConfig::new(Method::DawidSkene);
-                    c.gold.max_error_rate = 1.0;
-                    c.ds.shrinkage = s;
-                    c.ds.smoothing = al;
-                    c.ds.shape = Some(labelmint_consensus::WorkerShape::Full);
-                    v.push((format!("ds s={s} a={al}"), c));
-                }
-            }
-            for shape in labelmint_consensus::WorkerShape::ALL {
+            for shape in WorkerShape::ALL {
                 let mut c = RunConfig::new(Method::DawidSkene);
                 c.gold.max_error_rate = 1.0;
                 c.ds.shape = Some(shape);
@@ -178,7 +164,7 @@ fn eval_cmd(names: &[String]) -> Res<()> {
             v.push(("ds (evidence)".into(), c));
             v
         };
-        let choice = labelmint_consensus::choose_shape(a, &RunConfig::new(Method::DawidSkene).ds);
+        let choice = choose_shape(a, &RunConfig::new(Method::DawidSkene).ds);
         eprintln!("{name}: {choice:?}");
         for (label, cfg) in variants {
             let t = Instant::now();

@@ -15,10 +15,10 @@ use labelmint_consensus::{
 /// (crowd, best crowd-kit accuracy, which crowd-kit method reached it).
 const CROWDKIT_BEST: &[(&str, f64, &str)] = &[
     ("mixed", 0.9164, "GLAD and OneCoinDawidSkene"),
-    ("hostile", 0.8172, "OneCoinDawidSkene"),
-    ("spam-adv-skew-gold", 0.0, "?"),
-    ("skewed", 0.0, "?"),
-    ("confusions", 0.0, "?"),
+    ("hostile", 0.8228, "GLAD"),
+    ("spam-adv-skew-gold", 0.8253, "GLAD"),
+    ("skewed", 0.9472, "OneCoinDawidSkene"),
+    ("confusions", 0.9674, "DawidSkene"),
     ("sparse", 0.0, "?"),
     ("sparse-hostile-gold", 0.0, "?"),
     ("binary-skewed", 0.0, "?"),
@@ -163,6 +163,6 @@ fn knows_or_guesses_fits_spammers_adversaries_and_honest_workers() {
     let theta = guess::fit(&spammer, k, true, &mut centre);
     assert!(theta < 0.05, "{theta}");
     for c in &centre {
-        assert!((c - 0.25).abs() < 0.01, "{c}");
+        assert!((c - 0.25).abs() < 0.03, "{c}");
     }
 }
