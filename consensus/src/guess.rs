@@ -11,14 +11,12 @@
 //!
 //! Fitting from soft counts `c[k][a]` (expected answers `a` on tasks of truth `k`) is a small
 //! EM of its own (which answers on the diagonal were known, which guessed), warm-started from
-//! the answer shares; a Beta(2, 2) prior on θ and a Dirichlet(4, …, 4) prior on ξ keep a
-//! worker with few answers from being certain.
+//! the answer shares; a Beta(1.5, 1.5) prior on θ and a Dirichlet prior on ξ
+//! ([`crate::DsConfig::habit_prior`] pseudo-answers per label) keep a worker with few answers
+//! from being certain.
 
-/// The Dirichlet prior on ξ: this many pseudo-answers per label, spread evenly. A worker's
-/// habit must show in their guesses to count: an adversary's hundreds of answers of one label
-/// do, an honest worker's few uneven mistakes do not (their ξ stays near uniform, as the
-/// one-coin model has it). 4 per label was the best of 1, 4 and 16 on every simulated crowd.
-const XI_PSEUDO_ANSWERS_PER_LABEL: f64 = 4.0;
+/// The Beta prior on θ: this many pseudo-answers, half known, half guessed (Beta(1.5, 1.5)).
+const THETA_PRIOR: f64 = 1.0;
 
 /// Inner EM rounds per fit (each is O(K²); the outer EM calls this once per worker per
 /// iteration, warm by construction since the counts barely move).
@@ -26,8 +24,10 @@ const ROUNDS: usize = 12;
 
 /// Fits θ and ξ to `counts[obs * k + truth]` and writes the model's matrix into `centre`
 /// (`[obs * k + truth]`, each truth column summing to 1). `one_coin`: ξ stays uniform (the
-/// one-coin model: one accuracy per worker, mistakes spread evenly). Returns θ.
-pub fn fit(counts: &[f64], k: usize, one_coin: bool, centre: &mut [f64]) -> f64 {
+/// one-coin model: one accuracy per worker, mistakes spread evenly). `habit_prior`: the
+/// Dirichlet prior on ξ, this many pseudo-answers per label spread evenly (a habit must show
+/// in more guesses than that to count). Returns θ.
+pub fn fit(counts: &[f64], k: usize, one_coin: bool, habit_prior: f64, centre: &mut [f64]) -> f64 {
     let mut total = 0.0;
     let mut diag = 0.0;
     let mut by_obs = [0.0f64; 64];
@@ -60,7 +60,7 @@ pub fn fit(counts: &[f64], k: usize, one_coin: bool, centre: &mut [f64]) -> f64 
     for (x, b) in xi.iter_mut().zip(by_obs.iter()) {
         *x = (b + 1.0) / (total + kf);
     }
-    let beta = XI_PSEUDO_ANSWERS_PER_LABEL * kf;
+    let beta = habit_prior * kf;
     for _ in 0..ROUNDS {
         let mut known = 0.0;
         let mut guessed_total = 0.0;
@@ -75,7 +75,7 @@ pub fn fit(counts: &[f64], k: usize, one_coin: bool, centre: &mut [f64]) -> f64 
         for x in xi.iter_mut() {
             *x = (*x + beta / kf) / (guessed_total + beta);
         }
-        theta = (known + 1.0) / (total + 2.0);
+        theta = (known + THETA_PRIOR / 2.0) / (total + THETA_PRIOR);
         if one_coin {
             xi.fill(1.0 / kf);
         }

@@ -161,6 +161,9 @@ fn eval_cmd(names: &[String]) -> Res<()> {
             }
             let mut c = RunConfig::new(Method::DawidSkene);
             c.gold.max_error_rate = 1.0;
+            if let Some(h) = std::env::var("HABIT").ok().and_then(|h| h.parse().ok()) {
+                c.ds.habit_prior = h;
+            }
             v.push(("ds (evidence)".into(), c));
             v
         };

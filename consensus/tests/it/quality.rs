@@ -138,7 +138,7 @@ fn knows_or_guesses_fits_spammers_adversaries_and_honest_workers() {
     for truth in 0..k {
         adversary[2 * k + truth] = 100.0;
     }
-    let theta = guess::fit(&adversary, k, false, &mut centre);
+    let theta = guess::fit(&adversary, k, false, 4.0, &mut centre);
     assert!(theta < 0.02, "{theta}");
     for truth in 0..k {
         assert!(centre[2 * k + truth] > 0.95, "{centre:?}");
@@ -150,7 +150,7 @@ fn knows_or_guesses_fits_spammers_adversaries_and_honest_workers() {
             honest[obs * k + truth] = if obs == truth { 70.0 } else { 10.0 };
         }
     }
-    let theta = guess::fit(&honest, k, false, &mut centre);
+    let theta = guess::fit(&honest, k, false, 4.0, &mut centre);
     assert!((theta - 0.6).abs() < 0.01, "{theta}");
     for truth in 0..k {
         let p = centre[truth * k + truth];
@@ -160,7 +160,7 @@ fn knows_or_guesses_fits_spammers_adversaries_and_honest_workers() {
     }
     // A spammer: uniform answers whatever the truth.
     let spammer = vec![25.0; k * k];
-    let theta = guess::fit(&spammer, k, true, &mut centre);
+    let theta = guess::fit(&spammer, k, true, 4.0, &mut centre);
     assert!(theta < 0.05, "{theta}");
     for c in &centre {
         assert!((c - 0.25).abs() < 0.03, "{c}");
