@@ -101,6 +101,8 @@ for crowd in "${CROWDS[@]}"; do
     IFS='|' read -r name f fit w n <<<"$r"
     acc=$("$VENV/bin/python" -c "import json,sys;print('%.4f' % json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/scores.json" "$f")
     ratio=$(awk -v a="$ckds" -v b="$fit" 'BEGIN { if (b <= 0) print "-"; else { r = a / b; if (r >= 10) printf "%.0f×", r; else if (r >= 0.1) printf "%.1f×", r; else printf "%.3f×", r } }')
-    echo "| $name | $acc | $(awk -v x="$fit" 'BEGIN { if (x < 1) printf "%.3f s", x; else printf "%.2f s", x }') | $ratio | $(printf '%.2f s' "$w") | $n |"
+    fitf=$(awk -v x="$fit" 'BEGIN { if (x < 1) printf "%.3f s", x; else printf "%.2f s", x }')
+    wallf=$(printf '%.2f s' "$w")
+    echo "| $name | $acc | $fitf | $ratio | $wallf | $n |"
   done
 done

@@ -124,7 +124,12 @@ pub fn dawid_skene(answers: &Answers, cfg: &DsConfig, warm: Option<&WorkerModel>
                 habit_prior: choice.habit_prior,
                 ..*cfg
             };
-            fit(answers, &chosen, choice.shape, warm.or(train_model.as_ref()))
+            fit(
+                answers,
+                &chosen,
+                choice.shape,
+                warm.or(train_model.as_ref()),
+            )
         }
     }
 }

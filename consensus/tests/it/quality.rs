@@ -12,16 +12,18 @@ use labelmint_consensus::{
     AnswersBuilder, Id, Method, RunConfig, WorkerShape, choose_shape, guess, run,
 };
 
-/// (crowd, best crowd-kit accuracy, which crowd-kit method reached it).
+/// (crowd, best crowd-kit accuracy rounded up to 4 decimals, which crowd-kit method reached
+/// it), from `CROWDKIT_REUSE=0 make consensus-compare` (consensus/bench/compare.sh) on
+/// 2026-12-03; the scores are in .data/consensus-compare/<crowd>/scores.json.
 const CROWDKIT_BEST: &[(&str, f64, &str)] = &[
     ("mixed", 0.9164, "GLAD and OneCoinDawidSkene"),
     ("hostile", 0.8228, "GLAD"),
     ("spam-adv-skew-gold", 0.8253, "GLAD"),
     ("skewed", 0.9472, "OneCoinDawidSkene"),
     ("confusions", 0.9674, "DawidSkene"),
-    ("sparse", 0.0, "?"),
-    ("sparse-hostile-gold", 0.0, "?"),
-    ("binary-skewed", 0.0, "?"),
+    ("sparse", 0.8220, "MACE"),
+    ("sparse-hostile-gold", 0.7838, "GLAD"),
+    ("binary-skewed", 0.9278, "DawidSkene"),
 ];
 
 fn ours(name: &str) -> (f64, WorkerShape) {
