@@ -24,7 +24,9 @@ help:
 	@echo "            what make up writes; scripts/pg.sh url) and ADMIN_DATABASE_URL (scripts/pg.sh admin-url); make pg-stop"
 	@echo "make indexer-fixtures  rewrite indexer/tests/fixtures/flows.json from sandbox runs"
 	@echo "make consensus-bench    Dawid-Skene on 1M answers / 100k tasks / 2k workers (time, peak memory, accuracy)"
-	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
+	@echo "make consensus-compare  every simulated crowd (spammers, adversaries, skewed priors, sparse overlap, gold) through"
+	@echo "                        crowd-kit 1.4.2's DawidSkene, OneCoinDawidSkene, GLAD, MACE (venv in .data) and ours:"
+	@echo "                        a table per crowd, accuracy and time (about 40 min: GLAD; CROWDKIT_REUSE=1 reuses its outputs)"
 	@echo "make ledger-bench       ledger approvals, batch formation, ingestion and reconciliation (Postgres)"
 	@echo "make signer-bench       signed 250-item batches/s over HTTP with every policy check (file key, SoftHSM2)"
 	@echo "make settler-bench      10,000 earnings (2,000 workers, 2 TON + 1 USD projects) to confirmed on the devnet"
@@ -130,7 +132,7 @@ consensus-bench: tools
 	$(CARGO) run --release --locked -p labelmint-consensus --bin consensus-bench
 
 consensus-compare: tools
-	consensus/bench/compare.sh
+	CARGO="$(CARGO)" consensus/bench/compare.sh
 
 ledger-bench: tools pg
 	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger
