@@ -483,6 +483,7 @@ impl Chain {
             Some(b) => b.state.clone(),
             None => Cell::default(),
         };
+        let t0 = std::time::Instant::now();
         let new_state = block::build_state(
             global_id,
             BASECHAIN,
@@ -494,7 +495,9 @@ impl Chain {
             None,
         )?;
         let base_updates = updates(0);
+        let t1 = std::time::Instant::now();
         let (base_in, base_out) = block::msg_descr(base_txs, &work.flows, &work.delivered)?;
+        let t2 = std::time::Instant::now();
         let built = block::build_block(block::BlockParts {
             global_id,
             shard: BASECHAIN,
@@ -520,6 +523,7 @@ impl Chain {
             mc_extra: None,
             mc_header: None,
         })?;
+        let t3 = std::time::Instant::now();
         let shard_fees = built_fees(base_txs);
         let shard_block = StoredBlock {
             id: built.id,
@@ -634,6 +638,14 @@ impl Chain {
             &built.id.root_hash,
             &built.id.file_hash,
         )?;
+        let t4 = std::time::Instant::now();
+        tracing::debug!(
+            state = ?(t1 - t0),
+            msg_descr = ?(t2 - t1),
+            block = ?(t3 - t2),
+            master = ?(t4 - t3),
+            "sealed"
+        );
         let master_block = StoredBlock {
             id: built.id,
             root: built.root,
