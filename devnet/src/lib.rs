@@ -85,7 +85,7 @@
 //! let devnet = spawn(Config::test()).await?; // 127.0.0.1, port 0, on-demand blocks
 //! println!("liteserver at {} key {}", devnet.addr(), hex::encode(devnet.public_key()));
 //! let produced = devnet.produce_block()?;
-//! assert_eq!(produced.master.seqno, 1);
+//! assert_eq!(produced.master.seqno, 2); // 0: zero state, 1: the genesis key block
 //! # Ok(())
 //! # }
 //! ```
