@@ -50,6 +50,9 @@ pub struct BlockParts<'a> {
     pub old_state: &'a Cell,
     /// The state after.
     pub new_state: &'a Cell,
+    /// The Merkle update from `old_state` to `new_state` if already made (see
+    /// [`state_update`]); else `build_block` makes it.
+    pub state_update: Option<MerkleUpdate>,
     /// Inbound messages of the block's transactions.
     pub in_msgs: InMsgDescr,
     /// Outbound messages of the block's transactions.
@@ -207,6 +210,16 @@ pub struct BuiltBlock {
     pub id: BlockId,
 }
 
+/// The block's Merkle update from the state before it to the state after it.
+pub fn state_update(old_state: &Cell, new_state: &Cell) -> Result<MerkleUpdate> {
+    Ok(MerkleUpdate::create(
+        old_state.as_ref(),
+        new_state.as_ref(),
+        HashSet::<HashBytes>::new(),
+    )
+    .build()?)
+}
+
 /// Builds the Block cell.
 pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
     let mut info = BlockInfo {
@@ -277,12 +290,10 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
         minted: CurrencyCollection::ZERO,
     };
 
-    let update = MerkleUpdate::create(
-        p.old_state.as_ref(),
-        p.new_state.as_ref(),
-        HashSet::<HashBytes>::new(),
-    )
-    .build()?;
+    let update = match p.state_update {
+        Some(update) => update,
+        None => state_update(p.old_state, p.new_state)?,
+    };
 
     let extra = BlockExtra {
         in_msg_description: Lazy::new(&p.in_msgs)?,

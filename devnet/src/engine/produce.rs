@@ -496,7 +496,23 @@ impl Chain {
         )?;
         let base_updates = updates(0);
         let t1 = std::time::Instant::now();
-        let (base_in, base_out) = block::msg_descr(base_txs, &work.flows, &work.delivered)?;
+        // The parallel engine makes the state's Merkle update (the largest part of the
+        // block) on a second thread while this one lists the messages.
+        let (base_update, (base_in, base_out)) = if self.exec_threads > 1 {
+            std::thread::scope(|scope| {
+                let update = scope.spawn(|| block::state_update(&old_state, &new_state));
+                let descr = block::msg_descr(base_txs, &work.flows, &work.delivered);
+                match update.join() {
+                    Ok(update) => Ok::<_, Error>((Some(update?), descr?)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })?
+        } else {
+            (
+                None,
+                block::msg_descr(base_txs, &work.flows, &work.delivered)?,
+            )
+        };
         let t2 = std::time::Instant::now();
         let built = block::build_block(block::BlockParts {
             global_id,
@@ -518,6 +534,7 @@ impl Chain {
             account_updates: &base_updates,
             old_state: &old_state,
             new_state: &new_state,
+            state_update: base_update,
             in_msgs: base_in,
             out_msgs: base_out,
             mc_extra: None,
@@ -620,6 +637,7 @@ impl Chain {
             account_updates: &mc_updates,
             old_state: &old_mc_state,
             new_state: &new_mc_state,
+            state_update: None,
             in_msgs: mc_in,
             out_msgs: mc_out,
             mc_extra: Some(mc_extra),
