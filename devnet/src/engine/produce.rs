@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use tycho_executor::{ExecutorParams, ParsedConfig};
 use tycho_types::cell::{Cell, HashBytes};
 use tycho_types::models::{
-    BlockId, CurrencyCollection, FutureSplitMerge, McBlockExtra, MsgInfo, ShardAccount,
-    ShardDescription, ShardHashes, ShardIdent, StdAddr,
+    BlockId, CurrencyCollection, DepthBalanceInfo, FutureSplitMerge, McBlockExtra, MsgInfo,
+    ShardAccount, ShardDescription, ShardHashes, ShardIdent, StdAddr,
 };
 use tycho_types::num::Tokens;
 
@@ -46,7 +46,13 @@ struct Work {
     end_lt: u64,
     /// Externals whose dry-run transaction was reused.
     reused: usize,
+    /// The parallel engine's account states of the current round, written to the accounts
+    /// dictionaries at once when the round ends (`flush_accounts`).
+    deferred: Option<BTreeMap<(i32, HashBytes), NewAccount>>,
 }
+
+/// An account's state after a transaction, with its balance (`None`: it no longer exists).
+type NewAccount = (ShardAccount, Option<CurrencyCollection>);
 
 /// A message about to run, with what its transaction depends on besides the account.
 struct Job {
@@ -209,15 +215,24 @@ impl Chain {
             block::InKind::Final
         };
         let new_hash = *executed.new_state.account.repr_hash();
-        let Some(shard) = self.shard_mut(workchain) else {
-            return;
-        };
-        if let Err(e) = shard.put_with_balance(
-            &dst.address,
-            executed.new_state.clone(),
-            executed.balance.clone(),
-        ) {
+        if let Some(deferred) = &mut work.deferred {
+            if self.shard(workchain).is_none() {
+                return;
+            }
+            deferred.insert(
+                (workchain, dst.address),
+                (executed.new_state.clone(), executed.balance.clone()),
+            );
+        } else if let Some(shard) = self.shard_mut(workchain)
+            && let Err(e) = shard.put_with_balance(
+                &dst.address,
+                executed.new_state.clone(),
+                executed.balance.clone(),
+            )
+        {
             tracing::error!(%dst, error = %e, "storing account");
+            return;
+        } else if self.shard(workchain).is_none() {
             return;
         }
         work.touched
@@ -277,7 +292,7 @@ impl Chain {
         start_lt: u64,
         slots: Vec<Slot>,
         requeue: &mut Vec<((u64, HashBytes), Cell)>,
-    ) -> bool {
+    ) -> Result<bool> {
         // One chain per account, in first-appearance order.
         let mut chains: Vec<Vec<(usize, Job)>> = Vec::new();
         let mut chain_of: std::collections::HashMap<(i32, HashBytes), usize> =
@@ -340,21 +355,53 @@ impl Chain {
             _ => true,
         };
         let whole = (0..keys.len()).all(runs_now);
+        work.deferred = Some(BTreeMap::new());
         for (i, job, old_hash, r) in ran {
             if runs_now(i) {
                 self.apply(work, job, old_hash, r);
             }
         }
+        self.flush_accounts(work)?;
         for (i, cell) in cells.into_iter().enumerate() {
             if let (false, Some(key)) = (runs_now(i), keys[i]) {
                 requeue.push((key, cell));
             }
         }
-        whole
+        Ok(whole)
+    }
+
+    /// Writes a round's account states into the accounts dictionaries in one sorted pass (the
+    /// same dictionary as writing them one by one; a failure fails the block).
+    fn flush_accounts(&mut self, work: &mut Work) -> Result<()> {
+        let Some(deferred) = work.deferred.take() else {
+            return Ok(());
+        };
+        for workchain in [-1, 0] {
+            let entries: Vec<_> = deferred
+                .range((workchain, HashBytes::ZERO)..=(workchain, HashBytes([0xff; 32])))
+                .map(|((_, id), (state, balance))| {
+                    let value = balance.as_ref().map(|balance| {
+                        let info = DepthBalanceInfo {
+                            split_depth: 0,
+                            balance: balance.clone(),
+                        };
+                        (info, state.clone())
+                    });
+                    (*id, value)
+                })
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            if let Some(shard) = self.shard_mut(workchain) {
+                shard.accounts.modify_with_sorted_iter(entries)?;
+            }
+        }
+        Ok(())
     }
 
     /// The parallel engine's externals: rounds of the pending externals that fit the block.
-    fn run_externals_parallel(&mut self, work: &mut Work, now: u32, start_lt: u64) {
+    fn run_externals_parallel(&mut self, work: &mut Work, now: u32, start_lt: u64) -> Result<()> {
         while !self.pending_externals.is_empty() && work.txs.len() < MAX_TXS_PER_BLOCK {
             // Rejected externals make no transaction: a round of the remaining room always
             // fits, as it does one by one.
@@ -372,14 +419,15 @@ impl Chain {
                 })
                 .collect();
             let mut requeue = Vec::new();
-            self.run_batch(work, now, start_lt, slots, &mut requeue);
+            self.run_batch(work, now, start_lt, slots, &mut requeue)?;
         }
+        Ok(())
     }
 
     /// The parallel engine's internals: rounds of the queue's first messages that fit the
     /// block; a round stops before any message the sequential engine would run after one the
     /// round created.
-    fn run_internals_parallel(&mut self, work: &mut Work, now: u32, start_lt: u64) {
+    fn run_internals_parallel(&mut self, work: &mut Work, now: u32, start_lt: u64) -> Result<()> {
         while work.txs.len() < MAX_TXS_PER_BLOCK && !self.queue.is_empty() {
             let room = MAX_TXS_PER_BLOCK - work.txs.len();
             let mut slots: Vec<Slot> = Vec::with_capacity(room.min(self.queue.len()));
@@ -391,9 +439,11 @@ impl Chain {
                 slots.push((Some(key), msg, job));
             }
             let mut requeue = Vec::new();
-            self.run_batch(work, now, start_lt, slots, &mut requeue);
+            let ran = self.run_batch(work, now, start_lt, slots, &mut requeue);
             self.queue.extend(requeue);
+            ran?;
         }
+        Ok(())
     }
 
     /// Produces the next basechain block and the masterchain block that registers it:
@@ -408,8 +458,8 @@ impl Chain {
         };
         let started = std::time::Instant::now();
         if self.exec_threads > 1 {
-            self.run_externals_parallel(&mut work, now, start_lt);
-            self.run_internals_parallel(&mut work, now, start_lt);
+            self.run_externals_parallel(&mut work, now, start_lt)?;
+            self.run_internals_parallel(&mut work, now, start_lt)?;
         } else {
             while let Some(msg) = self.pending_externals.pop_front() {
                 if work.txs.len() >= MAX_TXS_PER_BLOCK {
