@@ -361,12 +361,12 @@ impl Chain {
                 self.apply(work, job, old_hash, r);
             }
         }
-        self.flush_accounts(work)?;
         for (i, cell) in cells.into_iter().enumerate() {
             if let (false, Some(key)) = (runs_now(i), keys[i]) {
                 requeue.push((key, cell));
             }
         }
+        self.flush_accounts(work)?;
         Ok(whole)
     }
 
