@@ -20,6 +20,8 @@
 //!                                  engine::shard  accounts (ShardAccounts) + blocks + history
 //!                                  engine::block  Block cells: basechain block, then the
 //!                                                 masterchain block whose shard hashes name it
+//!                                  engine::mc_state  McStateExtra, header validator fields
+//!                                  engine::validators  param 34 keys; each mc block signed
 //!                                  engine::store  the state folder: blocks (+ queue), replayed
 //!                                                 by their Merkle state updates on start
 //! ```
@@ -62,10 +64,13 @@
 //!
 //! ## Known gaps (issue 3)
 //!
-//! Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`]; the README
-//! lists them); masterchain states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
-//! approximate. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
-//! escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
+//! Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`],
+//! [`liteapi::block_proof`]; the README lists them). The masterchain is TON's: `McStateExtra`
+//! ([`engine::mc_state`]), a validator set in config param 34 whose keys come from a public
+//! phrase ([`engine::validators`]), every masterchain block signed by it, key blocks when the
+//! set changes. InMsgDescr/OutMsgDescr augmentations and ValueFlow are approximate; no
+//! `block_create_stats`. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1,
+//! the TON escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
 //! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
 //! because sandbox and the devnet allocate lt differently (see the README).
 //!

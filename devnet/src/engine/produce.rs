@@ -550,7 +550,14 @@ impl Chain {
         // block) on a second thread while this one lists the messages.
         let (base_update, (base_in, base_out)) = if self.exec_threads > 1 {
             std::thread::scope(|scope| {
-                let update = scope.spawn(|| block::state_update(&old_state, &new_state));
+                let update = scope.spawn(|| {
+                    block::state_update(
+                        &old_state,
+                        &new_state,
+                        base_updates.iter().map(|(a, _, _)| a),
+                        sh_seqno.checked_sub(1),
+                    )
+                });
                 let descr = block::msg_descr(base_txs, &work.flows, &work.delivered);
                 match update.join() {
                     Ok(update) => Ok::<_, Error>((Some(update?), descr?)),
