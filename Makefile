@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test clients-test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare ledger-bench signer-bench settler-bench bench-api
+.PHONY: help up demo-sandbox test clients-test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare devnet-bench ledger-bench signer-bench settler-bench bench-api
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres labelmint_up,"
@@ -24,7 +24,11 @@ help:
 	@echo "            what make up writes; scripts/pg.sh url) and ADMIN_DATABASE_URL (scripts/pg.sh admin-url); make pg-stop"
 	@echo "make indexer-fixtures  rewrite indexer/tests/fixtures/flows.json from sandbox runs"
 	@echo "make consensus-bench    Dawid-Skene on 1M answers / 100k tasks / 2k workers (time, peak memory, accuracy)"
-	@echo "make consensus-compare  the same answers through crowd-kit 1.4.2 (venv in .data) and ours, side by side"
+	@echo "make consensus-compare  every simulated crowd (spammers, adversaries, skewed priors, sparse overlap, gold) through"
+	@echo "                        crowd-kit 1.4.2's DawidSkene, OneCoinDawidSkene, GLAD, MACE (venv in .data) and ours:"
+	@echo "                        a table per crowd, accuracy and time (about 40 min: GLAD; CROWDKIT_REUSE=1 reuses its outputs)"
+	@echo "make devnet-bench       20,000 wallet transfers through the devnet engine, release build: the sequential engine"
+	@echo "                        (--threads 1) and the parallel one alternating in one binary, best of 3 and the ratio"
 	@echo "make ledger-bench       ledger approvals, batch formation, ingestion and reconciliation (Postgres)"
 	@echo "make signer-bench       signed 250-item batches/s over HTTP with every policy check (file key, SoftHSM2)"
 	@echo "make settler-bench      10,000 earnings (2,000 workers, 2 TON + 1 USD projects) to confirmed on the devnet"
@@ -130,7 +134,13 @@ consensus-bench: tools
 	$(CARGO) run --release --locked -p labelmint-consensus --bin consensus-bench
 
 consensus-compare: tools
-	consensus/bench/compare.sh
+	CARGO="$(CARGO)" consensus/bench/compare.sh
+
+# The devnet engine's throughput (devnet/src/bench.rs, devnet/README.md "Performance"): the
+# same binary runs the sequential engine (--threads 1, today's code path) and the parallel one
+# (every core) in turn, three times each, and prints the best of each and their ratio.
+devnet-bench: tools
+	$(CARGO) run --release --locked -p labelmint-devnet --bin devnet -- bench --wallets 20000 --baseline --repeat 3
 
 ledger-bench: tools pg
 	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-ledger --bench ledger

@@ -1,6 +1,11 @@
 """Runs one crowd-kit 1.4.2 aggregator on crowd-kit CSV files, or scores decision files.
 
-    crowdkit_run.py run   --method mv|ds|ds-conv --answers A.csv [--gold G.csv] --output O.csv
+    crowdkit_run.py run   --method mv|ds|ds-conv|onecoin|glad|mace --answers A.csv [--gold G.csv] --output O.csv
+
+Methods (crowd-kit 1.4.2 defaults unless said): MajorityVote, DawidSkene (n_iter=100, tol=1e-5;
+ds-conv: n_iter=1000, tol=1e-9), OneCoinDawidSkene, GLAD, MACE (10 random restarts, seed 0).
+Only DawidSkene takes gold (`true_labels`); the others see the gold tasks' answers like any
+other task's (their `fit` has no gold argument).
     crowdkit_run.py score --truth T.csv [--gold G.csv] O.csv ...
 
 `run` prints one JSON line: {"method", "fit_seconds"}; peak memory is measured from outside
@@ -16,7 +21,7 @@ import pandas as pd
 
 
 def run(args):
-    from crowdkit.aggregation import DawidSkene, MajorityVote
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene
 
     answers = pd.read_csv(args.answers, dtype=str)
     gold = None
@@ -30,10 +35,16 @@ def run(args):
         model = DawidSkene(n_iter=100)
     elif args.method == "ds-conv":
         model = DawidSkene(n_iter=1000, tol=1e-9)
+    elif args.method == "onecoin":
+        model = OneCoinDawidSkene()
+    elif args.method == "glad":
+        model = GLAD()
+    elif args.method == "mace":
+        model = MACE()
     else:
         sys.exit(f"unknown method {args.method}")
     start = time.perf_counter()
-    if args.method == "mv":
+    if args.method not in ("ds", "ds-conv"):
         labels = model.fit_predict(answers)
     else:
         labels = model.fit_predict(answers, true_labels=gold)

@@ -75,6 +75,7 @@ pub mod ds;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod guess;
 pub mod mv;
 pub mod sim;
 pub mod store;
@@ -85,7 +86,7 @@ pub use decide::{
     Decision, GoldPolicy, GoldRecord, Outcome, Policy, RunConfig, State, decide, decision_id,
     gold_records, run, state_for,
 };
-pub use ds::{DsConfig, dawid_skene, posteriors_under};
+pub use ds::{DsConfig, ShapeChoice, WorkerShape, choose_shape, dawid_skene, posteriors_under};
 pub use engine::{Engine, FailPoint, ReestimateReport, Schedule, StepReport, submission_key};
 pub use error::{Error, Result};
 pub use estimate::{Estimate, Method, WorkerModel};

@@ -30,6 +30,10 @@ pub struct BenchReport {
     pub produce: Duration,
     /// Externals whose sendMessage dry run stood in for their execution in the block.
     pub reused_dry_runs: usize,
+    /// Of `produce`, the time spent executing transactions (the rest builds and signs blocks).
+    pub execute: Duration,
+    /// The engine's execution threads.
+    pub threads: usize,
 }
 
 impl BenchReport {
@@ -49,8 +53,8 @@ impl BenchReport {
     }
 }
 
-/// Runs the benchmark with `wallets` senders.
-pub fn run(wallets: usize) -> Result<BenchReport> {
+/// Runs the benchmark with `wallets` senders on `threads` execution threads.
+pub fn run(wallets: usize, threads: usize) -> Result<BenchReport> {
     let now = 1_800_000_000;
     let seeds: Vec<[u8; 32]> = (0..wallets)
         .map(|i| seed_from_phrase(&format!("bench wallet {i}")))
@@ -62,6 +66,7 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
         extra_wallets: seeds.clone(),
     };
     let mut chain = Chain::new(&genesis, now)?;
+    chain.set_exec_threads(threads);
     let messages = seeds
         .iter()
         .enumerate()
@@ -90,11 +95,19 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
     let mut transactions = 0;
     let mut blocks = 0;
     let mut reused_dry_runs = 0;
+    let mut execute = Duration::ZERO;
     for (round, chunk) in messages.chunks(MAX_TXS_PER_BLOCK / 2).enumerate() {
         let now = now + round as u32;
         let started = Instant::now();
-        for m in chunk {
-            chain.submit_external(m, now)?;
+        if threads > 1 {
+            // As many clients at once: the round's sendMessages checked side by side.
+            for r in chain.submit_externals(chunk, now) {
+                r?;
+            }
+        } else {
+            for m in chunk {
+                chain.submit_external(m, now)?;
+            }
         }
         submit += started.elapsed();
         let started = Instant::now();
@@ -102,6 +115,7 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
         produce += started.elapsed();
         transactions += p.transactions;
         reused_dry_runs += p.reused_dry_runs;
+        execute += p.execute;
         blocks += 1;
     }
     // Whatever did not fit (none when every transfer is two transactions).
@@ -112,6 +126,7 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
         produce += started.elapsed();
         transactions += p.transactions;
         reused_dry_runs += p.reused_dry_runs;
+        execute += p.execute;
         blocks += 1;
         round += 1;
     }
@@ -122,6 +137,8 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
         submit,
         produce,
         reused_dry_runs,
+        execute,
+        threads: chain.exec_threads(),
     })
 }
 

@@ -56,6 +56,16 @@ enum Command {
         /// Number of wallets, each sending one transfer.
         #[arg(long, default_value_t = 20_000)]
         wallets: usize,
+        /// Execution threads (1: the sequential engine); default: the machine's cores.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Also run the sequential engine (--threads 1), alternating with the parallel one,
+        /// and print the ratio.
+        #[arg(long)]
+        baseline: bool,
+        /// Runs of each engine.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -98,24 +108,14 @@ async fn main() -> anyhow::Result<()> {
         println!("sent {amount:?} to {to}: external message {hash}");
         return Ok(());
     }
-    if let Some(Command::Bench { wallets }) = args.command {
-        let r = labelmint_devnet::bench::run(wallets)?;
-        println!(
-            "{} transfers ({} transactions) in {} blocks",
-            r.transfers, r.transactions, r.blocks
-        );
-        println!("sendMessage dry runs   {:?}", r.submit);
-        println!("block production       {:?}", r.produce);
-        println!("transfers/s (blocks)   {:.0}", r.transfers_per_sec());
-        println!(
-            "transfers/s (end2end)  {:.0}",
-            r.transfers_per_sec_end_to_end()
-        );
-        println!("blocks/s under load    {:.1}", r.blocks_per_sec());
-        println!(
-            "dry runs reused        {} of {} externals",
-            r.reused_dry_runs, r.transfers
-        );
+    if let Some(Command::Bench {
+        wallets,
+        threads,
+        baseline,
+        repeat,
+    }) = args.command
+    {
+        bench(wallets, threads, baseline, repeat)?;
         let p = labelmint_devnet::bench::proof_costs(200)?;
         println!(
             "per masterchain block ({} validators, mean of {} blocks):",
@@ -141,4 +141,81 @@ async fn main() -> anyhow::Result<()> {
     println!("The devnet runs until Ctrl-C (`make up` runs it with LabelMint's services).");
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// The `bench` command: each run's figures, then the best of each engine and their ratio.
+fn bench(
+    wallets: usize,
+    threads: Option<usize>,
+    baseline: bool,
+    repeat: usize,
+) -> anyhow::Result<()> {
+    use labelmint_devnet::bench::{BenchReport, run};
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let engines: Vec<usize> = if baseline && threads > 1 {
+        vec![1, threads]
+    } else {
+        vec![threads]
+    };
+    let mut runs: Vec<BenchReport> = Vec::new();
+    for _ in 0..repeat.max(1) {
+        for &t in &engines {
+            let r = run(wallets, t)?;
+            println!(
+                "threads {}: {} transfers ({} transactions) in {} blocks; load average {}",
+                r.threads,
+                r.transfers,
+                r.transactions,
+                r.blocks,
+                load_average()
+            );
+            println!("  sendMessage dry runs   {:?}", r.submit);
+            println!(
+                "  block production       {:?} (executing {:?})",
+                r.produce, r.execute
+            );
+            println!("  transfers/s (blocks)   {:.0}", r.transfers_per_sec());
+            println!(
+                "  transfers/s (end2end)  {:.0}",
+                r.transfers_per_sec_end_to_end()
+            );
+            println!("  blocks/s under load    {:.1}", r.blocks_per_sec());
+            println!(
+                "  dry runs reused        {} of {} externals",
+                r.reused_dry_runs, r.transfers
+            );
+            runs.push(r);
+        }
+    }
+    let best = |t: usize, f: fn(&BenchReport) -> f64| {
+        runs.iter()
+            .filter(|r| r.threads == t)
+            .map(f)
+            .fold(0.0, f64::max)
+    };
+    if let [seq, par] = engines[..] {
+        let (e1, e2) = (
+            best(seq, BenchReport::transfers_per_sec_end_to_end),
+            best(par, BenchReport::transfers_per_sec_end_to_end),
+        );
+        let (b1, b2) = (
+            best(seq, BenchReport::transfers_per_sec),
+            best(par, BenchReport::transfers_per_sec),
+        );
+        println!(
+            "best of {repeat}: end to end {e1:.0} (1 thread) vs {e2:.0} ({par} threads) = {:.2}x; \
+             block production {b1:.0} vs {b2:.0} = {:.2}x",
+            e2 / e1,
+            b2 / b1
+        );
+    }
+    Ok(())
+}
+
+/// The 1-, 5- and 15-minute load averages (Linux), or "?" elsewhere.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }

@@ -5,4 +5,5 @@ mod algorithms;
 mod crowds;
 mod csv;
 mod engine;
+mod quality;
 mod support;

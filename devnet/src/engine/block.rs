@@ -48,6 +48,9 @@ pub struct BlockParts<'a> {
     pub old_state: &'a Cell,
     /// The state after.
     pub new_state: &'a Cell,
+    /// The Merkle update from `old_state` to `new_state` if already made (see
+    /// [`state_update`]); else `build_block` makes it.
+    pub state_update: Option<MerkleUpdate>,
     /// Inbound messages of the block's transactions.
     pub in_msgs: InMsgDescr,
     /// Outbound messages of the block's transactions.
@@ -235,6 +238,28 @@ pub struct BuiltBlock {
     pub id: BlockId,
 }
 
+/// The block's Merkle update from the state before it to the state after it, given the
+/// accounts it changed and the previous masterchain seqno (see `old_cells_read`).
+pub fn state_update<'a>(
+    old_state: &Cell,
+    new_state: &Cell,
+    touched: impl Iterator<Item = &'a HashBytes>,
+    prev_mc_seqno: Option<u32>,
+) -> Result<MerkleUpdate> {
+    let old_cells = old_cells_read(old_state, touched, prev_mc_seqno)?;
+    let mut update =
+        MerkleUpdate::create(old_state.as_ref(), new_state.as_ref(), &old_cells).build()?;
+    // tycho's old side keeps only the old cells above a subtree the new side prunes, so a cell
+    // the block rewrites whole (McStateExtra's ^[flags validator_info prev_blocks ...] cell,
+    // shard_hashes) would be a pruned branch there. TON's old side is the collator's usage
+    // tree: every old cell it read stays unpruned, only the subtrees it never entered are
+    // pruned. Every new-side pruned branch is one of these read cells, so the update stays valid.
+    update.old = MerkleProofBuilder::new(old_state.as_ref(), &old_cells)
+        .allow_different_root(true)
+        .build_raw_ext(Cell::empty_context())?;
+    Ok(update)
+}
+
 /// Builds the Block cell.
 pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
     let mut info = BlockInfo {
@@ -305,21 +330,15 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
         minted: CurrencyCollection::ZERO,
     };
 
-    let old_cells = old_cells_read(
-        p.old_state,
-        p.account_updates.iter().map(|(a, _, _)| a),
-        p.seqno.checked_sub(1),
-    )?;
-    let mut update =
-        MerkleUpdate::create(p.old_state.as_ref(), p.new_state.as_ref(), &old_cells).build()?;
-    // tycho's old side keeps only the old cells above a subtree the new side prunes, so a cell
-    // the block rewrites whole (McStateExtra's ^[flags validator_info prev_blocks ...] cell,
-    // shard_hashes) would be a pruned branch there. TON's old side is the collator's usage
-    // tree: every old cell it read stays unpruned, only the subtrees it never entered are
-    // pruned. Every new-side pruned branch is one of these read cells, so the update stays valid.
-    update.old = MerkleProofBuilder::new(p.old_state.as_ref(), &old_cells)
-        .allow_different_root(true)
-        .build_raw_ext(Cell::empty_context())?;
+    let update = match p.state_update {
+        Some(update) => update,
+        None => state_update(
+            p.old_state,
+            p.new_state,
+            p.account_updates.iter().map(|(a, _, _)| a),
+            p.seqno.checked_sub(1),
+        )?,
+    };
 
     let extra = BlockExtra {
         in_msg_description: Lazy::new(&p.in_msgs)?,

@@ -21,6 +21,7 @@ pub mod exec;
 pub mod genesis;
 pub mod getter;
 pub mod mc_state;
+mod parallel;
 mod produce;
 pub mod shard;
 pub mod store;
@@ -70,6 +71,8 @@ pub struct ProducedBlocks {
     /// External messages whose sendMessage dry run was reused as their transaction (same
     /// account state, block time and lt; see `DryRunKey`).
     pub reused_dry_runs: usize,
+    /// Time spent executing the transactions (the rest is building and signing the blocks).
+    pub execute: std::time::Duration,
 }
 
 /// The chain: masterchain + one basechain shard.
@@ -91,6 +94,8 @@ pub struct Chain {
     validators: ValidatorKeys,
     /// A validator set change waiting for the next block, which becomes a key block.
     rotation: Option<(ValidatorKeys, TonConfig)>,
+    /// Worker threads executing transactions (1: the sequential engine; see `parallel`).
+    exec_threads: usize,
 }
 
 /// Everything a transaction's result depends on besides the message and the (constant)
@@ -246,6 +251,7 @@ impl Chain {
                 store: Some(store),
                 validators,
                 rotation: None,
+                exec_threads: default_exec_threads(),
             };
             tracing::info!(
                 dir = %dir.display(),
@@ -285,6 +291,7 @@ impl Chain {
             store: None,
             validators,
             rotation: None,
+            exec_threads: default_exec_threads(),
         };
         for account in accounts {
             chain.base.put_account(account)?;
@@ -319,6 +326,19 @@ impl Chain {
         let config = TonConfig::from_raw(raw, now)?;
         self.rotation = Some((keys, config));
         Ok(())
+    }
+
+    /// Sets how many threads execute transactions: 1 runs the sequential engine (the queue in
+    /// (created_lt, hash) order on one thread); more run independent accounts in parallel with
+    /// the same result, block hash for block hash (see the `parallel` module). The default is
+    /// the machine's available parallelism.
+    pub fn set_exec_threads(&mut self, threads: usize) {
+        self.exec_threads = threads.max(1);
+    }
+
+    /// Threads executing transactions.
+    pub fn exec_threads(&self) -> usize {
+        self.exec_threads
     }
 
     /// Makes the first masterchain block a key block carrying the config (the same validator
@@ -428,31 +448,61 @@ impl Chain {
     /// Checks an external message the way a validator would (a dry run on the current state)
     /// and queues it for the next block. Returns the message hash.
     pub fn submit_external(&mut self, boc: &[u8], now: u32) -> Result<HashBytes> {
+        let checked = self.check_external(boc, now);
+        self.accept_checked(checked)
+    }
+
+    /// [`Chain::submit_external`] for many messages at once, with the same answers in the
+    /// same order: the dry runs (the wallets' signature checks) run on the execution threads,
+    /// then the messages are queued in order.
+    pub fn submit_externals(&mut self, bocs: &[Vec<u8>], now: u32) -> Vec<Result<HashBytes>> {
+        let bocs: Vec<&[u8]> = bocs.iter().map(Vec::as_slice).collect();
+        let checked = parallel::map(self.exec_threads, bocs, |boc| self.check_external(boc, now));
+        checked
+            .into_iter()
+            .map(|c| self.accept_checked(c))
+            .collect()
+    }
+
+    /// Everything about an external that does not depend on the pending set: its form and
+    /// the dry run (skipped when it is already pending). Reads the chain
+    /// only, so it can run beside other checks.
+    fn check_external(&self, boc: &[u8], now: u32) -> CheckedExternal {
         if boc.len() > MAX_EXT_MSG_BYTES {
-            return Err(Error::BadMessage {
+            return CheckedExternal::Refused(Error::BadMessage {
                 reason: format!(
                     "{} bytes exceed the {MAX_EXT_MSG_BYTES}-byte limit",
                     boc.len()
                 ),
             });
         }
-        let cell = Boc::decode(boc).map_err(Error::bad_boc)?;
+        let cell = match Boc::decode(boc) {
+            Ok(cell) => cell,
+            Err(e) => return CheckedExternal::Refused(Error::bad_boc(e)),
+        };
         if let Some(len) = boc_len(boc)
             && len != boc.len()
         {
-            return Err(Error::BadBoc {
+            return CheckedExternal::Refused(Error::BadBoc {
                 reason: format!("{} bytes after the end of the BOC", boc.len() - len),
             });
         }
         let hash = *cell.repr_hash();
-        if self.pending_hashes.contains(&hash) {
-            return Ok(hash); // already waiting for the next block
+        let dry_run = if !self.pending_hashes.contains(&hash) {
+            Some(self.dry_run_external(&cell, now))
+        } else {
+            None
+        };
+        CheckedExternal::Formed {
+            hash,
+            cell,
+            now,
+            dry_run,
         }
-        if self.pending_externals.len() >= MAX_PENDING_EXTERNALS {
-            return Err(Error::BadMessage {
-                reason: format!("{MAX_PENDING_EXTERNALS} external messages already pending"),
-            });
-        }
+    }
+
+    /// The sendMessage dry run of a well-formed BOC.
+    fn dry_run_external(&self, cell: &Cell, now: u32) -> Result<(DryRunKey, Box<Executed>)> {
         let msg = cell
             .parse::<OwnedMessage>()
             .map_err(|e| Error::BadMessage {
@@ -491,12 +541,42 @@ impl Chain {
                     block_lt,
                     self.base.blocks.len() as u32,
                 );
-                self.dry_runs.insert(hash, (key, executed));
-                self.pending_hashes.insert(hash);
-                self.pending_externals.push_back(cell);
-                Ok(hash)
+                Ok((key, executed))
             }
         }
+    }
+
+    /// Queues a checked external, in the order of `submit_external`'s checks: a malformed
+    /// BOC is refused, one already pending is answered with its hash, a full pending set
+    /// refuses, then the dry run decides.
+    fn accept_checked(&mut self, checked: CheckedExternal) -> Result<HashBytes> {
+        let (hash, cell, dry_run) = match checked {
+            CheckedExternal::Refused(e) => return Err(e),
+            CheckedExternal::Formed {
+                hash,
+                cell,
+                now,
+                dry_run,
+            } => (hash, cell, (now, dry_run)),
+        };
+        if self.pending_hashes.contains(&hash) {
+            return Ok(hash); // already waiting for the next block
+        }
+        if self.pending_externals.len() >= MAX_PENDING_EXTERNALS {
+            return Err(Error::BadMessage {
+                reason: format!("{MAX_PENDING_EXTERNALS} external messages already pending"),
+            });
+        }
+        let (key, executed) = match dry_run {
+            (_, Some(result)) => result?,
+            // Checked while an equal message was pending, which has left since (a block came
+            // in between): run it now.
+            (now, None) => self.dry_run_external(&cell, now)?,
+        };
+        self.dry_runs.insert(hash, (key, executed));
+        self.pending_hashes.insert(hash);
+        self.pending_externals.push_back(cell);
+        Ok(hash)
     }
 
     /// Externals waiting for the next block.
@@ -508,6 +588,23 @@ impl Chain {
     pub fn queued_internals(&self) -> usize {
         self.queue.len()
     }
+}
+
+/// An external message after the checks that do not depend on the pending set.
+enum CheckedExternal {
+    /// Refused before its hash is known (size, BOC form).
+    Refused(Error),
+    /// A well-formed BOC and, unless it was pending when checked, its dry run.
+    Formed {
+        hash: HashBytes,
+        cell: Cell,
+        now: u32,
+        dry_run: Option<Result<(DryRunKey, Box<Executed>)>>,
+    },
+}
+
+fn default_exec_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The `McStateExtra` of a masterchain state cell.
@@ -540,3 +637,5 @@ mod parity;
 mod tests;
 #[cfg(test)]
 mod tests_mc;
+#[cfg(test)]
+mod tests_parallel;
