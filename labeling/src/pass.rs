@@ -1,0 +1,178 @@
+//! Consensus passes: the engine decides what reached its overlap and approves agreeing
+//! answers in the ledger; labeling then closes decided and unresolved tasks, reopens those
+//! that need more answers, gives back what closed tasks held of the budget, and reads the
+//! budget again from the ledger.
+//!
+//! ```text
+//! BEGIN; pg_advisory_xact_lock(project)          one pass per project at a time (replicas too)
+//!   Engine::process(project)                     decisions committed, then approvals (ledger,
+//!                                                idempotent per submission key)
+//!   close: engine state decided | unresolved     tasks closed, their live reservations ended,
+//!                                                what their answers held given back
+//!   reopen: engine state needs_more (or answers  wanted = answers + what is missing
+//!           excluded by gold) and task full
+//!   sweep expired reservations
+//!   budget_left = -client balance - fees due     (only when no approval was held back)
+//! COMMIT
+//! ```
+//!
+//! Why `budget_left - committed` never lets the project approve more than its budget: every
+//! ordinary answer was reserved with `committed + cost <= budget_left`; `committed` keeps its
+//! cost until its task is closed, and a task is closed only in a pass, after the engine
+//! approved its agreeing answers (the ledger's balance then shows them). So between two passes
+//! the approvals made are already inside `committed`; at a pass both move together.
+
+use std::sync::Arc;
+
+use labelmint_ledger::{Account, ProjectId};
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use crate::error::Result;
+use crate::model::PassReport;
+use crate::reserve::sweep_in;
+use crate::service::{Labeling, i32_of};
+
+impl Labeling {
+    /// Runs one consensus pass for the project (see the module documentation).
+    pub async fn settle(&self, project: u64) -> Result<PassReport> {
+        let ts = self.require_task_set(project).await?;
+        let p = project.to_string();
+        let mut tx = self.inner.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('labelmint-labeling:' || $1, 0))")
+            .bind(&p)
+            .execute(&mut *tx)
+            .await?;
+        let step = self.inner.engine.process(project).await?;
+        let now = self.now_ms();
+        // Close what the engine decided or gave up; end reservations still live on them.
+        let closed = sqlx::query(
+            "WITH c AS (UPDATE labeling_tasks l SET state = 'closed' FROM consensus_tasks ct \
+                 WHERE l.project_id = $1::text::numeric AND l.state = 'open' AND NOT l.gold \
+                   AND ct.project_id = l.project_id AND ct.task = l.name \
+                   AND ct.state IN ('decided', 'unresolved') RETURNING l.id), \
+             r AS (UPDATE labeling_reservations SET state = 'released', ended_ms = $2 \
+                 WHERE task_id IN (SELECT id FROM c) AND state = 'live' RETURNING cost), \
+             a AS (SELECT COALESCE(sum(cost), 0) AS held FROM labeling_answers \
+                 WHERE task_id IN (SELECT id FROM c)) \
+             SELECT (SELECT count(*) FROM c) AS n, \
+                    (a.held + (SELECT COALESCE(sum(cost), 0) FROM r))::text AS held FROM a",
+        )
+        .bind(&p)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let n_closed: i64 = closed.try_get("n")?;
+        let held: String = closed.try_get("held")?;
+        // Reopen full tasks the engine wants more answers for (or whose answers gold excluded).
+        let reopened = sqlx::query(
+            "WITH c AS (SELECT l.id, l.answers, ct.state AS cstate, \
+                 (SELECT count(*) FROM consensus_submissions s WHERE s.project_id = l.project_id \
+                    AND s.task = l.name AND NOT s.excluded)::int AS used \
+               FROM labeling_tasks l JOIN consensus_tasks ct \
+                 ON ct.project_id = l.project_id AND ct.task = l.name \
+               WHERE l.project_id = $1::text::numeric AND l.state = 'open' AND NOT l.gold \
+                 AND l.answers >= l.wanted AND ct.state IN ('open', 'needs_more')) \
+             UPDATE labeling_tasks l SET wanted = LEAST( \
+                 c.answers + GREATEST( \
+                     CASE WHEN c.cstate = 'needs_more' THEN 1 ELSE $2 - c.used END, 1), \
+                 $3 + (c.answers - c.used)) \
+             FROM c WHERE l.id = c.id \
+               AND LEAST(c.answers + GREATEST(CASE WHEN c.cstate = 'needs_more' THEN 1 \
+                   ELSE $2 - c.used END, 1), $3 + (c.answers - c.used)) > l.wanted",
+        )
+        .bind(&p)
+        .bind(i32_of(ts.overlap))
+        .bind(i32_of(ts.max_overlap))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let expired = sweep_in(&mut tx, project, now).await?;
+        let budget_left = if step.approvals_held == 0 {
+            let left = self.ledger_budget(project, ts.fee_bps).await?;
+            sqlx::query(
+                "UPDATE labeling_task_sets SET budget_left = $2::text::numeric, \
+                     committed = committed - $3::text::numeric WHERE project_id = $1::text::numeric",
+            )
+            .bind(&p)
+            .bind(left.to_string())
+            .bind(&held)
+            .execute(&mut *tx)
+            .await?;
+            Some(left)
+        } else {
+            sqlx::query(
+                "UPDATE labeling_task_sets SET committed = committed - $2::text::numeric, budget_left = 0 \
+                 WHERE project_id = $1::text::numeric",
+            )
+            .bind(&p)
+            .bind(&held)
+            .execute(&mut *tx)
+            .await?;
+            None
+        };
+        tx.commit().await?;
+        let report = PassReport {
+            decided: step.decided,
+            needs_more: step.needs_more,
+            approvals_created: step.approvals_created,
+            closed: u64::try_from(n_closed).unwrap_or(0),
+            reopened,
+            expired,
+            budget_left,
+        };
+        if report.closed > 0 || report.approvals_created > 0 {
+            tracing::info!(project, ?report, "consensus pass");
+        }
+        Ok(report)
+    }
+
+    /// What the ledger lets the project still approve: the client's balance (deposited -
+    /// refunded - approved - fees charged) minus the fees its escrow will charge on what is
+    /// approved and not yet released.
+    pub async fn ledger_budget(&self, project: u64, fee_bps: u32) -> Result<u128> {
+        let ledger = &self.inner.ledger;
+        let Some(pr) = ledger.project(ProjectId(project)).await? else {
+            return Ok(0);
+        };
+        let client = ledger
+            .balance(&Account::Client(ProjectId(project)), &pr.currency)
+            .await?;
+        let funding = ledger.project_funding(ProjectId(project)).await?;
+        let fees_due = (funding.releasable * u128::from(fee_bps)).div_ceil(10_000);
+        let available = u128::try_from((-client).max(0)).unwrap_or(0);
+        Ok(available.saturating_sub(fees_due))
+    }
+
+    /// Asks for a consensus pass of the project soon (coalesced: one loop per project runs
+    /// passes while asked). Without background passes, this does nothing.
+    pub(crate) fn wake(&self, project: u64) {
+        if !self.inner.background {
+            return;
+        }
+        let notify = {
+            let mut passes = match self.inner.passes.lock() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(n) = passes.get(&project) {
+                Arc::clone(n)
+            } else {
+                let n = Arc::new(Notify::new());
+                passes.insert(project, Arc::clone(&n));
+                let me = self.clone();
+                let waiter = Arc::clone(&n);
+                tokio::spawn(async move {
+                    loop {
+                        waiter.notified().await;
+                        if let Err(e) = me.settle(project).await {
+                            tracing::warn!(project, error = %e, "consensus pass failed; retried at the next answer");
+                        }
+                    }
+                });
+                n
+            }
+        };
+        notify.notify_one();
+    }
+}

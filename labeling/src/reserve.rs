@@ -1,0 +1,280 @@
+//! `next`: a task for a worker, with a reservation.
+//!
+//! ```text
+//! cut off by gold? -> 403            live reservation in this project? -> the same one again
+//! gold with probability gold_per_mille / 1000 (the other kind when one kind has none)
+//!   SELECT ... FOR UPDATE SKIP LOCKED   open, not answered/skipped by the worker, and
+//!                                       answers + live reservations < wanted (ordinary)
+//!   re-count under the row lock         (a fresh statement: every committed reservation)
+//!   UPDATE task set: committed += cost  WHERE committed + cost <= budget_left (ordinary)
+//!   INSERT reservation                  one transaction; no lock wider than one task row and
+//!                                       the project's counter row for one statement
+//! ```
+
+use labelmint_ledger::RawAddress;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::error::{Error, Result};
+use crate::model::{Reservation, TaskSet, Worker};
+use crate::service::Labeling;
+
+/// Candidates looked at before answering that nothing is free.
+const ATTEMPTS: usize = 16;
+
+impl Labeling {
+    /// Reserves a task of `project` for `worker` (`None`: nothing is free for this worker).
+    pub async fn next(&self, project: u64, worker: &Worker) -> Result<Option<Reservation>> {
+        let ts = self.require_task_set(project).await?;
+        if worker.wallet.workchain() != 0 {
+            return Err(Error::invalid("worker", "payouts go to the basechain only"));
+        }
+        if self.is_cut_off(project, worker.id()).await? {
+            return Err(Error::WorkerCutOff { project });
+        }
+        let now = self.now_ms();
+        if let Some(r) = self.live_reservation(&ts, worker.id(), now).await? {
+            return Ok(Some(r));
+        }
+        let gold_first = ts.gold_per_mille > 0 && rand::random::<u32>() % 1000 < ts.gold_per_mille;
+        let kinds = if gold_first {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        let mut budget_refused = false;
+        for gold in kinds {
+            match self.reserve_kind(&ts, worker.id(), gold, now).await {
+                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(None) => {}
+                Err(Error::BudgetExhausted { .. }) if !gold => budget_refused = true,
+                Err(e) => return Err(e),
+            }
+        }
+        if budget_refused {
+            // Expired reservations may still hold budget: sweep once and try again.
+            if self.sweep_expired(project).await? > 0
+                && let Some(r) = self.reserve_kind(&ts, worker.id(), false, now).await?
+            {
+                return Ok(Some(r));
+            }
+            self.wake(project);
+            let (left, committed) = self.budget(project).await?;
+            return Err(Error::BudgetExhausted {
+                project,
+                left,
+                committed,
+                cost: ts.cost(),
+            });
+        }
+        Ok(None)
+    }
+
+    async fn reserve_kind(
+        &self,
+        ts: &TaskSet,
+        worker: &str,
+        gold: bool,
+        now: i64,
+    ) -> Result<Option<Reservation>> {
+        let p = ts.project.to_string();
+        let mut tx = self.inner.pool.begin().await?;
+        let mut passed: Vec<i64> = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let row = sqlx::query(
+                "SELECT t.id FROM labeling_tasks t \
+                 WHERE t.project_id = $1::text::numeric AND t.state = 'open' AND t.gold = $2 \
+                   AND t.id <> ALL($5) \
+                   AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
+                                   WHERE a.task_id = t.id AND a.worker = $3) \
+                   AND ($2 OR t.answers + (SELECT count(*) FROM labeling_reservations r \
+                        WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $4) \
+                        < t.wanted) \
+                 ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
+            )
+            .bind(&p)
+            .bind(gold)
+            .bind(worker)
+            .bind(now)
+            .bind(&passed)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get("id")?;
+            // Under the row lock, in a fresh statement: every reservation committed for it.
+            let free: bool = sqlx::query_scalar(
+                "SELECT t.state = 'open' AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
+                        WHERE a.task_id = t.id AND a.worker = $2) \
+                    AND NOT EXISTS (SELECT 1 FROM labeling_reservations r WHERE r.task_id = t.id \
+                        AND r.worker = $2 AND r.state = 'live' AND r.expires_ms > $3) \
+                    AND (t.gold OR t.answers + (SELECT count(*) FROM labeling_reservations r \
+                        WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $3) \
+                        < t.wanted) \
+                 FROM labeling_tasks t WHERE t.id = $1",
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !free {
+                passed.push(id);
+                continue;
+            }
+            let cost = if gold { 0 } else { ts.cost() };
+            if cost > 0 {
+                let took = sqlx::query(
+                    "UPDATE labeling_task_sets SET committed = committed + $2::text::numeric \
+                     WHERE project_id = $1::text::numeric \
+                       AND committed + $2::text::numeric <= budget_left",
+                )
+                .bind(&p)
+                .bind(cost.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if took == 0 {
+                    tx.rollback().await?;
+                    return Err(Error::BudgetExhausted {
+                        project: ts.project,
+                        left: 0,
+                        committed: 0,
+                        cost,
+                    });
+                }
+            }
+            let reservation = insert(&mut tx, ts, id, worker, cost, now).await?;
+            tx.commit().await?;
+            return Ok(Some(reservation));
+        }
+        Ok(None)
+    }
+
+    /// The worker's live reservation in the project, if any (asking again returns it).
+    async fn live_reservation(
+        &self,
+        ts: &TaskSet,
+        worker: &str,
+        now: i64,
+    ) -> Result<Option<Reservation>> {
+        let row = sqlx::query(
+            "SELECT r.task_id, r.expires_ms, t.payload FROM labeling_reservations r \
+             JOIN labeling_tasks t ON t.id = r.task_id \
+             WHERE r.project_id = $1::text::numeric AND r.worker = $2 AND r.state = 'live' \
+               AND r.expires_ms > $3 AND t.state = 'open' \
+             ORDER BY r.id DESC LIMIT 1",
+        )
+        .bind(ts.project.to_string())
+        .bind(worker)
+        .bind(now)
+        .fetch_optional(&self.inner.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Reservation {
+                task_id: r.try_get("task_id")?,
+                project: ts.project,
+                task_type: "classification".into(),
+                payload: r.try_get("payload")?,
+                labels: ts.labels.clone(),
+                expires_ms: r.try_get("expires_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Whether the engine's gold checks flagged the worker in the project.
+    pub async fn is_cut_off(&self, project: u64, worker: &str) -> Result<bool> {
+        Ok(self
+            .inner
+            .store
+            .worker_stats(project, worker)
+            .await?
+            .is_some_and(|s| s.flagged))
+    }
+
+    /// (budget the ledger allows, what reservations and undecided answers hold of it).
+    pub async fn budget(&self, project: u64) -> Result<(u128, u128)> {
+        let row = sqlx::query(
+            "SELECT budget_left::text AS l, committed::text AS c FROM labeling_task_sets \
+             WHERE project_id = $1::text::numeric",
+        )
+        .bind(project.to_string())
+        .fetch_optional(&self.inner.pool)
+        .await?
+        .ok_or(Error::UnknownProject { project })?;
+        Ok((
+            crate::service::u128_of("budget_left", &row.try_get::<String, _>("l")?)?,
+            crate::service::u128_of("committed", &row.try_get::<String, _>("c")?)?,
+        ))
+    }
+
+    /// Ends the project's expired reservations and gives back what they held. Returns how
+    /// many.
+    pub async fn sweep_expired(&self, project: u64) -> Result<u64> {
+        let mut tx = self.inner.pool.begin().await?;
+        let n = sweep_in(&mut tx, project, self.now_ms()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+pub(crate) async fn sweep_in(
+    tx: &mut Transaction<'_, Postgres>,
+    project: u64,
+    now: i64,
+) -> Result<u64> {
+    let row = sqlx::query(
+        "WITH e AS (UPDATE labeling_reservations SET state = 'expired', ended_ms = expires_ms \
+             WHERE project_id = $1::text::numeric AND state = 'live' AND expires_ms <= $2 \
+             RETURNING cost), \
+         s AS (SELECT count(*) AS n, COALESCE(sum(cost), 0) AS held FROM e), \
+         u AS (UPDATE labeling_task_sets SET committed = committed - s.held FROM s \
+             WHERE project_id = $1::text::numeric AND s.held > 0 RETURNING 1) \
+         SELECT n, (SELECT count(*) FROM u) AS u FROM s",
+    )
+    .bind(project.to_string())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let n: i64 = row.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    ts: &TaskSet,
+    task: i64,
+    worker: &str,
+    cost: u128,
+    now: i64,
+) -> Result<Reservation> {
+    let expires = now + ts.reservation_ms;
+    let payload: serde_json::Value = sqlx::query_scalar(
+        "WITH r AS (INSERT INTO labeling_reservations \
+             (task_id, project_id, worker, cost, created_ms, expires_ms) \
+             VALUES ($1, $2::text::numeric, $3, $4::text::numeric, $5, $6)) \
+         SELECT payload FROM labeling_tasks WHERE id = $1",
+    )
+    .bind(task)
+    .bind(ts.project.to_string())
+    .bind(worker)
+    .bind(cost.to_string())
+    .bind(now)
+    .bind(expires)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Reservation {
+        task_id: task,
+        project: ts.project,
+        task_type: "classification".into(),
+        payload,
+        labels: ts.labels.clone(),
+        expires_ms: expires,
+    })
+}
+
+/// A worker from a raw wallet text (the API's sessions carry it raw).
+pub fn worker_of(wallet: &str) -> Result<Worker> {
+    Ok(Worker::new(RawAddress::parse(wallet)?))
+}
