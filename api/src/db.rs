@@ -89,6 +89,14 @@ pub fn hooks_pool(config: &Config) -> Result<PgPool> {
     )
 }
 
+/// Labeling's two pools (its tables; the consensus engine's), with the login's own rights:
+/// labeling writes answers and the engine approves earnings in the ledger, as the consensus
+/// engine's own process does.
+pub fn labeling_pools(config: &Config) -> Result<(PgPool, PgPool)> {
+    let n = config.max_connections.max(4);
+    Ok((pool_as(config, None, n)?, pool_as(config, None, n)?))
+}
+
 fn pool_as(config: &Config, role: Option<&str>, connections: u32) -> Result<PgPool> {
     let mut opts = options(&config.database_url)?
         .options([("statement_timeout", STATEMENT_TIMEOUT_MS)])

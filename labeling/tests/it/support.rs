@@ -23,6 +23,26 @@ pub(crate) fn worker(n: u32) -> Worker {
     Worker::new(addr(1_000_000 + n))
 }
 
+/// A pool whose connections are all opened first, one at a time: thousands of tasks asking
+/// for connections at once on a loaded 2-core machine would otherwise open many together and
+/// some would miss the server's 5 s authentication timeout.
+async fn warm_pool(url: &str, n: u32) -> PgPool {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(n)
+        .min_connections(n)
+        .acquire_timeout(std::time::Duration::from_secs(120))
+        .idle_timeout(None)
+        .connect(url)
+        .await
+        .expect("connect");
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(pool.acquire().await.expect("warm connection"));
+    }
+    drop(held);
+    pool
+}
+
 pub(crate) struct Env {
     pub(crate) labeling: Labeling,
     pub(crate) clock: ManualClock,
@@ -35,8 +55,8 @@ impl Env {
     /// A TON project funded with `deposit` nanoTON; `connections` per pool.
     pub(crate) async fn new(deposit: u128, connections: u32, background: bool) -> Env {
         let db = ScratchDb::create("labelmint_labeling").await;
-        let pool = db.pool(connections).await;
-        let engine_pool = db.pool(connections).await;
+        let pool = warm_pool(&db.url, connections).await;
+        let engine_pool = warm_pool(&db.url, connections).await;
         labelmint_indexer::store::Store::from_pool(pool.clone())
             .migrate()
             .await
