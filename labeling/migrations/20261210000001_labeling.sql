@@ -24,9 +24,9 @@ CREATE TABLE labeling_task_sets (
     gold_per_mille   INTEGER NOT NULL DEFAULT 0 CHECK (gold_per_mille BETWEEN 0 AND 1000),
     reservation_ms   BIGINT NOT NULL CHECK (reservation_ms BETWEEN 1000 AND 86400000),
     -- The budget: what the ledger said the project may still approve (refreshed after each
-    -- consensus pass, when no decided answer is waiting for its approval), and what live
-    -- reservations and undecided answers hold of it. committed <= budget_left at every
-    -- reservation (the conditional UPDATE that takes a reservation).
+    -- consensus pass, when no decided answer is waiting for its approval), and what the
+    -- funded answer slots of open tasks hold of it (cost each). committed <= budget_left
+    -- whenever slots are funded (the only writer of both, under this row's lock).
     budget_left      NUMERIC(39, 0) NOT NULL DEFAULT 0 CHECK (budget_left >= 0),
     committed        NUMERIC(40, 0) NOT NULL DEFAULT 0 CHECK (committed >= 0),
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -34,7 +34,8 @@ CREATE TABLE labeling_task_sets (
 
 -- Tasks. id: random 53-bit (opaque: upload order and gold-ness do not show in it); name: the
 -- client's own id (unique per project, the engine's task key). answers counts the answers
--- (not skips) received; wanted grows when the engine asks for more.
+-- (not skips) received; wanted grows when the engine asks for more; funded is how many answer
+-- slots the budget pays for (reservations: answers + live < least(wanted, funded)).
 CREATE TABLE labeling_tasks (
     id          BIGINT PRIMARY KEY CHECK (id > 0),
     project_id  NUMERIC(20, 0) NOT NULL REFERENCES labeling_task_sets,
@@ -44,14 +45,17 @@ CREATE TABLE labeling_tasks (
     gold        BOOLEAN NOT NULL DEFAULT false,
     answers     INTEGER NOT NULL DEFAULT 0 CHECK (answers >= 0),
     wanted      INTEGER NOT NULL CHECK (wanted >= 1),
+    funded      INTEGER NOT NULL DEFAULT 0 CHECK (funded >= 0),
     -- open: offered; closed: decided or unresolved by the engine (gold tasks stay open).
     state       TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (project_id, name),
-    CHECK (gold OR answers <= wanted)
+    CHECK (gold OR (answers <= wanted AND answers <= funded AND funded <= wanted))
 );
 CREATE INDEX labeling_tasks_offer ON labeling_tasks (project_id, gold, priority DESC, id)
     WHERE state = 'open';
+CREATE INDEX labeling_tasks_unfunded ON labeling_tasks (project_id, priority DESC, id)
+    WHERE state = 'open' AND NOT gold AND funded < wanted;
 
 -- Reservations: live until expires_ms (then the task is back in the pool, whatever the
 -- state column still says), or ended by an answer, a skip or a release.
@@ -60,7 +64,7 @@ CREATE TABLE labeling_reservations (
     task_id     BIGINT NOT NULL REFERENCES labeling_tasks,
     project_id  NUMERIC(20, 0) NOT NULL,
     worker      TEXT NOT NULL,
-    -- What it holds of the budget (0 for gold tasks).
+    -- The price it may earn (0 for gold tasks); the budget is held by the task's funded slot.
     cost        NUMERIC(39, 0) NOT NULL CHECK (cost >= 0),
     created_ms  BIGINT NOT NULL,
     expires_ms  BIGINT NOT NULL CHECK (expires_ms > created_ms),
@@ -85,7 +89,7 @@ CREATE TABLE labeling_answers (
     reservation_id BIGINT NOT NULL REFERENCES labeling_reservations,
     -- The engine's consensus_submissions id (answers only).
     submission_id  BIGINT,
-    -- What the answer holds of the budget until its task is closed.
+    -- The reservation's cost (informative: the task's funded slots hold the budget).
     cost           NUMERIC(39, 0) NOT NULL DEFAULT 0,
     created_ms     BIGINT NOT NULL,
     UNIQUE (task_id, worker),

@@ -61,7 +61,7 @@ impl Labeling {
         }
         let held = holder_check(&mut tx, task_id, worker.id(), now).await?;
         if !t.open {
-            end_reservation(&mut tx, t.project, &held, "released", now).await?;
+            end_reservation(&mut tx, &held, "released", now).await?;
             tx.commit().await?;
             return Err(Error::TaskClosed { task_id });
         }
@@ -132,7 +132,7 @@ impl Labeling {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        end_reservation(&mut tx, t.project, &held, "skipped", now).await?;
+        end_reservation(&mut tx, &held, "skipped", now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -142,7 +142,7 @@ impl Labeling {
     pub async fn release(&self, task_id: i64, worker: &Worker) -> Result<()> {
         let now = self.now_ms();
         let mut tx = self.inner.pool.begin().await?;
-        let t = lock_task(&mut tx, task_id).await?;
+        lock_task(&mut tx, task_id).await?;
         let last: Option<String> = sqlx::query_scalar(
             "SELECT state FROM labeling_reservations WHERE task_id = $1 AND worker = $2 \
              ORDER BY id DESC LIMIT 1",
@@ -155,7 +155,7 @@ impl Labeling {
             return Ok(());
         }
         let held = holder_check(&mut tx, task_id, worker.id(), now).await?;
-        end_reservation(&mut tx, t.project, &held, "released", now).await?;
+        end_reservation(&mut tx, &held, "released", now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -319,23 +319,20 @@ async fn holder_check(
     }
 }
 
+/// Ends a live reservation (the task's funded slot stays: another worker may take it).
 async fn end_reservation(
     tx: &mut Transaction<'_, Postgres>,
-    project: u64,
     held: &Held,
     state: &str,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "WITH r AS (UPDATE labeling_reservations SET state = $2, ended_ms = $3 \
-             WHERE id = $1 AND state = 'live' RETURNING cost) \
-         UPDATE labeling_task_sets SET committed = committed - r.cost FROM r \
-         WHERE project_id = $4::text::numeric AND r.cost > 0",
+        "UPDATE labeling_reservations SET state = $2, ended_ms = $3 \
+         WHERE id = $1 AND state = 'live'",
     )
     .bind(held.id)
     .bind(state)
     .bind(now)
-    .bind(project.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())

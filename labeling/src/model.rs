@@ -135,6 +135,8 @@ pub struct PassReport {
     pub reopened: u64,
     /// Expired reservations swept.
     pub expired: u64,
+    /// Answer slots newly funded.
+    pub funded: u64,
     /// The budget the ledger allows now (`None`: not refreshed: approvals were held).
     pub budget_left: Option<u128>,
 }

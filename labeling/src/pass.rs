@@ -11,16 +11,20 @@
 //!                                                what their answers held given back
 //!   reopen: engine state needs_more (or answers  wanted = answers + what is missing
 //!           excluded by gold) and task full
-//!   sweep expired reservations
+//!   sweep expired reservations (recorded; they stopped counting when they expired)
 //!   budget_left = -client balance - fees due     (only when no approval was held back)
+//!   fund: unfunded answer slots of open tasks,   committed + cost <= budget_left per slot
+//!         priority first
 //! COMMIT
 //! ```
 //!
-//! Why `budget_left - committed` never lets the project approve more than its budget: every
-//! ordinary answer was reserved with `committed + cost <= budget_left`; `committed` keeps its
-//! cost until its task is closed, and a task is closed only in a pass, after the engine
-//! approved its agreeing answers (the ledger's balance then shows them). So between two passes
-//! the approvals made are already inside `committed`; at a pass both move together.
+//! Why the project never approves more than its budget: an ordinary task is offered only up to
+//! its funded slots, and a slot is funded only with `committed + cost <= budget_left` (one
+//! statement under the task set's row lock; reservations themselves never touch that row, so
+//! it is no hot spot). `committed` keeps a slot's cost until its task is closed, and a task is
+//! closed only in a pass, after the engine approved its agreeing answers (the ledger's balance
+//! then shows them): the approvals made between two passes are already inside `committed`;
+//! at a pass both move together.
 
 use std::sync::Arc;
 
@@ -45,25 +49,24 @@ impl Labeling {
             .await?;
         let step = self.inner.engine.process(project).await?;
         let now = self.now_ms();
-        // Close what the engine decided or gave up; end reservations still live on them.
+        // Close what the engine decided or gave up; end reservations still live on them;
+        // their funded slots go back to the budget.
         let closed = sqlx::query(
             "WITH c AS (UPDATE labeling_tasks l SET state = 'closed' FROM consensus_tasks ct \
                  WHERE l.project_id = $1::text::numeric AND l.state = 'open' AND NOT l.gold \
                    AND ct.project_id = l.project_id AND ct.task = l.name \
-                   AND ct.state IN ('decided', 'unresolved') RETURNING l.id), \
+                   AND ct.state IN ('decided', 'unresolved') RETURNING l.id, l.funded), \
              r AS (UPDATE labeling_reservations SET state = 'released', ended_ms = $2 \
-                 WHERE task_id IN (SELECT id FROM c) AND state = 'live' RETURNING cost), \
-             a AS (SELECT COALESCE(sum(cost), 0) AS held FROM labeling_answers \
-                 WHERE task_id IN (SELECT id FROM c)) \
-             SELECT (SELECT count(*) FROM c) AS n, \
-                    (a.held + (SELECT COALESCE(sum(cost), 0) FROM r))::text AS held FROM a",
+                 WHERE task_id IN (SELECT id FROM c) AND state = 'live') \
+             SELECT count(*) AS n, COALESCE(sum(funded), 0)::bigint AS slots FROM c",
         )
         .bind(&p)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         let n_closed: i64 = closed.try_get("n")?;
-        let held: String = closed.try_get("held")?;
+        let slots: i64 = closed.try_get("slots")?;
+        let held = (u128::try_from(slots).unwrap_or(0) * ts.cost()).to_string();
         // Reopen full tasks the engine wants more answers for (or whose answers gold excluded).
         let reopened = sqlx::query(
             "WITH c AS (SELECT l.id, l.answers, ct.state AS cstate, \
@@ -111,8 +114,10 @@ impl Labeling {
             .await?;
             None
         };
+        let funded = fund_in(&mut tx, &ts).await?;
         tx.commit().await?;
         let report = PassReport {
+            funded,
             decided: step.decided,
             needs_more: step.needs_more,
             approvals_created: step.approvals_created,
@@ -125,6 +130,16 @@ impl Labeling {
             tracing::info!(project, ?report, "consensus pass");
         }
         Ok(report)
+    }
+
+    /// Funds answer slots of open tasks (priority first) with what the budget has left.
+    /// Returns how many slots.
+    pub async fn fund(&self, project: u64) -> Result<u64> {
+        let ts = self.require_task_set(project).await?;
+        let mut tx = self.inner.pool.begin().await?;
+        let n = fund_in(&mut tx, &ts).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// What the ledger lets the project still approve: the client's balance (deposited -
@@ -175,4 +190,59 @@ impl Labeling {
         };
         notify.notify_one();
     }
+}
+
+/// Under the task set's row lock: as many unfunded slots as `(budget_left - committed) / cost`
+/// allows, highest priority first (a task may be funded in part), and `committed` grows by
+/// their cost.
+pub(crate) async fn fund_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ts: &crate::model::TaskSet,
+) -> Result<u64> {
+    let p = ts.project.to_string();
+    let cost = ts.cost();
+    let row = sqlx::query(
+        "SELECT ((budget_left - committed) / $2::text::numeric)::text AS slots \
+         FROM labeling_task_sets WHERE project_id = $1::text::numeric FOR UPDATE",
+    )
+    .bind(&p)
+    .bind(cost.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let slots: String = row.try_get("slots")?;
+    // floor of a non-negative NUMERIC division, capped to what a BIGINT holds.
+    let whole = slots.split('.').next().unwrap_or("0");
+    let avail: i64 = if whole.starts_with('-') {
+        0
+    } else {
+        whole.parse().unwrap_or(i64::MAX)
+    };
+    if avail <= 0 {
+        return Ok(0);
+    }
+    let funded: i64 = sqlx::query_scalar(
+        "WITH c AS (SELECT id, wanted - funded AS need, \
+                 sum(wanted - funded) OVER (ORDER BY priority DESC, id) AS run \
+             FROM labeling_tasks WHERE project_id = $1::text::numeric AND state = 'open' \
+               AND NOT gold AND funded < wanted), \
+         u AS (UPDATE labeling_tasks t SET funded = t.funded + LEAST(c.need, $2 - (c.run - c.need)) \
+             FROM c WHERE t.id = c.id AND c.run - c.need < $2 \
+             RETURNING LEAST(c.need, $2 - (c.run - c.need)) AS added) \
+         SELECT COALESCE(sum(added), 0)::bigint FROM u",
+    )
+    .bind(&p)
+    .bind(avail)
+    .fetch_one(&mut **tx)
+    .await?;
+    if funded > 0 {
+        sqlx::query(
+            "UPDATE labeling_task_sets SET committed = committed + $2::text::numeric \
+             WHERE project_id = $1::text::numeric",
+        )
+        .bind(&p)
+        .bind((u128::try_from(funded).unwrap_or(0) * cost).to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(u64::try_from(funded).unwrap_or(0))
 }

@@ -4,11 +4,11 @@
 //! cut off by gold? -> 403            live reservation in this project? -> the same one again
 //! gold with probability gold_per_mille / 1000 (the other kind when one kind has none)
 //!   SELECT ... FOR UPDATE SKIP LOCKED   open, not answered/skipped by the worker, and
-//!                                       answers + live reservations < wanted (ordinary)
+//!                                       answers + live reservations < least(wanted, funded)
 //!   re-count under the row lock         (a fresh statement: every committed reservation)
-//!   UPDATE task set: committed += cost  WHERE committed + cost <= budget_left (ordinary)
-//!   INSERT reservation                  one transaction; no lock wider than one task row and
-//!                                       the project's counter row for one statement
+//!   INSERT reservation                  one transaction; no lock but the one task row (the
+//!                                       budget was taken when the slot was funded)
+//! nothing free, but open tasks lack funding -> 409 budget-exhausted (and a pass is asked for)
 //! ```
 
 use labelmint_ledger::RawAddress;
@@ -41,22 +41,26 @@ impl Labeling {
         } else {
             [false, true]
         };
-        let mut budget_refused = false;
         for gold in kinds {
-            match self.reserve_kind(&ts, worker.id(), gold, now).await {
-                Ok(Some(r)) => return Ok(Some(r)),
-                Ok(None) => {}
-                Err(Error::BudgetExhausted { .. }) if !gold => budget_refused = true,
-                Err(e) => return Err(e),
-            }
-        }
-        if budget_refused {
-            // Expired reservations may still hold budget: sweep once and try again.
-            if self.sweep_expired(project).await? > 0
-                && let Some(r) = self.reserve_kind(&ts, worker.id(), false, now).await?
-            {
+            if let Some(r) = self.reserve_kind(&ts, worker.id(), gold, now).await? {
                 return Ok(Some(r));
             }
+        }
+        // Nothing free: is it the budget? (open tasks the worker could answer, not funded)
+        let unfunded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM labeling_tasks t WHERE t.project_id = $1::text::numeric \
+                 AND t.state = 'open' AND NOT t.gold AND t.funded < t.wanted \
+                 AND t.answers + (SELECT count(*) FROM labeling_reservations r \
+                     WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $3) >= t.funded \
+                 AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
+                     WHERE a.task_id = t.id AND a.worker = $2))",
+        )
+        .bind(project.to_string())
+        .bind(worker.id())
+        .bind(now)
+        .fetch_one(&self.inner.pool)
+        .await?;
+        if unfunded {
             self.wake(project);
             let (left, committed) = self.budget(project).await?;
             return Err(Error::BudgetExhausted {
@@ -88,7 +92,7 @@ impl Labeling {
                                    WHERE a.task_id = t.id AND a.worker = $3) \
                    AND ($2 OR t.answers + (SELECT count(*) FROM labeling_reservations r \
                         WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $4) \
-                        < t.wanted) \
+                        < LEAST(t.wanted, t.funded)) \
                  ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
             )
             .bind(&p)
@@ -110,7 +114,7 @@ impl Labeling {
                         AND r.worker = $2 AND r.state = 'live' AND r.expires_ms > $3) \
                     AND (t.gold OR t.answers + (SELECT count(*) FROM labeling_reservations r \
                         WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $3) \
-                        < t.wanted) \
+                        < LEAST(t.wanted, t.funded)) \
                  FROM labeling_tasks t WHERE t.id = $1",
             )
             .bind(id)
@@ -122,28 +126,7 @@ impl Labeling {
                 passed.push(id);
                 continue;
             }
-            let cost = if gold { 0 } else { ts.cost() };
-            if cost > 0 {
-                let took = sqlx::query(
-                    "UPDATE labeling_task_sets SET committed = committed + $2::text::numeric \
-                     WHERE project_id = $1::text::numeric \
-                       AND committed + $2::text::numeric <= budget_left",
-                )
-                .bind(&p)
-                .bind(cost.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if took == 0 {
-                    tx.rollback().await?;
-                    return Err(Error::BudgetExhausted {
-                        project: ts.project,
-                        left: 0,
-                        committed: 0,
-                        cost,
-                    });
-                }
-            }
+            let cost = if gold { 0 } else { ts.price };
             let reservation = insert(&mut tx, ts, id, worker, cost, now).await?;
             tx.commit().await?;
             return Ok(Some(reservation));
@@ -209,8 +192,8 @@ impl Labeling {
         ))
     }
 
-    /// Ends the project's expired reservations and gives back what they held. Returns how
-    /// many.
+    /// Marks the project's expired reservations `expired` (they stopped counting when they
+    /// expired; this records it). Returns how many.
     pub async fn sweep_expired(&self, project: u64) -> Result<u64> {
         let mut tx = self.inner.pool.begin().await?;
         let n = sweep_in(&mut tx, project, self.now_ms()).await?;
@@ -224,21 +207,15 @@ pub(crate) async fn sweep_in(
     project: u64,
     now: i64,
 ) -> Result<u64> {
-    let row = sqlx::query(
-        "WITH e AS (UPDATE labeling_reservations SET state = 'expired', ended_ms = expires_ms \
-             WHERE project_id = $1::text::numeric AND state = 'live' AND expires_ms <= $2 \
-             RETURNING cost), \
-         s AS (SELECT count(*) AS n, COALESCE(sum(cost), 0) AS held FROM e), \
-         u AS (UPDATE labeling_task_sets SET committed = committed - s.held FROM s \
-             WHERE project_id = $1::text::numeric AND s.held > 0 RETURNING 1) \
-         SELECT n, (SELECT count(*) FROM u) AS u FROM s",
+    Ok(sqlx::query(
+        "UPDATE labeling_reservations SET state = 'expired', ended_ms = expires_ms \
+         WHERE project_id = $1::text::numeric AND state = 'live' AND expires_ms <= $2",
     )
     .bind(project.to_string())
     .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    let n: i64 = row.try_get("n")?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 async fn insert(

@@ -286,7 +286,8 @@ impl Labeling {
             },
             _ => Error::Db(e),
         })?;
-        tracing::info!(project, tasks = rows.len(), "tasks uploaded");
+        let funded = self.fund(project).await?;
+        tracing::info!(project, tasks = rows.len(), funded, "tasks uploaded");
         Ok(rows.len())
     }
 

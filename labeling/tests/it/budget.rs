@@ -21,7 +21,12 @@ async fn a_project_funded_for_n_answers_reserves_n_and_approves_at_most_its_depo
     ts.gold_per_mille = 0;
     env.labeling.put_task_set(&ts).await.expect("task set");
     env.upload(20, &[]).await;
-    assert_eq!(env.labeling.budget(PROJECT).await.expect("b"), (n * cost, 0));
+    // The upload funded 10 answer slots (10 tasks): all the budget is held.
+    assert_eq!(env.labeling.budget(PROJECT).await.expect("b"), (n * cost, n * cost));
+    assert_eq!(
+        env.count("SELECT count(*) FROM labeling_tasks WHERE funded = 1").await,
+        n as i64
+    );
     let mut held = Vec::new();
     for i in 0..n as u32 {
         let w = worker(i);

@@ -31,7 +31,7 @@ async fn an_expired_reservation_refuses_the_answer_and_returns_the_task_to_the_p
     let again = env.labeling.next(PROJECT, &ann).await.expect("next").expect("same");
     assert_eq!(again, r);
     let (_, held) = env.labeling.budget(PROJECT).await.expect("budget");
-    assert_eq!(held, PRICE, "one reservation holds one price");
+    assert_eq!(held, PRICE, "one task, one funded answer slot");
 
     env.clock.advance(30 * 60 * 1000 - 1);
     assert!(env.labeling.next(PROJECT, &bob).await.expect("next").is_none(), "1 ms before expiry: still held");
@@ -46,8 +46,8 @@ async fn an_expired_reservation_refuses_the_answer_and_returns_the_task_to_the_p
         other => panic!("expected an expired reservation, got {other:?}"),
     }
     env.labeling.submit(b.task_id, &bob, "dog").await.expect("bob answers");
-    // The expired reservation's budget was given back by the sweep; bob's answer holds one.
-    env.labeling.sweep_expired(PROJECT).await.expect("sweep");
+    // The expired reservation is recorded by the sweep; the task's one slot is still held.
+    assert_eq!(env.labeling.sweep_expired(PROJECT).await.expect("sweep"), 1);
     let (_, held) = env.labeling.budget(PROJECT).await.expect("budget");
     assert_eq!(held, PRICE);
     let report = env.labeling.settle(PROJECT).await.expect("settle");
@@ -114,7 +114,7 @@ async fn submit_skip_release_are_idempotent_and_refuse_what_they_must() {
     let events: Vec<&str> = h.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["released", "reserved", "reserved"]);
     let (_, held) = env.labeling.budget(PROJECT).await.expect("budget");
-    assert_eq!(held, 2 * PRICE, "ann's answer and her live reservation; skip and release gave back");
+    assert_eq!(held, 6 * PRICE, "3 tasks of 2 funded slots; skips and releases keep the slots");
 }
 
 #[tokio::test]
