@@ -89,12 +89,18 @@ pub fn hooks_pool(config: &Config) -> Result<PgPool> {
     )
 }
 
-/// Labeling's two pools (its tables; the consensus engine's), with the login's own rights:
-/// labeling writes answers and the engine approves earnings in the ledger, as the consensus
-/// engine's own process does.
-pub fn labeling_pools(config: &Config) -> Result<(PgPool, PgPool)> {
+/// Labeling's three pools (its tables; the consensus engine's; the ledger's), with the
+/// login's own rights: labeling writes answers and the engine approves earnings in the
+/// ledger, as the consensus engine's own process does. Three, not one: a submission holds a
+/// labeling connection while the engine stores it, the engine holds its own while the ledger
+/// approves (`labelmint_labeling::Labeling::new`).
+pub fn labeling_pools(config: &Config) -> Result<(PgPool, PgPool, PgPool)> {
     let n = config.max_connections.max(4);
-    Ok((pool_as(config, None, n)?, pool_as(config, None, n)?))
+    Ok((
+        pool_as(config, None, n)?,
+        pool_as(config, None, n)?,
+        pool_as(config, None, n)?,
+    ))
 }
 
 fn pool_as(config: &Config, role: Option<&str>, connections: u32) -> Result<PgPool> {

@@ -269,8 +269,8 @@ pub async fn spawn(config: Config) -> Result<Handle> {
         }
     };
     let labeling = if config.labeling {
-        let (pool, engine_pool) = crate::db::labeling_pools(&config)?;
-        let ledger = labelmint_ledger::Ledger::from_pool(pool.clone());
+        let (pool, engine_pool, ledger_pool) = crate::db::labeling_pools(&config)?;
+        let ledger = labelmint_ledger::Ledger::from_pool(ledger_pool);
         let l = labelmint_labeling::Labeling::new(
             pool,
             engine_pool,

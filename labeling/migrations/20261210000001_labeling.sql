@@ -46,6 +46,12 @@ CREATE TABLE labeling_tasks (
     answers     INTEGER NOT NULL DEFAULT 0 CHECK (answers >= 0),
     wanted      INTEGER NOT NULL CHECK (wanted >= 1),
     funded      INTEGER NOT NULL DEFAULT 0 CHECK (funded >= 0),
+    -- A hint that keeps full tasks out of the offer index (the count under the row lock is
+    -- the rule): false once answers + live reservations reach least(wanted, funded); true
+    -- again when a reservation ends without an answer, or wanted / funded grow. A task whose
+    -- earliest live reservation may have expired (soonest_expiry_ms <= now) is looked at too.
+    offerable   BOOLEAN NOT NULL DEFAULT false,
+    soonest_expiry_ms BIGINT,
     -- open: offered; closed: decided or unresolved by the engine (gold tasks stay open).
     state       TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -53,7 +59,9 @@ CREATE TABLE labeling_tasks (
     CHECK (gold OR (answers <= wanted AND answers <= funded AND funded <= wanted))
 );
 CREATE INDEX labeling_tasks_offer ON labeling_tasks (project_id, gold, priority DESC, id)
-    WHERE state = 'open';
+    WHERE state = 'open' AND offerable;
+CREATE INDEX labeling_tasks_expiring ON labeling_tasks (project_id, soonest_expiry_ms)
+    WHERE state = 'open' AND NOT offerable;
 CREATE INDEX labeling_tasks_unfunded ON labeling_tasks (project_id, priority DESC, id)
     WHERE state = 'open' AND NOT gold AND funded < wanted;
 

@@ -37,6 +37,9 @@ impl Labeling {
     /// Answers a reserved task.
     pub async fn submit(&self, task_id: i64, worker: &Worker, label: &str) -> Result<Submitted> {
         let now = self.now_ms();
+        // Read before the transaction: a connection held while asking the same pool for
+        // another one is how a busy pool deadlocks.
+        let ts = self.require_task_set(self.task_project(task_id).await?).await?;
         let mut tx = self.inner.pool.begin().await?;
         let t = lock_task(&mut tx, task_id).await?;
         if let Some((kind, prior, sub)) = answer_of(&mut tx, task_id, worker.id()).await? {
@@ -52,7 +55,6 @@ impl Labeling {
                 }),
             };
         }
-        let ts = self.require_task_set(t.project).await?;
         if !ts.labels.iter().any(|l| l == label) {
             return Err(Error::LabelNotInSet {
                 label: label.chars().take(100).collect(),
@@ -326,14 +328,17 @@ async fn end_reservation(
     state: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    let task: Option<i64> = sqlx::query_scalar(
         "UPDATE labeling_reservations SET state = $2, ended_ms = $3 \
-         WHERE id = $1 AND state = 'live'",
+         WHERE id = $1 AND state = 'live' RETURNING task_id",
     )
     .bind(held.id)
     .bind(state)
     .bind(now)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some(task) = task {
+        crate::reserve::refresh_hint(tx, task, now).await?;
+    }
     Ok(())
 }

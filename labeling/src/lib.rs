@@ -83,7 +83,8 @@ pub use model::{
     Worker, WorkerQuality,
 };
 pub use reserve::worker_of;
-pub use service::{Labeling, MIGRATIONS_TABLE, migrator};
+pub use pass::PASS_GAP;
+pub use service::{Labeling, MIGRATIONS_TABLE, TASK_SET_TTL, migrator};
 pub use upload::Format;
 pub use views::{to_csv, to_json_lines};
 

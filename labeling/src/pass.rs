@@ -37,6 +37,9 @@ use crate::model::PassReport;
 use crate::reserve::sweep_in;
 use crate::service::{Labeling, i32_of};
 
+/// The least time between two background passes of a project.
+pub const PASS_GAP: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl Labeling {
     /// Runs one consensus pass for the project (see the module documentation).
     pub async fn settle(&self, project: u64) -> Result<PassReport> {
@@ -49,6 +52,13 @@ impl Labeling {
             .await?;
         let step = self.inner.engine.process(project).await?;
         let now = self.now_ms();
+        // The ledger's figure now that the engine's approvals are made (read before this
+        // transaction locks any task row).
+        let ledger_left = if step.approvals_held == 0 {
+            Some(self.ledger_budget(project, ts.fee_bps).await?)
+        } else {
+            None
+        };
         // Close what the engine decided or gave up; end reservations still live on them;
         // their funded slots go back to the budget.
         let closed = sqlx::query(
@@ -76,7 +86,7 @@ impl Labeling {
                  ON ct.project_id = l.project_id AND ct.task = l.name \
                WHERE l.project_id = $1::text::numeric AND l.state = 'open' AND NOT l.gold \
                  AND l.answers >= l.wanted AND ct.state IN ('open', 'needs_more')) \
-             UPDATE labeling_tasks l SET wanted = LEAST( \
+             UPDATE labeling_tasks l SET offerable = true, wanted = LEAST( \
                  c.answers + GREATEST( \
                      CASE WHEN c.cstate = 'needs_more' THEN 1 ELSE $2 - c.used END, 1), \
                  $3 + (c.answers - c.used)) \
@@ -91,8 +101,7 @@ impl Labeling {
         .await?
         .rows_affected();
         let expired = sweep_in(&mut tx, project, now).await?;
-        let budget_left = if step.approvals_held == 0 {
-            let left = self.ledger_budget(project, ts.fee_bps).await?;
+        let budget_left = if let Some(left) = ledger_left {
             sqlx::query(
                 "UPDATE labeling_task_sets SET budget_left = $2::text::numeric, \
                      committed = committed - $3::text::numeric WHERE project_id = $1::text::numeric",
@@ -183,6 +192,8 @@ impl Labeling {
                         if let Err(e) = me.settle(project).await {
                             tracing::warn!(project, error = %e, "consensus pass failed; retried at the next answer");
                         }
+                        // Answers arriving meanwhile are decided together in the next pass.
+                        tokio::time::sleep(PASS_GAP).await;
                     }
                 });
                 n
@@ -225,7 +236,8 @@ pub(crate) async fn fund_in(
                  sum(wanted - funded) OVER (ORDER BY priority DESC, id) AS run \
              FROM labeling_tasks WHERE project_id = $1::text::numeric AND state = 'open' \
                AND NOT gold AND funded < wanted), \
-         u AS (UPDATE labeling_tasks t SET funded = t.funded + LEAST(c.need, $2 - (c.run - c.need)) \
+         u AS (UPDATE labeling_tasks t SET offerable = true, \
+                 funded = t.funded + LEAST(c.need, $2 - (c.run - c.need)) \
              FROM c WHERE t.id = c.id AND c.run - c.need < $2 \
              RETURNING LEAST(c.need, $2 - (c.run - c.need)) AS added) \
          SELECT COALESCE(sum(added), 0)::bigint FROM u",

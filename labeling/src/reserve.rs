@@ -83,25 +83,42 @@ impl Labeling {
         let p = ts.project.to_string();
         let mut tx = self.inner.pool.begin().await?;
         let mut passed: Vec<i64> = Vec::new();
-        for _ in 0..ATTEMPTS {
-            let row = sqlx::query(
-                "SELECT t.id FROM labeling_tasks t \
-                 WHERE t.project_id = $1::text::numeric AND t.state = 'open' AND t.gold = $2 \
-                   AND t.id <> ALL($5) \
-                   AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
-                                   WHERE a.task_id = t.id AND a.worker = $3) \
-                   AND ($2 OR t.answers + (SELECT count(*) FROM labeling_reservations r \
-                        WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $4) \
-                        < LEAST(t.wanted, t.funded)) \
-                 ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
-            )
-            .bind(&p)
-            .bind(gold)
-            .bind(worker)
-            .bind(now)
-            .bind(&passed)
-            .fetch_optional(&mut *tx)
-            .await?;
+        for attempt in 0..ATTEMPTS {
+            // First a task whose earliest reservation may have expired (back in the pool),
+            // then the offer index.
+            let expiring = if gold || attempt > 0 {
+                None
+            } else {
+                sqlx::query(
+                    "SELECT t.id FROM labeling_tasks t \
+                     WHERE t.project_id = $1::text::numeric AND t.state = 'open' \
+                       AND NOT t.offerable AND NOT t.gold AND t.soonest_expiry_ms <= $2 \
+                       AND t.id <> ALL($3) \
+                     ORDER BY t.soonest_expiry_ms LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
+                )
+                .bind(&p)
+                .bind(now)
+                .bind(&passed)
+                .fetch_optional(&mut *tx)
+                .await?
+            };
+            let row = match expiring {
+                Some(r) => Some(r),
+                None => sqlx::query(
+                    "SELECT t.id FROM labeling_tasks t \
+                     WHERE t.project_id = $1::text::numeric AND t.state = 'open' AND t.offerable \
+                       AND t.gold = $2 AND t.id <> ALL($4) \
+                       AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
+                                       WHERE a.task_id = t.id AND a.worker = $3) \
+                     ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
+                )
+                .bind(&p)
+                .bind(gold)
+                .bind(worker)
+                .bind(&passed)
+                .fetch_optional(&mut *tx)
+                .await?,
+            };
             let Some(row) = row else {
                 return Ok(None);
             };
@@ -123,6 +140,8 @@ impl Labeling {
             .fetch_one(&mut *tx)
             .await?;
             if !free {
+                // Correct the hints: offerable iff slots are left; the earliest live expiry.
+                refresh_hint(&mut tx, id, now).await?;
                 passed.push(id);
                 continue;
             }
@@ -207,6 +226,9 @@ pub(crate) async fn sweep_in(
     project: u64,
     now: i64,
 ) -> Result<u64> {
+    // Task rows are not touched here (their soonest_expiry_ms already lets `next` find them):
+    // a sweep locking tasks after reservations would deadlock with a submission locking
+    // them the other way round.
     Ok(sqlx::query(
         "UPDATE labeling_reservations SET state = 'expired', ended_ms = expires_ms \
          WHERE project_id = $1::text::numeric AND state = 'live' AND expires_ms <= $2",
@@ -227,11 +249,17 @@ async fn insert(
     now: i64,
 ) -> Result<Reservation> {
     let expires = now + ts.reservation_ms;
+    // The reservation, and the task's hints: with this one, are its slots all taken?
     let payload: serde_json::Value = sqlx::query_scalar(
         "WITH r AS (INSERT INTO labeling_reservations \
              (task_id, project_id, worker, cost, created_ms, expires_ms) \
              VALUES ($1, $2::text::numeric, $3, $4::text::numeric, $5, $6)) \
-         SELECT payload FROM labeling_tasks WHERE id = $1",
+         UPDATE labeling_tasks t SET \
+             soonest_expiry_ms = LEAST(COALESCE(t.soonest_expiry_ms, $6), $6), \
+             offerable = t.gold OR t.answers + 1 + (SELECT count(*) FROM labeling_reservations x \
+                 WHERE x.task_id = t.id AND x.state = 'live' AND x.expires_ms > $5) \
+                 < LEAST(t.wanted, t.funded) \
+         WHERE t.id = $1 RETURNING t.payload",
     )
     .bind(task)
     .bind(ts.project.to_string())
@@ -254,4 +282,26 @@ async fn insert(
 /// A worker from a raw wallet text (the API's sessions carry it raw).
 pub fn worker_of(wallet: &str) -> Result<Worker> {
     Ok(Worker::new(RawAddress::parse(wallet)?))
+}
+
+/// Recomputes a locked task's hints from its live reservations.
+pub(crate) async fn refresh_hint(
+    tx: &mut Transaction<'_, Postgres>,
+    task: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE labeling_tasks t SET \
+             soonest_expiry_ms = (SELECT min(expires_ms) FROM labeling_reservations r \
+                 WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $2), \
+             offerable = t.gold OR t.answers + (SELECT count(*) FROM labeling_reservations r \
+                 WHERE r.task_id = t.id AND r.state = 'live' AND r.expires_ms > $2) \
+                 < LEAST(t.wanted, t.funded) \
+         WHERE t.id = $1",
+    )
+    .bind(task)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use labelmint_consensus::{Engine, GoldPolicy, Policy, ProjectSettings, Store};
 use labelmint_ledger::{Ledger, ProjectId, RawAddress};
@@ -34,7 +35,13 @@ pub(crate) struct Inner {
     pub(crate) passes: Mutex<HashMap<u64, Arc<Notify>>>,
     /// Whether answers that fill a task start a background consensus pass.
     pub(crate) background: bool,
+    /// Task sets read in the last [`TASK_SET_TTL`] (every request needs its project's).
+    pub(crate) task_sets: Mutex<HashMap<u64, (Instant, TaskSet)>>,
 }
+
+/// How long a task set read is reused. A change made through another process shows this late
+/// (the label set never changes; overlap, price and rates may).
+pub const TASK_SET_TTL: Duration = Duration::from_secs(1);
 
 /// Labeling's own migrations history table.
 pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations_labeling";
@@ -47,9 +54,10 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 }
 
 impl Labeling {
-    /// A service over `pool` (labeling's tables), `engine_pool` (the engine's tables: a
-    /// second pool, so that a request holding a task row never waits for a connection of
-    /// its own pool), and `ledger`. Consensus passes run in the background when an answer
+    /// A service over `pool` (labeling's tables), `engine_pool` (the engine's tables), and
+    /// `ledger`, each on its OWN pool: a submission holds a labeling connection while the
+    /// engine stores it, and the engine holds its connections while the ledger approves; with
+    /// shared pools, a busy pool would wait for itself. Consensus passes run in the background when an answer
     /// fills a task (`background`), or only through [`Labeling::settle`].
     pub fn new(
         pool: PgPool,
@@ -69,6 +77,7 @@ impl Labeling {
                 clock,
                 passes: Mutex::new(HashMap::new()),
                 background,
+                task_sets: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -182,6 +191,7 @@ impl Labeling {
         .bind(ts.reservation_ms)
         .execute(&self.inner.pool)
         .await?;
+        self.cache().remove(&ts.project);
         self.settle(ts.project).await?;
         Ok(ts)
     }
@@ -219,9 +229,24 @@ impl Labeling {
     }
 
     pub(crate) async fn require_task_set(&self, project: u64) -> Result<TaskSet> {
-        self.task_set(project)
+        if let Some((at, ts)) = self.cache().get(&project)
+            && at.elapsed() < TASK_SET_TTL
+        {
+            return Ok(ts.clone());
+        }
+        let ts = self
+            .task_set(project)
             .await?
-            .ok_or(Error::UnknownProject { project })
+            .ok_or(Error::UnknownProject { project })?;
+        self.cache().insert(project, (Instant::now(), ts.clone()));
+        Ok(ts)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (Instant, TaskSet)>> {
+        match self.inner.task_sets.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Loads an upload: every row is validated first (a bad row: [`Error::BadRow`] with its
@@ -265,8 +290,10 @@ impl Labeling {
         let priorities: Vec<i32> = rows.iter().map(|r| r.priority).collect();
         let gold: Vec<bool> = rows.iter().map(|r| r.gold_label.is_some()).collect();
         sqlx::query(
-            "INSERT INTO labeling_tasks (id, project_id, name, payload, priority, gold, wanted) \
-             SELECT u.id, $1::text::numeric, u.name, u.payload::jsonb, u.priority, u.gold, $7 \
+            "INSERT INTO labeling_tasks (id, project_id, name, payload, priority, gold, wanted, \
+                 offerable) \
+             SELECT u.id, $1::text::numeric, u.name, u.payload::jsonb, u.priority, u.gold, $7, \
+                 u.gold \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::int[], $6::bool[]) \
                  AS u(id, name, payload, priority, gold)",
         )

@@ -26,6 +26,7 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
     let spammer = worker(9);
     let mut gold_seen = 0;
     let mut spam_answers = 0;
+    let mut spam_ordinary = 0;
     for round in 0..12 {
         for w in honest.iter().chain(std::iter::once(&spammer)) {
             let r = match env.labeling.next(PROJECT, w).await {
@@ -48,6 +49,7 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
             };
             env.labeling.submit(r.task_id, w, label).await.expect("submit");
             spam_answers += usize::from(w == &spammer);
+            spam_ordinary += usize::from(w == &spammer && !is_gold);
         }
         if round % 2 == 1 {
             env.labeling.settle(PROJECT).await.expect("settle");
@@ -84,5 +86,13 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
     let excluded = env
         .count("SELECT count(*) FROM consensus_submissions WHERE excluded")
         .await;
-    assert!(excluded >= 1, "the spammer's ordinary answers were excluded");
+    let spam_excluded = env
+        .count(&format!(
+            "SELECT count(*) FROM consensus_submissions s WHERE s.excluded AND s.worker = '{}' \
+             AND NOT EXISTS (SELECT 1 FROM consensus_gold g WHERE g.task = s.task)",
+            spammer.id()
+        ))
+        .await;
+    assert_eq!(spam_excluded as usize, spam_ordinary, "every ordinary answer of the spammer is excluded");
+    assert_eq!(excluded, spam_excluded, "nobody else's");
 }

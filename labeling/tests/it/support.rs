@@ -61,7 +61,7 @@ impl Env {
             .migrate()
             .await
             .expect("indexer migrations");
-        let ledger = Ledger::from_pool(pool.clone());
+        let ledger = Ledger::from_pool(warm_pool(&db.url, connections / 2 + 2).await);
         ledger.migrate().await.expect("ledger migrations");
         let ton = CurrencyCode::ton();
         ledger
