@@ -99,12 +99,17 @@ async fn labeling_over_http_answers_every_bad_input_with_a_4xx_problem() {
     answer(&s, &ann, &task, serde_json::json!({"label": 7})).await.problem(400, "invalid-parameter");
     answer(&s, &ann, &task, serde_json::json!({"label": "cow"})).await.problem(422, "label-not-in-set");
     answer(&s, &cid, &task, serde_json::json!({"label": "cat"})).await.problem(403, "not-reservation-holder");
-    // bob's reservation runs out (moved into the past: the server's clock is the wall clock).
-    sqlx::query("UPDATE labeling_reservations SET expires_ms = created_ms + 1 WHERE worker = $1")
-        .bind(addr(2).as_str())
-        .execute(&s.pool)
-        .await
-        .expect("expire");
+    // bob's reservation runs out: as if its 30 minutes had passed (the server's clock is the
+    // wall clock; the labeling crate's tests move an injected clock instead).
+    sqlx::query(
+        "WITH r AS (UPDATE labeling_reservations SET expires_ms = created_ms + 1 \
+             WHERE worker = $1 RETURNING task_id, expires_ms) \
+         UPDATE labeling_tasks t SET soonest_expiry_ms = r.expires_ms FROM r WHERE t.id = r.task_id",
+    )
+    .bind(addr(2).as_str())
+    .execute(&s.pool)
+    .await
+    .expect("expire");
     answer(&s, &bob, &task, serde_json::json!({"label": "cat"})).await.problem(409, "reservation-expired");
     // ann answers; the same answer again is the same submission; another label is refused.
     let a1 = answer(&s, &ann, &task, serde_json::json!({"label": "cat"})).await.ok();
