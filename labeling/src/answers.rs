@@ -39,7 +39,9 @@ impl Labeling {
         let now = self.now_ms();
         // Read before the transaction: a connection held while asking the same pool for
         // another one is how a busy pool deadlocks.
-        let ts = self.require_task_set(self.task_project(task_id).await?).await?;
+        let ts = self
+            .require_task_set(self.task_project(task_id).await?)
+            .await?;
         let mut tx = self.inner.pool.begin().await?;
         let t = lock_task(&mut tx, task_id).await?;
         if let Some((kind, prior, sub)) = answer_of(&mut tx, task_id, worker.id()).await? {
@@ -165,13 +167,12 @@ impl Labeling {
     /// A task's history: every reservation and answer (of `worker` only, when given), then
     /// the engine's decisions (for the project's client: `worker` is `None`).
     pub async fn history(&self, task_id: i64, worker: Option<&str>) -> Result<Vec<HistoryEvent>> {
-        let task = sqlx::query(
-            "SELECT project_id::text AS p, name FROM labeling_tasks WHERE id = $1",
-        )
-        .bind(task_id)
-        .fetch_optional(&self.inner.pool)
-        .await?
-        .ok_or(Error::UnknownTask { task_id })?;
+        let task =
+            sqlx::query("SELECT project_id::text AS p, name FROM labeling_tasks WHERE id = $1")
+                .bind(task_id)
+                .fetch_optional(&self.inner.pool)
+                .await?
+                .ok_or(Error::UnknownTask { task_id })?;
         let rows = sqlx::query(
             "SELECT created_ms AS at, 'reserved' AS event, worker, NULL::text AS label \
                  FROM labeling_reservations WHERE task_id = $1 AND ($2::text IS NULL OR worker = $2) \
@@ -225,12 +226,11 @@ impl Labeling {
 
     /// The project a task belongs to.
     pub async fn task_project(&self, task_id: i64) -> Result<u64> {
-        let p: Option<String> = sqlx::query_scalar(
-            "SELECT project_id::text FROM labeling_tasks WHERE id = $1",
-        )
-        .bind(task_id)
-        .fetch_optional(&self.inner.pool)
-        .await?;
+        let p: Option<String> =
+            sqlx::query_scalar("SELECT project_id::text FROM labeling_tasks WHERE id = $1")
+                .bind(task_id)
+                .fetch_optional(&self.inner.pool)
+                .await?;
         let p = p.ok_or(Error::UnknownTask { task_id })?;
         Ok(crate::service::u128_of("project", &p)? as u64)
     }
@@ -278,7 +278,8 @@ async fn holder_check(
     now: i64,
 ) -> Result<Held> {
     let mine = sqlx::query(
-        "SELECT id, expires_ms, cost::text AS cost FROM labeling_reservations \
+        "SELECT id, expires_ms, cost::text AS cost, state = 'live' AS live \
+         FROM labeling_reservations \
          WHERE task_id = $1 AND worker = $2 AND state IN ('live', 'expired') \
          ORDER BY id DESC LIMIT 1",
     )
@@ -288,12 +289,7 @@ async fn holder_check(
     .await?;
     if let Some(r) = &mine {
         let expires: i64 = r.try_get("expires_ms")?;
-        let live_state: bool = sqlx::query_scalar(
-            "SELECT state = 'live' FROM labeling_reservations WHERE id = $1",
-        )
-        .bind(r.try_get::<i64, _>("id")?)
-        .fetch_one(&mut **tx)
-        .await?;
+        let live_state: bool = r.try_get("live")?;
         if expires <= now || !live_state {
             return Err(Error::ReservationExpired {
                 task_id,

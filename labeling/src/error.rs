@@ -30,7 +30,9 @@ pub enum Error {
         task_id: i64,
     },
     /// The reservation ran out: the task went back to the pool.
-    #[error("the reservation of task {task_id} expired at {expired_ms} ms (unix); the task went back to the pool")]
+    #[error(
+        "the reservation of task {task_id} expired at {expired_ms} ms (unix); the task went back to the pool"
+    )]
     ReservationExpired {
         /// The task.
         task_id: i64,
@@ -66,13 +68,17 @@ pub enum Error {
         task_id: i64,
     },
     /// The gold checks cut this worker off the project.
-    #[error("your gold answers in project {project} fell below its threshold: no more of its tasks")]
+    #[error(
+        "your gold answers in project {project} fell below its threshold: no more of its tasks"
+    )]
     WorkerCutOff {
         /// The project.
         project: u64,
     },
     /// The project's escrow has no budget left for another reservation.
-    #[error("project {project} has no budget left for another answer (left {left}, held {committed}, an answer holds {cost})")]
+    #[error(
+        "project {project} has no budget left for another answer (left {left}, held {committed}, an answer holds {cost})"
+    )]
     BudgetExhausted {
         /// The project.
         project: u64,

@@ -82,8 +82,8 @@ pub use model::{
     Balance, DecidedLabel, HistoryEvent, PassReport, Progress, Reservation, Submitted, TaskSet,
     Worker, WorkerQuality,
 };
-pub use reserve::worker_of;
 pub use pass::PASS_GAP;
+pub use reserve::worker_of;
 pub use service::{Labeling, MIGRATIONS_TABLE, TASK_SET_TTL, migrator};
 pub use upload::Format;
 pub use views::{to_csv, to_json_lines};

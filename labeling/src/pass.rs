@@ -37,8 +37,9 @@ use crate::model::PassReport;
 use crate::reserve::sweep_in;
 use crate::service::{Labeling, i32_of};
 
-/// The least time between two background passes of a project.
-pub const PASS_GAP: std::time::Duration = std::time::Duration::from_millis(250);
+/// The least time between two background passes of a project (answers arriving meanwhile
+/// are decided together: a pass costs the engine a look at every pending answer).
+pub const PASS_GAP: std::time::Duration = std::time::Duration::from_millis(1000);
 
 impl Labeling {
     /// Runs one consensus pass for the project (see the module documentation).
@@ -46,10 +47,12 @@ impl Labeling {
         let ts = self.require_task_set(project).await?;
         let p = project.to_string();
         let mut tx = self.inner.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('labelmint-labeling:' || $1, 0))")
-            .bind(&p)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('labelmint-labeling:' || $1, 0))",
+        )
+        .bind(&p)
+        .execute(&mut *tx)
+        .await?;
         let step = self.inner.engine.process(project).await?;
         let now = self.now_ms();
         // The ledger's figure now that the engine's approvals are made (read before this

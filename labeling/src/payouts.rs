@@ -173,7 +173,8 @@ impl Labeling {
         rows.iter()
             .map(|r| {
                 let id: i64 = r.try_get("id")?;
-                let id = u64::try_from(id).map_err(|_| Error::invalid("earning id", id.to_string()))?;
+                let id =
+                    u64::try_from(id).map_err(|_| Error::invalid("earning id", id.to_string()))?;
                 Ok(EarningId::new(id)?)
             })
             .collect()

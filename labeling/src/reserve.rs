@@ -104,20 +104,22 @@ impl Labeling {
             };
             let row = match expiring {
                 Some(r) => Some(r),
-                None => sqlx::query(
-                    "SELECT t.id FROM labeling_tasks t \
+                None => {
+                    sqlx::query(
+                        "SELECT t.id FROM labeling_tasks t \
                      WHERE t.project_id = $1::text::numeric AND t.state = 'open' AND t.offerable \
                        AND t.gold = $2 AND t.id <> ALL($4) \
                        AND NOT EXISTS (SELECT 1 FROM labeling_answers a \
                                        WHERE a.task_id = t.id AND a.worker = $3) \
                      ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
-                )
-                .bind(&p)
-                .bind(gold)
-                .bind(worker)
-                .bind(&passed)
-                .fetch_optional(&mut *tx)
-                .await?,
+                    )
+                    .bind(&p)
+                    .bind(gold)
+                    .bind(worker)
+                    .bind(&passed)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
             };
             let Some(row) = row else {
                 return Ok(None);

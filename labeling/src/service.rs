@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use labelmint_consensus::{Engine, GoldPolicy, Policy, ProjectSettings, Store};
 use labelmint_ledger::{Ledger, ProjectId, RawAddress};
-use sqlx::postgres::PgPool;
 use sqlx::Row;
+use sqlx::postgres::PgPool;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -136,7 +136,10 @@ impl Labeling {
             return Err(Error::invalid("price", "must be in 1..2^120"));
         }
         if ts.fee_bps > 2000 || ts.gold_per_mille > 1000 {
-            return Err(Error::invalid("fee_bps", "fee_bps <= 2000, gold_per_mille <= 1000"));
+            return Err(Error::invalid(
+                "fee_bps",
+                "fee_bps <= 2000, gold_per_mille <= 1000",
+            ));
         }
         if !(1_000..=86_400_000).contains(&ts.reservation_ms) {
             return Err(Error::invalid("reservation_ms", "1 s ..= 24 h"));

@@ -54,7 +54,10 @@ fn check_name(line: u64, name: &str, seen: &mut HashSet<String>) -> Result<()> {
         ));
     }
     if !seen.insert(name.to_owned()) {
-        return Err(bad(line, format!("name `{name}` appears twice in the upload")));
+        return Err(bad(
+            line,
+            format!("name `{name}` appears twice in the upload"),
+        ));
     }
     Ok(())
 }
@@ -84,7 +87,11 @@ pub fn parse(format: Format, body: &[u8], labels: &[String]) -> Result<Vec<TaskR
 
 fn parse_jsonl(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
     let text = std::str::from_utf8(body).map_err(|e| {
-        let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line = body[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64
+            + 1;
         bad(line, "not UTF-8")
     })?;
     let mut seen = HashSet::new();
@@ -95,7 +102,10 @@ fn parse_jsonl(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
             continue;
         }
         if out.len() == MAX_ROWS {
-            return Err(bad(line, format!("more than {MAX_ROWS} tasks in one upload")));
+            return Err(bad(
+                line,
+                format!("more than {MAX_ROWS} tasks in one upload"),
+            ));
         }
         let v: serde_json::Value =
             serde_json::from_str(raw).map_err(|e| bad(line, format!("not JSON: {e}")))?;
@@ -114,7 +124,10 @@ fn parse_jsonl(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
         check_name(line, name, &mut seen)?;
         let payload = obj.get("payload").cloned().unwrap_or(serde_json::json!({}));
         if payload.to_string().len() > MAX_PAYLOAD_BYTES {
-            return Err(bad(line, format!("payload above {MAX_PAYLOAD_BYTES} bytes")));
+            return Err(bad(
+                line,
+                format!("payload above {MAX_PAYLOAD_BYTES} bytes"),
+            ));
         }
         let priority = match obj.get("priority") {
             None => 0,
@@ -163,7 +176,10 @@ fn parse_csv(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
         })?;
         let line = rec.position().map_or(0, |p| p.line());
         if out.len() == MAX_ROWS {
-            return Err(bad(line, format!("more than {MAX_ROWS} tasks in one upload")));
+            return Err(bad(
+                line,
+                format!("more than {MAX_ROWS} tasks in one upload"),
+            ));
         }
         let name = rec.get(name_col).unwrap_or("").trim();
         check_name(line, name, &mut seen)?;
@@ -173,7 +189,11 @@ fn parse_csv(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
                 .parse::<i32>()
                 .map_err(|_| bad(line, format!("priority `{p}` is not a 32-bit integer")))?,
         };
-        let gold_label = check_gold(line, gold_col.and_then(|c| rec.get(c)).map(str::trim), labels)?;
+        let gold_label = check_gold(
+            line,
+            gold_col.and_then(|c| rec.get(c)).map(str::trim),
+            labels,
+        )?;
         let mut payload = serde_json::Map::new();
         for (i, h) in header.iter().enumerate() {
             if i == name_col || Some(i) == prio_col || Some(i) == gold_col {
@@ -186,7 +206,10 @@ fn parse_csv(body: &[u8], labels: &[String]) -> Result<Vec<TaskRow>> {
         }
         let payload = serde_json::Value::Object(payload);
         if payload.to_string().len() > MAX_PAYLOAD_BYTES {
-            return Err(bad(line, format!("payload above {MAX_PAYLOAD_BYTES} bytes")));
+            return Err(bad(
+                line,
+                format!("payload above {MAX_PAYLOAD_BYTES} bytes"),
+            ));
         }
         out.push(TaskRow {
             line,
@@ -218,8 +241,16 @@ mod tests {
         let cases: [(&[u8], u64, &str); 5] = [
             (b"{\"name\":\"a\"}\n{\"name\":\"a\"}\n", 2, "twice"),
             (b"{\"name\":\"a\"}\nnot json\n", 2, "not JSON"),
-            (b"{\"name\":\"a\",\"gold_label\":\"cow\"}\n", 1, "not in the label set"),
-            (b"{\"name\":\"a\"}\n{\"name\":\"b\",\"priority\":1.5}\n", 2, "priority"),
+            (
+                b"{\"name\":\"a\",\"gold_label\":\"cow\"}\n",
+                1,
+                "not in the label set",
+            ),
+            (
+                b"{\"name\":\"a\"}\n{\"name\":\"b\",\"priority\":1.5}\n",
+                2,
+                "priority",
+            ),
             (b"{\"name\":\"a\",\"colour\":1}\n", 1, "unknown field"),
         ];
         for (body, line, why) in cases {
@@ -245,7 +276,11 @@ mod tests {
             Err(Error::BadRow { line, .. }) => assert_eq!(line, 3),
             other => panic!("{other:?}"),
         }
-        match parse(Format::Csv, b"name,priority\nimg1,1\nimg2,high\n", &labels()) {
+        match parse(
+            Format::Csv,
+            b"name,priority\nimg1,1\nimg2,high\n",
+            &labels(),
+        ) {
             Err(Error::BadRow { line, reason }) => {
                 assert_eq!(line, 3);
                 assert!(reason.contains("high"));

@@ -22,39 +22,68 @@ async fn a_project_funded_for_n_answers_reserves_n_and_approves_at_most_its_depo
     env.labeling.put_task_set(&ts).await.expect("task set");
     env.upload(20, &[]).await;
     // The upload funded 10 answer slots (10 tasks): all the budget is held.
-    assert_eq!(env.labeling.budget(PROJECT).await.expect("b"), (n * cost, n * cost));
     assert_eq!(
-        env.count("SELECT count(*) FROM labeling_tasks WHERE funded = 1").await,
+        env.labeling.budget(PROJECT).await.expect("b"),
+        (n * cost, n * cost)
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM labeling_tasks WHERE funded = 1")
+            .await,
         n as i64
     );
     let mut held = Vec::new();
     for i in 0..n as u32 {
         let w = worker(i);
-        let r = env.labeling.next(PROJECT, &w).await.expect("next").expect("within budget");
+        let r = env
+            .labeling
+            .next(PROJECT, &w)
+            .await
+            .expect("next")
+            .expect("within budget");
         held.push((w, r));
     }
     match env.labeling.next(PROJECT, &worker(99)).await {
-        Err(Error::BudgetExhausted { left, committed, cost: c, .. }) => {
+        Err(Error::BudgetExhausted {
+            left,
+            committed,
+            cost: c,
+            ..
+        }) => {
             assert_eq!((left, committed, c), (n * cost, n * cost, cost));
         }
         other => panic!("expected the budget to be exhausted, got {other:?}"),
     }
     // One worker releases: exactly one more reservation fits.
     let (w0, r0) = held.remove(0);
-    env.labeling.release(r0.task_id, &w0).await.expect("release");
+    env.labeling
+        .release(r0.task_id, &w0)
+        .await
+        .expect("release");
     let w = worker(100);
-    let r = env.labeling.next(PROJECT, &w).await.expect("next").expect("the freed slot");
+    let r = env
+        .labeling
+        .next(PROJECT, &w)
+        .await
+        .expect("next")
+        .expect("the freed slot");
     held.push((w, r));
     assert!(matches!(
         env.labeling.next(PROJECT, &worker(101)).await,
         Err(Error::BudgetExhausted { .. })
     ));
     for (w, r) in &held {
-        env.labeling.submit(r.task_id, w, "cat").await.expect("submit");
+        env.labeling
+            .submit(r.task_id, w, "cat")
+            .await
+            .expect("submit");
     }
     let report = env.labeling.settle(PROJECT).await.expect("settle");
     assert_eq!(report.approvals_created, n as usize);
-    let funding = env.ledger.project_funding(ProjectId(PROJECT)).await.expect("funding");
+    let funding = env
+        .ledger
+        .project_funding(ProjectId(PROJECT))
+        .await
+        .expect("funding");
     assert_eq!(funding.approved, n * PRICE);
     // Approved + the fees due on it is the whole deposit: nothing is left, nothing is held.
     assert_eq!(env.labeling.budget(PROJECT).await.expect("b"), (0, 0));
@@ -65,5 +94,11 @@ async fn a_project_funded_for_n_answers_reserves_n_and_approves_at_most_its_depo
     // A new deposit makes room again after a pass.
     env.deposit(cost).await;
     env.labeling.settle(PROJECT).await.expect("settle");
-    assert!(env.labeling.next(PROJECT, &worker(103)).await.expect("next").is_some());
+    assert!(
+        env.labeling
+            .next(PROJECT, &worker(103))
+            .await
+            .expect("next")
+            .is_some()
+    );
 }

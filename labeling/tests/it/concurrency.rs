@@ -46,7 +46,11 @@ async fn two_thousand_workers_twenty_thousand_tasks_overlap_three() {
                 // Truth: the task's number mod 3; every tenth worker answers one off.
                 let n = r.payload["n"].as_u64().expect("n") as usize;
                 let truth = ["a", "b", "c"][n % 3];
-                let label = if i % 10 == 9 { ["a", "b", "c"][(n + 1) % 3] } else { truth };
+                let label = if i % 10 == 9 {
+                    ["a", "b", "c"][(n + 1) % 3]
+                } else {
+                    truth
+                };
                 match labeling.submit(r.task_id, &w, label).await {
                     Ok(s) => assert!(!s.replayed),
                     Err(Error::TaskClosed { .. }) => continue,
@@ -78,7 +82,8 @@ async fn two_thousand_workers_twenty_thousand_tasks_overlap_three() {
     );
     // No task over its overlap (answers counted twice: the task's counter and the rows).
     assert_eq!(
-        env.count("SELECT count(*) FROM labeling_tasks WHERE answers > wanted OR wanted > 4").await,
+        env.count("SELECT count(*) FROM labeling_tasks WHERE answers > wanted OR wanted > 4")
+            .await,
         0
     );
     assert_eq!(
@@ -89,7 +94,10 @@ async fn two_thousand_workers_twenty_thousand_tasks_overlap_three() {
         .await,
         0
     );
-    assert_eq!(env.count("SELECT count(*) FROM labeling_answers").await as usize, total);
+    assert_eq!(
+        env.count("SELECT count(*) FROM labeling_answers").await as usize,
+        total
+    );
     // No worker twice on a task (also a unique key), in labeling and in the engine.
     assert_eq!(
         env.count(
@@ -99,18 +107,32 @@ async fn two_thousand_workers_twenty_thousand_tasks_overlap_three() {
         .await,
         0
     );
-    assert_eq!(env.count("SELECT count(*) FROM consensus_submissions").await as usize, total);
+    assert_eq!(
+        env.count("SELECT count(*) FROM consensus_submissions")
+            .await as usize,
+        total
+    );
     // No reservation lost: every one ended in an answer (no expiry: the clock did not move).
     assert_eq!(
-        env.count("SELECT count(*) FROM labeling_reservations WHERE state <> 'answered'").await,
-        env.count("SELECT count(*) FROM labeling_reservations WHERE state = 'released'").await,
+        env.count("SELECT count(*) FROM labeling_reservations WHERE state <> 'answered'")
+            .await,
+        env.count("SELECT count(*) FROM labeling_reservations WHERE state = 'released'")
+            .await,
         "only reservations of tasks closed under them were released"
     );
-    assert_eq!(env.count("SELECT count(*) FROM labeling_reservations WHERE state = 'live'").await, 0);
+    assert_eq!(
+        env.count("SELECT count(*) FROM labeling_reservations WHERE state = 'live'")
+            .await,
+        0
+    );
     // Every task decided (each has a 2-of-3 or better majority), all closed.
     let p = env.labeling.progress(PROJECT).await.expect("progress");
     assert_eq!(p.decided as usize, TASKS, "{p:?}");
-    assert_eq!(env.count("SELECT count(*) FROM labeling_tasks WHERE state = 'open'").await, 0);
+    assert_eq!(
+        env.count("SELECT count(*) FROM labeling_tasks WHERE state = 'open'")
+            .await,
+        0
+    );
     // Every agreeing answer approved exactly once, nothing else.
     let agreeing = env
         .count(
@@ -120,13 +142,21 @@ async fn two_thousand_workers_twenty_thousand_tasks_overlap_three() {
              WHERE s.label = d.label AND s.id = ANY(d.submission_ids)",
         )
         .await;
-    assert_eq!(env.count("SELECT count(*) FROM ledger_earnings").await, agreeing);
     assert_eq!(
-        env.count("SELECT count(DISTINCT submission_key) FROM ledger_earnings").await,
+        env.count("SELECT count(*) FROM ledger_earnings").await,
+        agreeing
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT submission_key) FROM ledger_earnings")
+            .await,
         agreeing
     );
     // The budget: approved within the deposit; nothing held once everything is closed.
-    let funding = env.ledger.project_funding(ProjectId(PROJECT)).await.expect("funding");
+    let funding = env
+        .ledger
+        .project_funding(ProjectId(PROJECT))
+        .await
+        .expect("funding");
     assert_eq!(funding.approved, agreeing as u128 * PRICE);
     assert!(funding.approved <= deposit);
     let (left, held) = env.labeling.budget(PROJECT).await.expect("budget");

@@ -17,7 +17,9 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
     ts.max_gold_error = 0.3;
     ts.min_gold_answers = 3;
     env.labeling.put_task_set(&ts).await.expect("task set");
-    let gold: Vec<(String, String)> = (0..8).map(|i| (format!("g{i}"), "cat".to_owned())).collect();
+    let gold: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("g{i}"), "cat".to_owned()))
+        .collect();
     let gold_refs: Vec<(&str, &str)> = gold.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     env.upload(30, &gold_refs).await;
     // Truth: every ordinary task is `dog`, every gold task `cat`. Workers 0..3 are honest;
@@ -47,7 +49,10 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
                 (false, true) | (true, false) => "cat",
                 (false, false) | (true, true) => "dog",
             };
-            env.labeling.submit(r.task_id, w, label).await.expect("submit");
+            env.labeling
+                .submit(r.task_id, w, label)
+                .await
+                .expect("submit");
             spam_answers += usize::from(w == &spammer);
             spam_ordinary += usize::from(w == &spammer && !is_gold);
         }
@@ -56,17 +61,35 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
         }
     }
     env.labeling.settle(PROJECT).await.expect("settle");
-    assert!(gold_seen >= 10, "gold is mixed in at about half the answers: {gold_seen}");
+    assert!(
+        gold_seen >= 10,
+        "gold is mixed in at about half the answers: {gold_seen}"
+    );
     assert!(matches!(
         env.labeling.next(PROJECT, &spammer).await,
         Err(Error::WorkerCutOff { project: PROJECT })
     ));
-    assert!(env.labeling.is_cut_off(PROJECT, spammer.id()).await.expect("flag"));
-    assert!(spam_answers < 12, "the spammer stopped getting tasks: {spam_answers}");
+    assert!(
+        env.labeling
+            .is_cut_off(PROJECT, spammer.id())
+            .await
+            .expect("flag")
+    );
+    assert!(
+        spam_answers < 12,
+        "the spammer stopped getting tasks: {spam_answers}"
+    );
     let q = env.labeling.worker_quality(PROJECT).await.expect("quality");
-    let s = q.iter().find(|w| w.worker == spammer.id()).expect("spammer");
+    let s = q
+        .iter()
+        .find(|w| w.worker == spammer.id())
+        .expect("spammer");
     assert!(s.cut_off && s.gold_errors >= 3, "{s:?}");
-    assert!(q.iter().filter(|w| w.worker != spammer.id()).all(|w| !w.cut_off));
+    assert!(
+        q.iter()
+            .filter(|w| w.worker != spammer.id())
+            .all(|w| !w.cut_off)
+    );
     // None of the spammer's answers was approved; none of any gold answer either.
     let paid_spam = env
         .count(&format!(
@@ -93,6 +116,9 @@ async fn gold_failing_workers_are_cut_off_and_their_unpaid_answers_excluded() {
             spammer.id()
         ))
         .await;
-    assert_eq!(spam_excluded as usize, spam_ordinary, "every ordinary answer of the spammer is excluded");
+    assert_eq!(
+        spam_excluded as usize, spam_ordinary,
+        "every ordinary answer of the spammer is excluded"
+    );
     assert_eq!(excluded, spam_excluded, "nobody else's");
 }

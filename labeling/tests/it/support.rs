@@ -177,7 +177,11 @@ impl Env {
         }
         let loaded = self
             .labeling
-            .upload(PROJECT, labelmint_labeling::Format::JsonLines, body.as_bytes())
+            .upload(
+                PROJECT,
+                labelmint_labeling::Format::JsonLines,
+                body.as_bytes(),
+            )
             .await
             .expect("upload");
         assert_eq!(loaded, n + gold.len());

@@ -83,9 +83,9 @@ fn own_wallet(who: &Principal, raw: &str) -> Result<(), ApiError> {
     match who {
         Principal::Session { address } if address == raw => Ok(()),
         Principal::Session { .. } => Err(ApiError::NotOwner { resource: "worker" }),
-        Principal::Key { .. } => who
-            .require_admin()
-            .map_err(|_| ApiError::InsufficientScope("a worker's own wallet session (or an admin key)".into())),
+        Principal::Key { .. } => who.require_admin().map_err(|_| {
+            ApiError::InsufficientScope("a worker's own wallet session (or an admin key)".into())
+        }),
     }
 }
 

@@ -247,7 +247,11 @@ pub(crate) async fn history(
     let me = match (&who, all) {
         (_, true) => None,
         (crate::auth::Principal::Session { address }, false) => Some(address.clone()),
-        _ => return Err(ApiError::NotOwner { resource: "project" }),
+        _ => {
+            return Err(ApiError::NotOwner {
+                resource: "project",
+            });
+        }
     };
     let events = l.history(task_id, me.as_deref()).await?;
     Ok(Json(History {
