@@ -41,6 +41,10 @@
 //!     client's escrow_refund request (the close itself is signed by the payout signer)
 //!  streams:   events --one poller (every 250 ms, key > cursor)--> broadcast --> per stream:
 //!             replay from Postgres after Last-Event-ID, then live --> bounded buffer --> SSE
+//!  labeling (--labeling): /v1/tasks/next|{id}/submit|skip|release|history, task sets,
+//!             uploads, progress, labels --> labelmint-labeling on its own three pools (the
+//!             login's rights: labeling's tables, the consensus engine's, the ledger's
+//!             approvals), consensus passes in the background (routes::labeling)
 //!  webhooks:  events --outbox (one tx: cursor, deliveries UNIQUE(endpoint, event))-->
 //!             deliveries --worker (FOR UPDATE SKIP LOCKED, Clock)--> signed POST --> 2xx:
 //!             delivered | else backoff 30 s x2 .. 4 h (+jitter) | failed after 24 h

@@ -11,14 +11,15 @@
 //! client --put_task_set--> labeling_task_sets + engine settings (consensus_projects)
 //!        --upload (JSON lines | CSV, every row validated first)--> engine tasks/gold, labeling_tasks
 //! worker --next--> SELECT .. FOR UPDATE SKIP LOCKED (priority, gold at its rate, never a task
-//!                  the worker answered or skipped, answers + live reservations < wanted)
-//!                  + budget: committed + cost <= budget_left  --> reservation (expires_ms)
+//!                  the worker answered or skipped, answers + live reservations < least(wanted,
+//!                  funded); full tasks leave the offer index)  --> reservation (expires_ms)
 //!        --submit--> task row locked, holder + expiry + label checked --> engine submission
 //!                    (idempotent per task and worker) --> answer; the task is full: wake
 //!        --skip | release--> reservation ended, its budget given back
 //! pass (one per project at a time): Engine::process (decide, flag gold failers, approve
 //!        "submission:<id>" in the ledger, once) --> close decided/unresolved tasks, reopen
-//!        those that need more, sweep expired reservations, budget_left from the ledger
+//!        those that need more, sweep expired reservations, budget_left from the ledger,
+//!        fund answer slots: committed + cost <= budget_left (price + the escrow's fee)
 //! views: progress, worker quality, estimated accuracy, decided labels (JSON lines, CSV);
 //!        balances (ledger earnings), withdrawals, thresholds, minimum payouts, due earnings
 //! ```
@@ -32,12 +33,24 @@
 //!   holding a live, unexpired reservation of the task.
 //! - Approve anything itself: approvals are the engine's (ledger keys `submission:<id>`,
 //!   exactly once); labeling only decides when to ask.
-//! - Let a project approve more than its escrow's budget: each ordinary reservation holds
-//!   price + fee of `budget_left` (read from the ledger) until its task is closed.
+//! - Let a project approve more than its escrow's budget: an ordinary task is offered only up
+//!   to its funded answer slots, each holding price + fee of `budget_left` (read from the
+//!   ledger) until its task is closed (the argument is in `pass.rs`).
 //! - Offer tasks to a worker the gold checks cut off; show whether a task is gold (ids are
 //!   random, answers have one shape).
 //! - Load half an upload: a bad row is reported with its line and nothing is written.
 //! - Sleep on time: "now" comes from the injected [`Clock`]; use floats for money.
+//! - Share one pool between labeling, the engine and the ledger: a submission holds a
+//!   labeling connection while the engine stores it, the engine holds its own while the
+//!   ledger approves ([`Labeling::new`] takes three).
+//!
+//! Known limits: a crash between the engine storing a submission and labeling committing it
+//! leaves the reservation live (the worker's retry completes it; if the worker never
+//! retries, the engine holds one answer labeling does not count). Passes in several
+//! processes are serialised by an advisory lock; the task-set cache is per process (1 s).
+//! [`Labeling::due_earnings`] names what withdrawals and thresholds make due, for the
+//! settler's `form_batch_of`; the settler does not call it yet (it pays every approved
+//! earning at each settlement).
 //!
 //! ## Errors and features
 //!
