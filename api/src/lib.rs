@@ -91,7 +91,10 @@
 //!   `api_projects` and `api_idempotency`, and INSERTs of a new escrow into the signer's
 //!   allowlist and audit, the indexer's watched accounts and the ledger's projects; a close
 //!   request: the ledger project's state), `labelmint_api_auth` (keys, payloads, sessions)
-//!   and `labelmint_api_hooks` (webhook endpoints, deliveries, the outbox). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
+//!   and `labelmint_api_hooks` (webhook endpoints, deliveries, the outbox); with `--labeling`,
+//!   labelmint-labeling's pools run with the login's own rights (tasks, answers, and the
+//!   consensus engine's approvals, as the engine's own process does: a dedicated role is
+//!   still to be made). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
 //!   refusals). It never writes earnings, batches, the journal, the signer's journal or any
 //!   chain fact: money decisions belong to the consensus engine and the settler.
 //! - Sign or send anything to the chain: it answers unsigned `sendTransaction` requests that
