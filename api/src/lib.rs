@@ -95,7 +95,8 @@
 //!   labelmint-labeling's pools run with the login's own rights (tasks, answers, and the
 //!   consensus engine's approvals, as the engine's own process does: a dedicated role is
 //!   still to be made). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
-//!   refusals). It never writes earnings, batches, the journal, the signer's journal or any
+//!   refusals). Outside labeling's consensus passes (the engine's own code, approving
+//!   earnings once per submission) it never writes earnings, batches, the journal, the signer's journal or any
 //!   chain fact: money decisions belong to the consensus engine and the settler.
 //! - Sign or send anything to the chain: it answers unsigned `sendTransaction` requests that
 //!   the client's own wallet signs; it holds no key.
