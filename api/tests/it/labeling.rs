@@ -212,14 +212,22 @@ async fn labeling_over_http_answers_every_bad_input_with_a_4xx_problem() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(decided, "the background consensus pass decided the task");
-    let earned: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM ledger_earnings WHERE decision_id IN \
-         (SELECT decision_id FROM consensus_decisions) AND amount = 10000000",
-    )
-    .fetch_one(&s.pool)
-    .await
-    .expect("earnings");
-    assert_eq!(earned, 2);
+    // The decision is committed before the engine approves: wait for the two approvals.
+    let mut earned = 0i64;
+    for _ in 0..100 {
+        earned = sqlx::query_scalar(
+            "SELECT count(*) FROM ledger_earnings WHERE decision_id IN \
+             (SELECT decision_id FROM consensus_decisions) AND amount = 10000000",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .expect("earnings");
+        if earned == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(earned, 2, "both agreeing answers approved");
 
     // Views: export, quality, history (the client sees all, a worker only their own).
     let csv = s
@@ -330,6 +338,43 @@ async fn labeling_over_http_answers_every_bad_input_with_a_4xx_problem() {
     )
     .await
     .problem(422, "withdrawal-refused");
+}
+
+#[tokio::test]
+async fn every_labeling_route_needs_a_credential() {
+    let mut s = Seeded::new(0).await;
+    s.respawn(|c| c.labeling = true).await;
+    let p = format!("/v1/projects/{TON_PROJECT}");
+    let w = format!("/v1/workers/{}", addr(1).as_str());
+    let routes = [
+        ("POST", "/v1/tasks/next".to_owned()),
+        ("POST", "/v1/tasks/1/submit".to_owned()),
+        ("POST", "/v1/tasks/1/skip".to_owned()),
+        ("POST", "/v1/tasks/1/release".to_owned()),
+        ("GET", "/v1/tasks/1/history".to_owned()),
+        ("POST", format!("{p}/task-set")),
+        ("GET", format!("{p}/task-set")),
+        ("POST", format!("{p}/tasks")),
+        ("GET", format!("{p}/progress")),
+        ("GET", format!("{p}/worker-quality")),
+        ("GET", format!("{p}/labels")),
+        ("GET", format!("{w}/balance")),
+        ("POST", format!("{w}/withdrawals")),
+        ("POST", format!("{w}/payout-threshold")),
+    ];
+    for (method, path) in &routes {
+        s.send_as(method, path, None, None)
+            .await
+            .problem(401, "authentication-required");
+    }
+    // A read key reads a project's views, never takes tasks nor writes task sets.
+    let read_key = s.key(Scope::Read, None).await;
+    s.get_as(&format!("{p}/progress"), Some(&read_key))
+        .await
+        .problem(404, "not-found");
+    s.send_as("POST", "/v1/tasks/1/skip", Some(&read_key), None)
+        .await
+        .problem(403, "insufficient-scope");
 }
 
 #[tokio::test]
