@@ -80,7 +80,9 @@ impl Labeling {
         let n_closed: i64 = closed.try_get("n")?;
         let slots: i64 = closed.try_get("slots")?;
         let held = (u128::try_from(slots).unwrap_or(0) * ts.cost()).to_string();
-        // Reopen full tasks the engine wants more answers for (or whose answers gold excluded).
+        // Reopen full tasks the engine wants more answers for (its latest decision saw every
+        // answer: a task answered since waits for the next pass), or whose answers gold
+        // excluded (an `open` task with fewer usable answers than its overlap).
         let reopened = sqlx::query(
             "WITH c AS (SELECT l.id, l.answers, ct.state AS cstate, \
                  (SELECT count(*) FROM consensus_submissions s WHERE s.project_id = l.project_id \
@@ -88,12 +90,18 @@ impl Labeling {
                FROM labeling_tasks l JOIN consensus_tasks ct \
                  ON ct.project_id = l.project_id AND ct.task = l.name \
                WHERE l.project_id = $1::text::numeric AND l.state = 'open' AND NOT l.gold \
-                 AND l.answers >= l.wanted AND ct.state IN ('open', 'needs_more')) \
+                 AND l.answers >= l.wanted AND ct.state IN ('open', 'needs_more')), \
+             d AS (SELECT c.*, (SELECT cardinality(x.submission_ids) FROM consensus_decisions x \
+                 JOIN labeling_tasks l2 ON l2.id = c.id \
+                 WHERE x.project_id = l2.project_id AND x.task = l2.name AND x.kind = 'decision' \
+                 ORDER BY x.seq DESC LIMIT 1) AS judged FROM c) \
              UPDATE labeling_tasks l SET offerable = true, wanted = LEAST( \
                  c.answers + GREATEST( \
                      CASE WHEN c.cstate = 'needs_more' THEN 1 ELSE $2 - c.used END, 1), \
                  $3 + (c.answers - c.used)) \
-             FROM c WHERE l.id = c.id \
+             FROM d c WHERE l.id = c.id \
+               AND ((c.cstate = 'needs_more' AND c.used <= COALESCE(c.judged, 0)) \
+                    OR (c.cstate = 'open' AND c.used < $2)) \
                AND LEAST(c.answers + GREATEST(CASE WHEN c.cstate = 'needs_more' THEN 1 \
                    ELSE $2 - c.used END, 1), $3 + (c.answers - c.used)) > l.wanted",
         )
