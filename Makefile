@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help up demo-sandbox test clients-test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare devnet-bench ledger-bench signer-bench settler-bench bench-api
+.PHONY: help up demo-sandbox test clients-test tools node-deps contracts-check jest rust-lint rust-test build gas vectors fmt pg pg-stop softhsm softhsm-reset indexer-fixtures consensus-bench consensus-compare devnet-bench ledger-bench signer-bench settler-bench bench-api labeling-load
 
 help:
 	@echo "make up     start the devnet (.data/devnet, liteserver 127.0.0.1:4924), the indexer (Postgres labelmint_up,"
@@ -36,6 +36,8 @@ help:
 	@echo "make bench-api          the API's status reads (project, batch list, transaction by hash) over 1,000,000 indexed"
 	@echo "                        transactions and 100,000 payout items, 512 keep-alive connections, release build:"
 	@echo "                        requests/s, p50/p90/p99/p99.9/max, errors, API peak RSS, and the same reads as bare SQL"
+	@echo "make labeling-load      labeling's concurrency test at full size: 2,000 workers, 20,000 tasks, overlap 3"
+	@echo "                        (60,000 answers), consensus approving into the ledger; answers/s and the invariants"
 
 tools:
 	@./scripts/ensure-tools.sh
@@ -155,6 +157,13 @@ signer-bench: tools pg softhsm
 settler-bench: tools pg
 	$(CARGO) build --release --locked -p labelmint-payout-signer --bin payout-signer
 	DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) bench --locked -p labelmint-settler --bench settle
+
+# Labeling at full size (labeling/tests/it/concurrency.rs with LABELING_TASKS=20000; make test
+# runs it with 2,000 tasks): 2,000 simulated workers, overlap 3, real Postgres, the engine and
+# the ledger; prints answers/s and checks every invariant.
+labeling-load: tools pg
+	LABELING_TASKS=20000 DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) nextest run --locked \
+		-p labelmint-labeling -E 'test(/^concurrency::/)' --no-capture
 
 # The status API under load (api/benches/reads.rs): seeds labelmint_api_bench_<params> once
 # (api/benches/seed.sql: 1,000,000 indexed transactions with their messages, events and

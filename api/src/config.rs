@@ -124,6 +124,10 @@ pub struct Config {
     pub rate_limits: crate::ratelimit::RateLimits,
     /// How long a verified API key or session is believed without a lookup (zero: never).
     pub credential_cache_ttl: Duration,
+    /// Serve labeling (`/v1/tasks/*`, task sets, uploads; the consensus engine runs its passes
+    /// in this process). Its migrations (the engine's and labeling's) are applied with the
+    /// others.
+    pub labeling: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -149,6 +153,7 @@ impl std::fmt::Debug for Config {
             .field("hooks_db_role", &self.hooks_db_role)
             .field("rate_limits", &self.rate_limits)
             .field("credential_cache_ttl", &self.credential_cache_ttl)
+            .field("labeling", &self.labeling)
             .finish()
     }
 }
@@ -198,6 +203,7 @@ impl Config {
                 ..crate::ratelimit::RateLimits::default()
             },
             credential_cache_ttl: crate::auth::cache::DEFAULT_TTL,
+            labeling: false,
         }
     }
 }

@@ -89,6 +89,20 @@ pub fn hooks_pool(config: &Config) -> Result<PgPool> {
     )
 }
 
+/// Labeling's three pools (its tables; the consensus engine's; the ledger's), with the
+/// login's own rights: labeling writes answers and the engine approves earnings in the
+/// ledger, as the consensus engine's own process does. Three, not one: a submission holds a
+/// labeling connection while the engine stores it, the engine holds its own while the ledger
+/// approves (`labelmint_labeling::Labeling::new`).
+pub fn labeling_pools(config: &Config) -> Result<(PgPool, PgPool, PgPool)> {
+    let n = config.max_connections.max(4);
+    Ok((
+        pool_as(config, None, n)?,
+        pool_as(config, None, n)?,
+        pool_as(config, None, n)?,
+    ))
+}
+
 fn pool_as(config: &Config, role: Option<&str>, connections: u32) -> Result<PgPool> {
     let mut opts = options(&config.database_url)?
         .options([("statement_timeout", STATEMENT_TIMEOUT_MS)])

@@ -41,6 +41,10 @@
 //!     client's escrow_refund request (the close itself is signed by the payout signer)
 //!  streams:   events --one poller (every 250 ms, key > cursor)--> broadcast --> per stream:
 //!             replay from Postgres after Last-Event-ID, then live --> bounded buffer --> SSE
+//!  labeling (--labeling): /v1/tasks/next|{id}/submit|skip|release|history, task sets,
+//!             uploads, progress, labels --> labelmint-labeling on its own three pools (the
+//!             login's rights: labeling's tables, the consensus engine's, the ledger's
+//!             approvals), consensus passes in the background (routes::labeling)
 //!  webhooks:  events --outbox (one tx: cursor, deliveries UNIQUE(endpoint, event))-->
 //!             deliveries --worker (FOR UPDATE SKIP LOCKED, Clock)--> signed POST --> 2xx:
 //!             delivered | else backoff 30 s x2 .. 4 h (+jitter) | failed after 24 h
@@ -87,8 +91,12 @@
 //!   `api_projects` and `api_idempotency`, and INSERTs of a new escrow into the signer's
 //!   allowlist and audit, the indexer's watched accounts and the ledger's projects; a close
 //!   request: the ledger project's state), `labelmint_api_auth` (keys, payloads, sessions)
-//!   and `labelmint_api_hooks` (webhook endpoints, deliveries, the outbox). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
-//!   refusals). It never writes earnings, batches, the journal, the signer's journal or any
+//!   and `labelmint_api_hooks` (webhook endpoints, deliveries, the outbox); with `--labeling`,
+//!   labelmint-labeling's pools run with the login's own rights (tasks, answers, and the
+//!   consensus engine's approvals, as the engine's own process does: a dedicated role is
+//!   still to be made). Reads run as `labelmint_api_read` (SELECT only; tests prove both roles'
+//!   refusals). Outside labeling's consensus passes (the engine's own code, approving
+//!   earnings once per submission) it never writes earnings, batches, the journal, the signer's journal or any
 //!   chain fact: money decisions belong to the consensus engine and the settler.
 //! - Sign or send anything to the chain: it answers unsigned `sendTransaction` requests that
 //!   the client's own wallet signs; it holds no key.

@@ -156,6 +156,10 @@ struct Args {
         default_value_t = 5_000
     )]
     credential_cache_ms: u64,
+    /// Serve labeling: task sets, uploads, /v1/tasks/* (reservations, answers), and run the
+    /// consensus passes that approve earnings (the engine's and labeling's migrations too).
+    #[arg(long, env = "LABELMINT_API_LABELING")]
+    labeling: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -283,6 +287,7 @@ impl Args {
         Ok(Config {
             rate_limits,
             credential_cache_ttl: Duration::from_millis(self.credential_cache_ms),
+            labeling: self.labeling,
             write_db_role: Some(self.write_db_role.clone()).filter(|r| !r.is_empty()),
             writes,
             webhooks,

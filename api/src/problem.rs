@@ -138,6 +138,56 @@ pub enum ApiError {
     /// 415: the body is not `application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A labeling refusal (tasks, reservations, answers, uploads, withdrawals), with its own
+    /// kind ([`labeling_kind`]).
+    #[error("{0}")]
+    Labeling(labelmint_labeling::Error),
+    /// 503: this server does not serve labeling.
+    #[error("labeling is not enabled on this server")]
+    LabelingUnavailable,
+}
+
+impl From<labelmint_labeling::Error> for ApiError {
+    fn from(e: labelmint_labeling::Error) -> Self {
+        use labelmint_labeling::Error as L;
+        match e {
+            L::UnknownTask { task_id } => ApiError::NotFound {
+                resource: "task",
+                id: task_id.to_string(),
+            },
+            L::UnknownProject { project } => ApiError::NotFound {
+                resource: "task set of project",
+                id: project.to_string(),
+            },
+            L::Invalid { field, reason } => ApiError::param(field, reason),
+            L::Db(d) => ApiError::from(d),
+            L::Consensus(labelmint_consensus::Error::Db(d))
+            | L::Ledger(labelmint_ledger::Error::Db(d)) => ApiError::from(d),
+            L::Migrate(_) | L::Consensus(_) | L::Ledger(_) => ApiError::Internal(e.to_string()),
+            other => ApiError::Labeling(other),
+        }
+    }
+}
+
+/// The problem kind of a labeling refusal (`internal` for what is not the caller's doing).
+pub fn labeling_kind(e: &labelmint_labeling::Error) -> ProblemKind {
+    use labelmint_labeling::Error as L;
+    match e {
+        L::NoReservation { .. } => ProblemKind::NoReservation,
+        L::NotHolder { .. } => ProblemKind::NotReservationHolder,
+        L::ReservationExpired { .. } => ProblemKind::ReservationExpired,
+        L::LabelNotInSet { .. } => ProblemKind::LabelNotInSet,
+        L::AnswerConflict { .. } => ProblemKind::AnswerConflict,
+        L::AlreadyDone { .. } => ProblemKind::AlreadyDone,
+        L::TaskClosed { .. } => ProblemKind::TaskClosed,
+        L::WorkerCutOff { .. } => ProblemKind::WorkerCutOff,
+        L::BudgetExhausted { .. } => ProblemKind::BudgetExhausted,
+        L::BadRow { .. } => ProblemKind::InvalidUpload,
+        L::Withdrawal(_) => ProblemKind::WithdrawalRefused,
+        L::UnknownTask { .. } | L::UnknownProject { .. } => ProblemKind::NotFound,
+        L::Invalid { .. } => ProblemKind::InvalidParameter,
+        _ => ProblemKind::Internal,
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -202,6 +252,30 @@ pub enum ProblemKind {
     PayloadTooLarge,
     /// 415 `unsupported-media-type`.
     UnsupportedMediaType,
+    /// 409 `no-reservation`: the worker holds no reservation of the task.
+    NoReservation,
+    /// 403 `not-reservation-holder`: another worker holds the task.
+    NotReservationHolder,
+    /// 409 `reservation-expired`.
+    ReservationExpired,
+    /// 422 `label-not-in-set`.
+    LabelNotInSet,
+    /// 409 `answer-conflict`: answered before with another label.
+    AnswerConflict,
+    /// 409 `already-done`: answered or skipped before.
+    AlreadyDone,
+    /// 409 `task-closed`: decided while reserved.
+    TaskClosed,
+    /// 403 `worker-cut-off`: gold checks failed.
+    WorkerCutOff,
+    /// 409 `budget-exhausted`.
+    BudgetExhausted,
+    /// 422 `invalid-upload`: a bad row (its `line`).
+    InvalidUpload,
+    /// 422 `withdrawal-refused`.
+    WithdrawalRefused,
+    /// 503 `labeling-unavailable`.
+    LabelingUnavailable,
 }
 
 impl ProblemKind {
@@ -232,6 +306,18 @@ impl ProblemKind {
             ProblemKind::RateLimited => "rate-limited",
             ProblemKind::PayloadTooLarge => "payload-too-large",
             ProblemKind::UnsupportedMediaType => "unsupported-media-type",
+            ProblemKind::NoReservation => "no-reservation",
+            ProblemKind::NotReservationHolder => "not-reservation-holder",
+            ProblemKind::ReservationExpired => "reservation-expired",
+            ProblemKind::LabelNotInSet => "label-not-in-set",
+            ProblemKind::AnswerConflict => "answer-conflict",
+            ProblemKind::AlreadyDone => "already-done",
+            ProblemKind::TaskClosed => "task-closed",
+            ProblemKind::WorkerCutOff => "worker-cut-off",
+            ProblemKind::BudgetExhausted => "budget-exhausted",
+            ProblemKind::InvalidUpload => "invalid-upload",
+            ProblemKind::WithdrawalRefused => "withdrawal-refused",
+            ProblemKind::LabelingUnavailable => "labeling-unavailable",
         }
     }
 
@@ -262,6 +348,18 @@ impl ProblemKind {
             ProblemKind::RateLimited => "Too many requests",
             ProblemKind::PayloadTooLarge => "Payload too large",
             ProblemKind::UnsupportedMediaType => "Unsupported media type",
+            ProblemKind::NoReservation => "No reservation",
+            ProblemKind::NotReservationHolder => "Not the reservation holder",
+            ProblemKind::ReservationExpired => "Reservation expired",
+            ProblemKind::LabelNotInSet => "Label not in the set",
+            ProblemKind::AnswerConflict => "Answer conflict",
+            ProblemKind::AlreadyDone => "Already done",
+            ProblemKind::TaskClosed => "Task closed",
+            ProblemKind::WorkerCutOff => "Worker cut off",
+            ProblemKind::BudgetExhausted => "Budget exhausted",
+            ProblemKind::InvalidUpload => "Invalid upload",
+            ProblemKind::WithdrawalRefused => "Withdrawal refused",
+            ProblemKind::LabelingUnavailable => "Labeling unavailable",
         }
     }
 
@@ -290,6 +388,17 @@ impl ProblemKind {
             ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemKind::NoReservation
+            | ProblemKind::ReservationExpired
+            | ProblemKind::AnswerConflict
+            | ProblemKind::AlreadyDone
+            | ProblemKind::TaskClosed
+            | ProblemKind::BudgetExhausted => StatusCode::CONFLICT,
+            ProblemKind::NotReservationHolder | ProblemKind::WorkerCutOff => StatusCode::FORBIDDEN,
+            ProblemKind::LabelNotInSet
+            | ProblemKind::InvalidUpload
+            | ProblemKind::WithdrawalRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::LabelingUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -323,6 +432,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => ProblemKind::RateLimited,
             ApiError::PayloadTooLarge { .. } => ProblemKind::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => ProblemKind::UnsupportedMediaType,
+            ApiError::Labeling(e) => labeling_kind(e),
+            ApiError::LabelingUnavailable => ProblemKind::LabelingUnavailable,
         }
     }
 
@@ -361,6 +472,10 @@ impl ApiError {
                 ApiError::InvalidParameter { parameter, .. } => Some(parameter.clone()),
                 _ => None,
             },
+            line: match self {
+                ApiError::Labeling(labelmint_labeling::Error::BadRow { line, .. }) => Some(*line),
+                _ => None,
+            },
         }
     }
 }
@@ -387,6 +502,9 @@ pub struct Problem {
     /// `invalid-parameter`: the parameter's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// `invalid-upload`: the 1-based line of the first bad row (nothing was loaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 fn problem_response(p: &Problem) -> Response {

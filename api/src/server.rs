@@ -49,6 +49,8 @@ pub struct AppState {
     pub hooks: Option<Arc<Hooks>>,
     /// The rate limits' buckets.
     pub limiter: Arc<crate::ratelimit::Limiter>,
+    /// Labeling (`None`: not served here; its routes answer 503).
+    pub labeling: Option<labelmint_labeling::Labeling>,
 }
 
 /// What the write routes need.
@@ -97,6 +99,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::indexer::router())
         .merge(routes::auth::router())
         .merge(routes::admin::router())
+        .merge(routes::labeling::router())
         .split_for_parts();
     let (routes, mut doc) = (routes, doc);
     routes::document::finish(&mut doc);
@@ -265,7 +268,27 @@ pub async fn spawn(config: Config) -> Result<Handle> {
             }))
         }
     };
+    let labeling = if config.labeling {
+        let (pool, engine_pool, ledger_pool) = crate::db::labeling_pools(&config)?;
+        let ledger = labelmint_ledger::Ledger::from_pool(ledger_pool);
+        let l = labelmint_labeling::Labeling::new(
+            pool,
+            engine_pool,
+            ledger,
+            Arc::new(labelmint_labeling::SystemClock),
+            true,
+        );
+        if config.migrate {
+            l.migrate()
+                .await
+                .map_err(|e| Error::Config(format!("labeling migrations: {e}")))?;
+        }
+        Some(l)
+    } else {
+        None
+    };
     let state = AppState {
+        labeling,
         hooks,
         streams: streams.clone(),
         pool,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod document;
 pub mod indexer;
+pub mod labeling;
 pub mod ops;
 pub mod payouts;
 pub mod project_writes;
@@ -39,6 +40,7 @@ pub mod workers;
         (name = "chain", description = "Indexed transactions and the indexer's progress"),
         (name = "auth", description = "TonConnect ton_proof wallet login and sessions"),
         (name = "admin", description = "API keys (admin key only)"),
+        (name = "labeling", description = "Task sets, task uploads, 30-minute reservations, answers, skips, history, progress, worker quality and decided labels (labelmint-labeling; served with --labeling)"),
     )
 )]
 pub struct ApiDoc;

@@ -282,7 +282,13 @@ fn cases(base: &str, doc: &Value, auth: &str) -> Vec<Case> {
 
 #[tokio::test]
 async fn garbage_at_every_route_is_a_4xx_problem_never_a_5xx() {
-    let s = Seeded::new(0).await;
+    let mut s = Seeded::new(0).await;
+    // The labeling routes too (a server without labeling answers them 503).
+    s.respawn(|c| {
+        c.labeling = true;
+        c.writes = Some(crate::support::test_writes());
+    })
+    .await;
     let doc = s.get(labelmint_api::server::OPENAPI_PATH).await.ok();
     let cases = cases(&s.base, &doc, &format!("Bearer {}", s.admin_key));
     assert!(cases.len() > 500, "{} cases", cases.len());

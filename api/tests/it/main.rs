@@ -4,6 +4,7 @@
 mod auth;
 mod devnet_writes;
 mod garbage;
+mod labeling;
 mod limits;
 mod openapi;
 mod ops;

@@ -213,8 +213,9 @@ async fn openapi_lists_every_route_and_docs_are_served() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
     // 15 reads and ops, 3 auth routes, 3 API key routes (tests/it/auth.rs checks those), 2
-    // write-only paths, 2 event streams, 5 webhook paths.
-    assert_eq!(paths.len(), 30, "{:?}", paths.keys().collect::<Vec<_>>());
+    // write-only paths, 2 event streams, 5 webhook paths, 13 labeling paths
+    // (tests/it/labeling.rs).
+    assert_eq!(paths.len(), 43, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
 

@@ -552,7 +552,11 @@ pub(crate) async fn request_with(
     if let Some(b) = bearer {
         req = req.header("authorization", format!("Bearer {b}"));
     }
-    if body.is_some() {
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
         req = req.header("content-type", "application/json");
     }
     let req = req
