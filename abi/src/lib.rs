@@ -100,6 +100,7 @@ pub mod layout;
 pub mod message_hash;
 pub mod network;
 pub mod opcodes;
+pub mod proof;
 pub mod recovery;
 pub mod signing;
 pub mod state_init;

@@ -1,0 +1,177 @@
+//! `liteServer.getBlockProof` answers: chains of forward links from a trusted masterchain
+//! (key) block to a target, each signed by the masterchain validators that the link's source
+//! configuration names.
+//!
+//! A forward link `from -> to` holds (TON's `BlockProofLink::validate`):
+//! - `config_proof`: a Merkle proof of `from` (of its state when `from` is the zero state,
+//!   else of the key block) that reveals its configuration (params 34 and 28);
+//! - `dest_proof`: a Merkle proof of `to`'s header (its `BlockInfo`): the catchain seqno, the
+//!   validator subset hash, the key-block flag;
+//! - signatures of `ton.blockId(to.root_hash, to.file_hash)` by more than 2/3 of the subset's
+//!   weight.
+//!
+//! Backward links (a newer trusted block proving an older one through `prev_blocks`) are not
+//! accepted here: the indexer always asks from a key block at or below the target, so an
+//! honest server answers with forward links only.
+
+use tycho_types::models::BlockInfo;
+
+use super::header::{block_header, key_block_config, state_config};
+use super::merkle::proof_root;
+use super::signatures::{NodeSignature, check_block_signatures, mc_validator_subset};
+use super::{BlockIdExt, ProofError, ProofResult};
+
+/// One `liteServer.blockLinkForward`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardLink {
+    /// Whether `to` is a key block.
+    pub to_key_block: bool,
+    /// The trusted source (a key block or the zero state).
+    pub from: BlockIdExt,
+    /// The block proven.
+    pub to: BlockIdExt,
+    /// Merkle proof of `to`'s header.
+    pub dest_proof: Vec<u8>,
+    /// Merkle proof of `from`'s configuration.
+    pub config_proof: Vec<u8>,
+    /// `liteServer.signatureSet.validator_set_hash`.
+    pub validator_set_hash: u32,
+    /// `liteServer.signatureSet.catchain_seqno`.
+    pub catchain_seqno: u32,
+    /// The signatures.
+    pub signatures: Vec<NodeSignature>,
+}
+
+/// Checks one forward link whose `from` is trusted; returns `to`'s header info.
+pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
+    let (from, to) = (&link.from, &link.to);
+    if !from.is_masterchain() || !to.is_masterchain() {
+        return Err(ProofError::inconsistent(
+            "forward link",
+            "both ends must be masterchain blocks",
+        ));
+    }
+    if from.seqno >= to.seqno {
+        return Err(ProofError::inconsistent(
+            "forward link",
+            format!("from {} is not below to {}", from.seqno, to.seqno),
+        ));
+    }
+    if link.signatures.is_empty() {
+        return Err(ProofError::inconsistent("forward link", "no signatures"));
+    }
+    let source = proof_root("config proof", &link.config_proof, &from.root_hash)?;
+    let config = if from.seqno == 0 {
+        state_config(source.as_ref())?
+    } else {
+        block_header(source.as_ref(), from)?;
+        key_block_config(source.as_ref())?
+    };
+    let dest = proof_root("destination proof", &link.dest_proof, &to.root_hash)?;
+    let info = block_header(dest.as_ref(), to)?.info;
+    if info.key_block != link.to_key_block {
+        return Err(ProofError::inconsistent(
+            "forward link",
+            format!(
+                "to_key_block is {} but the header says {}",
+                link.to_key_block, info.key_block
+            ),
+        ));
+    }
+    let (subset, hash_short) = mc_validator_subset(&config, info.gen_catchain_seqno)?;
+    if hash_short != info.gen_validator_list_hash_short {
+        return Err(ProofError::inconsistent(
+            "validator subset",
+            format!(
+                "hash {hash_short:08x} of the set in {from} differs from {:08x} in the header of {to}",
+                info.gen_validator_list_hash_short
+            ),
+        ));
+    }
+    if link.validator_set_hash != hash_short || link.catchain_seqno != info.gen_catchain_seqno {
+        return Err(ProofError::inconsistent(
+            "signature set",
+            format!(
+                "names set {:08x} / catchain {} where the header has {hash_short:08x} / {}",
+                link.validator_set_hash, link.catchain_seqno, info.gen_catchain_seqno
+            ),
+        ));
+    }
+    check_block_signatures(&subset, &link.signatures, &to.root_hash, &to.file_hash)?;
+    Ok(info)
+}
+
+/// What a verified chain established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainOutcome {
+    /// The target, now verified.
+    pub target: BlockIdExt,
+    /// The target's header info.
+    pub target_info: BlockInfo,
+    /// Every key block the chain passed through (newly trusted sources), in order.
+    pub key_blocks: Vec<BlockIdExt>,
+}
+
+/// Checks a `liteServer.partialBlockProof` (`complete`, `from`, `to`, links) asked from the
+/// trusted `trusted` to `target`: it must be complete, start at `trusted`, end at `target`,
+/// and every link must verify from the end of the previous one.
+pub fn check_proof_chain(
+    trusted: &BlockIdExt,
+    target: &BlockIdExt,
+    complete: bool,
+    from: &BlockIdExt,
+    to: &BlockIdExt,
+    links: &[ForwardLink],
+) -> ProofResult<ChainOutcome> {
+    if !complete {
+        return Err(ProofError::inconsistent("block proof", "incomplete"));
+    }
+    if from != trusted || to != target {
+        return Err(ProofError::inconsistent(
+            "block proof",
+            format!("goes from {from} to {to}; asked from {trusted} to {target}"),
+        ));
+    }
+    let mut cur = *trusted;
+    let mut key_blocks = Vec::new();
+    let mut last_info = None;
+    for (index, link) in links.iter().enumerate() {
+        let wrap = |e: ProofError| ProofError::Link {
+            index,
+            source: Box::new(e),
+        };
+        if link.from != cur {
+            return Err(wrap(ProofError::inconsistent(
+                "block proof",
+                format!("link starts at {} where the chain is at {cur}", link.from),
+            )));
+        }
+        // Only a key block (or the zero state) can be the source of a forward link: its
+        // config is what names the validators.
+        if index > 0 && !key_blocks.contains(&cur) {
+            return Err(wrap(ProofError::inconsistent(
+                "block proof",
+                format!("link starts at {cur}, which is not a key block"),
+            )));
+        }
+        let info = check_forward_link(link).map_err(wrap)?;
+        if link.to_key_block {
+            key_blocks.push(link.to);
+        }
+        cur = link.to;
+        last_info = Some(info);
+    }
+    let target_info =
+        last_info.ok_or_else(|| ProofError::inconsistent("block proof", "no links"))?;
+    if cur != *target {
+        return Err(ProofError::inconsistent(
+            "block proof",
+            format!("ends at {cur}, not {target}"),
+        ));
+    }
+    Ok(ChainOutcome {
+        target: *target,
+        target_info,
+        key_blocks,
+    })
+}
