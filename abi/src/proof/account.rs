@@ -12,7 +12,7 @@ use tycho_types::merkle::MerkleUpdate;
 use tycho_types::models::ShardAccounts;
 
 use super::header::state_accounts;
-use super::{ProofError, ProofResult};
+use super::{ProofResult, VerifyError};
 
 /// What a state says about one account (`ShardAccount`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +33,9 @@ pub fn shard_account_in_block(
 ) -> ProofResult<Option<ShardAccountFacts>> {
     let update: MerkleUpdate = block
         .reference(2)
-        .ok_or_else(|| ProofError::malformed("block", "no state update"))?
+        .ok_or_else(|| VerifyError::malformed("block", "no state update"))?
         .parse_exotic()
-        .map_err(|e| ProofError::malformed("state update", e))?;
+        .map_err(|e| VerifyError::malformed("state update", e))?;
     shard_account_in_state(update.new.as_ref(), account)
 }
 
@@ -46,10 +46,10 @@ pub fn shard_account_in_state(
 ) -> ProofResult<Option<ShardAccountFacts>> {
     let accounts: ShardAccounts = state_accounts(state)?
         .parse()
-        .map_err(|e| ProofError::malformed("shard accounts", e))?;
+        .map_err(|e| VerifyError::malformed("shard accounts", e))?;
     let found = accounts
         .get(HashBytes(*account))
-        .map_err(|e| ProofError::malformed("shard accounts", e))?;
+        .map_err(|e| VerifyError::malformed("shard accounts", e))?;
     Ok(found.map(|(_, sa)| ShardAccountFacts {
         account_hash: sa.account.inner().hash(0).0,
         last_trans_hash: sa.last_trans_hash.0,
@@ -66,18 +66,19 @@ pub fn check_account_state(
 ) -> ProofResult<Option<tycho_types::cell::Cell>> {
     match (facts, state.is_empty()) {
         (None, true) => Ok(None),
-        (None, false) => Err(ProofError::inconsistent(
+        (None, false) => Err(VerifyError::inconsistent(
             "account state",
             "the proven state has no such account, the answer has one",
         )),
-        (Some(_), true) => Err(ProofError::inconsistent(
+        (Some(_), true) => Err(VerifyError::inconsistent(
             "account state",
             "the proven state has the account, the answer is empty",
         )),
         (Some(f), false) => {
-            let cell = Boc::decode(state).map_err(|e| ProofError::malformed("account state", e))?;
+            let cell =
+                Boc::decode(state).map_err(|e| VerifyError::malformed("account state", e))?;
             if cell.repr_hash().0 != f.account_hash {
-                return Err(ProofError::hash_mismatch(
+                return Err(VerifyError::hash_mismatch(
                     "account state",
                     &f.account_hash,
                     cell.repr_hash().as_slice(),

@@ -20,7 +20,7 @@ use tycho_types::cell::{CellSlice, DynCell, Load};
 use tycho_types::merkle::MerkleUpdate;
 use tycho_types::models::{BlockInfo, BlockchainConfig, ShardFees, ShardHashes};
 
-use super::{BlockIdExt, ProofError, ProofResult};
+use super::{BlockIdExt, ProofResult, VerifyError};
 
 const BLOCK_TAG: u32 = 0x11ef_55aa;
 const BLOCK_EXTRA_TAG: u32 = 0x4a33_f6fd;
@@ -30,18 +30,18 @@ const MC_STATE_EXTRA_TAG: u16 = 0xcc26;
 
 fn slice<'a>(what: &'static str, cell: &'a DynCell) -> ProofResult<CellSlice<'a>> {
     cell.as_slice()
-        .map_err(|e| ProofError::malformed(what, format!("pruned or exotic: {e}")))
+        .map_err(|e| VerifyError::malformed(what, format!("pruned or exotic: {e}")))
 }
 
 fn child<'a>(what: &'static str, cell: &'a DynCell, index: u8) -> ProofResult<&'a DynCell> {
     cell.reference(index)
-        .ok_or_else(|| ProofError::malformed(what, format!("no reference {index}")))
+        .ok_or_else(|| VerifyError::malformed(what, format!("no reference {index}")))
 }
 
 fn check_tag32(what: &'static str, s: &mut CellSlice<'_>, tag: u32) -> ProofResult<()> {
-    let got = s.load_u32().map_err(|e| ProofError::malformed(what, e))?;
+    let got = s.load_u32().map_err(|e| VerifyError::malformed(what, e))?;
     if got != tag {
-        return Err(ProofError::malformed(
+        return Err(VerifyError::malformed(
             what,
             format!("tag {got:08x}, expected {tag:08x}"),
         ));
@@ -64,12 +64,12 @@ pub fn block_header(root: &DynCell, id: &BlockIdExt) -> ProofResult<BlockHeader>
     let mut s = slice("block", root)?;
     check_tag32("block", &mut s, BLOCK_TAG)?;
     let info = BlockInfo::load_from(&mut slice("block info", child("block", root, 0)?)?)
-        .map_err(|e| ProofError::malformed("block info", e))?;
+        .map_err(|e| VerifyError::malformed("block info", e))?;
     if info.shard.workchain() != id.workchain
         || info.shard.prefix() != id.shard
         || info.seqno != id.seqno
     {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "block info",
             format!(
                 "names ({},{:016x},{}) where {id} was asked",
@@ -81,7 +81,7 @@ pub fn block_header(root: &DynCell, id: &BlockIdExt) -> ProofResult<BlockHeader>
     }
     let update: MerkleUpdate = child("block", root, 2)?
         .parse_exotic()
-        .map_err(|e| ProofError::malformed("state update", e))?;
+        .map_err(|e| VerifyError::malformed("state update", e))?;
     Ok(BlockHeader {
         info,
         state_hash: update.new_hash.0,
@@ -97,43 +97,43 @@ pub fn key_block_config(root: &DynCell) -> ProofResult<BlockchainConfig> {
     let mut e = slice("block extra", extra)?;
     check_tag32("block extra", &mut e, BLOCK_EXTRA_TAG)?;
     e.skip_first(512, 3)
-        .map_err(|x| ProofError::malformed("block extra", x))?;
+        .map_err(|x| VerifyError::malformed("block extra", x))?;
     let has_custom = e
         .load_bit()
-        .map_err(|x| ProofError::malformed("block extra", x))?;
+        .map_err(|x| VerifyError::malformed("block extra", x))?;
     if !has_custom {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "block extra",
             "no McBlockExtra: not a masterchain block",
         ));
     }
     let custom = e
         .load_reference()
-        .map_err(|x| ProofError::malformed("block extra", x))?;
+        .map_err(|x| VerifyError::malformed("block extra", x))?;
     let mut m = slice("McBlockExtra", custom)?;
     let tag = m
         .load_u16()
-        .map_err(|x| ProofError::malformed("McBlockExtra", x))?;
+        .map_err(|x| VerifyError::malformed("McBlockExtra", x))?;
     if tag != MC_BLOCK_EXTRA_TAG {
-        return Err(ProofError::malformed(
+        return Err(VerifyError::malformed(
             "McBlockExtra",
             format!("tag {tag:04x}"),
         ));
     }
     let key_block = m
         .load_bit()
-        .map_err(|x| ProofError::malformed("McBlockExtra", x))?;
+        .map_err(|x| VerifyError::malformed("McBlockExtra", x))?;
     if !key_block {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "McBlockExtra",
             "not a key block: it carries no config",
         ));
     }
-    ShardHashes::load_from(&mut m).map_err(|x| ProofError::malformed("shard hashes", x))?;
-    ShardFees::load_from(&mut m).map_err(|x| ProofError::malformed("shard fees", x))?;
+    ShardHashes::load_from(&mut m).map_err(|x| VerifyError::malformed("shard hashes", x))?;
+    ShardFees::load_from(&mut m).map_err(|x| VerifyError::malformed("shard fees", x))?;
     m.skip_first(0, 1)
-        .map_err(|x| ProofError::malformed("McBlockExtra", x))?;
-    BlockchainConfig::load_from(&mut m).map_err(|x| ProofError::malformed("config", x))
+        .map_err(|x| VerifyError::malformed("McBlockExtra", x))?;
+    BlockchainConfig::load_from(&mut m).map_err(|x| VerifyError::malformed("config", x))
 }
 
 /// The root of a shard state's `accounts` dictionary and its optional `McStateExtra`.
@@ -158,18 +158,18 @@ pub fn state_accounts(root: &DynCell) -> ProofResult<&DynCell> {
 pub fn state_config(root: &DynCell) -> ProofResult<BlockchainConfig> {
     let (_, custom) = state_parts(root)?;
     let custom = custom.ok_or_else(|| {
-        ProofError::inconsistent("shard state", "no McStateExtra: not a masterchain state")
+        VerifyError::inconsistent("shard state", "no McStateExtra: not a masterchain state")
     })?;
     let mut m = slice("McStateExtra", custom)?;
     let tag = m
         .load_u16()
-        .map_err(|x| ProofError::malformed("McStateExtra", x))?;
+        .map_err(|x| VerifyError::malformed("McStateExtra", x))?;
     if tag != MC_STATE_EXTRA_TAG {
-        return Err(ProofError::malformed(
+        return Err(VerifyError::malformed(
             "McStateExtra",
             format!("tag {tag:04x}"),
         ));
     }
-    ShardHashes::load_from(&mut m).map_err(|x| ProofError::malformed("shard hashes", x))?;
-    BlockchainConfig::load_from(&mut m).map_err(|x| ProofError::malformed("config", x))
+    ShardHashes::load_from(&mut m).map_err(|x| VerifyError::malformed("shard hashes", x))?;
+    BlockchainConfig::load_from(&mut m).map_err(|x| VerifyError::malformed("config", x))
 }

@@ -14,12 +14,21 @@
 //! accepted here: the indexer always asks from a key block at or below the target, so an
 //! honest server answers with forward links only.
 
-use tycho_types::models::BlockInfo;
+use tycho_types::models::{BlockInfo, CatchainConfig};
 
 use super::header::{block_header, key_block_config, state_config};
 use super::merkle::proof_root;
-use super::signatures::{NodeSignature, check_block_signatures, mc_validator_subset};
-use super::{BlockIdExt, ProofError, ProofResult};
+use super::signatures::{check_block_signatures, mc_validator_subset, validator_set_hash_short};
+use super::{BlockIdExt, ProofResult, VerifyError};
+
+/// One signature of a signature set (`liteServer.signature`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSignature {
+    /// SHA-256 of the signer's TL public key.
+    pub node_id_short: [u8; 32],
+    /// The ed25519 signature.
+    pub signature: [u8; 64],
+}
 
 /// One `liteServer.blockLinkForward`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,19 +55,19 @@ pub struct ForwardLink {
 pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
     let (from, to) = (&link.from, &link.to);
     if !from.is_masterchain() || !to.is_masterchain() {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "forward link",
             "both ends must be masterchain blocks",
         ));
     }
     if from.seqno >= to.seqno {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "forward link",
             format!("from {} is not below to {}", from.seqno, to.seqno),
         ));
     }
     if link.signatures.is_empty() {
-        return Err(ProofError::inconsistent("forward link", "no signatures"));
+        return Err(VerifyError::inconsistent("forward link", "no signatures"));
     }
     let source = proof_root("config proof", &link.config_proof, &from.root_hash)?;
     let config = if from.seqno == 0 {
@@ -70,7 +79,7 @@ pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
     let dest = proof_root("destination proof", &link.dest_proof, &to.root_hash)?;
     let info = block_header(dest.as_ref(), to)?.info;
     if info.key_block != link.to_key_block {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "forward link",
             format!(
                 "to_key_block is {} but the header says {}",
@@ -78,9 +87,14 @@ pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
             ),
         ));
     }
-    let (subset, hash_short) = mc_validator_subset(&config, info.gen_catchain_seqno)?;
+    let vset = config
+        .get_current_validator_set()
+        .map_err(|e| VerifyError::malformed("validator set (config param 34)", e))?;
+    let cc_config = catchain_config(&config);
+    let subset = mc_validator_subset(&vset, &cc_config, info.gen_catchain_seqno)?;
+    let hash_short = validator_set_hash_short(&subset, info.gen_catchain_seqno);
     if hash_short != info.gen_validator_list_hash_short {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "validator subset",
             format!(
                 "hash {hash_short:08x} of the set in {from} differs from {:08x} in the header of {to}",
@@ -89,7 +103,7 @@ pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
         ));
     }
     if link.validator_set_hash != hash_short || link.catchain_seqno != info.gen_catchain_seqno {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "signature set",
             format!(
                 "names set {:08x} / catchain {} where the header has {hash_short:08x} / {}",
@@ -97,8 +111,27 @@ pub fn check_forward_link(link: &ForwardLink) -> ProofResult<BlockInfo> {
             ),
         ));
     }
-    check_block_signatures(&subset, &link.signatures, &to.root_hash, &to.file_hash)?;
+    check_block_signatures(
+        &subset,
+        &to.root_hash,
+        &to.file_hash,
+        link.signatures
+            .iter()
+            .map(|s| (&s.node_id_short, &s.signature)),
+    )?;
     Ok(info)
+}
+
+/// Param 28 of `config`, or TON's default when absent (no shuffle of the masterchain set).
+pub fn catchain_config(config: &tycho_types::models::BlockchainConfig) -> CatchainConfig {
+    config.get_catchain_config().unwrap_or(CatchainConfig {
+        isolate_mc_validators: false,
+        shuffle_mc_validators: false,
+        mc_catchain_lifetime: 0,
+        shard_catchain_lifetime: 0,
+        shard_validators_lifetime: 0,
+        shard_validators_num: 0,
+    })
 }
 
 /// What a verified chain established.
@@ -124,10 +157,10 @@ pub fn check_proof_chain(
     links: &[ForwardLink],
 ) -> ProofResult<ChainOutcome> {
     if !complete {
-        return Err(ProofError::inconsistent("block proof", "incomplete"));
+        return Err(VerifyError::inconsistent("block proof", "incomplete"));
     }
     if from != trusted || to != target {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "block proof",
             format!("goes from {from} to {to}; asked from {trusted} to {target}"),
         ));
@@ -136,12 +169,12 @@ pub fn check_proof_chain(
     let mut key_blocks = Vec::new();
     let mut last_info = None;
     for (index, link) in links.iter().enumerate() {
-        let wrap = |e: ProofError| ProofError::Link {
+        let wrap = |e: VerifyError| VerifyError::Link {
             index,
             source: Box::new(e),
         };
         if link.from != cur {
-            return Err(wrap(ProofError::inconsistent(
+            return Err(wrap(VerifyError::inconsistent(
                 "block proof",
                 format!("link starts at {} where the chain is at {cur}", link.from),
             )));
@@ -149,7 +182,7 @@ pub fn check_proof_chain(
         // Only a key block (or the zero state) can be the source of a forward link: its
         // config is what names the validators.
         if index > 0 && !key_blocks.contains(&cur) {
-            return Err(wrap(ProofError::inconsistent(
+            return Err(wrap(VerifyError::inconsistent(
                 "block proof",
                 format!("link starts at {cur}, which is not a key block"),
             )));
@@ -162,9 +195,9 @@ pub fn check_proof_chain(
         last_info = Some(info);
     }
     let target_info =
-        last_info.ok_or_else(|| ProofError::inconsistent("block proof", "no links"))?;
+        last_info.ok_or_else(|| VerifyError::inconsistent("block proof", "no links"))?;
     if cur != *target {
-        return Err(ProofError::inconsistent(
+        return Err(VerifyError::inconsistent(
             "block proof",
             format!("ends at {cur}, not {target}"),
         ));

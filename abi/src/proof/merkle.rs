@@ -4,12 +4,12 @@ use tycho_types::boc::Boc;
 use tycho_types::cell::Cell;
 use tycho_types::merkle::MerkleProof;
 
-use super::{ProofError, ProofResult};
+use super::{ProofResult, VerifyError};
 
 /// Decodes a BOC holding one Merkle proof and returns the partial tree, after checking that
 /// it proves `expected` (the original root's representation hash).
 pub fn proof_root(what: &'static str, boc: &[u8], expected: &[u8; 32]) -> ProofResult<Cell> {
-    let cell = Boc::decode(boc).map_err(|e| ProofError::malformed(what, e))?;
+    let cell = Boc::decode(boc).map_err(|e| VerifyError::malformed(what, e))?;
     checked_proof_root(what, &cell, expected)
 }
 
@@ -21,18 +21,18 @@ pub fn checked_proof_root(
 ) -> ProofResult<Cell> {
     let proof: MerkleProof = cell
         .parse_exotic()
-        .map_err(|e| ProofError::malformed(what, format!("not a Merkle proof: {e}")))?;
+        .map_err(|e| VerifyError::malformed(what, format!("not a Merkle proof: {e}")))?;
     // The proof cell's declared hash must be the hash its tree really has (before pruning).
     let tree_hash = proof.cell.hash(0);
     if tree_hash != &proof.hash {
-        return Err(ProofError::hash_mismatch(
+        return Err(VerifyError::hash_mismatch(
             what,
             proof.hash.as_slice(),
             tree_hash.as_slice(),
         ));
     }
     if proof.hash.0 != *expected {
-        return Err(ProofError::hash_mismatch(
+        return Err(VerifyError::hash_mismatch(
             what,
             expected,
             proof.hash.as_slice(),
@@ -75,12 +75,12 @@ mod tests {
         assert!(tree.reference(0).expect("ref").as_slice().is_err());
         assert!(matches!(
             proof_root("test", &boc, &[0; 32]),
-            Err(ProofError::HashMismatch { .. })
+            Err(VerifyError::HashMismatch { .. })
         ));
         // An ordinary cell is not a proof.
         assert!(matches!(
             proof_root("test", &Boc::encode(&root), &root.repr_hash().0),
-            Err(ProofError::Malformed { .. })
+            Err(VerifyError::Malformed { .. })
         ));
         assert!(proof_root("test", b"garbage", &[0; 32]).is_err());
     }

@@ -2,8 +2,8 @@
 //! signatures of masterchain blocks, the forward links of `liteServer.getBlockProof`, shard
 //! blocks in a masterchain block, and account states in a block's state update.
 //!
-//! Pure functions over bytes and cells (no I/O, no clock): the indexer calls them on every
-//! answer it keeps; the devnet's tests can call them on what it serves. The rules are TON's
+//! Pure functions over bytes and cells (no I/O, no clock): the devnet uses [`signatures`] to
+//! build what it signs, the indexer calls all of them on every answer it keeps. The rules are TON's
 //! (`crypto/block/check-proof.cpp`, the liteclient and tonlib), written here from their
 //! behaviour:
 //!
@@ -64,11 +64,16 @@ impl std::fmt::Display for BlockIdExt {
     }
 }
 
+pub use signatures::{
+    BLOCK_ID_TL_ID, ProofError, SignedBlockPayload, check_block_signatures, mc_validator_subset,
+    node_id_short, signing_payload, validator_set_hash_short,
+};
+
 /// Why an answer does not verify. Every variant means: the liteserver that sent it is not to
 /// be believed for this answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ProofError {
+pub enum VerifyError {
     /// A BOC, a cell or a TL-B structure did not parse.
     #[error("malformed {what}: {reason}")]
     Malformed {
@@ -95,49 +100,36 @@ pub enum ProofError {
         /// How.
         reason: String,
     },
-    /// A signature did not verify, was made by a node outside the validator subset, or twice.
-    #[error("signature of node {node}: {reason}")]
-    BadSignature {
-        /// The signer's short node id (hex).
-        node: String,
-        /// What was wrong.
-        reason: &'static str,
-    },
-    /// The valid signatures carry too little weight (TON needs more than 2/3).
-    #[error("signed weight {signed} of {total} is not above 2/3")]
-    InsufficientWeight {
-        /// Weight of the valid signatures.
-        signed: u64,
-        /// Total weight of the validator subset.
-        total: u64,
-    },
+    /// The signatures or the validator set do not verify ([`signatures`]).
+    #[error(transparent)]
+    Signatures(#[from] ProofError),
     /// Link `index` of a proof chain failed.
     #[error("proof link {index}: {source}")]
     Link {
         /// Position in the chain (from 0).
         index: usize,
         /// Why.
-        source: Box<ProofError>,
+        source: Box<VerifyError>,
     },
 }
 
-impl ProofError {
+impl VerifyError {
     pub(crate) fn malformed(what: &'static str, reason: impl std::fmt::Display) -> Self {
-        ProofError::Malformed {
+        VerifyError::Malformed {
             what,
             reason: reason.to_string(),
         }
     }
 
     pub(crate) fn inconsistent(what: &'static str, reason: impl std::fmt::Display) -> Self {
-        ProofError::Inconsistent {
+        VerifyError::Inconsistent {
             what,
             reason: reason.to_string(),
         }
     }
 
     pub(crate) fn hash_mismatch(what: &'static str, expected: &[u8], found: &[u8]) -> Self {
-        ProofError::HashMismatch {
+        VerifyError::HashMismatch {
             what,
             expected: hex::encode(expected),
             found: hex::encode(found),
@@ -146,7 +138,7 @@ impl ProofError {
 }
 
 /// This module's result type.
-pub type ProofResult<T> = std::result::Result<T, ProofError>;
+pub type ProofResult<T> = std::result::Result<T, VerifyError>;
 
 #[cfg(test)]
 pub(crate) mod testkit;

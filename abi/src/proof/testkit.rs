@@ -19,8 +19,10 @@ use tycho_types::models::{
 };
 
 use super::BlockIdExt;
-use super::link::ForwardLink;
-use super::signatures::{NodeSignature, block_signed_data, mc_validator_subset, node_id_short};
+use super::link::{ForwardLink, NodeSignature};
+use super::signatures::{
+    mc_validator_subset, node_id_short, signing_payload, validator_set_hash_short,
+};
 
 /// Validators with their signing keys.
 pub(crate) struct Validators {
@@ -57,10 +59,7 @@ impl Validators {
     pub(crate) fn sign(&self, i: usize, root: &[u8; 32], file: &[u8; 32]) -> NodeSignature {
         NodeSignature {
             node_id_short: node_id_short(&self.list[i].public_key.0),
-            signature: self.keys[i]
-                .sign(&block_signed_data(root, file))
-                .to_bytes()
-                .to_vec(),
+            signature: self.keys[i].sign(&signing_payload(root, file)).to_bytes(),
         }
     }
 
@@ -279,7 +278,7 @@ pub(crate) fn link(
     } else {
         key_block_proof(from.0)
     };
-    let (_, hash_short) = mc_validator_subset(&v.config(), 0).expect("subset");
+    let hash_short = hash_short(v);
     ForwardLink {
         to_key_block: to_key,
         from: from.1,
@@ -293,4 +292,13 @@ pub(crate) fn link(
             .map(|&i| v.sign(i, &to.1.root_hash, &to.1.file_hash))
             .collect(),
     }
+}
+
+/// The short hash of `v`'s masterchain subset at catchain seqno 0.
+pub(crate) fn hash_short(v: &Validators) -> u32 {
+    let cfg = v.config();
+    let vset = cfg.get_current_validator_set().expect("param 34");
+    let subset =
+        mc_validator_subset(&vset, &super::link::catchain_config(&cfg), 0).expect("subset");
+    validator_set_hash_short(&subset, 0)
 }

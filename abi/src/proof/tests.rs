@@ -1,13 +1,67 @@
 //! Chains of forward links and account states, built with tycho-types ([`super::testkit`]).
 
-use super::ProofError;
+use super::VerifyError;
 use super::account::{check_account_state, shard_account_in_block};
+use super::link::NodeSignature;
 use super::link::{check_forward_link, check_proof_chain};
-use super::signatures::mc_validator_subset;
-use super::testkit::{Validators, account, link, mc_block, mc_state, zero_state};
+use super::signatures::{ProofError, check_block_signatures};
+use super::testkit::{Validators, account, hash_short, link, mc_block, mc_state, zero_state};
 
-fn hash_short(v: &Validators) -> u32 {
-    mc_validator_subset(&v.config(), 0).expect("subset").1
+fn check(
+    v: &[tycho_types::models::ValidatorDescription],
+    sigs: &[NodeSignature],
+    root: &[u8; 32],
+    file: &[u8; 32],
+) -> Result<u64, ProofError> {
+    check_block_signatures(
+        v,
+        root,
+        file,
+        sigs.iter().map(|s| (&s.node_id_short, &s.signature)),
+    )
+}
+
+#[test]
+fn two_thirds_by_weight() {
+    // Weights 5, 3, 2: 5+3 = 8 > 20/3; 5 alone is not; 3+2 = 5 is not.
+    let v = Validators::new(&[5, 3, 2]);
+    let (root, file) = ([1u8; 32], [2u8; 32]);
+    let sigs = |who: &[usize]| -> Vec<NodeSignature> {
+        who.iter().map(|&i| v.sign(i, &root, &file)).collect()
+    };
+    assert_eq!(check(&v.list, &sigs(&[0, 1]), &root, &file), Ok(8));
+    assert_eq!(check(&v.list, &sigs(&[0, 1, 2]), &root, &file), Ok(10));
+    assert_eq!(
+        check(&v.list, &sigs(&[0]), &root, &file),
+        Err(ProofError::NotEnoughWeight {
+            signed: 5,
+            total: 10
+        })
+    );
+    assert!(matches!(
+        check(&v.list, &sigs(&[1, 2]), &root, &file),
+        Err(ProofError::NotEnoughWeight { .. })
+    ));
+    assert!(matches!(
+        check(&v.list, &sigs(&[0, 0]), &root, &file),
+        Err(ProofError::DuplicateSigner { .. })
+    ));
+    let mut other = sigs(&[0, 1]);
+    other[1] = v.sign(1, &root, &[3u8; 32]);
+    assert!(matches!(
+        check(&v.list, &other, &root, &file),
+        Err(ProofError::BadSignature { .. })
+    ));
+    let stranger = Validators::seeded(&[9], 7);
+    let mut with_stranger = sigs(&[0, 1]);
+    with_stranger.push(stranger.sign(0, &root, &file));
+    assert!(matches!(
+        check(&v.list, &with_stranger, &root, &file),
+        Err(ProofError::UnknownSigner { .. })
+    ));
+    let mut flipped = sigs(&[0, 1]);
+    flipped[0].signature[10] ^= 1;
+    assert!(check(&v.list, &flipped, &root, &file).is_err());
 }
 
 #[test]
@@ -26,7 +80,8 @@ fn a_chain_from_the_zero_state_through_a_key_block() {
     // zero state -> 1 directly.
     let l = link(&v, &[0, 1, 2], (&zs, zid), (&b1, id1), false);
     assert_eq!(check_forward_link(&l).expect("link").seqno, 1);
-    let out = check_proof_chain(&zid, &id1, true, &zid, &id1, std::slice::from_ref(&l)).expect("chain");
+    let out =
+        check_proof_chain(&zid, &id1, true, &zid, &id1, std::slice::from_ref(&l)).expect("chain");
     assert_eq!(out.target, id1);
     assert!(out.key_blocks.is_empty());
 
@@ -43,7 +98,7 @@ fn a_chain_from_the_zero_state_through_a_key_block() {
     assert!(check_proof_chain(&zid, &id1, true, &zid, &id3, &[l1.clone(), l2.clone()]).is_err());
     assert!(matches!(
         check_proof_chain(&zid, &id3, true, &zid, &id3, std::slice::from_ref(&l2)),
-        Err(ProofError::Link { index: 0, .. })
+        Err(VerifyError::Link { index: 0, .. })
     ));
     let from_ordinary = link(&v, &[0, 1], (&b1, id1), (&b3, id3), false);
     assert!(check_proof_chain(&zid, &id3, true, &zid, &id3, &[l.clone(), from_ordinary]).is_err());
@@ -68,7 +123,7 @@ fn forged_links_are_refused() {
     one.signatures.truncate(1);
     assert!(matches!(
         check_forward_link(&one),
-        Err(ProofError::InsufficientWeight { .. })
+        Err(VerifyError::Signatures(ProofError::NotEnoughWeight { .. }))
     ));
 
     // Signed by another validator set (a liar's own keys).
@@ -78,7 +133,7 @@ fn forged_links_are_refused() {
     forged.validator_set_hash = l.validator_set_hash;
     assert!(matches!(
         check_forward_link(&forged),
-        Err(ProofError::BadSignature { .. })
+        Err(VerifyError::Signatures(ProofError::UnknownSigner { .. }))
     ));
 
     // A header altered (another block under the same id): the proof no longer hashes to it.
@@ -88,7 +143,7 @@ fn forged_links_are_refused() {
     swapped.dest_proof = super::testkit::header_proof(&b1b);
     assert!(matches!(
         check_forward_link(&swapped),
-        Err(ProofError::HashMismatch { .. })
+        Err(VerifyError::HashMismatch { .. })
     ));
 
     // A header naming another validator subset.
@@ -96,7 +151,7 @@ fn forged_links_are_refused() {
     let wrong_set = link(&v, &[0, 1, 2], (&zs, zid), (&b1c, id1c), false);
     assert!(matches!(
         check_forward_link(&wrong_set),
-        Err(ProofError::Inconsistent { .. })
+        Err(VerifyError::Inconsistent { .. })
     ));
 
     // The config proof of another zero state (another validator set).
@@ -105,7 +160,7 @@ fn forged_links_are_refused() {
     other_cfg.config_proof = super::testkit::state_proof(&zs2);
     assert!(matches!(
         check_forward_link(&other_cfg),
-        Err(ProofError::HashMismatch { .. })
+        Err(VerifyError::HashMismatch { .. })
     ));
 
     // Garbage everywhere is an error, never a panic.
@@ -152,7 +207,7 @@ fn account_states_are_proven_by_the_block_state_update() {
     let lied = tycho_types::boc::Boc::encode(account(&a, 251, 9));
     assert!(matches!(
         check_account_state(Some(&facts), &lied),
-        Err(ProofError::HashMismatch { .. })
+        Err(VerifyError::HashMismatch { .. })
     ));
     // Said empty, or said present where the state has nothing.
     assert!(check_account_state(Some(&facts), &[]).is_err());

@@ -8,9 +8,9 @@ use tycho_types::merkle::MerkleUpdate;
 use tycho_types::models::{
     AccountBlock, AccountBlocks, Block, BlockExtra, BlockId, BlockInfo, BlockRef,
     CurrencyCollection, GlobalVersion, HashUpdate, ImportFees, InMsg, InMsgDescr, InMsgExternal,
-    InMsgFinal, IntermediateAddr, McBlockExtra, MsgEnvelope, MsgInfo, OutMsg, OutMsgDescr,
-    OutMsgExternal, OutMsgImmediate, OutMsgNew, ShardIdent, ShardStateUnsplit, Transaction,
-    ValueFlow,
+    InMsgFinal, IntermediateAddr, McBlockExtra, McStateExtra, MsgEnvelope, MsgInfo, OutMsg,
+    OutMsgDescr, OutMsgExternal, OutMsgImmediate, OutMsgNew, ShardIdent, ShardStateUnsplit,
+    Transaction, ValueFlow,
 };
 use tycho_types::num::Tokens;
 
@@ -54,8 +54,23 @@ pub struct BlockParts<'a> {
     pub in_msgs: InMsgDescr,
     /// Outbound messages of the block's transactions.
     pub out_msgs: OutMsgDescr,
-    /// A masterchain block's shard hashes.
+    /// A masterchain block's shard hashes (and config, for a key block).
     pub mc_extra: Option<McBlockExtra>,
+    /// A masterchain block's validator fields.
+    pub mc_header: Option<McHeader>,
+}
+
+/// The validator fields of a masterchain block's header (see `engine::mc_state`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct McHeader {
+    /// A key block.
+    pub key_block: bool,
+    /// Catchain seqno of the signing session.
+    pub gen_catchain_seqno: u32,
+    /// Short hash of the signing subset.
+    pub gen_validator_list_hash_short: u32,
+    /// Seqno of the last key block before this one.
+    pub prev_key_block_seqno: u32,
 }
 
 /// How an inbound message came to its transaction.
@@ -201,7 +216,13 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
         start_lt: p.start_lt,
         end_lt: p.end_lt,
         min_ref_mc_seqno: p.min_ref_mc_seqno,
-        key_block: p.seqno == 0 && p.shard.is_masterchain(),
+        key_block: p.mc_header.is_some_and(|h| h.key_block),
+        gen_catchain_seqno: p.mc_header.map(|h| h.gen_catchain_seqno).unwrap_or(0),
+        gen_validator_list_hash_short: p
+            .mc_header
+            .map(|h| h.gen_validator_list_hash_short)
+            .unwrap_or(0),
+        prev_key_block_seqno: p.mc_header.map(|h| h.prev_key_block_seqno).unwrap_or(0),
         master_ref: match &p.master_ref {
             Some(r) => Some(Lazy::new(r)?),
             None => None,
@@ -295,6 +316,7 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
 }
 
 /// The shard state cell after a block.
+#[allow(clippy::too_many_arguments)] // the fields of ShardStateUnsplit, named at each call
 pub fn build_state(
     global_id: i32,
     shard: ShardIdent,
@@ -303,6 +325,7 @@ pub fn build_state(
     gen_lt: u64,
     accounts: &tycho_types::models::ShardAccounts,
     master_ref: Option<BlockRef>,
+    custom: Option<&McStateExtra>,
 ) -> Result<Cell> {
     let state = ShardStateUnsplit {
         global_id,
@@ -313,19 +336,25 @@ pub fn build_state(
         accounts: Lazy::new(accounts)?,
         total_balance: accounts.root_extra().balance.clone(),
         master_ref,
+        custom: match custom {
+            Some(extra) => Some(Lazy::new(extra)?),
+            None => None,
+        },
         ..Default::default()
     };
     Ok(CellBuilder::build_from(&state)?)
 }
 
-/// The zero state of a shard: its StoredBlock entry at seqno 0.
+/// The zero state of a shard: its StoredBlock entry at seqno 0 (the masterchain's carries its
+/// `McStateExtra`).
 pub fn zerostate(
     global_id: i32,
     shard: ShardIdent,
     gen_utime: u32,
     accounts: &tycho_types::models::ShardAccounts,
+    custom: Option<&McStateExtra>,
 ) -> Result<crate::engine::shard::StoredBlock> {
-    let state = build_state(global_id, shard, 0, gen_utime, 0, accounts, None)?;
+    let state = build_state(global_id, shard, 0, gen_utime, 0, accounts, None, custom)?;
     Ok(zerostate_entry(state, gen_utime))
 }
 
@@ -351,5 +380,6 @@ pub fn zerostate_entry(state: Cell, gen_utime: u32) -> crate::engine::shard::Sto
         transactions: Vec::new(),
         link_seqno: 0,
         zerostate: true,
+        signatures: None,
     }
 }

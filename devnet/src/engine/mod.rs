@@ -20,10 +20,12 @@ pub mod block;
 pub mod exec;
 pub mod genesis;
 pub mod getter;
+pub mod mc_state;
 mod produce;
 pub mod shard;
 pub mod store;
 pub mod ton_config;
+pub mod validators;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -39,6 +41,7 @@ use crate::engine::genesis::{Genesis, GenesisAccounts};
 use crate::engine::shard::{ShardChain, StoredBlock};
 use crate::engine::store::Store;
 use crate::engine::ton_config::TonConfig;
+use crate::engine::validators::ValidatorKeys;
 use crate::error::{Error, Result};
 
 /// Blocks start on multiples of this logical time, as on mainnet.
@@ -84,6 +87,10 @@ pub struct Chain {
     dry_runs: std::collections::HashMap<HashBytes, (DryRunKey, Box<Executed>)>,
     genesis: GenesisAccounts,
     store: Option<Store>,
+    /// The keys of the current validator set (param 34): they sign each masterchain block.
+    validators: ValidatorKeys,
+    /// A validator set change waiting for the next block, which becomes a key block.
+    rotation: Option<(ValidatorKeys, TonConfig)>,
 }
 
 /// Everything a transaction's result depends on besides the message and the (constant)
@@ -205,14 +212,30 @@ impl Chain {
     /// Opens the chain kept in `dir` if it holds one, else starts a new one from `genesis`
     /// and keeps it there. Without a folder the chain lives in memory.
     pub fn open(genesis: &Genesis, now: u32, dir: Option<&std::path::Path>) -> Result<Self> {
+        Self::open_with(genesis, ValidatorKeys::default(), now, dir)
+    }
+
+    /// [`Chain::open`] with the validator keys that sign its blocks. A stored chain's current
+    /// validator set (param 34 of its last masterchain state) must be these keys.
+    pub fn open_with(
+        genesis: &Genesis,
+        validators: ValidatorKeys,
+        now: u32,
+        dir: Option<&std::path::Path>,
+    ) -> Result<Self> {
         let Some(dir) = dir else {
-            return Self::new(genesis, now);
+            return Self::new_with(genesis, validators, now);
         };
         let store = Store::open(dir)?;
         if store.has_chain() {
             let loaded = store.load()?;
+            let config = match loaded.master.last() {
+                Some(last) => TonConfig::from_raw(mc_extra_of(&last.state)?.config, now)?,
+                None => TonConfig::genesis(now, &validators)?,
+            };
+            check_keys(&config, &validators)?;
             let chain = Self {
-                config: TonConfig::load(now)?,
+                config,
                 master: loaded.master,
                 base: loaded.base,
                 pending_externals: VecDeque::new(),
@@ -221,6 +244,8 @@ impl Chain {
                 dry_runs: Default::default(),
                 genesis: loaded.genesis,
                 store: Some(store),
+                validators,
+                rotation: None,
             };
             tracing::info!(
                 dir = %dir.display(),
@@ -229,7 +254,7 @@ impl Chain {
             );
             return Ok(chain);
         }
-        let mut chain = Self::new(genesis, now)?;
+        let mut chain = Self::new_with(genesis, validators, now)?;
         store.save_genesis(&chain.genesis)?;
         if let (Some(m), Some(b)) = (chain.master.last(), chain.base.last()) {
             store.save_blocks(m, b, &chain.queue)?;
@@ -241,7 +266,12 @@ impl Chain {
     /// A new in-memory chain from genesis: the masterchain and basechain zero states
     /// (seqno 0); blocks start at seqno 1.
     pub fn new(genesis: &Genesis, now: u32) -> Result<Self> {
-        let config = TonConfig::load(now)?;
+        Self::new_with(genesis, ValidatorKeys::default(), now)
+    }
+
+    /// [`Chain::new`] with the validator keys of the zero state's set.
+    pub fn new_with(genesis: &Genesis, validators: ValidatorKeys, now: u32) -> Result<Self> {
+        let config = TonConfig::genesis(now, &validators)?;
         let (addresses, accounts) = genesis.accounts()?;
         let mut chain = Self {
             config,
@@ -253,21 +283,47 @@ impl Chain {
             dry_runs: Default::default(),
             genesis: addresses,
             store: None,
+            validators,
+            rotation: None,
         };
         for account in accounts {
             chain.base.put_account(account)?;
         }
         let global_id = chain.config.global_id;
-        let base_zero = block::zerostate(global_id, BASECHAIN, now, &chain.base.accounts)?;
+        let base_zero = block::zerostate(global_id, BASECHAIN, now, &chain.base.accounts, None)?;
+        let global_balance = chain
+            .base
+            .accounts
+            .root_extra()
+            .balance
+            .checked_add(&chain.master.accounts.root_extra().balance)?;
+        let extra = mc_state::zerostate_extra(&chain.config, global_balance)?;
         let mc_zero = block::zerostate(
             global_id,
             ShardIdent::MASTERCHAIN,
             now,
             &chain.master.accounts,
+            Some(&extra),
         )?;
         chain.base.blocks.push(base_zero);
         chain.master.blocks.push(mc_zero);
         Ok(chain)
+    }
+
+    /// Replaces the validator set from the next masterchain block on: that block is a key
+    /// block whose config (and the states after it) carry `keys`' set as param 34 valid from
+    /// `now`; it is still signed by the current set, the blocks after it by the new one.
+    pub fn rotate_validators(&mut self, keys: ValidatorKeys, now: u32) -> Result<()> {
+        let mut raw = self.config.raw.clone();
+        keys.install(&mut raw.params, now)?;
+        let config = TonConfig::from_raw(raw, now)?;
+        self.rotation = Some((keys, config));
+        Ok(())
+    }
+
+    /// The keys of the current validator set.
+    pub fn validators(&self) -> &ValidatorKeys {
+        &self.validators
     }
 
     /// The genesis addresses.
@@ -427,7 +483,33 @@ impl Chain {
     }
 }
 
+/// The `McStateExtra` of a masterchain state cell.
+pub fn mc_extra_of(state: &Cell) -> Result<tycho_types::models::McStateExtra> {
+    let state = state.parse::<tycho_types::models::ShardStateUnsplit>()?;
+    state.load_custom()?.ok_or_else(|| Error::Config {
+        reason: "masterchain state without McStateExtra (a chain from before issue 12?)".into(),
+    })
+}
+
+/// Fails unless `keys` are the validators of `config`'s param 34.
+fn check_keys(config: &TonConfig, keys: &ValidatorKeys) -> Result<()> {
+    let set = config.validator_set()?;
+    let published: Vec<[u8; 32]> = set.list.iter().map(|v| v.public_key.0).collect();
+    if published != keys.public_keys() {
+        return Err(Error::Config {
+            reason: format!(
+                "the stored chain's validator set (param 34) is not the one of the validator \
+                 phrase {:?}; start it with the phrase it was made with",
+                keys.phrase()
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod parity;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_mc;

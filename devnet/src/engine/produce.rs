@@ -12,10 +12,10 @@ use tycho_types::num::Tokens;
 use super::exec::{self, Outcome};
 use super::shard::{StoredBlock, TxEntry};
 use super::{
-    BASECHAIN, Chain, DryRunKey, MAX_TXS_PER_BLOCK, ProducedBlocks, block, rand_seed, std_dst,
-    zero_ref,
+    BASECHAIN, Chain, DryRunKey, MAX_TXS_PER_BLOCK, ProducedBlocks, block, mc_extra_of, mc_state,
+    rand_seed, std_dst, zero_ref,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Transactions of one block production in progress.
 #[derive(Default)]
@@ -249,6 +249,7 @@ impl Chain {
             end_lt,
             &self.base.accounts,
             mc_prev.clone(),
+            None,
         )?;
         let base_updates = updates(0);
         let (base_in, base_out) = block::msg_descr(base_txs, &work.flows, &work.delivered)?;
@@ -275,6 +276,7 @@ impl Chain {
             in_msgs: base_in,
             out_msgs: base_out,
             mc_extra: None,
+            mc_header: None,
         })?;
         let shard_fees = built_fees(base_txs);
         let shard_block = StoredBlock {
@@ -287,6 +289,7 @@ impl Chain {
             transactions: base_txs.iter().map(|(t, _)| t.clone()).collect(),
             link_seqno: mc_seqno,
             zerostate: false,
+            signatures: None,
         };
         for tx in &shard_block.transactions {
             self.base
@@ -318,15 +321,30 @@ impl Chain {
             funds_created: CurrencyCollection::ZERO,
         };
         let shards = ShardHashes::from_shards([(&BASECHAIN, &descr)])?;
+        let prev_mc = self.master.last().ok_or_else(|| Error::BlockNotFound {
+            block: "masterchain head".into(),
+        })?;
+        let prev_extra = mc_extra_of(&prev_mc.state)?;
+        let new_config = self.rotation.as_ref().map(|(_, c)| c);
+        let next = mc_state::next(
+            mc_state::Prev {
+                extra: &prev_extra,
+                block: prev_mc.block_ref(),
+                gen_utime: prev_mc.gen_utime,
+                config: &self.config,
+            },
+            new_config.unwrap_or(&self.config),
+            new_config.is_some(),
+            now,
+            shards.clone(),
+        )?;
         let mc_extra = McBlockExtra {
             shards,
+            config: new_config.map(|c| c.raw.clone()),
             ..Default::default()
         };
         let mc_txs = by_wc.get(&-1).unwrap_or(&empty);
-        let old_mc_state = match self.master.last() {
-            Some(b) => b.state.clone(),
-            None => Cell::default(),
-        };
+        let old_mc_state = prev_mc.state.clone();
         let new_mc_state = block::build_state(
             global_id,
             ShardIdent::MASTERCHAIN,
@@ -335,6 +353,7 @@ impl Chain {
             end_lt,
             &self.master.accounts,
             None,
+            Some(&next.extra),
         )?;
         let mc_updates = updates(-1);
         let (mc_in, mc_out) = block::msg_descr(mc_txs, &work.flows, &work.delivered)?;
@@ -357,7 +376,21 @@ impl Chain {
             in_msgs: mc_in,
             out_msgs: mc_out,
             mc_extra: Some(mc_extra),
+            mc_header: Some(block::McHeader {
+                key_block: next.key_block,
+                gen_catchain_seqno: next.gen_catchain_seqno,
+                gen_validator_list_hash_short: next.gen_validator_list_hash_short,
+                prev_key_block_seqno: next.prev_key_block_seqno,
+            }),
         })?;
+        let signatures = self.validators.sign(
+            &next.signing_set,
+            &next.signing_cc_config,
+            next.gen_catchain_seqno,
+            next.gen_validator_list_hash_short,
+            &built.id.root_hash,
+            &built.id.file_hash,
+        )?;
         let master_block = StoredBlock {
             id: built.id,
             root: built.root,
@@ -368,6 +401,7 @@ impl Chain {
             transactions: mc_txs.iter().map(|(t, _)| t.clone()).collect(),
             link_seqno: sh_seqno,
             zerostate: false,
+            signatures: Some(signatures),
         };
         for tx in &master_block.transactions {
             self.master
@@ -379,6 +413,10 @@ impl Chain {
         let ids = (master_block.id, shard_block.id);
         self.base.blocks.push(shard_block);
         self.master.blocks.push(master_block);
+        if let Some((keys, config)) = self.rotation.take() {
+            self.validators = keys;
+            self.config = config;
+        }
         Ok(ids)
     }
 }

@@ -46,6 +46,9 @@ pub struct StoredBlock {
     /// Seqno 0 is the zero state, not a block: `root` is the state itself (as in TON, whose
     /// zero-state id carries the state's root and file hashes).
     pub zerostate: bool,
+    /// A masterchain block's validator signatures (TON's `BlockSignatures`); `None` for the
+    /// zero state and shard blocks.
+    pub signatures: Option<tycho_types::models::BlockSignatures>,
 }
 
 impl StoredBlock {

@@ -9,7 +9,9 @@
 //! ```text
 //! <state dir>/chain.json              genesis addresses, format version
 //! <state dir>/blocks/0000000000.boc   roots: [masterchain zero state, basechain zero state]
-//! <state dir>/blocks/0000000001.boc   roots: [masterchain block, basechain block, queued msgs...]
+//! <state dir>/blocks/0000000001.boc   roots: [masterchain block, basechain block,
+//!                                             the masterchain block's BlockSignatures,
+//!                                             queued msgs...]
 //! ```
 
 use std::collections::BTreeMap;
@@ -19,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tycho_types::boc::Boc;
 use tycho_types::boc::de::{BocHeader, Options};
 use tycho_types::cell::{Cell, CellFamily, HashBytes};
-use tycho_types::models::{Block, MsgInfo, ShardStateUnsplit, StdAddr};
+use tycho_types::models::{Block, BlockSignatures, MsgInfo, ShardStateUnsplit, StdAddr};
 
 use crate::engine::block::zerostate_entry;
 use crate::engine::genesis::GenesisAccounts;
@@ -27,7 +29,8 @@ use crate::engine::shard::{ShardChain, StoredBlock, TxEntry};
 use crate::error::{Error, Result};
 use crate::liteapi::convert::multi_root_boc;
 
-const FORMAT: u32 = 1;
+/// 2: masterchain states carry McStateExtra and blocks their validator signatures (issue 12).
+const FORMAT: u32 = 2;
 
 /// `chain.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +136,9 @@ impl Store {
         queue: &BTreeMap<(u64, HashBytes), Cell>,
     ) -> Result<()> {
         let mut roots = vec![master.root.clone(), shard.root.clone()];
+        if let Some(signatures) = &master.signatures {
+            roots.push(tycho_types::cell::CellBuilder::build_from(signatures)?);
+        }
         roots.extend(queue.values().cloned());
         write_atomic(&self.block_path(master.id.seqno), &multi_root_boc(&roots))
     }
@@ -147,7 +153,8 @@ impl Store {
         if file.format != FORMAT {
             return Err(Error::Config {
                 reason: format!(
-                    "{}: format {} (expected {FORMAT})",
+                    "{}: format {} (expected {FORMAT}; a chain from an older devnet cannot be \
+                     continued: remove the state folder)",
                     path.display(),
                     file.format
                 ),
@@ -176,6 +183,10 @@ impl Store {
                     path.display()
                 )));
             };
+            let (signatures, rest) = match rest {
+                [sigs, rest @ ..] if seqno > 0 => (Some(sigs.parse::<BlockSignatures>()?), rest),
+                _ => (None, rest),
+            };
             queued = rest.to_vec();
             let (mc_block, shard_block) = if seqno == 0 {
                 let utime = |c: &Cell| c.parse::<ShardStateUnsplit>().map(|s| s.gen_utime);
@@ -186,8 +197,9 @@ impl Store {
             } else {
                 let shard_block = replay(&mut base, shard_root, seqno)
                     .map_err(|e| at(&path, "basechain block", e))?;
-                let mc_block = replay(&mut master, mc_root, shard_block.id.seqno)
+                let mut mc_block = replay(&mut master, mc_root, shard_block.id.seqno)
                     .map_err(|e| at(&path, "masterchain block", e))?;
+                mc_block.signatures = signatures;
                 (mc_block, shard_block)
             };
             base.blocks.push(shard_block);
@@ -277,5 +289,6 @@ fn replay(shard: &mut ShardChain, root: &Cell, link_seqno: u32) -> Result<Stored
         transactions,
         link_seqno,
         zerostate: false,
+        signatures: None,
     })
 }

@@ -16,9 +16,11 @@ use tycho_types::boc::Boc;
 use tycho_types::cell::{Cell, CellBuilder, HashBytes};
 use tycho_types::dict::Dict;
 use tycho_types::models::{
-    BlockchainConfig, BlockchainConfigParams, WorkchainDescription, WorkchainFormat,
-    WorkchainFormatBasic,
+    BlockchainConfig, BlockchainConfigParams, CatchainConfig, ConfigParam34, ValidatorSet,
+    WorkchainDescription, WorkchainFormat, WorkchainFormatBasic,
 };
+
+use crate::engine::validators::ValidatorKeys;
 
 use crate::error::{Error, Result};
 
@@ -66,13 +68,34 @@ impl TonConfig {
             .map_err(config_err)?;
         let mut raw = BlockchainConfig { address, params };
         // `_ global_id:int32 = ConfigParam 19;`
-        let global_id = DEVNET_GLOBAL_ID;
         let mut param19 = CellBuilder::new();
-        param19.store_u32(global_id as u32).map_err(config_err)?;
+        param19
+            .store_u32(DEVNET_GLOBAL_ID as u32)
+            .map_err(config_err)?;
         raw.params
             .set_raw(19, param19.build().map_err(config_err)?)
             .map_err(config_err)?;
 
+        Self::from_raw(raw, now)
+    }
+
+    /// The shipped config with the devnet's validator set installed (params 34 and 28, see
+    /// [`ValidatorKeys::install`]) valid from `now`: the zero state's config.
+    pub fn genesis(now: u32, validators: &ValidatorKeys) -> Result<Self> {
+        let mut raw = Self::load(now)?.raw;
+        validators.install(&mut raw.params, now)?;
+        Self::from_raw(raw, now)
+    }
+
+    /// The executor's view of a raw config (a masterchain state's `McStateExtra.config`).
+    pub fn from_raw(raw: BlockchainConfig, now: u32) -> Result<Self> {
+        let global_id = raw
+            .params
+            .get_raw(19)
+            .map_err(config_err)?
+            .ok_or_else(|| config_err("param 19 (global id) missing"))?
+            .load_u32()
+            .map_err(config_err)? as i32;
         let mut substituted = raw.clone();
         substituted
             .params
@@ -85,6 +108,20 @@ impl TonConfig {
             parsed,
             global_id,
         })
+    }
+
+    /// The current validator set (param 34).
+    pub fn validator_set(&self) -> Result<ValidatorSet> {
+        self.raw
+            .params
+            .get::<ConfigParam34>()
+            .map_err(config_err)?
+            .ok_or_else(|| config_err("param 34 (current validators) missing"))
+    }
+
+    /// The catchain config (param 28).
+    pub fn catchain_config(&self) -> Result<CatchainConfig> {
+        self.raw.params.get_catchain_config().map_err(config_err)
     }
 
     /// The raw config-params dictionary root.
