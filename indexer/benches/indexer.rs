@@ -74,6 +74,7 @@ fn config(url: String, net: &LoadNet, start: u32) -> Config {
         parallel: 4,
         poll_interval: Duration::from_millis(200),
         stall_after: Duration::from_secs(60),
+        verification: labelmint_indexer::verify::Verification::TrustLiteserver,
     }
 }
 

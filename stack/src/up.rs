@@ -211,6 +211,8 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         parallel: 4,
         poll_interval: Duration::from_millis(100),
         stall_after: Duration::from_secs(60),
+        // The devnet serves no getBlockProof yet (issue 12); switch to its init block then.
+        verification: labelmint_indexer::verify::Verification::TrustLiteserver,
     })
     .await?;
     for (address, kind, project_id) in [
