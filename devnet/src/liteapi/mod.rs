@@ -4,3 +4,4 @@ pub mod convert;
 pub mod global_config;
 pub mod handler;
 pub mod server;
+pub mod tamper;
