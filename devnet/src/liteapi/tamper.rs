@@ -77,12 +77,14 @@ impl Drop for TamperingServer {
     }
 }
 
+/// Forged masterchain blocks by (seqno, root hash): their BOCs.
+type Forged = HashMap<(u32, [u8; 32]), Vec<u8>>;
+
 struct Liar {
     node: Arc<Node>,
     tamper: Tamper,
     altered: Arc<AtomicU64>,
-    /// Forged masterchain blocks by (seqno, root hash): their BOCs.
-    forged: Mutex<HashMap<(u32, [u8; 32]), Vec<u8>>>,
+    forged: Mutex<Forged>,
 }
 
 /// Serves `node`'s chain on 127.0.0.1 (port 0), lying as `tamper` says.
@@ -128,9 +130,8 @@ async fn accept(listener: TcpListener, key: KeyPair, liar: Arc<Liar>) {
             continue;
         };
         let liar = liar.clone();
-        let key = key.clone();
         tokio::spawn(async move {
-            let Ok(adnl) = AdnlPeer::handle_handshake(socket, |_| Some(key.clone())).await else {
+            let Ok(adnl) = AdnlPeer::handle_handshake(socket, |_| Some(key)).await else {
                 return;
             };
             let service = tower::service_fn(move |incoming: Incoming| {
