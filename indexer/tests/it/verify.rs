@@ -140,19 +140,20 @@ async fn assert_postgres_is_the_honest_chain(db: &TestDb, devnet: &Devnet, watch
     .await
     .expect("blocks");
     assert!(!rows.is_empty());
-    let chain = devnet.node().lock();
-    for r in rows {
-        let seqno: i64 = r.get("seqno");
-        let b = chain
-            .master
-            .block(u32::try_from(seqno).expect("seqno"))
-            .expect("block on chain");
-        let root: Vec<u8> = r.get("root_hash");
-        let file: Vec<u8> = r.get("file_hash");
-        assert_eq!(root, b.id.root_hash.0.to_vec(), "masterchain block {seqno}");
-        assert_eq!(file, b.id.file_hash.0.to_vec(), "masterchain block {seqno}");
+    {
+        let chain = devnet.node().lock();
+        for r in rows {
+            let seqno: i64 = r.get("seqno");
+            let b = chain
+                .master
+                .block(u32::try_from(seqno).expect("seqno"))
+                .expect("block on chain");
+            let root: Vec<u8> = r.get("root_hash");
+            let file: Vec<u8> = r.get("file_hash");
+            assert_eq!(root, b.id.root_hash.0.to_vec(), "masterchain block {seqno}");
+            assert_eq!(file, b.id.file_hash.0.to_vec(), "masterchain block {seqno}");
+        }
     }
-    drop(chain);
     for a in watched {
         let balance: String =
             sqlx::query_scalar("SELECT balance::text FROM account_states WHERE address = $1")
