@@ -55,6 +55,10 @@ pub struct LiteChain {
 /// a ~400 ms pause at the tip every 128 masterchain blocks.
 const CACHE_BLOCKS: usize = 64;
 
+/// `getBlockProof` answers followed for one block (each incomplete one ends at a newer key
+/// block; TON's liteservers cap the links per answer).
+const MAX_PROOF_ROUNDS: usize = 64;
+
 /// A clone has its own connection and an empty block cache (one per catch-up worker).
 impl Clone for LiteChain {
     fn clone(&self) -> Self {
@@ -95,29 +99,40 @@ impl LiteChain {
         if anchor.is_verified(id) {
             return Ok(());
         }
-        let source = match anchor.source_for(id) {
-            Ok(s) => s,
-            Err(e) => return Err(self.lite.reject("masterchain block id", e)),
-        };
-        let proof = match self.lite.block_proof(&source, id).await {
-            Ok(p) => p,
-            // A server that cannot prove what it said is not believed either.
-            Err(Error::Server { message, code, .. }) => {
-                return Err(self.lite.reject(
-                    "getBlockProof",
-                    format!("no proof of {} (error {code}: {message})", id.seqno),
-                ));
+        // An incomplete answer stops at a key block: ask again from there (bounded).
+        for _ in 0..MAX_PROOF_ROUNDS {
+            let source = match anchor.source_for(id) {
+                Ok(s) => s,
+                Err(e) => return Err(self.lite.reject("masterchain block id", e)),
+            };
+            let proof = match self.lite.block_proof(&source, id).await {
+                Ok(p) => p,
+                // A server that cannot prove what it said is not believed either.
+                Err(Error::Server { message, code, .. }) => {
+                    return Err(self.lite.reject(
+                        "getBlockProof",
+                        format!("no proof of {} (error {code}: {message})", id.seqno),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            let started = std::time::Instant::now();
+            match anchor.accept_proof(&source, id, &proof) {
+                Ok(true) => {
+                    self.lite.metrics().block_verified(started.elapsed());
+                    return Ok(());
+                }
+                Ok(false) => continue,
+                Err(e) => return Err(self.lite.reject("getBlockProof", e)),
             }
-            Err(e) => return Err(e),
-        };
-        let started = std::time::Instant::now();
-        match anchor.accept_proof(&source, id, &proof) {
-            Ok(()) => {
-                self.lite.metrics().block_verified(started.elapsed());
-                Ok(())
-            }
-            Err(e) => Err(self.lite.reject("getBlockProof", e)),
         }
+        Err(self.lite.reject(
+            "getBlockProof",
+            format!(
+                "no complete proof of {} after {MAX_PROOF_ROUNDS} answers",
+                id.seqno
+            ),
+        ))
     }
 
     /// A masterchain block's cell, its id verified first.

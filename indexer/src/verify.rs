@@ -144,14 +144,15 @@ impl Anchor {
         }
     }
 
-    /// Checks a `getBlockProof` answer asked from `source` to `target`; on success `target`
-    /// (and every key block on the way) is trusted from now on.
+    /// Checks a `getBlockProof` answer asked from `source` to `target`; every key block on
+    /// the way is trusted from now on, and `target` too when the chain reached it. Returns
+    /// whether it did (`false`: an incomplete answer; ask again from the newest key block).
     pub fn accept_proof(
         &self,
         source: &BlockRef,
         target: &BlockRef,
         proof: &PartialBlockProof,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<bool, VerifyError> {
         let links = forward_links(proof)?;
         let out = check_proof_chain(
             &to_proof_id(source),
@@ -162,8 +163,9 @@ impl Anchor {
             &links,
         )?;
         let keys: Vec<BlockRef> = out.key_blocks.iter().map(from_proof_id).collect();
-        self.remember(*target, &keys);
-        Ok(())
+        let reached = from_proof_id(&out.reached);
+        self.remember(reached, &keys);
+        Ok(reached == *target)
     }
 }
 

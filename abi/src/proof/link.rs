@@ -137,17 +137,26 @@ pub fn catchain_config(config: &tycho_types::models::BlockchainConfig) -> Catcha
 /// What a verified chain established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainOutcome {
-    /// The target, now verified.
-    pub target: BlockIdExt,
-    /// The target's header info.
-    pub target_info: BlockInfo,
+    /// Where the chain ends: the target, or (an incomplete answer) a key block on the way.
+    pub reached: BlockIdExt,
+    /// The header info of `reached`.
+    pub reached_info: BlockInfo,
     /// Every key block the chain passed through (newly trusted sources), in order.
     pub key_blocks: Vec<BlockIdExt>,
 }
 
+impl ChainOutcome {
+    /// Whether the chain reached `target` (else ask again from [`ChainOutcome::reached`]).
+    pub fn reaches(&self, target: &BlockIdExt) -> bool {
+        self.reached == *target
+    }
+}
+
 /// Checks a `liteServer.partialBlockProof` (`complete`, `from`, `to`, links) asked from the
-/// trusted `trusted` to `target`: it must be complete, start at `trusted`, end at `target`,
-/// and every link must verify from the end of the previous one.
+/// trusted `trusted` to `target`: it must start at `trusted`, every link must verify from the
+/// end of the previous one, and it must end at `target` — or, when the server says it is
+/// incomplete (TON's liteservers cap the links per answer), at a key block, from which the
+/// caller asks again.
 pub fn check_proof_chain(
     trusted: &BlockIdExt,
     target: &BlockIdExt,
@@ -156,10 +165,7 @@ pub fn check_proof_chain(
     to: &BlockIdExt,
     links: &[ForwardLink],
 ) -> ProofResult<ChainOutcome> {
-    if !complete {
-        return Err(VerifyError::inconsistent("block proof", "incomplete"));
-    }
-    if from != trusted || to != target {
+    if from != trusted || (complete && to != target) {
         return Err(VerifyError::inconsistent(
             "block proof",
             format!("goes from {from} to {to}; asked from {trusted} to {target}"),
@@ -194,17 +200,23 @@ pub fn check_proof_chain(
         cur = link.to;
         last_info = Some(info);
     }
-    let target_info =
+    let reached_info =
         last_info.ok_or_else(|| VerifyError::inconsistent("block proof", "no links"))?;
-    if cur != *target {
+    if cur != *to {
         return Err(VerifyError::inconsistent(
             "block proof",
-            format!("ends at {cur}, not {target}"),
+            format!("ends at {cur}, not at {to} as it says"),
+        ));
+    }
+    if cur != *target && !key_blocks.contains(&cur) {
+        return Err(VerifyError::inconsistent(
+            "block proof",
+            format!("incomplete, and stops at {cur}, which is not a key block"),
         ));
     }
     Ok(ChainOutcome {
-        target: *target,
-        target_info,
+        reached: cur,
+        reached_info,
         key_blocks,
     })
 }

@@ -82,7 +82,7 @@ fn a_chain_from_the_zero_state_through_a_key_block() {
     assert_eq!(check_forward_link(&l).expect("link").seqno, 1);
     let out =
         check_proof_chain(&zid, &id1, true, &zid, &id1, std::slice::from_ref(&l)).expect("chain");
-    assert_eq!(out.target, id1);
+    assert!(out.reaches(&id1));
     assert!(out.key_blocks.is_empty());
 
     // zero state -> key block 2 -> 3.
@@ -91,10 +91,17 @@ fn a_chain_from_the_zero_state_through_a_key_block() {
     let out =
         check_proof_chain(&zid, &id3, true, &zid, &id3, &[l1.clone(), l2.clone()]).expect("chain");
     assert_eq!(out.key_blocks, vec![kid2]);
-    assert_eq!(out.target_info.seqno, 3);
+    assert_eq!(out.reached_info.seqno, 3);
 
-    // Incomplete, wrong ends, gaps, a non-key source, no links.
-    assert!(check_proof_chain(&zid, &id3, false, &zid, &id3, &[l1.clone(), l2.clone()]).is_err());
+    // An incomplete answer may stop at a key block (the caller asks again from there)...
+    let part = check_proof_chain(&zid, &id3, false, &zid, &kid2, std::slice::from_ref(&l1))
+        .expect("partial");
+    assert!(!part.reaches(&id3));
+    assert_eq!(part.reached, kid2);
+    // ...but not at an ordinary block, and a complete one must reach the target.
+    assert!(check_proof_chain(&zid, &id3, false, &zid, &id1, std::slice::from_ref(&l)).is_err());
+    assert!(check_proof_chain(&zid, &id3, true, &zid, &kid2, std::slice::from_ref(&l1)).is_err());
+    // Wrong ends, gaps, a non-key source, no links.
     assert!(check_proof_chain(&zid, &id1, true, &zid, &id3, &[l1.clone(), l2.clone()]).is_err());
     assert!(matches!(
         check_proof_chain(&zid, &id3, true, &zid, &id3, std::slice::from_ref(&l2)),
