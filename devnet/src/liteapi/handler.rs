@@ -7,20 +7,18 @@ use std::time::Duration;
 use ton_liteapi::tl::common::{AccountId, BlockIdExt, ZeroStateIdExt};
 use ton_liteapi::tl::request::{Request, WrappedRequest};
 use ton_liteapi::tl::response::{
-    AccountState, AllShardsInfo, BlockData, BlockHeader, BlockState, BlockTransactions, ConfigInfo,
-    CurrentTime, LibraryResult, MasterchainInfo, MasterchainInfoExt, Response, RunMethodResult,
-    SendMsgStatus, ShardInfo, TransactionId, TransactionInfo, TransactionList, Version,
+    BlockData, BlockHeader, BlockState, CurrentTime, LibraryResult, MasterchainInfo,
+    MasterchainInfoExt, Response, SendMsgStatus, TransactionList, Version,
 };
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, CellBuilder, HashBytes};
-use tycho_types::merkle::MerkleProof;
-use tycho_types::models::{McBlockExtra, ShardIdent, StdAddr};
+use tycho_types::cell::{Cell, HashBytes};
+use tycho_types::models::{ShardIdent, StdAddr};
 
 use crate::engine::Chain;
-use crate::engine::getter::run_getter;
 use crate::engine::shard::StoredBlock;
 use crate::error::{Error, Result};
 use crate::liteapi::convert::{block_id, block_id_ext, int256, multi_root_boc};
+use crate::liteapi::{account, mc_proofs, proofs, tx_proofs};
 use crate::node::Node;
 
 /// The liteserver protocol version the devnet reports (1.1).
@@ -66,21 +64,52 @@ pub fn to_wire(e: &Error) -> ton_liteapi::tl::response::Error {
     }
 }
 
-/// Answers one request (after waiting for the requested masterchain seqno, if any).
-pub async fn handle(node: Arc<Node>, req: WrappedRequest) -> Response {
+/// An answer: a `liteServer.*` object ton_liteapi can serialize, or one it has no type for
+/// (`liteServer.blockTransactionsExt`), already TL-serialized (boxed).
+#[derive(Debug)]
+pub enum Answer {
+    /// A typed answer.
+    Tl(Box<Response>),
+    /// A serialized answer.
+    Raw(Vec<u8>),
+}
+
+/// Answers one request, including those ton_liteapi's `Response` has no variant for.
+pub async fn handle_any(node: Arc<Node>, req: WrappedRequest) -> Answer {
+    if let Request::ListBlockTransactionsExt(r) = &req.request {
+        if let Err(timeout) = wait_for_seqno(&node, &req).await {
+            return Answer::Tl(Box::new(timeout));
+        }
+        return match tx_proofs::list_ext(&node.lock(), r.clone()) {
+            Ok(bytes) => Answer::Raw(bytes),
+            Err(e) => Answer::Tl(Box::new(Response::Error(to_wire(&e)))),
+        };
+    }
+    Answer::Tl(Box::new(handle(node, req).await))
+}
+
+async fn wait_for_seqno(node: &Node, req: &WrappedRequest) -> std::result::Result<(), Response> {
     if let Some(wait) = &req.wait_masterchain_seqno {
         let timeout = Duration::from_millis(u64::from(wait.timeout_ms)).min(MAX_WAIT);
         let mut rx = node.subscribe();
         let target = wait.seqno;
         let waited = tokio::time::timeout(timeout, rx.wait_for(|s| *s >= target)).await;
         if !matches!(waited, Ok(Ok(_))) {
-            return Response::Error(ton_liteapi::tl::response::Error {
+            return Err(Response::Error(ton_liteapi::tl::response::Error {
                 code: codes::TIMEOUT,
                 message: format!("masterchain seqno {target} not reached")
                     .as_str()
                     .into(),
-            });
+            }));
         }
+    }
+    Ok(())
+}
+
+/// Answers one request (after waiting for the requested masterchain seqno, if any).
+pub async fn handle(node: Arc<Node>, req: WrappedRequest) -> Response {
+    if let Err(timeout) = wait_for_seqno(&node, &req).await {
+        return timeout;
     }
     match answer(&node, req.request) {
         Ok(r) => r,
@@ -92,14 +121,14 @@ fn unsupported(method: &'static str) -> Result<Response> {
     Err(Error::Unsupported { method })
 }
 
-fn std_addr(id: &AccountId) -> Result<StdAddr> {
+pub(crate) fn std_addr(id: &AccountId) -> Result<StdAddr> {
     let wc = i8::try_from(id.workchain).map_err(|_| Error::BadMessage {
         reason: format!("workchain {} out of range", id.workchain),
     })?;
     Ok(StdAddr::new(wc, HashBytes(id.id.0)))
 }
 
-fn find_block<'a>(chain: &'a Chain, id: &BlockIdExt) -> Result<&'a StoredBlock> {
+pub(crate) fn find_block<'a>(chain: &'a Chain, id: &BlockIdExt) -> Result<&'a StoredBlock> {
     let wanted = block_id(id)?;
     chain
         .shard(wanted.shard.workchain())
@@ -110,7 +139,7 @@ fn find_block<'a>(chain: &'a Chain, id: &BlockIdExt) -> Result<&'a StoredBlock> 
 }
 
 /// The block holding `workchain`'s state as of masterchain block `mc`.
-fn shard_block_of<'a>(
+pub(crate) fn shard_block_of<'a>(
     chain: &'a Chain,
     mc: &'a StoredBlock,
     workchain: i32,
@@ -137,17 +166,6 @@ fn zero_state(chain: &Chain) -> Result<ZeroStateIdExt> {
     })
 }
 
-/// A Merkle proof of the block root with its header (BlockInfo) visible.
-fn header_proof(block: &StoredBlock) -> Result<Vec<u8>> {
-    let mut keep = std::collections::HashSet::new();
-    keep.insert(*block.root.repr_hash());
-    if let Some(info) = block.root.reference(0) {
-        keep.insert(*info.repr_hash());
-    }
-    let proof = MerkleProof::create(block.root.as_ref(), keep).build()?;
-    Ok(Boc::encode(CellBuilder::build_from(&proof)?))
-}
-
 fn not_zerostate(block: &StoredBlock) -> Result<()> {
     if block.zerostate {
         return Err(Error::BadMessage {
@@ -160,17 +178,44 @@ fn not_zerostate(block: &StoredBlock) -> Result<()> {
     Ok(())
 }
 
-fn header(block: &StoredBlock) -> Result<Response> {
+/// The header modes of getBlockHeader (and lookupBlock), TON's bits 0, 1, 4, 5 and 6.
+#[derive(Debug, Clone, Copy, Default)]
+struct HeaderMode {
+    state_update: Option<()>,
+    value_flow: Option<()>,
+    extra: Option<()>,
+    shard_hashes: Option<()>,
+    prev_blk_signatures: Option<()>,
+}
+
+impl HeaderMode {
+    fn bits(&self) -> u32 {
+        [
+            (self.state_update, 1),
+            (self.value_flow, 2),
+            (self.extra, 16),
+            (self.shard_hashes, 32),
+            (self.prev_blk_signatures, 64),
+        ]
+        .iter()
+        .filter(|(on, _)| on.is_some())
+        .map(|(_, bit)| bit)
+        .sum()
+    }
+}
+
+fn header(block: &StoredBlock, mode: HeaderMode) -> Result<Response> {
     not_zerostate(block)?;
+    let proof = proofs::header_proof(block, mode.bits())?;
     Ok(Response::BlockHeader(BlockHeader {
         id: block_id_ext(&block.id),
         mode: (),
-        with_state_update: None,
-        with_value_flow: None,
-        with_extra: None,
-        with_shard_hashes: None,
-        with_prev_blk_signatures: None,
-        header_proof: header_proof(block)?,
+        with_state_update: mode.state_update,
+        with_value_flow: mode.value_flow,
+        with_extra: mode.extra,
+        with_shard_hashes: mode.shard_hashes,
+        with_prev_blk_signatures: mode.prev_blk_signatures,
+        header_proof: Boc::encode(proof),
     }))
 }
 
@@ -220,7 +265,16 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
                 data: block.boc(),
             }))
         }
-        Request::GetBlockHeader(r) => header(find_block(&node.lock(), &r.id)?),
+        Request::GetBlockHeader(r) => header(
+            find_block(&node.lock(), &r.id)?,
+            HeaderMode {
+                state_update: r.with_state_update,
+                value_flow: r.with_value_flow,
+                extra: r.with_extra,
+                shard_hashes: r.with_shard_hashes,
+                prev_blk_signatures: r.with_prev_blk_signatures,
+            },
+        ),
         Request::LookupBlock(r) => {
             let chain = node.lock();
             let shard = ShardIdent::new(r.id.workchain, r.id.shard)
@@ -235,69 +289,29 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
             } else {
                 shard.block(r.id.seqno)
             };
-            header(block.ok_or_else(|| Error::BlockNotFound {
-                block: format!("({},{:x},{})", r.id.workchain, r.id.shard, r.id.seqno),
-            })?)
+            let mode = HeaderMode {
+                state_update: r.with_state_update,
+                value_flow: r.with_value_flow,
+                extra: r.with_extra,
+                shard_hashes: r.with_shard_hashes,
+                prev_blk_signatures: r.with_prev_blk_signatures,
+            };
+            header(
+                block.ok_or_else(|| Error::BlockNotFound {
+                    block: format!("({},{:x},{})", r.id.workchain, r.id.shard, r.id.seqno),
+                })?,
+                mode,
+            )
         }
-        Request::GetAllShardsInfo(r) => {
-            let chain = node.lock();
-            let block = find_block(&chain, &r.id)?;
-            let extra = block
-                .root
-                .parse::<tycho_types::models::Block>()?
-                .load_extra()?;
-            let shards = extra
-                .load_custom()?
-                .map(|c: McBlockExtra| c.shards)
-                .ok_or_else(|| Error::BadMessage {
-                    reason: "not a masterchain block".into(),
-                })?;
-            Ok(Response::AllShardsInfo(AllShardsInfo {
-                id: r.id,
-                proof: Vec::new(),
-                data: Boc::encode(CellBuilder::build_from(&shards)?),
-            }))
-        }
-        Request::ListBlockTransactions(r) => {
-            let chain = node.lock();
-            let block = find_block(&chain, &r.id)?;
-            let mut txs: Vec<_> = block
-                .transactions
-                .iter()
-                .filter(|t| match &r.after {
-                    Some(after) => {
-                        let key = (HashBytes(after.account.0), after.lt);
-                        if r.reverse_order.is_some() {
-                            (t.account, t.lt) < key
-                        } else {
-                            (t.account, t.lt) > key
-                        }
-                    }
-                    None => true,
-                })
-                .collect();
-            if r.reverse_order.is_some() {
-                txs.reverse();
-            }
-            let count = r.count.min(MAX_LIST) as usize;
-            let incomplete = txs.len() > count;
-            let ids = txs
-                .into_iter()
-                .take(count)
-                .map(|t| TransactionId {
-                    mode: (),
-                    account: Some(int256(&t.account)),
-                    lt: Some(t.lt),
-                    hash: Some(int256(&t.hash)),
-                    metadata: None,
-                })
-                .collect();
-            Ok(Response::BlockTransactions(BlockTransactions {
-                id: r.id,
-                req_count: r.count,
-                incomplete,
-                ids,
-                proof: Vec::new(),
+        Request::GetAllShardsInfo(r) => mc_proofs::all_shards_info(&node.lock(), r),
+        Request::ListBlockTransactions(r) => tx_proofs::list(&node.lock(), r),
+        // Answered by `handle_any` (ton_liteapi's Response has no type for it).
+        Request::ListBlockTransactionsExt(_) => unsupported("liteServer.listBlockTransactionsExt"),
+        Request::GetTransactions(r) if r.lt == 0 => {
+            // TON's liteserver: no transaction before lt 0, an empty list (not an error).
+            Ok(Response::TransactionList(TransactionList {
+                ids: Vec::new(),
+                transactions: Vec::new(),
             }))
         }
         Request::GetTransactions(r) => {
@@ -335,65 +349,12 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
                 transactions: multi_root_boc(&cells),
             }))
         }
-        Request::GetOneTransaction(r) => {
-            let chain = node.lock();
-            let block = find_block(&chain, &r.id)?;
-            let tx = block
-                .transactions
-                .iter()
-                .find(|t| t.account.0 == r.account.id.0 && t.lt == r.lt)
-                .ok_or_else(|| Error::TransactionNotFound {
-                    account: format!("{}:{}", r.account.workchain, r.account.id),
-                    lt: r.lt,
-                })?;
-            Ok(Response::TransactionInfo(TransactionInfo {
-                id: r.id,
-                proof: Vec::new(),
-                transaction: Boc::encode(&tx.cell),
-            }))
-        }
-        Request::GetAccountState(r) | Request::GetAccountStatePrunned(r) => {
-            let chain = node.lock();
-            let addr = std_addr(&r.account)?;
-            let mc = find_block(&chain, &r.id)?;
-            let shard_block = shard_block_of(&chain, mc, r.account.workchain)?;
-            let (state, proof) = account_state_and_proof(shard_block, &addr)?;
-            Ok(Response::AccountState(AccountState {
-                id: r.id,
-                shardblk: block_id_ext(&shard_block.id),
-                shard_proof: Vec::new(),
-                proof,
-                state,
-            }))
-        }
-        Request::RunSmcMethod(r) => {
-            let chain = node.lock();
-            let addr = std_addr(&r.account)?;
-            let mc = find_block(&chain, &r.id)?;
-            let shard_block = shard_block_of(&chain, mc, r.account.workchain)?;
-            let account = shard_block
-                .accounts()?
-                .get(addr.address)?
-                .and_then(|(_, sa)| sa.load_account().ok().flatten())
-                .ok_or_else(|| Error::GetMethod {
-                    reason: format!("account {addr} does not exist"),
-                })?;
-            let out = run_getter(chain.config(), &account, r.method_id, &r.params, now)?;
-            Ok(Response::RunMethodResult(RunMethodResult {
-                mode: (),
-                id: r.id,
-                shardblk: block_id_ext(&shard_block.id),
-                shard_proof: None,
-                proof: None,
-                state_proof: None,
-                init_c7: None,
-                lib_extras: None,
-                exit_code: out.exit_code,
-                result: Some(out.stack_boc),
-            }))
-        }
-        Request::GetConfigAll(r) => config_info(node, r.id, None),
-        Request::GetConfigParams(r) => config_info(node, r.id, Some(r.param_list)),
+        Request::GetOneTransaction(r) => tx_proofs::one(&node.lock(), r),
+        Request::GetAccountState(r) => account::account_state(&node.lock(), r, false),
+        Request::GetAccountStatePrunned(r) => account::account_state(&node.lock(), r, true),
+        Request::RunSmcMethod(r) => account::run_smc_method(&node.lock(), r, now),
+        Request::GetConfigAll(r) => mc_proofs::config_all(&node.lock(), r),
+        Request::GetConfigParams(r) => mc_proofs::config_params(&node.lock(), r),
         Request::GetLibraries(_) => Ok(Response::LibraryResult(LibraryResult {
             result: Vec::new(),
         })),
@@ -407,33 +368,8 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
                 data: Boc::encode(&block.state),
             }))
         }
-        Request::GetShardInfo(r) => {
-            let chain = node.lock();
-            let block = find_block(&chain, &r.id)?;
-            not_zerostate(block)?;
-            let extra = block
-                .root
-                .parse::<tycho_types::models::Block>()?
-                .load_extra()?;
-            let shards = extra.load_custom()?.map(|c| c.shards).unwrap_or_default();
-            let wanted = ShardIdent::new(r.workchain, r.shard);
-            let found = shards.iter().filter_map(Result::ok).find(|(ident, _)| {
-                ident.workchain() == r.workchain
-                    && (!r.exact || Some(*ident) == wanted)
-                    && wanted.is_some_and(|w| ident.intersects(&w))
-            });
-            let (ident, descr) = found.ok_or_else(|| Error::BlockNotFound {
-                block: format!("shard ({},{:x}) in {}", r.workchain, r.shard, r.id),
-            })?;
-            Ok(Response::ShardInfo(ShardInfo {
-                id: r.id,
-                shardblk: block_id_ext(&descr.as_block_id(ident)),
-                shard_proof: Vec::new(),
-                shard_descr: Boc::encode(CellBuilder::build_from(&descr)?),
-            }))
-        }
+        Request::GetShardInfo(r) => mc_proofs::shard_info(&node.lock(), r),
         Request::LookupBlockWithProof(_) => unsupported("liteServer.lookupBlockWithProof"),
-        Request::ListBlockTransactionsExt(_) => unsupported("liteServer.listBlockTransactionsExt"),
         Request::GetBlockProof(_) => unsupported("liteServer.getBlockProof"),
         Request::GetValidatorStats(_) => unsupported("liteServer.getValidatorStats"),
         Request::GetLibrariesWithProof(_) => unsupported("liteServer.getLibrariesWithProof"),
@@ -443,66 +379,4 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
         Request::GetDispatchQueueInfo(_) => unsupported("liteServer.getDispatchQueueInfo"),
         Request::GetDispatchQueueMessages(_) => unsupported("liteServer.getDispatchQueueMessages"),
     }
-}
-
-/// The account's BOC (empty when it does not exist) and a two-root proof BOC: the shard
-/// block's header proof, then a Merkle proof of the shard state down to the account (so the
-/// ShardAccount's last_trans_lt / last_trans_hash are readable, as from a real liteserver).
-fn account_state_and_proof(block: &StoredBlock, addr: &StdAddr) -> Result<(Vec<u8>, Vec<u8>)> {
-    let Some((_, shard_account)) = block.accounts()?.get(addr.address)? else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let account_cell = shard_account.account.inner().clone();
-    if shard_account.load_account()?.is_none() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let state_proof =
-        MerkleProof::create_for_cell(block.state.as_ref(), account_cell.repr_hash()).build()?;
-    let header = Boc::decode(header_proof(block)?).map_err(Error::bad_boc)?;
-    let proof = multi_root_boc(&[header, CellBuilder::build_from(&state_proof)?]);
-    Ok((Boc::encode(&account_cell), proof))
-}
-
-/// getConfigAll / getConfigParams: `config_proof` holds the ConfigParams cell
-/// (`config_addr:bits256 config:^(Hashmap 32 ^Cell)`), trimmed to the asked params.
-fn config_info(node: &Node, id: BlockIdExt, params: Option<Vec<i32>>) -> Result<Response> {
-    let chain = node.lock();
-    let block = find_block(&chain, &id)?;
-    if !block.id.shard.is_masterchain() {
-        return Err(Error::BadMessage {
-            reason: "config lives in masterchain blocks".into(),
-        });
-    }
-    let raw = &chain.config().raw;
-    let config = match params {
-        None => raw.clone(),
-        Some(list) => {
-            let mut trimmed = tycho_types::models::BlockchainConfig::new_empty(raw.address);
-            for p in list {
-                let Ok(p) = u32::try_from(p) else { continue };
-                if let Some(cell) = raw.params.get_raw_cell(p)? {
-                    trimmed.params.set_raw(p, cell)?;
-                }
-            }
-            trimmed
-        }
-    };
-    let cell = CellBuilder::build_from(&config)?;
-    Ok(Response::ConfigInfo(ConfigInfo {
-        mode: (),
-        id,
-        state_proof: Vec::new(),
-        config_proof: Boc::encode(&cell),
-        with_state_root: None,
-        with_libraries: None,
-        with_state_extra_root: None,
-        with_shard_hashes: None,
-        with_validator_set: None,
-        with_special_smc: None,
-        with_accounts_root: None,
-        with_prev_blocks: None,
-        with_workchain_info: None,
-        with_capabilities: None,
-        extract_from_key_block: None,
-    }))
 }

@@ -22,7 +22,7 @@ use ton_liteapi::tl::request::{LiteQuery, WrappedRequest};
 use ton_liteapi::tl::response::Response;
 use ton_liteapi::types::LiteError;
 
-use crate::liteapi::handler::{codes, handle};
+use crate::liteapi::handler::{Answer, codes, handle_any};
 use crate::node::Node;
 
 /// TL id of `adnl.message.query query_id:int256 query:bytes`.
@@ -78,6 +78,38 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
     }
 }
 
+/// TL id of `adnl.message.answer query_id:int256 answer:bytes`.
+const ADNL_MESSAGE_ANSWER: u32 = 0x0fac_8416;
+
+/// One frame to a liteclient: a typed message, or an answer serialized by the handler
+/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold).
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A ton_liteapi message.
+    Message(Box<Message>),
+    /// `adnl.message.answer` around an already serialized answer.
+    RawAnswer {
+        /// Echoed query id.
+        query_id: Int256,
+        /// The boxed TL answer.
+        answer: Vec<u8>,
+    },
+}
+
+impl Outgoing {
+    fn serialize(self) -> Vec<u8> {
+        match self {
+            Self::Message(m) => tl_proto::serialize(*m),
+            Self::RawAnswer { query_id, answer } => {
+                let mut out = ADNL_MESSAGE_ANSWER.to_le_bytes().to_vec();
+                out.extend_from_slice(&query_id.0);
+                out.extend(tl_proto::serialize(answer.as_slice()));
+                out
+            }
+        }
+    }
+}
+
 /// An ADNL peer as a stream of [`Incoming`] frames and a sink of answers.
 pub struct LiteTransport<T> {
     inner: T,
@@ -107,7 +139,7 @@ where
     }
 }
 
-impl<T, B> Sink<Message> for LiteTransport<T>
+impl<T, B> Sink<Outgoing> for LiteTransport<T>
 where
     T: Stream<Item = Result<B, AdnlError>> + Sink<B, Error = AdnlError> + Unpin,
     B: From<Vec<u8>>,
@@ -120,9 +152,9 @@ where
             .map_err(LiteError::AdnlError)
     }
 
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), LiteError> {
+    fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), LiteError> {
         Pin::new(&mut self.inner)
-            .start_send(B::from(tl_proto::serialize(item)))
+            .start_send(B::from(item.serialize()))
             .map_err(LiteError::AdnlError)
     }
 
@@ -140,11 +172,14 @@ where
 }
 
 /// Answers one frame.
-async fn answer(node: Arc<Node>, incoming: Incoming) -> Message {
-    match incoming {
-        Incoming::Query { query_id, request } => Message::Answer {
-            query_id,
-            answer: handle(node, request).await,
+async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
+    Outgoing::Message(Box::new(match incoming {
+        Incoming::Query { query_id, request } => match handle_any(node, request).await {
+            Answer::Tl(answer) => Message::Answer {
+                query_id,
+                answer: *answer,
+            },
+            Answer::Raw(answer) => return Outgoing::RawAnswer { query_id, answer },
         },
         Incoming::Undecodable { query_id, reason } => Message::Answer {
             query_id,
@@ -156,7 +191,7 @@ async fn answer(node: Arc<Node>, incoming: Incoming) -> Message {
             }),
         },
         Incoming::Ping { random_id } => Message::Pong { random_id },
-    }
+    }))
 }
 
 /// Serves `listener` forever.

@@ -33,7 +33,7 @@ use tycho_types::models::{Block, OptionalAccount};
 use crate::config::seed_from_phrase;
 use crate::error::{Error, Result};
 use crate::liteapi::handler::handle;
-use crate::liteapi::server::{Incoming, LiteTransport};
+use crate::liteapi::server::{Incoming, LiteTransport, Outgoing};
 use crate::node::Node;
 
 /// The phrase of the lying liteserver's ADNL key.
@@ -145,9 +145,9 @@ async fn accept(listener: TcpListener, key: KeyPair, liar: Arc<Liar>) {
 }
 
 impl Liar {
-    async fn answer(&self, incoming: Incoming) -> ton_liteapi::tl::adnl::Message {
+    async fn answer(&self, incoming: Incoming) -> Outgoing {
         use ton_liteapi::tl::adnl::Message;
-        match incoming {
+        Outgoing::Message(Box::new(match incoming {
             Incoming::Query { query_id, request } => Message::Answer {
                 query_id,
                 answer: self.respond(request).await,
@@ -160,7 +160,7 @@ impl Liar {
                 }),
             },
             Incoming::Ping { random_id } => Message::Pong { random_id },
-        }
+        }))
     }
 
     async fn respond(&self, req: WrappedRequest) -> Response {

@@ -3,7 +3,6 @@
 use ton_liteapi::tl::common::BlockId as TlBlockId;
 use ton_liteapi::types::LiteError;
 use tycho_types::boc::Boc;
-use tycho_types::cell::CellBuilder;
 use tycho_types::models::{Block, BlockchainConfig, ShardHashes, ShardIdent};
 
 use crate::support::{client, devnet, last_mc};
@@ -131,24 +130,55 @@ async fn config_params_and_all() {
         )
         .await
         .unwrap();
-    let config = Boc::decode(&some.config_proof)
-        .unwrap()
-        .parse::<BlockchainConfig>()
-        .unwrap();
-    assert!(config.params.contains_raw(19).unwrap());
-    assert!(!config.params.contains_raw(12).unwrap());
+    // config_proof is a Merkle proof of the mc state: ConfigParams in McStateExtra, the asked
+    // params kept, the others pruned (tests/it/proofs.rs checks the hashes).
+    let config = proved_config(&some.config_proof);
+    assert!(
+        config
+            .params
+            .get_raw_cell(19)
+            .unwrap()
+            .unwrap()
+            .as_slice()
+            .is_ok()
+    );
+    assert!(
+        config.params.get_raw_cell(12).is_err_and(|_| true) || {
+            let c12 = config.params.get_raw_cell(12).unwrap().unwrap();
+            c12.as_slice().is_err()
+        }
+    );
     let all = c
         .get_config_all(
             mc, false, false, false, false, false, false, false, false, false, false, false,
         )
         .await
         .unwrap();
-    let config = Boc::decode(&all.config_proof)
+    let config = proved_config(&all.config_proof);
+    assert!(
+        config
+            .params
+            .get_raw_cell(12)
+            .unwrap()
+            .unwrap()
+            .as_slice()
+            .is_ok()
+    );
+}
+
+/// The config inside a config_proof (a Merkle proof of the masterchain state).
+fn proved_config(boc: &[u8]) -> BlockchainConfig {
+    let proof = Boc::decode(boc)
         .unwrap()
-        .parse::<BlockchainConfig>()
+        .parse_exotic::<tycho_types::merkle::MerkleProof>()
         .unwrap();
-    assert!(config.params.contains_raw(12).unwrap());
-    let _ = CellBuilder::new();
+    let state = proof
+        .cell
+        .as_ref()
+        .virtualize()
+        .parse::<tycho_types::models::ShardStateUnsplit>()
+        .unwrap();
+    state.load_custom().unwrap().unwrap().config
 }
 
 #[tokio::test]
@@ -194,10 +224,13 @@ async fn shard_info_names_the_basechain_block() {
         .unwrap();
     assert_eq!(info.shardblk.workchain, 0);
     assert_eq!(info.shardblk.seqno, 1);
-    let descr = Boc::decode(&info.shard_descr)
-        .unwrap()
-        .parse::<tycho_types::models::ShardDescription>()
-        .unwrap();
+    // The shard tree's leaf, as TON sends it: bt_leaf$0 then the ShardDescr.
+    let leaf = Boc::decode(&info.shard_descr).unwrap();
+    let mut slice = leaf.as_slice().unwrap();
+    assert!(!slice.load_bit().unwrap());
+    let descr =
+        <tycho_types::models::ShardDescription as tycho_types::cell::Load>::load_from(&mut slice)
+            .unwrap();
     assert_eq!(descr.root_hash.0, info.shardblk.root_hash.0);
 }
 
@@ -218,4 +251,24 @@ async fn global_config_is_what_liteclients_load() {
         .unwrap();
     assert_eq!(key, devnet.public_key());
     assert_eq!(config["validator"]["zero_state"]["workchain"], -1);
+}
+
+#[tokio::test]
+async fn transactions_before_lt_zero_are_an_empty_list() {
+    // As TON's liteserver: an account that never had a transaction asks from lt 0 and gets
+    // an empty list, not an error.
+    let devnet = devnet().await;
+    let mut c = client(&devnet).await;
+    let nobody = tycho_types::models::StdAddr::new(0, tycho_types::cell::HashBytes([5; 32]));
+    let list = c
+        .get_transactions(
+            4,
+            crate::support::account_id(&nobody),
+            0,
+            ton_liteapi::tl::common::Int256([0; 32]),
+        )
+        .await
+        .unwrap();
+    assert!(list.ids.is_empty());
+    assert!(list.transactions.is_empty());
 }

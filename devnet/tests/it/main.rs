@@ -2,5 +2,6 @@
 
 mod bad_input;
 mod liteapi;
+mod proofs;
 mod scenarios;
 mod support;
