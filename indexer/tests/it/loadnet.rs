@@ -188,6 +188,19 @@ impl LoadNet {
         serde_json::json!({ "@type": "config.global", "liteservers": servers }).to_string()
     }
 
+    /// The masterchain zero state's id: the trusted block the indexer verifies from.
+    pub fn init_block(&self) -> labelmint_indexer::model::BlockRef {
+        let chain = self.node.lock();
+        let b = chain.master.block(0).expect("zero state");
+        labelmint_indexer::model::BlockRef {
+            workchain: b.id.shard.workchain(),
+            shard: b.id.shard.prefix(),
+            seqno: b.id.seqno,
+            root_hash: b.id.root_hash.0,
+            file_hash: b.id.file_hash.0,
+        }
+    }
+
     /// The liteservers, as the indexer's config names them.
     pub fn liteservers(&self) -> Vec<labelmint_indexer::lite::LiteServer> {
         self.servers
