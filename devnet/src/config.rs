@@ -7,6 +7,7 @@ use std::time::Duration;
 use sha2::Digest;
 
 use crate::engine::genesis::DEFAULT_FAUCET_BALANCE;
+pub use crate::engine::validators::DEFAULT_VALIDATOR_PHRASE;
 
 /// Port of the liteserver by default.
 pub const DEFAULT_PORT: u16 = 4924;
@@ -36,12 +37,14 @@ pub struct Config {
     /// [`Devnet::produce_block`](crate::Devnet::produce_block) (tests).
     pub block_time: Option<Duration>,
     /// The state folder: the chain (blocks, queue; stop and start continue it),
-    /// `global-config.json` and `faucet.json`. `None` keeps the chain in memory only.
+    /// `global-config.json`, `faucet.json` and `validators.json`. `None` keeps the chain in memory only.
     pub state_dir: Option<PathBuf>,
     /// The phrase the faucet's key comes from.
     pub faucet_phrase: String,
     /// The phrase the liteserver's ADNL key comes from.
     pub server_phrase: String,
+    /// The phrase the validator keys come from (see `engine::validators`).
+    pub validator_phrase: String,
     /// The faucet's starting balance in nanoTON.
     pub faucet_balance: u128,
 }
@@ -54,6 +57,7 @@ impl Default for Config {
             state_dir: None,
             faucet_phrase: DEFAULT_FAUCET_PHRASE.into(),
             server_phrase: DEFAULT_SERVER_PHRASE.into(),
+            validator_phrase: DEFAULT_VALIDATOR_PHRASE.into(),
             faucet_balance: DEFAULT_FAUCET_BALANCE,
         }
     }

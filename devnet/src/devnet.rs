@@ -12,6 +12,7 @@ use tycho_types::models::{ShardAccount, StdAddr};
 
 use crate::config::{Config, seed_from_phrase};
 use crate::engine::genesis::{Genesis, GenesisAccounts};
+use crate::engine::validators::{DEFAULT_VALIDATOR_COUNT, ValidatorKeys};
 use crate::engine::{Chain, ProducedBlocks};
 use crate::error::{Error, Result};
 use crate::faucet;
@@ -27,6 +28,7 @@ pub struct Devnet {
     public_key: [u8; 32],
     faucet: WalletV4R2,
     genesis: GenesisAccounts,
+    state_dir: Option<std::path::PathBuf>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -48,7 +50,13 @@ pub async fn spawn(config: Config) -> Result<Devnet> {
         jetton_admin: None,
         extra_wallets: Vec::new(),
     };
-    let chain = Chain::open(&genesis, unix_now(), config.state_dir.as_deref())?;
+    let validators = ValidatorKeys::from_phrase(&config.validator_phrase, DEFAULT_VALIDATOR_COUNT);
+    let chain = Chain::open_with(
+        &genesis,
+        validators,
+        unix_now(),
+        config.state_dir.as_deref(),
+    )?;
     let accounts = chain.genesis().clone();
     let faucet = WalletV4R2::from_seed(faucet_seed);
     if faucet.address()? != accounts.faucet {
@@ -118,6 +126,7 @@ pub async fn spawn(config: Config) -> Result<Devnet> {
         public_key,
         faucet,
         genesis: accounts,
+        state_dir: config.state_dir.clone(),
         tasks,
     };
     if let Some(dir) = &config.state_dir {
@@ -237,12 +246,38 @@ impl Devnet {
         Ok(global_config(self.addr, &self.public_key, &init.id))
     }
 
+    /// Makes the next masterchain block a key block that installs `count` validators from
+    /// `phrase` as the current set (param 34); rewrites `validators.json` if the devnet has a
+    /// state folder. For tests and admin tools: a real network changes its set by elections.
+    pub fn rotate_validators(&self, phrase: &str, count: u16) -> Result<()> {
+        let now = self.node.now();
+        self.node
+            .lock()
+            .rotate_validators(ValidatorKeys::from_phrase(phrase, count), now)?;
+        if let Some(dir) = &self.state_dir {
+            write(
+                dir.join("validators.json"),
+                pretty(&validators_json(
+                    phrase,
+                    &ValidatorKeys::from_phrase(phrase, count),
+                )),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The validators currently signing (what `validators.json` lists).
+    pub fn validators_json(&self) -> serde_json::Value {
+        let chain = self.node.lock();
+        let keys = chain.validators();
+        validators_json(keys.phrase(), keys)
+    }
+
     fn write_files(&self, dir: &std::path::Path, config: &Config) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
-        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
         write(
             dir.join("global-config.json"),
             pretty(&self.global_config()?),
@@ -256,6 +291,22 @@ impl Devnet {
             "jetton_minter": self.genesis.jetton_minter.to_string(),
             "jetton_admin": self.genesis.jetton_admin.to_string(),
         });
-        write(dir.join("faucet.json"), pretty(&faucet))
+        write(dir.join("faucet.json"), pretty(&faucet))?;
+        write(dir.join("validators.json"), pretty(&self.validators_json()))
     }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// `validators.json`: the phrase (public on a devnet), and each validator's public key, short
+/// node id and weight, in the order of config param 34.
+fn validators_json(phrase: &str, keys: &ValidatorKeys) -> serde_json::Value {
+    serde_json::json!({
+        "phrase": phrase,
+        "derivation": "validator i: ed25519 seed sha256(\"labelmint-devnet/\" + phrase + \"/validator/\" + i)",
+        "config_param": 34,
+        "validators": keys.published(),
+    })
 }

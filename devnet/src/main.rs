@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use labelmint_devnet::config::{DEFAULT_FAUCET_PHRASE, DEFAULT_SERVER_PHRASE};
+use labelmint_devnet::config::{
+    DEFAULT_FAUCET_PHRASE, DEFAULT_SERVER_PHRASE, DEFAULT_VALIDATOR_PHRASE,
+};
 
 /// A local TON chain (tycho-executor) served over the liteserver protocol.
 #[derive(Debug, Parser)]
@@ -20,7 +22,7 @@ struct Args {
     /// Milliseconds between blocks; 0 produces no blocks on its own.
     #[arg(long, env = "DEVNET_BLOCK_TIME_MS", default_value_t = 400)]
     block_time: u64,
-    /// Folder for global-config.json and faucet.json.
+    /// Folder for the chain, global-config.json, faucet.json and validators.json.
     #[arg(long, env = "DEVNET_STATE_DIR", default_value = ".data/devnet")]
     state_dir: PathBuf,
     /// Phrase the faucet key is derived from.
@@ -29,6 +31,10 @@ struct Args {
     /// Phrase the liteserver's ADNL key is derived from.
     #[arg(long, env = "DEVNET_SERVER_PHRASE", default_value = DEFAULT_SERVER_PHRASE)]
     server_phrase: String,
+    /// Phrase the validator keys are derived from (public: they sign the devnet's masterchain
+    /// blocks; validators.json lists the public keys).
+    #[arg(long, env = "DEVNET_VALIDATOR_PHRASE", default_value = DEFAULT_VALIDATOR_PHRASE)]
+    validator_phrase: String,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -61,6 +67,7 @@ impl From<Args> for labelmint_devnet::Config {
             state_dir: Some(a.state_dir),
             faucet_phrase: a.faucet_phrase,
             server_phrase: a.server_phrase,
+            validator_phrase: a.validator_phrase,
             ..Self::default()
         }
     }

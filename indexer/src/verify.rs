@@ -3,9 +3,10 @@
 //! ```text
 //!  global config validator.init_block ──> Anchor (trusted key blocks, verified mc ids)
 //!  masterchain id s (lookupBlock / getMasterchainInfo)
-//!     └─ getBlockProof(newest trusted key block below s, s): forward links, each checked by
-//!        labelmint_abi::proof::link (config param 34 of the source, > 2/3 of the masterchain
-//!        subset's weight signing ton.blockId(root, file)); key blocks passed become sources
+//!     └─ getBlockProof(newest trusted key block below s, s): the link chain, checked by
+//!        labelmint_abi::proof::block_link (TON's check-proof rules: config param 34 of the
+//!        source, > 2/3 of the masterchain subset's weight signing ton.blockId(root, file));
+//!        the key blocks it passes become sources
 //!  verified id s ──> getBlock: BOC checked against root and file hash (lite_chain)
 //!     ├─ McBlockExtra shard_hashes: the shard tops are verified ids (inclusion)
 //!     ├─ prev_ref of every verified shard block: its parents are verified ids (the walk)
@@ -26,13 +27,21 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use labelmint_abi::proof::link::{ForwardLink, NodeSignature, check_proof_chain};
-use labelmint_abi::proof::{BlockIdExt, VerifyError};
+use labelmint_abi::proof::ProofError;
+use labelmint_abi::proof::block_link::{BlockLinkData, SignatureSetData, check_chain};
 use ton_liteapi::tl::common::BlockLink;
 use ton_liteapi::tl::response::PartialBlockProof;
+use tycho_types::cell::HashBytes;
+use tycho_types::models::{BlockId, ShardIdent};
 
 use crate::lite::from_tl;
 use crate::model::BlockRef;
+
+fn bad(reason: impl std::fmt::Display) -> ProofError {
+    ProofError::BadProof {
+        reason: reason.to_string(),
+    }
+}
 
 /// Whether and from where the chain is verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,24 +53,24 @@ pub enum Verification {
     TrustLiteserver,
 }
 
-/// Converts an id between the indexer's and the proof module's forms (the same fields).
-pub fn to_proof_id(b: &BlockRef) -> BlockIdExt {
-    BlockIdExt {
-        workchain: b.workchain,
-        shard: b.shard,
+/// An id in tycho-types' form (`Err` for a shard that is not one).
+pub fn to_block_id(b: &BlockRef) -> Result<BlockId, ProofError> {
+    Ok(BlockId {
+        shard: ShardIdent::new(b.workchain, b.shard)
+            .ok_or_else(|| bad(format!("shard {:016x} is not a shard", b.shard)))?,
         seqno: b.seqno,
-        root_hash: b.root_hash,
-        file_hash: b.file_hash,
-    }
+        root_hash: HashBytes(b.root_hash),
+        file_hash: HashBytes(b.file_hash),
+    })
 }
 
-fn from_proof_id(b: &BlockIdExt) -> BlockRef {
+fn from_block_id(b: &BlockId) -> BlockRef {
     BlockRef {
-        workchain: b.workchain,
-        shard: b.shard,
+        workchain: b.shard.workchain(),
+        shard: b.shard.prefix(),
         seqno: b.seqno,
-        root_hash: b.root_hash,
-        file_hash: b.file_hash,
+        root_hash: b.root_hash.0,
+        file_hash: b.file_hash.0,
     }
 }
 
@@ -106,24 +115,27 @@ impl Anchor {
 
     /// The trusted source to ask a proof of `id` from: the newest trusted key block below it.
     /// `Err` names a trusted block at the same seqno with other hashes (`id` is a forgery).
-    pub fn source_for(&self, id: &BlockRef) -> Result<BlockRef, VerifyError> {
+    pub fn source_for(&self, id: &BlockRef) -> Result<BlockRef, ProofError> {
         let st = self.lock();
         if let Some(k) = st.key_blocks.get(&id.seqno)
             && k != id
         {
-            return Err(VerifyError::HashMismatch {
-                what: "masterchain block id",
-                expected: hex::encode(k.root_hash),
-                found: hex::encode(id.root_hash),
-            });
+            return Err(bad(format!(
+                "masterchain block {} has root hash {}, the trusted one {}",
+                id.seqno,
+                hex::encode(id.root_hash),
+                hex::encode(k.root_hash)
+            )));
         }
         st.key_blocks
             .range(..id.seqno)
             .next_back()
             .map(|(_, b)| *b)
-            .ok_or_else(|| VerifyError::Inconsistent {
-                what: "masterchain block id",
-                reason: format!("seqno {} is below the trusted init block", id.seqno),
+            .ok_or_else(|| {
+                bad(format!(
+                    "masterchain block {} is below the trusted init block",
+                    id.seqno
+                ))
             })
     }
 
@@ -144,77 +156,92 @@ impl Anchor {
         }
     }
 
-    /// Checks a `getBlockProof` answer asked from `source` to `target`; every key block on
-    /// the way is trusted from now on, and `target` too when the chain reached it. Returns
-    /// whether it did (`false`: an incomplete answer; ask again from the newest key block).
+    /// Checks a `getBlockProof` answer asked from `source` to `target`; the key block it
+    /// reaches is trusted from now on, and `target` too when the chain reached it. Returns
+    /// whether it did (`false`: an incomplete answer that stopped at a key block; ask again
+    /// from there).
     pub fn accept_proof(
         &self,
         source: &BlockRef,
         target: &BlockRef,
         proof: &PartialBlockProof,
-    ) -> Result<bool, VerifyError> {
-        let links = forward_links(proof)?;
-        let out = check_proof_chain(
-            &to_proof_id(source),
-            &to_proof_id(target),
-            proof.complete,
-            &to_proof_id(&from_tl(&proof.from)),
-            &to_proof_id(&from_tl(&proof.to)),
-            &links,
-        )?;
-        let keys: Vec<BlockRef> = out.key_blocks.iter().map(from_proof_id).collect();
-        let reached = from_proof_id(&out.reached);
-        self.remember(reached, &keys);
-        Ok(reached == *target)
+    ) -> Result<bool, ProofError> {
+        if from_tl(&proof.from) != *source {
+            return Err(bad("the proof starts at another block than asked"));
+        }
+        let links = links(proof)?;
+        let chain = check_chain(&to_block_id(source)?, &links)?;
+        let reached = from_block_id(&chain.to);
+        if reached != from_tl(&proof.to) {
+            return Err(bad("the links end at another block than the proof says"));
+        }
+        let key = chain.last_key_block.map(|k| from_block_id(&k));
+        if reached == *target {
+            self.remember(reached, key.as_slice());
+            return Ok(true);
+        }
+        // Incomplete: it must have made progress to a newer key block.
+        if proof.complete || key != Some(reached) || reached.seqno <= source.seqno {
+            return Err(bad(format!(
+                "the proof stops at {} short of {}",
+                reached.seqno, target.seqno
+            )));
+        }
+        self.remember(reached, key.as_slice());
+        Ok(false)
     }
 }
 
-/// The forward links of a `liteServer.partialBlockProof` (a backward link is refused: the
-/// indexer always asks from a block below the target).
-pub fn forward_links(proof: &PartialBlockProof) -> Result<Vec<ForwardLink>, VerifyError> {
+/// The links of a `liteServer.partialBlockProof`, as [`check_chain`] reads them.
+pub fn links(proof: &PartialBlockProof) -> Result<Vec<BlockLinkData>, ProofError> {
     let mut out = Vec::with_capacity(proof.steps.len());
-    for (index, step) in proof.steps.iter().enumerate() {
-        let BlockLink::BlockLinkForward {
-            to_key_block,
-            from,
-            to,
-            dest_proof,
-            config_proof,
-            signatures,
-        } = step
-        else {
-            return Err(VerifyError::Link {
-                index,
-                source: Box::new(VerifyError::Inconsistent {
-                    what: "block proof",
-                    reason: "a backward link where a forward chain was asked".into(),
-                }),
-            });
-        };
-        let mut sigs = Vec::with_capacity(signatures.signatures.len());
-        for s in &signatures.signatures {
-            let signature: [u8; 64] =
-                s.signature
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| VerifyError::Malformed {
-                        what: "signature",
-                        reason: format!("{} bytes", s.signature.len()),
-                    })?;
-            sigs.push(NodeSignature {
-                node_id_short: s.node_id_short.0,
-                signature,
-            });
-        }
-        out.push(ForwardLink {
-            to_key_block: *to_key_block,
-            from: to_proof_id(&from_tl(from)),
-            to: to_proof_id(&from_tl(to)),
-            dest_proof: dest_proof.clone(),
-            config_proof: config_proof.clone(),
-            validator_set_hash: signatures.validator_set_hash,
-            catchain_seqno: signatures.catchain_seqno,
-            signatures: sigs,
+    for step in &proof.steps {
+        out.push(match step {
+            BlockLink::BlockLinkForward {
+                to_key_block,
+                from,
+                to,
+                dest_proof,
+                config_proof,
+                signatures,
+            } => {
+                let mut sigs = Vec::with_capacity(signatures.signatures.len());
+                for s in &signatures.signatures {
+                    let sig: [u8; 64] = s
+                        .signature
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| bad(format!("a {}-byte signature", s.signature.len())))?;
+                    sigs.push((s.node_id_short.0, sig));
+                }
+                BlockLinkData::Forward {
+                    to_key_block: *to_key_block,
+                    from: to_block_id(&from_tl(from))?,
+                    to: to_block_id(&from_tl(to))?,
+                    dest_proof: dest_proof.clone(),
+                    config_proof: config_proof.clone(),
+                    signatures: SignatureSetData {
+                        validator_set_hash: signatures.validator_set_hash,
+                        catchain_seqno: signatures.catchain_seqno,
+                        signatures: sigs,
+                    },
+                }
+            }
+            BlockLink::BlockLinkBack {
+                to_key_block,
+                from,
+                to,
+                dest_proof,
+                proof,
+                state_proof,
+            } => BlockLinkData::Back {
+                to_key_block: *to_key_block,
+                from: to_block_id(&from_tl(from))?,
+                to: to_block_id(&from_tl(to))?,
+                dest_proof: dest_proof.clone(),
+                proof: proof.clone(),
+                state_proof: state_proof.clone(),
+            },
         });
     }
     Ok(out)

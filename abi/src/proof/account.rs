@@ -4,15 +4,24 @@
 //!
 //! TON's `check_account_proof` does the same lookup in a state proof; here the tree is the
 //! `new` side of the block's `MERKLE_UPDATE`, whose unchanged subtrees are pruned. A changed
-//! account's `ShardAccount` lies on changed paths, so it is always present.
+//! account's `ShardAccount` lies on changed paths, so it is always present. Hashes inside the
+//! update are compared at level 0 (`hash(0)`): the hash the cell had before pruning.
 
 use tycho_types::boc::Boc;
-use tycho_types::cell::{DynCell, HashBytes};
+use tycho_types::cell::{Cell, DynCell, HashBytes};
 use tycho_types::merkle::MerkleUpdate;
 use tycho_types::models::ShardAccounts;
 
-use super::header::state_accounts;
-use super::{ProofResult, VerifyError};
+use super::signatures::ProofError;
+
+/// `shard_state#9023afe2`.
+const SHARD_STATE_TAG: u32 = 0x9023_afe2;
+
+fn bad(reason: impl std::fmt::Display) -> ProofError {
+    ProofError::BadProof {
+        reason: reason.to_string(),
+    }
+}
 
 /// What a state says about one account (`ShardAccount`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,17 +34,33 @@ pub struct ShardAccountFacts {
     pub last_trans_lt: u64,
 }
 
+/// The `accounts` reference of a (partial) shard state tree (`shard_state#9023afe2 ...
+/// out_msg_queue_info:^_ before_split:(## 1) accounts:^ShardAccounts ...`), read without
+/// touching the siblings a Merkle update prunes.
+fn state_accounts(state: &DynCell) -> Result<&DynCell, ProofError> {
+    let tag = state
+        .as_slice()
+        .and_then(|mut s| s.load_u32())
+        .map_err(|e| bad(format!("shard state: {e}")))?;
+    if tag != SHARD_STATE_TAG {
+        return Err(bad(format!("shard state: tag {tag:#010x}")));
+    }
+    state
+        .reference(1)
+        .ok_or_else(|| bad("shard state: no accounts reference"))
+}
+
 /// The `ShardAccount` of `account` in the state after `block` (a full block tree whose hash
 /// was checked): `None` when the state has no such account.
 pub fn shard_account_in_block(
     block: &DynCell,
     account: &[u8; 32],
-) -> ProofResult<Option<ShardAccountFacts>> {
+) -> Result<Option<ShardAccountFacts>, ProofError> {
     let update: MerkleUpdate = block
         .reference(2)
-        .ok_or_else(|| VerifyError::malformed("block", "no state update"))?
+        .ok_or_else(|| bad("block: no state update"))?
         .parse_exotic()
-        .map_err(|e| VerifyError::malformed("state update", e))?;
+        .map_err(|e| bad(format!("state update: {e}")))?;
     shard_account_in_state(update.new.as_ref(), account)
 }
 
@@ -43,13 +68,13 @@ pub fn shard_account_in_block(
 pub fn shard_account_in_state(
     state: &DynCell,
     account: &[u8; 32],
-) -> ProofResult<Option<ShardAccountFacts>> {
+) -> Result<Option<ShardAccountFacts>, ProofError> {
     let accounts: ShardAccounts = state_accounts(state)?
         .parse()
-        .map_err(|e| VerifyError::malformed("shard accounts", e))?;
+        .map_err(|e| bad(format!("shard accounts: {e}")))?;
     let found = accounts
         .get(HashBytes(*account))
-        .map_err(|e| VerifyError::malformed("shard accounts", e))?;
+        .map_err(|e| bad(format!("shard accounts: {e}")))?;
     Ok(found.map(|(_, sa)| ShardAccountFacts {
         account_hash: sa.account.inner().hash(0).0,
         last_trans_hash: sa.last_trans_hash.0,
@@ -63,26 +88,23 @@ pub fn shard_account_in_state(
 pub fn check_account_state(
     facts: Option<&ShardAccountFacts>,
     state: &[u8],
-) -> ProofResult<Option<tycho_types::cell::Cell>> {
+) -> Result<Option<Cell>, ProofError> {
     match (facts, state.is_empty()) {
         (None, true) => Ok(None),
-        (None, false) => Err(VerifyError::inconsistent(
-            "account state",
-            "the proven state has no such account, the answer has one",
+        (None, false) => Err(bad(
+            "account state: the proven state has no such account, the answer has one",
         )),
-        (Some(_), true) => Err(VerifyError::inconsistent(
-            "account state",
-            "the proven state has the account, the answer is empty",
+        (Some(_), true) => Err(bad(
+            "account state: the proven state has the account, the answer is empty",
         )),
         (Some(f), false) => {
-            let cell =
-                Boc::decode(state).map_err(|e| VerifyError::malformed("account state", e))?;
+            let cell = Boc::decode(state).map_err(|e| bad(format!("account state: {e}")))?;
             if cell.repr_hash().0 != f.account_hash {
-                return Err(VerifyError::hash_mismatch(
-                    "account state",
-                    &f.account_hash,
-                    cell.repr_hash().as_slice(),
-                ));
+                return Err(bad(format!(
+                    "account state: hash {} where the block's state update has {}",
+                    cell.repr_hash(),
+                    HashBytes(f.account_hash)
+                )));
             }
             Ok(Some(cell))
         }

@@ -63,6 +63,12 @@ pub enum ProofError {
         /// Hash stated by the block or the signature set.
         expected: u32,
     },
+    /// A Merkle proof or the cells it shows do not say what they must.
+    #[error("bad proof: {reason}")]
+    BadProof {
+        /// What is wrong.
+        reason: String,
+    },
     /// The config holds no usable validator set.
     #[error("no validator set: {reason}")]
     NoValidatorSet {

@@ -12,14 +12,13 @@ use tycho_types::cell::{Cell, CellBuilder, HashBytes, Lazy};
 use tycho_types::dict::{AugDict, Dict};
 use tycho_types::merkle::{FilterAction, MerkleFilter, MerkleProof, MerkleUpdate};
 use tycho_types::models::{
-    Account, AccountState, Block, BlockExtra, BlockInfo, BlockRef, BlockchainConfig,
+    Account, AccountState, Block, BlockExtra, BlockId, BlockInfo, BlockRef, BlockchainConfig,
     CurrencyCollection, DepthBalanceInfo, IntAddr, McBlockExtra, McStateExtra, OptionalAccount,
     ShardAccount, ShardAccounts, ShardIdent, ShardStateUnsplit, StdAddr, StorageInfo,
     ValidatorDescription, ValidatorInfo, ValidatorSet, ValueFlow,
 };
 
-use super::BlockIdExt;
-use super::link::{ForwardLink, NodeSignature};
+use super::block_link::{BlockLinkData, SignatureSetData};
 use super::signatures::{
     mc_validator_subset, node_id_short, signing_payload, validator_set_hash_short,
 };
@@ -56,11 +55,11 @@ impl Validators {
         Self { keys, list }
     }
 
-    pub(crate) fn sign(&self, i: usize, root: &[u8; 32], file: &[u8; 32]) -> NodeSignature {
-        NodeSignature {
-            node_id_short: node_id_short(&self.list[i].public_key.0),
-            signature: self.keys[i].sign(&signing_payload(root, file)).to_bytes(),
-        }
+    pub(crate) fn sign(&self, i: usize, root: &[u8; 32], file: &[u8; 32]) -> ([u8; 32], [u8; 64]) {
+        (
+            node_id_short(&self.list[i].public_key.0),
+            self.keys[i].sign(&signing_payload(root, file)).to_bytes(),
+        )
     }
 
     pub(crate) fn config(&self) -> BlockchainConfig {
@@ -76,18 +75,30 @@ impl Validators {
         let mut c = BlockchainConfig::new_empty(HashBytes([0x55; 32]));
         c.set::<tycho_types::models::ConfigParam34>(&vset)
             .expect("param 34");
+        c.set::<tycho_types::models::ConfigParam28>(&no_shuffle())
+            .expect("param 28");
         c
     }
 }
 
-fn id_of(seqno: u32, root: &Cell) -> BlockIdExt {
+fn no_shuffle() -> tycho_types::models::CatchainConfig {
+    tycho_types::models::CatchainConfig {
+        isolate_mc_validators: false,
+        shuffle_mc_validators: false,
+        mc_catchain_lifetime: 250,
+        shard_catchain_lifetime: 250,
+        shard_validators_lifetime: 1000,
+        shard_validators_num: 7,
+    }
+}
+
+fn id_of(seqno: u32, root: &Cell) -> BlockId {
     let boc = Boc::encode(root);
-    BlockIdExt {
-        workchain: -1,
-        shard: ShardIdent::MASTERCHAIN.prefix(),
+    BlockId {
+        shard: ShardIdent::MASTERCHAIN,
         seqno,
-        root_hash: root.repr_hash().0,
-        file_hash: Sha256::digest(&boc).into(),
+        root_hash: *root.repr_hash(),
+        file_hash: HashBytes(Sha256::digest(&boc).into()),
     }
 }
 
@@ -144,7 +155,7 @@ pub(crate) fn mc_state(
 }
 
 /// The zero state of a chain validated by `v`, and its id.
-pub(crate) fn zero_state(v: &Validators) -> (Cell, BlockIdExt) {
+pub(crate) fn zero_state(v: &Validators) -> (Cell, BlockId) {
     let s = mc_state(0, &v.config(), &[]);
     let id = id_of(0, &s);
     (s, id)
@@ -158,7 +169,7 @@ pub(crate) fn mc_block(
     hash_short: u32,
     old: &Cell,
     new: &Cell,
-) -> (Cell, BlockIdExt) {
+) -> (Cell, BlockId) {
     let mut info = BlockInfo {
         shard: ShardIdent::MASTERCHAIN,
         seqno,
@@ -269,28 +280,30 @@ pub(crate) fn state_proof(state: &Cell) -> Vec<u8> {
 pub(crate) fn link(
     v: &Validators,
     signers: &[usize],
-    from: (&Cell, BlockIdExt),
-    to: (&Cell, BlockIdExt),
+    from: (&Cell, BlockId),
+    to: (&Cell, BlockId),
     to_key: bool,
-) -> ForwardLink {
+) -> BlockLinkData {
     let config_proof = if from.1.seqno == 0 {
         state_proof(from.0)
     } else {
         key_block_proof(from.0)
     };
     let hash_short = hash_short(v);
-    ForwardLink {
+    BlockLinkData::Forward {
         to_key_block: to_key,
         from: from.1,
         to: to.1,
         dest_proof: header_proof(to.0),
         config_proof,
-        validator_set_hash: hash_short,
-        catchain_seqno: 0,
-        signatures: signers
-            .iter()
-            .map(|&i| v.sign(i, &to.1.root_hash, &to.1.file_hash))
-            .collect(),
+        signatures: SignatureSetData {
+            validator_set_hash: hash_short,
+            catchain_seqno: 0,
+            signatures: signers
+                .iter()
+                .map(|&i| v.sign(i, &to.1.root_hash.0, &to.1.file_hash.0))
+                .collect(),
+        },
     }
 }
 
@@ -298,7 +311,6 @@ pub(crate) fn link(
 pub(crate) fn hash_short(v: &Validators) -> u32 {
     let cfg = v.config();
     let vset = cfg.get_current_validator_set().expect("param 34");
-    let subset =
-        mc_validator_subset(&vset, &super::link::catchain_config(&cfg), 0).expect("subset");
+    let subset = mc_validator_subset(&vset, &no_shuffle(), 0).expect("subset");
     validator_set_hash_short(&subset, 0)
 }

@@ -1,24 +1,43 @@
-//! Chains of forward links and account states, built with tycho-types ([`super::testkit`]).
+//! [`super::block_link`] and [`super::account`] on chains built independently with
+//! tycho-types ([`super::testkit`]), in the shapes TON's liteservers send.
 
-use super::VerifyError;
 use super::account::{check_account_state, shard_account_in_block};
-use super::link::NodeSignature;
-use super::link::{check_forward_link, check_proof_chain};
+use super::block_link::{BlockLinkData, check_chain, check_link};
 use super::signatures::{ProofError, check_block_signatures};
-use super::testkit::{Validators, account, hash_short, link, mc_block, mc_state, zero_state};
+use super::testkit::{
+    Validators, account, hash_short, header_proof, link, mc_block, mc_state, state_proof,
+    zero_state,
+};
+
+type Sig = ([u8; 32], [u8; 64]);
 
 fn check(
     v: &[tycho_types::models::ValidatorDescription],
-    sigs: &[NodeSignature],
+    sigs: &[Sig],
     root: &[u8; 32],
     file: &[u8; 32],
 ) -> Result<u64, ProofError> {
-    check_block_signatures(
-        v,
-        root,
-        file,
-        sigs.iter().map(|s| (&s.node_id_short, &s.signature)),
-    )
+    check_block_signatures(v, root, file, sigs.iter().map(|(n, s)| (n, s)))
+}
+
+fn with<
+    F: FnOnce(&mut super::block_link::SignatureSetData, &mut Vec<u8>, &mut Vec<u8>, &mut bool),
+>(
+    l: &BlockLinkData,
+    f: F,
+) -> BlockLinkData {
+    let mut l = l.clone();
+    if let BlockLinkData::Forward {
+        signatures,
+        dest_proof,
+        config_proof,
+        to_key_block,
+        ..
+    } = &mut l
+    {
+        f(signatures, dest_proof, config_proof, to_key_block);
+    }
+    l
 }
 
 #[test]
@@ -26,9 +45,8 @@ fn two_thirds_by_weight() {
     // Weights 5, 3, 2: 5+3 = 8 > 20/3; 5 alone is not; 3+2 = 5 is not.
     let v = Validators::new(&[5, 3, 2]);
     let (root, file) = ([1u8; 32], [2u8; 32]);
-    let sigs = |who: &[usize]| -> Vec<NodeSignature> {
-        who.iter().map(|&i| v.sign(i, &root, &file)).collect()
-    };
+    let sigs =
+        |who: &[usize]| -> Vec<Sig> { who.iter().map(|&i| v.sign(i, &root, &file)).collect() };
     assert_eq!(check(&v.list, &sigs(&[0, 1]), &root, &file), Ok(8));
     assert_eq!(check(&v.list, &sigs(&[0, 1, 2]), &root, &file), Ok(10));
     assert_eq!(
@@ -60,7 +78,7 @@ fn two_thirds_by_weight() {
         Err(ProofError::UnknownSigner { .. })
     ));
     let mut flipped = sigs(&[0, 1]);
-    flipped[0].signature[10] ^= 1;
+    flipped[0].1[10] ^= 1;
     assert!(check(&v.list, &flipped, &root, &file).is_err());
 }
 
@@ -79,41 +97,26 @@ fn a_chain_from_the_zero_state_through_a_key_block() {
 
     // zero state -> 1 directly.
     let l = link(&v, &[0, 1, 2], (&zs, zid), (&b1, id1), false);
-    assert_eq!(check_forward_link(&l).expect("link").seqno, 1);
-    let out =
-        check_proof_chain(&zid, &id1, true, &zid, &id1, std::slice::from_ref(&l)).expect("chain");
-    assert!(out.reaches(&id1));
-    assert!(out.key_blocks.is_empty());
+    assert!(check_link(&l).expect("link").is_some());
+    assert_eq!(
+        check_chain(&zid, std::slice::from_ref(&l))
+            .expect("chain")
+            .to,
+        id1
+    );
 
     // zero state -> key block 2 -> 3.
     let l1 = link(&v, &[0, 1, 2], (&zs, zid), (&k2, kid2), true);
     let l2 = link(&v, &[0, 1, 2], (&k2, kid2), (&b3, id3), false);
-    let out =
-        check_proof_chain(&zid, &id3, true, &zid, &id3, &[l1.clone(), l2.clone()]).expect("chain");
-    assert_eq!(out.key_blocks, vec![kid2]);
-    assert_eq!(out.reached_info.seqno, 3);
+    let out = check_chain(&zid, &[l1.clone(), l2.clone()]).expect("chain");
+    assert_eq!((out.to, out.last_key_block), (id3, Some(kid2)));
 
-    // An incomplete answer may stop at a key block (the caller asks again from there)...
-    let part = check_proof_chain(&zid, &id3, false, &zid, &kid2, std::slice::from_ref(&l1))
-        .expect("partial");
-    assert!(!part.reaches(&id3));
-    assert_eq!(part.reached, kid2);
-    // ...but not at an ordinary block, and a complete one must reach the target.
-    assert!(check_proof_chain(&zid, &id3, false, &zid, &id1, std::slice::from_ref(&l)).is_err());
-    assert!(check_proof_chain(&zid, &id3, true, &zid, &kid2, std::slice::from_ref(&l1)).is_err());
-    // Wrong ends, gaps, a non-key source, no links.
-    assert!(check_proof_chain(&zid, &id1, true, &zid, &id3, &[l1.clone(), l2.clone()]).is_err());
-    assert!(matches!(
-        check_proof_chain(&zid, &id3, true, &zid, &id3, std::slice::from_ref(&l2)),
-        Err(VerifyError::Link { index: 0, .. })
-    ));
-    let from_ordinary = link(&v, &[0, 1], (&b1, id1), (&b3, id3), false);
-    assert!(check_proof_chain(&zid, &id3, true, &zid, &id3, &[l.clone(), from_ordinary]).is_err());
-    assert!(check_proof_chain(&zid, &id1, true, &zid, &id1, &[]).is_err());
-    // The key flag must match the header.
-    let mut lied_key = l1.clone();
-    lied_key.to_key_block = false;
-    assert!(check_forward_link(&lied_key).is_err());
+    // Gaps, a non-key source, a lied key flag.
+    assert!(check_chain(&zid, std::slice::from_ref(&l2)).is_err());
+    let from_ordinary = link(&v, &[0, 1, 2], (&b1, id1), (&b3, id3), false);
+    assert!(check_chain(&zid, &[l.clone(), from_ordinary]).is_err());
+    let lied_key = with(&l1, |_, _, _, k| *k = false);
+    assert!(check_link(&lied_key).is_err());
 }
 
 #[test]
@@ -123,61 +126,55 @@ fn forged_links_are_refused() {
     let h = hash_short(&v);
     let s1 = mc_state(1, &v.config(), &[]);
     let (b1, id1) = mc_block(1, None, 0, h, &zs, &s1);
+    let l = link(&v, &[0, 1, 2], (&zs, zid), (&b1, id1), false);
+    check_link(&l).expect("the honest link");
 
     // Too few signers.
-    let l = link(&v, &[0, 1], (&zs, zid), (&b1, id1), false);
-    let mut one = l.clone();
-    one.signatures.truncate(1);
+    let one = with(&l, |s, _, _, _| s.signatures.truncate(2));
     assert!(matches!(
-        check_forward_link(&one),
-        Err(VerifyError::Signatures(ProofError::NotEnoughWeight { .. }))
+        check_link(&one),
+        Err(ProofError::NotEnoughWeight { .. })
     ));
-
     // Signed by another validator set (a liar's own keys).
     let liars = Validators::seeded(&[10, 10, 10], 9);
-    let forged = link(&liars, &[0, 1, 2], (&zs, zid), (&b1, id1), false);
-    let mut forged = forged;
-    forged.validator_set_hash = l.validator_set_hash;
+    let theirs = link(&liars, &[0, 1, 2], (&zs, zid), (&b1, id1), false);
+    let forged = with(&l, |s, _, _, _| {
+        if let BlockLinkData::Forward { signatures, .. } = &theirs {
+            s.signatures = signatures.signatures.clone();
+        }
+    });
     assert!(matches!(
-        check_forward_link(&forged),
-        Err(VerifyError::Signatures(ProofError::UnknownSigner { .. }))
+        check_link(&forged),
+        Err(ProofError::UnknownSigner { .. })
     ));
-
-    // A header altered (another block under the same id): the proof no longer hashes to it.
+    // One flipped bit in a signature.
+    let flipped = with(&l, |s, _, _, _| s.signatures[0].1[7] ^= 0x40);
+    assert!(matches!(
+        check_link(&flipped),
+        Err(ProofError::BadSignature { .. })
+    ));
+    // Another header under the same id: the proof no longer hashes to it.
     let s1b = mc_state(1, &v.config(), &[([9; 32], account(&[9; 32], 1, 1), 1)]);
     let (b1b, _) = mc_block(1, None, 0, h, &zs, &s1b);
-    let mut swapped = l.clone();
-    swapped.dest_proof = super::testkit::header_proof(&b1b);
+    let swapped = with(&l, |_, d, _, _| *d = header_proof(&b1b));
     assert!(matches!(
-        check_forward_link(&swapped),
-        Err(VerifyError::HashMismatch { .. })
+        check_link(&swapped),
+        Err(ProofError::BadProof { .. })
     ));
-
     // A header naming another validator subset.
     let (b1c, id1c) = mc_block(1, None, 0, h ^ 1, &zs, &s1);
     let wrong_set = link(&v, &[0, 1, 2], (&zs, zid), (&b1c, id1c), false);
     assert!(matches!(
-        check_forward_link(&wrong_set),
-        Err(VerifyError::Inconsistent { .. })
+        check_link(&wrong_set),
+        Err(ProofError::ValidatorSetHash { .. })
     ));
-
-    // The config proof of another zero state (another validator set).
+    // The config of another zero state (another validator set).
     let (zs2, _) = zero_state(&liars);
-    let mut other_cfg = l.clone();
-    other_cfg.config_proof = super::testkit::state_proof(&zs2);
-    assert!(matches!(
-        check_forward_link(&other_cfg),
-        Err(VerifyError::HashMismatch { .. })
-    ));
-
-    // Garbage everywhere is an error, never a panic.
-    let mut garbage = l.clone();
-    garbage.dest_proof = vec![0xb5, 0xee, 0x9c, 0x72, 1, 2, 3];
-    assert!(check_forward_link(&garbage).is_err());
-    let mut backwards = l;
-    backwards.from = id1;
-    backwards.to = zid;
-    assert!(check_forward_link(&backwards).is_err());
+    let other_cfg = with(&l, |_, _, c, _| *c = state_proof(&zs2));
+    assert!(check_link(&other_cfg).is_err());
+    // Garbage is an error, never a panic.
+    let garbage = with(&l, |_, d, _, _| *d = vec![0xb5, 0xee, 0x9c, 0x72, 1, 2, 3]);
+    assert!(check_link(&garbage).is_err());
 }
 
 #[test]
@@ -214,7 +211,7 @@ fn account_states_are_proven_by_the_block_state_update() {
     let lied = tycho_types::boc::Boc::encode(account(&a, 251, 9));
     assert!(matches!(
         check_account_state(Some(&facts), &lied),
-        Err(VerifyError::HashMismatch { .. })
+        Err(ProofError::BadProof { .. })
     ));
     // Said empty, or said present where the state has nothing.
     assert!(check_account_state(Some(&facts), &[]).is_err());
@@ -224,7 +221,8 @@ fn account_states_are_proven_by_the_block_state_update() {
             .expect("both empty")
             .is_none()
     );
-    // An account nobody has is absent (the lookup walks only unpruned, changed paths).
+    // An account nobody has is absent (the lookup walks only unpruned, changed paths; b's
+    // unchanged account is pruned in the update and not needed).
     assert_eq!(
         shard_account_in_block(block.as_ref(), &[0xc3; 32]).expect("lookup"),
         None

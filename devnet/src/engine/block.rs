@@ -381,5 +381,6 @@ pub fn zerostate_entry(state: Cell, gen_utime: u32) -> crate::engine::shard::Sto
         link_seqno: 0,
         zerostate: true,
         signatures: None,
+        key_block: shard.is_masterchain(),
     }
 }

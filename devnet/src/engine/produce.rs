@@ -290,6 +290,7 @@ impl Chain {
             link_seqno: mc_seqno,
             zerostate: false,
             signatures: None,
+            key_block: false,
         };
         for tx in &shard_block.transactions {
             self.base
@@ -402,6 +403,7 @@ impl Chain {
             link_seqno: sh_seqno,
             zerostate: false,
             signatures: Some(signatures),
+            key_block: next.key_block,
         };
         for tx in &master_block.transactions {
             self.master

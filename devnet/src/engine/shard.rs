@@ -49,6 +49,8 @@ pub struct StoredBlock {
     /// A masterchain block's validator signatures (TON's `BlockSignatures`); `None` for the
     /// zero state and shard blocks.
     pub signatures: Option<tycho_types::models::BlockSignatures>,
+    /// A masterchain key block (the masterchain zero state counts as one, as in TON).
+    pub key_block: bool,
 }
 
 impl StoredBlock {

@@ -290,5 +290,6 @@ fn replay(shard: &mut ShardChain, root: &Cell, link_seqno: u32) -> Result<Stored
         link_seqno,
         zerostate: false,
         signatures: None,
+        key_block: info.key_block,
     })
 }

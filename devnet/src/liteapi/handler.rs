@@ -370,10 +370,14 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
         }
         Request::GetShardInfo(r) => mc_proofs::shard_info(&node.lock(), r),
         Request::LookupBlockWithProof(_) => unsupported("liteServer.lookupBlockWithProof"),
-        Request::GetBlockProof(_) => unsupported("liteServer.getBlockProof"),
+        Request::GetBlockProof(r) => Ok(Response::PartialBlockProof(
+            crate::liteapi::block_proof::get_block_proof(&node.lock(), &r)?,
+        )),
         Request::GetValidatorStats(_) => unsupported("liteServer.getValidatorStats"),
         Request::GetLibrariesWithProof(_) => unsupported("liteServer.getLibrariesWithProof"),
-        Request::GetShardBlockProof(_) => unsupported("liteServer.getShardBlockProof"),
+        Request::GetShardBlockProof(r) => Ok(Response::ShardBlockProof(
+            crate::liteapi::block_proof::get_shard_block_proof(&node.lock(), &r.id)?,
+        )),
         Request::GetOutMsgQueueSizes(_) => unsupported("liteServer.getOutMsgQueueSizes"),
         Request::GetBlockOutMsgQueueSize(_) => unsupported("liteServer.getBlockOutMsgQueueSize"),
         Request::GetDispatchQueueInfo(_) => unsupported("liteServer.getDispatchQueueInfo"),

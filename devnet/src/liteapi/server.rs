@@ -6,7 +6,9 @@
 //! error that closes the connection. [`LiteTransport`] decodes the frames itself: an
 //! `adnl.message.query` whose request does not decode is answered with `liteServer.error`
 //! (its query id is readable before the request); only frames that are not a query at all
-//! (garbage on the socket) end the connection.
+//! (garbage on the socket) end the connection. TON's `tcp.authentificate` handshake (which
+//! tonlib starts every connection with) is answered as TON's server does
+//! ([`crate::liteapi::tcp_auth`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use ton_liteapi::tl::response::Response;
 use ton_liteapi::types::LiteError;
 
 use crate::liteapi::handler::{Answer, codes, handle_any};
+use crate::liteapi::tcp_auth::{TcpAuth, is_auth_frame};
 use crate::node::Node;
 
 /// TL id of `adnl.message.query query_id:int256 query:bytes`.
@@ -49,6 +52,11 @@ pub enum Incoming {
     Ping {
         /// Echoed in the pong.
         random_id: u64,
+    },
+    /// A `tcp.authentificate` step the transport handled; `Some` is its answer frame.
+    Auth {
+        /// The raw answer (`tcp.authentificationNonce`), none for `authentificationComplete`.
+        reply: Option<Vec<u8>>,
     },
 }
 
@@ -81,11 +89,12 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
 /// TL id of `adnl.message.answer query_id:int256 answer:bytes`.
 const ADNL_MESSAGE_ANSWER: u32 = 0x0fac_8416;
 
-/// One frame to a liteclient: a typed message, or an answer serialized by the handler
-/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold).
+/// One frame to a liteclient: a typed message, an answer serialized by the handler
+/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold), a raw
+/// frame (`tcp.authentificate` steps), or nothing.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A ton_liteapi message.
+    /// A ton_liteapi message (answer or pong).
     Message(Box<Message>),
     /// `adnl.message.answer` around an already serialized answer.
     RawAnswer {
@@ -94,18 +103,24 @@ pub enum Outgoing {
         /// The boxed TL answer.
         answer: Vec<u8>,
     },
+    /// A raw TL frame.
+    Raw(Vec<u8>),
+    /// Nothing to send.
+    Nothing,
 }
 
 impl Outgoing {
-    fn serialize(self) -> Vec<u8> {
+    fn serialize(self) -> Option<Vec<u8>> {
         match self {
-            Self::Message(m) => tl_proto::serialize(*m),
+            Self::Message(m) => Some(tl_proto::serialize(*m)),
             Self::RawAnswer { query_id, answer } => {
                 let mut out = ADNL_MESSAGE_ANSWER.to_le_bytes().to_vec();
                 out.extend_from_slice(&query_id.0);
                 out.extend(tl_proto::serialize(answer.as_slice()));
-                out
+                Some(out)
             }
+            Self::Raw(bytes) => Some(bytes),
+            Self::Nothing => None,
         }
     }
 }
@@ -113,12 +128,16 @@ impl Outgoing {
 /// An ADNL peer as a stream of [`Incoming`] frames and a sink of answers.
 pub struct LiteTransport<T> {
     inner: T,
+    auth: TcpAuth,
 }
 
 impl<T> LiteTransport<T> {
     /// Wraps an ADNL peer (after the handshake).
     pub fn new(inner: T) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            auth: TcpAuth::default(),
+        }
     }
 }
 
@@ -130,8 +149,18 @@ where
     type Item = Result<Incoming, LiteError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx).map(|frame| {
+        let this = &mut *self;
+        Pin::new(&mut this.inner).poll_next(cx).map(|frame| {
             frame.map(|r| match r {
+                Ok(bytes) if is_auth_frame(bytes.as_ref()) => {
+                    match this.auth.handle(bytes.as_ref()) {
+                        Ok(reply) => Ok(Incoming::Auth { reply }),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "tcp.authentificate refused; closing");
+                            Err(LiteError::UnexpectedMessage)
+                        }
+                    }
+                }
                 Ok(bytes) => decode_frame(bytes.as_ref()),
                 Err(e) => Err(LiteError::AdnlError(e)),
             })
@@ -153,8 +182,11 @@ where
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), LiteError> {
+        let Some(bytes) = item.serialize() else {
+            return Ok(());
+        };
         Pin::new(&mut self.inner)
-            .start_send(B::from(item.serialize()))
+            .start_send(B::from(bytes))
             .map_err(LiteError::AdnlError)
     }
 
@@ -181,6 +213,8 @@ async fn answer(node: Arc<Node>, incoming: Incoming) -> Outgoing {
             },
             Answer::Raw(answer) => return Outgoing::RawAnswer { query_id, answer },
         },
+        Incoming::Auth { reply: Some(bytes) } => return Outgoing::Raw(bytes),
+        Incoming::Auth { reply: None } => return Outgoing::Nothing,
         Incoming::Undecodable { query_id, reason } => Message::Answer {
             query_id,
             answer: Response::Error(ton_liteapi::tl::response::Error {

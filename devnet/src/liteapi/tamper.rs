@@ -159,6 +159,8 @@ impl Liar {
                     message: "cannot decode the request".into(),
                 }),
             },
+            Incoming::Auth { reply: Some(bytes) } => return Outgoing::Raw(bytes),
+            Incoming::Auth { reply: None } => return Outgoing::Nothing,
             Incoming::Ping { random_id } => Message::Pong { random_id },
         }))
     }

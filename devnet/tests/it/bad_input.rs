@@ -107,6 +107,7 @@ fn random_and_mutated_requests_decode_or_fail_cleanly() {
                 assert_eq!(&query_id.0[..], &input[4..36]);
                 answered_with_error += 1;
             }
+            Ok(Incoming::Auth { .. }) => panic!("decode_frame never handles tcp.authentificate"),
             Err(_) => {
                 // Only frames that are not an adnl.message.query with a query id end the
                 // connection.
