@@ -677,6 +677,45 @@ mod tests {
     }
 
     #[test]
+    fn init_block_from_the_validator_section() {
+        let b64 = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 32]);
+        let json = format!(
+            r#"{{"liteservers":[],"validator":{{"@type":"validator.config.global",
+                "zero_state":{{"workchain":-1,"shard":-9223372036854775808,"seqno":0,
+                    "root_hash":"{}","file_hash":"{}"}},
+                "init_block":{{"workchain":-1,"shard":-9223372036854775808,"seqno":34835953,
+                    "root_hash":"{}","file_hash":"{}"}}}}}}"#,
+            b64(1),
+            b64(2),
+            b64(3),
+            b64(4)
+        );
+        let b = parse_init_block(&json).expect("parses").expect("named");
+        assert_eq!(
+            (b.workchain, b.shard, b.seqno),
+            (-1, crate::model::SHARD_FULL, 34_835_953)
+        );
+        assert_eq!((b.root_hash, b.file_hash), ([3; 32], [4; 32]));
+        // Without init_block: the zero state; without either: none.
+        let zs_only = json.replace("init_block", "unused_block");
+        assert_eq!(
+            parse_init_block(&zs_only)
+                .expect("parses")
+                .expect("zero state")
+                .seqno,
+            0
+        );
+        assert_eq!(
+            parse_init_block(r#"{"liteservers":[]}"#).expect("parses"),
+            None
+        );
+        // A basechain block or a short hash is refused.
+        assert!(parse_init_block(&json.replace("\"workchain\":-1", "\"workchain\":0")).is_err());
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
+        assert!(parse_init_block(&json.replace(&b64(3), &short)).is_err());
+    }
+
+    #[test]
     fn tl_string_round_trip_is_lossy_not_panicking() {
         let s = ton_liteapi::tl::common::String::from("block is not applied");
         assert_eq!(tl_string_lossy(&s), "block is not applied");
