@@ -32,6 +32,9 @@
 //! - [`message_hash`]: the TEP-467 normalized hash of an external-in message (how a
 //!   wallet's BoC is found in the chain).
 //! - [`text`]: snake strings and text comments; the payout comment lives in [`vault`].
+//! - [`proof`]: TON's rules for masterchain block signatures and block proof links (validator
+//!   subset and its hash, the signed `ton.blockId`, >2/3 weight, forward and back links, shard
+//!   block links): pure checks over bytes, used by the devnet's tests and the indexer.
 //!
 //! Types map TL-B as follows: `uintN` to the smallest Rust unsigned integer, `Coins` to `u128`
 //! (values must be below 2^120, else [`Error::AmountTooLarge`]), `MsgAddressInt` to

@@ -124,3 +124,141 @@ pub fn run(wallets: usize) -> Result<BenchReport> {
         reused_dry_runs,
     })
 }
+
+/// What signing and proving a masterchain block costs (see [`proof_costs`]).
+#[derive(Debug, Clone)]
+pub struct ProofCosts {
+    /// Validators that sign each block.
+    pub validators: usize,
+    /// Blocks measured.
+    pub blocks: usize,
+    /// Signing one block by every validator (inside block production).
+    pub sign: Duration,
+    /// Checking one block's signatures (>2/3 rule), as a liteclient or the indexer does.
+    pub verify_signatures: Duration,
+    /// Building one forward link (config proof, header proof, signature set): what a
+    /// getBlockProof answer costs the devnet per link.
+    pub forward_link: Duration,
+    /// Verifying one forward link (`labelmint_abi::proof::check_link`).
+    pub verify_link: Duration,
+}
+
+/// Measures signing and block proofs over `blocks` masterchain blocks (empty blocks: the cost
+/// does not depend on the transactions). Run it in a release build.
+pub fn proof_costs(blocks: usize) -> Result<ProofCosts> {
+    use labelmint_abi::proof::{
+        BlockLinkData, SignatureSetData, check_block_signatures, check_link, mc_validator_subset,
+    };
+    use ton_liteapi::tl::common::BlockLink;
+    let now = 1_800_000_000;
+    let genesis = Genesis {
+        faucet_seed: seed_from_phrase(DEFAULT_FAUCET_PHRASE),
+        faucet_balance: DEFAULT_FAUCET_BALANCE,
+        jetton_admin: None,
+        extra_wallets: Vec::new(),
+    };
+    let mut chain = Chain::new(&genesis, now)?;
+    chain.produce_genesis_key_block(now)?;
+    for i in 0..blocks {
+        chain.produce_block(now + 1 + i as u32)?;
+    }
+    let config = chain.config();
+    let set = config.validator_set()?;
+    let cc_config = config.catchain_config()?;
+    let keys = chain.validators().clone();
+    let mut costs = ProofCosts {
+        validators: set.list.len(),
+        blocks,
+        sign: Duration::ZERO,
+        verify_signatures: Duration::ZERO,
+        forward_link: Duration::ZERO,
+        verify_link: Duration::ZERO,
+    };
+    let err = |e: labelmint_abi::proof::ProofError| crate::error::Error::Config {
+        reason: e.to_string(),
+    };
+    let init = chain.master.blocks[1].id;
+    for seqno in 2..chain.master.blocks.len() {
+        let block = &chain.master.blocks[seqno];
+        let sigs = block
+            .signatures
+            .as_ref()
+            .ok_or(crate::error::Error::BlockNotFound {
+                block: format!("signatures of {seqno}"),
+            })?;
+        let cc = sigs.validator_info.catchain_seqno;
+        let hash = sigs.validator_info.validator_list_hash_short;
+        let started = Instant::now();
+        keys.sign(
+            &set,
+            &cc_config,
+            cc,
+            hash,
+            &block.id.root_hash,
+            &block.id.file_hash,
+        )?;
+        costs.sign += started.elapsed();
+
+        let pairs = sigs
+            .signatures
+            .values()
+            .map(|s| s.map(|s| (s.node_id_short.0, s.signature.0)))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let started = Instant::now();
+        let subset = mc_validator_subset(&set, &cc_config, cc).map_err(err)?;
+        check_block_signatures(
+            &subset,
+            &block.id.root_hash.0,
+            &block.id.file_hash.0,
+            pairs.iter().map(|(n, s)| (n, s)),
+        )
+        .map_err(err)?;
+        costs.verify_signatures += started.elapsed();
+
+        let started = Instant::now();
+        let proof = crate::liteapi::block_proof::get_block_proof(
+            &chain,
+            &ton_liteapi::tl::request::GetBlockProof {
+                mode: (),
+                known_block: crate::liteapi::convert::block_id_ext(&init),
+                target_block: Some(crate::liteapi::convert::block_id_ext(&block.id)),
+                allow_weak_target: None,
+                base_block_from_request: None,
+            },
+        )?;
+        costs.forward_link += started.elapsed();
+        let Some(BlockLink::BlockLinkForward {
+            to_key_block,
+            dest_proof,
+            config_proof,
+            signatures,
+            ..
+        }) = proof.steps.into_iter().next()
+        else {
+            return Err(crate::error::Error::Config {
+                reason: "expected one forward link".into(),
+            });
+        };
+        let link = BlockLinkData::Forward {
+            to_key_block,
+            from: init,
+            to: block.id,
+            dest_proof,
+            config_proof,
+            signatures: SignatureSetData {
+                validator_set_hash: signatures.validator_set_hash,
+                catchain_seqno: signatures.catchain_seqno,
+                signatures: pairs,
+            },
+        };
+        let started = Instant::now();
+        check_link(&link).map_err(err)?;
+        costs.verify_link += started.elapsed();
+    }
+    let n = (chain.master.blocks.len() - 2).max(1) as u32;
+    costs.sign /= n;
+    costs.verify_signatures /= n;
+    costs.forward_link /= n;
+    costs.verify_link /= n;
+    Ok(costs)
+}

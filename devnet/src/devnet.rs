@@ -51,12 +51,15 @@ pub async fn spawn(config: Config) -> Result<Devnet> {
         extra_wallets: Vec::new(),
     };
     let validators = ValidatorKeys::from_phrase(&config.validator_phrase, DEFAULT_VALIDATOR_COUNT);
-    let chain = Chain::open_with(
+    let mut chain = Chain::open_with(
         &genesis,
         validators,
         unix_now(),
         config.state_dir.as_deref(),
     )?;
+    if chain.master.blocks.len() == 1 {
+        chain.produce_genesis_key_block(unix_now())?;
+    }
     let accounts = chain.genesis().clone();
     let faucet = WalletV4R2::from_seed(faucet_seed);
     if faucet.address()? != accounts.faucet {
@@ -240,10 +243,15 @@ impl Devnet {
     /// The global config JSON for this devnet.
     pub fn global_config(&self) -> Result<serde_json::Value> {
         let chain = self.node.lock();
-        let init = chain.master.block(0).ok_or_else(|| Error::BlockNotFound {
+        let zero = chain.master.block(0).ok_or_else(|| Error::BlockNotFound {
             block: "masterchain 0".into(),
         })?;
-        Ok(global_config(self.addr, &self.public_key, &init.id))
+        Ok(global_config(
+            self.addr,
+            &self.public_key,
+            &zero.id,
+            &chain.init_block()?.id,
+        ))
     }
 
     /// Makes the next masterchain block a key block that installs `count` validators from

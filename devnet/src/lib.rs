@@ -20,6 +20,8 @@
 //!                                  engine::shard  accounts (ShardAccounts) + blocks + history
 //!                                  engine::block  Block cells: basechain block, then the
 //!                                                 masterchain block whose shard hashes name it
+//!                                  engine::mc_state  McStateExtra, header validator fields
+//!                                  engine::validators  param 34 keys; each mc block signed
 //!                                  engine::store  the state folder: blocks (+ queue), replayed
 //!                                                 by their Merkle state updates on start
 //! ```
@@ -62,9 +64,12 @@
 //!
 //! ## Known gaps (issue 3)
 //!
-//! Proofs are empty except the block header proof and the account-state proof; masterchain
-//! states carry no `McStateExtra`; InMsgDescr/OutMsgDescr augmentations and ValueFlow are
-//! approximate. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
+//! Every served liteserver method answers TON's Merkle proofs ([`liteapi::proofs`],
+//! [`liteapi::block_proof`]; the README lists them). The masterchain is TON's: `McStateExtra`
+//! ([`engine::mc_state`]), a validator set in config param 34 whose keys come from a public
+//! phrase ([`engine::validators`]), every masterchain block signed by it, key blocks when the
+//! set changes. InMsgDescr/OutMsgDescr augmentations and ValueFlow are approximate; no
+//! `block_create_stats`; lookupBlockWithProof is not served. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
 //! escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
 //! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
 //! because sandbox and the devnet allocate lt differently (see the README).
@@ -85,7 +90,7 @@
 //! let devnet = spawn(Config::test()).await?; // 127.0.0.1, port 0, on-demand blocks
 //! println!("liteserver at {} key {}", devnet.addr(), hex::encode(devnet.public_key()));
 //! let produced = devnet.produce_block()?;
-//! assert_eq!(produced.master.seqno, 1);
+//! assert_eq!(produced.master.seqno, 2); // 0: zero state, 1: the genesis key block
 //! # Ok(())
 //! # }
 //! ```

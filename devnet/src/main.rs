@@ -116,6 +116,15 @@ async fn main() -> anyhow::Result<()> {
             "dry runs reused        {} of {} externals",
             r.reused_dry_runs, r.transfers
         );
+        let p = labelmint_devnet::bench::proof_costs(200)?;
+        println!(
+            "per masterchain block ({} validators, mean of {} blocks):",
+            p.validators, p.blocks
+        );
+        println!("  signing              {:?}", p.sign);
+        println!("  checking signatures  {:?}", p.verify_signatures);
+        println!("  forward link built   {:?}", p.forward_link);
+        println!("  forward link checked {:?}", p.verify_link);
         return Ok(());
     }
     let state_dir = args.state_dir.clone();

@@ -113,8 +113,10 @@ impl Anchor {
         self.lock().verified.contains(id)
     }
 
-    /// The trusted source to ask a proof of `id` from: the newest trusted key block below it.
-    /// `Err` names a trusted block at the same seqno with other hashes (`id` is a forgery).
+    /// The trusted source to ask a proof of `id` from: the newest trusted key block below it
+    /// (forward links), or, for a block below every trusted one (the zero state before an
+    /// init key block), the oldest trusted block (backward links). `Err` names a trusted
+    /// block at the same seqno with other hashes (`id` is a forgery).
     pub fn source_for(&self, id: &BlockRef) -> Result<BlockRef, ProofError> {
         let st = self.lock();
         if let Some(k) = st.key_blocks.get(&id.seqno)
@@ -130,13 +132,9 @@ impl Anchor {
         st.key_blocks
             .range(..id.seqno)
             .next_back()
+            .or_else(|| st.key_blocks.iter().next())
             .map(|(_, b)| *b)
-            .ok_or_else(|| {
-                bad(format!(
-                    "masterchain block {} is below the trusted init block",
-                    id.seqno
-                ))
-            })
+            .ok_or_else(|| bad("no trusted block"))
     }
 
     fn remember(&self, id: BlockRef, key_blocks: &[BlockRef]) {
@@ -273,9 +271,9 @@ mod tests {
         assert_eq!(a.source_for(&b(9, 9)).expect("source"), b(0, 0));
         // Another block at a trusted key block's seqno is a forgery.
         assert!(a.source_for(&b(10, 99)).is_err());
-        // Below the init block nothing can be verified.
+        // Below the init block: backward links from the init block.
         let late = Anchor::new(b(100, 1));
-        assert!(late.source_for(&b(50, 50)).is_err());
+        assert_eq!(late.source_for(&b(50, 50)).expect("source"), b(100, 1));
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! Block cells: a TON `Block` (tycho-types models) for a shard or the masterchain.
 
-use std::collections::HashSet;
-
 use tycho_types::boc::Boc;
-use tycho_types::cell::{Cell, CellBuilder, HashBytes, Lazy};
+use tycho_types::cell::{Cell, CellBuilder, HashBytes, Lazy, UsageTree, UsageTreeMode};
 use tycho_types::merkle::MerkleUpdate;
 use tycho_types::models::{
     AccountBlock, AccountBlocks, Block, BlockExtra, BlockId, BlockInfo, BlockRef,
@@ -196,6 +194,35 @@ pub fn msg_descr(
     ))
 }
 
+/// The cells of the old state a block reads to make the new one: the state's top cells, the
+/// dictionary paths to the accounts it changed, and (masterchain) the McStateExtra parts a block
+/// rewrites (shard hashes, the `prev_blocks` path of the entry it adds). As the filter of
+/// `MerkleUpdate::create` they keep the update minimal, as TON's collator's usage tree does:
+/// the new side holds only new cells and prunes every subtree the old state already had.
+fn old_cells_read<'a>(
+    old_state: &Cell,
+    touched: impl Iterator<Item = &'a HashBytes>,
+    prev_mc_seqno: Option<u32>,
+) -> Result<UsageTree> {
+    let usage = UsageTree::new(UsageTreeMode::OnLoad);
+    let tracked = usage.track(old_state);
+    let state = tracked.parse::<ShardStateUnsplit>()?;
+    let accounts = state.load_accounts()?;
+    for account in touched {
+        accounts.get(account)?;
+    }
+    if let Some(extra) = state.load_custom()? {
+        for shard in extra.shards.iter() {
+            shard?;
+        }
+        if let Some(seqno) = prev_mc_seqno {
+            extra.prev_blocks.get(seqno)?;
+        }
+    }
+    drop(tracked);
+    Ok(usage)
+}
+
 /// A built block: its cell, BOC and id.
 #[derive(Debug)]
 pub struct BuiltBlock {
@@ -277,12 +304,13 @@ pub fn build_block(p: BlockParts<'_>) -> Result<BuiltBlock> {
         minted: CurrencyCollection::ZERO,
     };
 
-    let update = MerkleUpdate::create(
-        p.old_state.as_ref(),
-        p.new_state.as_ref(),
-        HashSet::<HashBytes>::new(),
-    )
-    .build()?;
+    let old_cells = old_cells_read(
+        p.old_state,
+        p.account_updates.iter().map(|(a, _, _)| a),
+        p.seqno.checked_sub(1),
+    )?;
+    let update =
+        MerkleUpdate::create(p.old_state.as_ref(), p.new_state.as_ref(), old_cells).build()?;
 
     let extra = BlockExtra {
         in_msg_description: Lazy::new(&p.in_msgs)?,

@@ -321,6 +321,33 @@ impl Chain {
         Ok(())
     }
 
+    /// Makes the first masterchain block a key block carrying the config (the same validator
+    /// set): liteclients start from a key block (the global config's `init_block`), and some
+    /// (pytoniq) cannot start a proof from the zero state. Only on a chain with no blocks yet.
+    pub fn produce_genesis_key_block(&mut self, now: u32) -> Result<ProducedBlocks> {
+        if self.master.blocks.len() != 1 {
+            return Err(Error::Config {
+                reason: "the genesis key block must be the first block".into(),
+            });
+        }
+        self.rotate_validators(self.validators.clone(), now)?;
+        self.produce_block(now)
+    }
+
+    /// The first key block after the zero state (the global config's `init_block`), or the
+    /// zero state when there is none yet.
+    pub fn init_block(&self) -> Result<&shard::StoredBlock> {
+        self.master
+            .blocks
+            .iter()
+            .skip(1)
+            .find(|b| b.key_block)
+            .or_else(|| self.master.blocks.first())
+            .ok_or_else(|| Error::BlockNotFound {
+                block: "masterchain 0".into(),
+            })
+    }
+
     /// The keys of the current validator set.
     pub fn validators(&self) -> &ValidatorKeys {
         &self.validators

@@ -208,3 +208,49 @@ fn signatures_survive_a_restart_and_a_wrong_phrase_is_refused() {
     let err = Chain::open_with(&genesis(), other, NOW + 5, Some(dir.path())).unwrap_err();
     assert!(err.to_string().contains("validator"), "{err}");
 }
+
+/// Distinct cells of a tree, and how many of them are pruned branches.
+fn count_cells(root: &tycho_types::cell::Cell) -> (usize, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![root.clone()];
+    let mut pruned = 0;
+    while let Some(cell) = stack.pop() {
+        if !seen.insert(*cell.repr_hash()) {
+            continue;
+        }
+        if cell.descriptor().cell_type() == tycho_types::cell::CellType::PrunedBranch {
+            pruned += 1;
+        }
+        for i in 0..cell.reference_count() {
+            stack.push(cell.reference_cloned(i).unwrap());
+        }
+    }
+    (seen.len(), pruned)
+}
+
+#[test]
+fn state_updates_hold_only_new_cells_and_prune_the_rest() {
+    let mut chain = Chain::new(&genesis(), NOW).unwrap();
+    for i in 1..=3 {
+        chain.produce_block(NOW + i).unwrap();
+    }
+    for shard in [&chain.master, &chain.base] {
+        let b = &shard.blocks[3];
+        let update = b
+            .root
+            .parse::<Block>()
+            .unwrap()
+            .load_state_update()
+            .unwrap();
+        let (new_cells, pruned) = count_cells(&update.new);
+        let (state_cells, _) = count_cells(&b.state);
+        assert!(pruned > 0, "the new side prunes the unchanged subtrees");
+        assert!(
+            new_cells * 4 < state_cells,
+            "{new_cells} cells in the update's new side, {state_cells} in the state"
+        );
+        // Replaying the update on the previous state gives this state.
+        let applied = update.apply(&shard.blocks[2].state).unwrap();
+        assert_eq!(applied.repr_hash(), b.state.repr_hash());
+    }
+}

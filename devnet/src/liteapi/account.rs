@@ -31,16 +31,6 @@ pub fn shard_proof(mc: &StoredBlock, workchain: i32) -> Result<Vec<u8>> {
     if workchain == -1 {
         return Ok(Vec::new());
     }
-    // Until the engine keeps McStateExtra in the masterchain state (h/sign), there is no
-    // shard tree to prove.
-    if mc
-        .state
-        .parse::<tycho_types::models::ShardStateUnsplit>()?
-        .custom
-        .is_none()
-    {
-        return Ok(Vec::new());
-    }
     Ok(multi_root_boc(&[
         mc_state_root_proof(mc)?,
         proofs::shard_info_proof(&mc.state, workchain)?.1,
@@ -60,8 +50,18 @@ pub fn mc_state_root_proof(mc: &StoredBlock) -> Result<Cell> {
 
 struct AccountAt<'a> {
     addr: StdAddr,
-    mc: &'a StoredBlock,
+    /// The reference masterchain block; None when the client named the shard block itself.
+    mc: Option<&'a StoredBlock>,
     shard_block: &'a StoredBlock,
+}
+
+impl AccountAt<'_> {
+    fn shard_proof(&self) -> Result<Vec<u8>> {
+        match self.mc {
+            Some(mc) => shard_proof(mc, i32::from(self.addr.workchain)),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 fn locate<'a>(
@@ -70,16 +70,27 @@ fn locate<'a>(
     account: &ton_liteapi::tl::common::AccountId,
 ) -> Result<AccountAt<'a>> {
     let addr = std_addr(account)?;
-    let mc = find_block(chain, id)?;
-    if !mc.id.shard.is_masterchain() {
-        return Err(Error::BadMessage {
-            reason: "reference block for an account state must belong to the masterchain".into(),
+    let block = find_block(chain, id)?;
+    if !block.id.shard.is_masterchain() {
+        // As TON: a block of the account's own workchain may be the reference (no shard
+        // proof then: the client already trusts that block).
+        if block.id.shard.workchain() != account.workchain {
+            return Err(Error::BadMessage {
+                reason: "reference block for an account state must belong to the masterchain \
+                         or to the account's workchain"
+                    .into(),
+            });
+        }
+        return Ok(AccountAt {
+            addr,
+            mc: None,
+            shard_block: block,
         });
     }
-    let shard_block = shard_block_of(chain, mc, account.workchain)?;
+    let shard_block = shard_block_of(chain, block, account.workchain)?;
     Ok(AccountAt {
         addr,
-        mc,
+        mc: Some(block),
         shard_block,
     })
 }
@@ -101,7 +112,7 @@ fn state_proof(at: &AccountAt<'_>) -> Result<(Option<Cell>, Vec<u8>)> {
 /// its code, data and libraries).
 pub fn account_state(chain: &Chain, r: GetAccountState, pruned: bool) -> Result<Response> {
     let at = locate(chain, &r.id, &r.account)?;
-    let shard_proof = shard_proof(at.mc, r.account.workchain)?;
+    let shard_proof = at.shard_proof()?;
     let (account, proof) = state_proof(&at)?;
     let state = match account {
         None => Vec::new(),
@@ -165,7 +176,7 @@ pub fn run_smc_method(chain: &Chain, r: RunSmcMethod, now: u32) -> Result<Respon
     }
     let at = locate(chain, &r.id, &r.account)?;
     let (shard_proof, (account, proof)) = if r.mode & 1 != 0 {
-        (shard_proof(at.mc, r.account.workchain)?, state_proof(&at)?)
+        (at.shard_proof()?, state_proof(&at)?)
     } else {
         let account = at
             .shard_block

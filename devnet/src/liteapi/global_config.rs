@@ -6,22 +6,27 @@ use base64::Engine as _;
 use serde_json::json;
 use tycho_types::models::BlockId;
 
-/// The global config: one liteserver (ip as a signed 32-bit int, port, ed25519 key) and the
-/// masterchain zero state as `validator.zero_state` / `init_block`.
+/// The global config: one liteserver (ip as a signed 32-bit int, port, ed25519 key), the
+/// masterchain zero state as `validator.zero_state` and the block liteclients trust and sync
+/// from as `validator.init_block` (the devnet's first key block, as real networks name a key
+/// block there).
 pub fn global_config(
     addr: SocketAddrV4,
     public_key: &[u8; 32],
+    zero_state: &BlockId,
     init: &BlockId,
 ) -> serde_json::Value {
     let b64 = base64::engine::general_purpose::STANDARD;
     let ip = u32::from(*addr.ip()) as i32;
-    let block = json!({
-        "workchain": init.shard.workchain(),
-        "shard": init.shard.prefix() as i64,
-        "seqno": init.seqno,
-        "root_hash": b64.encode(init.root_hash.0),
-        "file_hash": b64.encode(init.file_hash.0),
-    });
+    let block = |id: &BlockId| {
+        json!({
+            "workchain": id.shard.workchain(),
+            "shard": id.shard.prefix() as i64,
+            "seqno": id.seqno,
+            "root_hash": b64.encode(id.root_hash.0),
+            "file_hash": b64.encode(id.file_hash.0),
+        })
+    };
     json!({
         "@type": "config.global",
         "liteservers": [{
@@ -31,8 +36,8 @@ pub fn global_config(
         }],
         "validator": {
             "@type": "validator.config.global",
-            "zero_state": block,
-            "init_block": block,
+            "zero_state": block(zero_state),
+            "init_block": block(init),
             "hardforks": [],
         },
     })

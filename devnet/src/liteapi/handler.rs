@@ -374,7 +374,7 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
             crate::liteapi::block_proof::get_block_proof(&node.lock(), &r)?,
         )),
         Request::GetValidatorStats(_) => unsupported("liteServer.getValidatorStats"),
-        Request::GetLibrariesWithProof(_) => unsupported("liteServer.getLibrariesWithProof"),
+        Request::GetLibrariesWithProof(r) => mc_proofs::libraries_with_proof(&node.lock(), r),
         Request::GetShardBlockProof(r) => Ok(Response::ShardBlockProof(
             crate::liteapi::block_proof::get_shard_block_proof(&node.lock(), &r.id)?,
         )),

@@ -4,9 +4,15 @@
 //! config_proof = a proof of the mc state keeping ConfigParams and the asked params).
 
 use ton_liteapi::tl::common::BlockIdExt;
-use ton_liteapi::tl::request::{GetAllShardsInfo, GetConfigAll, GetConfigParams, GetShardInfo};
-use ton_liteapi::tl::response::{AllShardsInfo, ConfigInfo, Response, ShardInfo};
+use ton_liteapi::tl::common::{Int256, LibraryEntry};
+use ton_liteapi::tl::request::{
+    GetAllShardsInfo, GetConfigAll, GetConfigParams, GetLibrariesWithProof, GetShardInfo,
+};
+use ton_liteapi::tl::response::{
+    AllShardsInfo, ConfigInfo, LibraryResultWithProof, Response, ShardInfo,
+};
 use tycho_types::boc::Boc;
+use tycho_types::cell::HashBytes;
 use tycho_types::models::{McStateExtra, ShardDescription, ShardIdent, ShardStateUnsplit};
 
 use crate::engine::Chain;
@@ -173,5 +179,37 @@ fn config_info(
         with_workchain_info: mode.with_workchain_info,
         with_capabilities: mode.with_capabilities,
         extract_from_key_block: None,
+    }))
+}
+
+/// Most libraries one getLibrariesWithProof answers (TON's limit).
+pub const MAX_LIBRARIES: usize = 16;
+
+/// getLibrariesWithProof: the asked libraries found in the masterchain state (the devnet
+/// publishes none), with `state_proof` = the mc block's state root proof and `data_proof` =
+/// the mc state down to each asked key of its libraries dictionary.
+pub fn libraries_with_proof(chain: &Chain, r: GetLibrariesWithProof) -> Result<Response> {
+    let block = masterchain(chain, &r.id)?;
+    let mut wanted: Vec<HashBytes> = r
+        .library_list
+        .iter()
+        .take(MAX_LIBRARIES)
+        .map(|h| HashBytes(h.0))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let (found, data_proof) = proofs::libraries_proof(&block.state, &wanted)?;
+    Ok(Response::LibraryResultWithProof(LibraryResultWithProof {
+        id: r.id,
+        mode: (),
+        result: found
+            .iter()
+            .map(|(hash, lib)| LibraryEntry {
+                hash: Int256(hash.0),
+                data: Boc::encode(lib),
+            })
+            .collect(),
+        state_proof: Boc::encode(mc_state_root_proof(block)?),
+        data_proof: Boc::encode(data_proof),
     }))
 }

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod global_config;
 pub mod handler;
 pub mod mc_proofs;
+pub mod proof_cost;
 pub mod proofs;
 pub mod server;
 pub mod tamper;

@@ -260,3 +260,22 @@ fn not_a_zerostate(block: &StoredBlock) -> Result<()> {
     }
     Ok(())
 }
+
+/// getLibrariesWithProof: a proof of the masterchain state's libraries dictionary down to each
+/// asked library (at most 16, as TON), and the libraries found (hash, code cell).
+pub fn libraries_proof(
+    mc_state: &Cell,
+    wanted: &[HashBytes],
+) -> Result<(Vec<(HashBytes, Cell)>, Cell)> {
+    let prover = Prover::new(mc_state);
+    let state = prover.tracked_root().parse::<ShardStateUnsplit>()?;
+    let mut found = Vec::new();
+    for hash in wanted {
+        if let Some(descr) = state.libraries.get(hash)?
+            && descr.lib.repr_hash() == hash
+        {
+            found.push((*hash, descr.lib));
+        }
+    }
+    Ok((found, prover.build()?))
+}

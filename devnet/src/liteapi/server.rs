@@ -89,12 +89,11 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Incoming, LiteError> {
 /// TL id of `adnl.message.answer query_id:int256 answer:bytes`.
 const ADNL_MESSAGE_ANSWER: u32 = 0x0fac_8416;
 
-/// One frame to a liteclient: a typed message, an answer serialized by the handler
-/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold), a raw
-/// frame (`tcp.authentificate` steps), or nothing.
+/// One frame to a liteclient: a typed message, or an answer serialized by the handler
+/// (`liteServer.blockTransactionsExt`, which ton_liteapi's `Response` cannot hold).
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A ton_liteapi message (answer or pong).
+    /// A ton_liteapi message.
     Message(Box<Message>),
     /// `adnl.message.answer` around an already serialized answer.
     RawAnswer {
@@ -103,25 +102,26 @@ pub enum Outgoing {
         /// The boxed TL answer.
         answer: Vec<u8>,
     },
-    /// A raw TL frame.
+    /// A raw TL frame (`tcp.authentificationNonce`).
     Raw(Vec<u8>),
-    /// Nothing to send.
+    /// Nothing to send (`tcp.authentificationComplete` has no answer).
     Nothing,
 }
 
 impl Outgoing {
+    /// The frame's bytes; `None` when nothing is sent.
     fn serialize(self) -> Option<Vec<u8>> {
-        match self {
-            Self::Message(m) => Some(tl_proto::serialize(*m)),
+        Some(match self {
+            Self::Message(m) => tl_proto::serialize(*m),
+            Self::Raw(bytes) => bytes,
+            Self::Nothing => return None,
             Self::RawAnswer { query_id, answer } => {
                 let mut out = ADNL_MESSAGE_ANSWER.to_le_bytes().to_vec();
                 out.extend_from_slice(&query_id.0);
                 out.extend(tl_proto::serialize(answer.as_slice()));
-                Some(out)
+                out
             }
-            Self::Raw(bytes) => Some(bytes),
-            Self::Nothing => None,
-        }
+        })
     }
 }
 

@@ -75,8 +75,7 @@ fn link(l: &BlockLink) -> BlockLinkData {
 
 #[tokio::test]
 async fn a_proof_from_the_init_block_crosses_a_validator_set_change_and_verifies() {
-    let devnet = devnet().await;
-    devnet.produce_block().unwrap(); // 1
+    let devnet = devnet().await; // 0: zero state, 1: genesis key block
     devnet.produce_block().unwrap(); // 2
     devnet.rotate_validators("block proof test set", 7).unwrap();
     devnet.produce_block().unwrap(); // 3: key block
@@ -85,15 +84,33 @@ async fn a_proof_from_the_init_block_crosses_a_validator_set_change_and_verifies
     let mut c = client(&devnet).await;
     let info = c.get_masterchain_info().await.unwrap();
     assert_eq!(info.last.seqno, 5);
-    let init = BlockIdExt {
+    let zero = BlockIdExt {
         workchain: -1,
         shard: ShardIdent::MASTERCHAIN.prefix(),
         seqno: 0,
         root_hash: info.init.root_hash.clone(),
         file_hash: info.init.file_hash.clone(),
     };
+    // The global config's init_block: the genesis key block.
+    let config = devnet.global_config().unwrap();
+    let init_json = &config["validator"]["init_block"];
+    assert_eq!(init_json["seqno"], 1);
+    let init =
+        labelmint_devnet::liteapi::convert::block_id_ext(&devnet.node().lock().master.blocks[1].id);
+    assert!(devnet.node().lock().master.blocks[1].key_block);
 
-    // From the init block to the last one: forward 0 -> 3 (signed by the first set), then
+    // From the zero state (TON's checker starts from its McStateExtra config): forward 0 -> 1,
+    // 1 -> 3, 3 -> 5.
+    let proof = c
+        .get_block_proof(zero.clone(), Some(info.last.clone()), false, false)
+        .await
+        .unwrap();
+    assert!(proof.complete);
+    let links: Vec<BlockLinkData> = proof.steps.iter().map(link).collect();
+    assert_eq!(links.len(), 3);
+    check_chain(&id(&zero), &links).expect("the chain from the zero state verifies");
+
+    // From the init block to the last one: forward 1 -> 3 (signed by the first set), then
     // forward 3 -> 5 (signed by the new set named in key block 3's config).
     let proof = c
         .get_block_proof(init.clone(), Some(info.last.clone()), false, false)
@@ -109,7 +126,7 @@ async fn a_proof_from_the_init_block_crosses_a_validator_set_change_and_verifies
             (matches!(l, BlockLinkData::Forward { .. }), f.seqno, t.seqno)
         })
         .collect();
-    assert_eq!(kinds, vec![(true, 0, 3), (true, 3, 5)]);
+    assert_eq!(kinds, vec![(true, 1, 3), (true, 3, 5)]);
     let verified = check_chain(&id(&init), &links).expect("the chain verifies");
     assert_eq!(verified.to, id(&info.last));
     assert_eq!(verified.last_key_block.map(|b| b.seqno), Some(3));
@@ -121,15 +138,15 @@ async fn a_proof_from_the_init_block_crosses_a_validator_set_change_and_verifies
         .unwrap();
     assert!(proof.complete && proof.to == info.last);
 
-    // Backwards, from the last block to block 1: one back link (TON links straight back to an
-    // older target); the proofs show block 5's state listing block 1 in its prev_blocks.
+    // Backwards, from the last block to block 2: one back link (TON links straight back to an
+    // older target); the proofs show block 5's state listing block 2 in its prev_blocks.
     let mc1 = c
         .lookup_block(
             (),
             ton_liteapi::tl::common::BlockId {
                 workchain: -1,
                 shard: ShardIdent::MASTERCHAIN.prefix(),
-                seqno: 1,
+                seqno: 2,
             },
             Some(()),
             None,
@@ -152,11 +169,11 @@ async fn a_proof_from_the_init_block_crosses_a_validator_set_change_and_verifies
         .iter()
         .map(|l| (l.ends().0.seqno, l.ends().1.seqno))
         .collect();
-    assert_eq!(ends, vec![(5, 1)]);
+    assert_eq!(ends, vec![(5, 2)]);
     let verified = check_chain(&id(&info.last), &back_links).expect("back links verify");
-    assert_eq!(verified.to.seqno, 1);
+    assert_eq!(verified.to.seqno, 2);
 
-    // A block in the middle, from the init block: forward to key block 3, back to 1.
+    // A block in the middle, from the init block: forward to key block 3, back to 2.
     let mid = c
         .get_block_proof(init.clone(), Some(mc1.id.clone()), false, false)
         .await

@@ -16,13 +16,15 @@ async fn time_version_and_masterchain_info() {
     let v = c.get_version().await.unwrap();
     assert_eq!(v.version, 0x101);
 
+    // A new devnet has its zero state (`init`) and its genesis key block (seqno 1).
     let info = c.get_masterchain_info().await.unwrap();
     assert_eq!(info.last.workchain, -1);
-    assert_eq!(info.last.seqno, 0);
-    assert_eq!(info.init.root_hash, info.last.root_hash);
+    assert_eq!(info.last.seqno, 1);
+    let zero = devnet.node().lock().master.blocks[0].id;
+    assert_eq!(info.init.root_hash.0, zero.root_hash.0);
     devnet.produce_block().unwrap();
     let ext = c.get_masterchain_info_ext(0).await.unwrap();
-    assert_eq!(ext.last.seqno, 1);
+    assert_eq!(ext.last.seqno, 2);
     assert!(ext.last_utime <= ext.now);
 }
 
@@ -39,7 +41,7 @@ async fn blocks_walk_from_masterchain_to_shard() {
     assert_eq!(root.repr_hash().0, mc.root_hash.0);
     let block = root.parse::<Block>().unwrap();
     let info = block.load_info().unwrap();
-    assert_eq!(info.seqno, 1);
+    assert_eq!(info.seqno, 2); // 1 is the genesis key block
     assert!(info.shard.is_masterchain());
 
     // getAllShardsInfo names the basechain block, which lookupBlock finds too.
@@ -50,14 +52,14 @@ async fn blocks_walk_from_masterchain_to_shard() {
         .unwrap();
     let (ident, descr) = hashes.iter().next().unwrap().unwrap();
     assert_eq!(ident, ShardIdent::BASECHAIN);
-    assert_eq!(descr.seqno, 1);
+    assert_eq!(descr.seqno, 2);
     let by_seqno = c
         .lookup_block(
             (),
             TlBlockId {
                 workchain: 0,
                 shard: ShardIdent::BASECHAIN.prefix(),
-                seqno: 1,
+                seqno: 2,
             },
             Some(()),
             None,
@@ -90,14 +92,14 @@ async fn blocks_walk_from_masterchain_to_shard() {
         )
         .await
         .unwrap();
-    assert_eq!(by_lt.id.seqno, 1);
+    assert_eq!(by_lt.id.seqno, 2);
 
     // The shard block refers back to the masterchain.
     let shard_boc = c.get_block(by_seqno.id.clone()).await.unwrap();
     let shard_block = Boc::decode(&shard_boc).unwrap().parse::<Block>().unwrap();
     let shard_info = shard_block.load_info().unwrap();
     let master_ref = shard_info.load_master_ref().unwrap().unwrap();
-    assert_eq!(master_ref.seqno, 0);
+    assert_eq!(master_ref.seqno, 1);
 
     // getBlockHeader answers with a Merkle proof of the header.
     let header = c
@@ -185,7 +187,8 @@ fn proved_config(boc: &[u8]) -> BlockchainConfig {
 async fn unsupported_and_unknown_answer_errors() {
     let devnet = devnet().await;
     let mut c = client(&devnet).await;
-    let mc = last_mc(&mut c).await;
+    let mc =
+        labelmint_devnet::liteapi::convert::block_id_ext(&devnet.node().lock().master.blocks[0].id);
     match c.get_validator_stats(mc.clone(), 10, None, None).await {
         Err(LiteError::ServerError(e)) => {
             assert!(e.message.to_string().contains("not supported"), "{e:?}")
@@ -223,7 +226,7 @@ async fn shard_info_names_the_basechain_block() {
         .await
         .unwrap();
     assert_eq!(info.shardblk.workchain, 0);
-    assert_eq!(info.shardblk.seqno, 1);
+    assert_eq!(info.shardblk.seqno, 2);
     // The shard tree's leaf, as TON sends it: bt_leaf$0 then the ShardDescr.
     let leaf = Boc::decode(&info.shard_descr).unwrap();
     let mut slice = leaf.as_slice().unwrap();

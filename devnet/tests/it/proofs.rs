@@ -253,6 +253,15 @@ async fn account_state_proofs_verify_and_a_tampered_account_fails() {
     assert!(check_account_proof(&ans.proof, &other, &to, &ans.state).is_err());
     assert!(check_shard_proof(&ans.shard_proof, &other, 0).is_err());
 
+    // A basechain block as the reference (allowed by TON): no shard proof, the same proof.
+    let by_shard = c
+        .get_account_state(ans.shardblk.clone(), account_id(&to))
+        .await
+        .unwrap();
+    assert!(by_shard.shard_proof.is_empty());
+    assert_eq!(by_shard.shardblk, ans.shardblk);
+    check_account_proof(&by_shard.proof, &by_shard.shardblk, &to, &by_shard.state).unwrap();
+
     // Masterchain accounts have no shard proof: the block is the masterchain block.
     let elector = StdAddr::new(-1, HashBytes([0x33; 32]));
     let mc_ans = c
@@ -571,4 +580,94 @@ async fn shard_info_and_config_proofs_verify() {
         state_hash_of_block(&Boc::decode(&header).unwrap(), &mc).unwrap(),
         state_hash
     );
+}
+
+/// The cost of proving (devnet/README.md): run in release with
+/// `cargo nextest run --release -p labelmint-devnet --run-ignored only proof_cost
+/// --no-capture`.
+#[test]
+#[ignore = "a measurement; run in release"]
+fn proof_cost() {
+    let c = labelmint_devnet::liteapi::proof_cost::measure(5_000, 2_000).unwrap();
+    assert!(c.accounts >= 10_000, "{c:?}");
+    assert_eq!(c.transactions, 10_000, "{c:?}");
+    println!(
+        "{} accounts, {} transactions in the block (produced in {:?}): state root proof {:?}, \
+         account proof {:?}, shard proof {:?}, one-transaction proof {:?}, whole-block \
+         proof {:?}, config-all proof {:?}",
+        c.accounts,
+        c.transactions,
+        c.produce,
+        c.state_root,
+        c.account,
+        c.shard,
+        c.one_transaction,
+        c.whole_block,
+        c.config_all
+    );
+}
+
+#[tokio::test]
+async fn account_state_at_the_zero_state_has_proofs_too() {
+    // Before the first block the reference is the masterchain zero state: its "state root
+    // proof" is a proof of the state itself (its hash is the zero state id's root hash).
+    let devnet = devnet().await;
+    let faucet = devnet.genesis().faucet.clone();
+    let mut c = client(&devnet).await;
+    let mc = last_mc(&mut c).await;
+    assert_eq!(mc.seqno, 0);
+    let ans = c
+        .get_account_state(mc.clone(), account_id(&faucet))
+        .await
+        .unwrap();
+    assert!(!ans.state.is_empty());
+    let r = roots(&ans.shard_proof);
+    assert_eq!(r.len(), 2);
+    open(&r[0], &mc.root_hash.0).unwrap();
+    let extra =
+        mc_state_extra(open(&r[1], &mc.root_hash.0).unwrap().as_ref().virtualize()).unwrap();
+    // The zero state's McStateExtra does not yet list the basechain zero state (TON's does):
+    // the shard proof proves the masterchain state, not yet which basechain state it names.
+    let _ = extra;
+    let p = roots(&ans.proof);
+    let state = open(&p[1], &ans.shardblk.root_hash.0).unwrap();
+    let (_, hash) = shard_account(state.as_ref().virtualize(), &faucet.address).unwrap();
+    assert_eq!(hash, *Boc::decode(&ans.state).unwrap().repr_hash());
+}
+
+#[tokio::test]
+async fn libraries_with_proof_prove_the_absence() {
+    // The devnet publishes no library: the answer is empty and the data proof shows the mc
+    // state's libraries dictionary under the state the block commits to.
+    let (devnet, _) = chain_with_a_transfer().await;
+    let mut c = client(&devnet).await;
+    let mc = last_mc(&mut c).await;
+    let answer = labelmint_devnet::liteapi::mc_proofs::libraries_with_proof(
+        &devnet.node().lock(),
+        ton_liteapi::tl::request::GetLibrariesWithProof {
+            id: mc.clone(),
+            mode: (),
+            library_list: vec![Int256([4; 32])],
+        },
+    )
+    .unwrap();
+    let Response::LibraryResultWithProof(ans) = answer else {
+        panic!("expected libraryResultWithProof");
+    };
+    assert!(ans.result.is_empty());
+    let state_hash = state_hash_of_block(&Boc::decode(&ans.state_proof).unwrap(), &mc).unwrap();
+    let state = open(&Boc::decode(&ans.data_proof).unwrap(), &state_hash.0).unwrap();
+    // ShardStateUnsplit refs: [out_msg_queue_info, accounts, ^[overload_history
+    // underload_history total_balance total_validator_fees libraries master_ref], custom]; the
+    // custom McStateExtra is pruned here, so the libraries are read from the third ref.
+    let r1 = state.as_ref().virtualize().reference(2).unwrap();
+    let mut s = r1.as_slice().unwrap();
+    s.load_u64().unwrap();
+    s.load_u64().unwrap();
+    let _total = CurrencyCollection::load_from(&mut s).unwrap();
+    let _fees = CurrencyCollection::load_from(&mut s).unwrap();
+    let libraries =
+        tycho_types::dict::Dict::<HashBytes, tycho_types::models::LibDescr>::load_from(&mut s)
+            .unwrap();
+    assert!(libraries.get(HashBytes([4; 32])).unwrap().is_none());
 }

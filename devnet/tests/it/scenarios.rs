@@ -41,14 +41,15 @@ async fn faucet_transfer_to_a_new_address_is_visible() {
     // getAccountState: an uninit account holding exactly what was sent.
     assert_eq!(balance(&mut c, &to).await, 3 * TON);
 
-    // listBlockTransactions of the shard block registered by masterchain block 1.
+    // listBlockTransactions of the shard block registered by masterchain block 2 (the first
+    // after the genesis key block).
     let mc1 = c
         .lookup_block(
             (),
             ton_liteapi::tl::common::BlockId {
                 workchain: -1,
                 shard: 1 << 63,
-                seqno: 1,
+                seqno: 2,
             },
             Some(()),
             None,
