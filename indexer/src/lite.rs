@@ -270,7 +270,8 @@ impl Lite {
         &self.metrics
     }
 
-    fn current_index(&self) -> usize {
+    /// The index of the server requests currently go to.
+    pub fn current_index(&self) -> usize {
         self.current.load(Ordering::Relaxed) % self.servers.len()
     }
 
@@ -279,12 +280,18 @@ impl Lite {
         &self.servers[self.current_index()]
     }
 
+    /// The index of the server the last answer came from (the open connection's), else of
+    /// the current one.
+    pub fn answering_index(&self) -> usize {
+        match &self.conn {
+            Some((i, _)) => *i,
+            None => self.current_index(),
+        }
+    }
+
     /// The server the last answer came from (the open connection's), else the current one.
     pub fn answering_server(&self) -> &LiteServer {
-        match &self.conn {
-            Some((i, _)) => &self.servers[*i],
-            None => self.current_server(),
-        }
+        &self.servers[self.answering_index()]
     }
 
     fn failover(&mut self) {

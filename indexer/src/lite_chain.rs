@@ -90,9 +90,11 @@ impl LiteChain {
         }
     }
 
-    /// Verifies masterchain block id `id` by validator signatures (`getBlockProof` from the
-    /// newest trusted key block below it); a failure fails the server over.
-    async fn verify_master(&mut self, id: &BlockRef) -> Result<()> {
+    /// Verifies masterchain block id `id`, which server `origin` named, by validator
+    /// signatures (`getBlockProof` from the newest trusted key block below it, asked from the
+    /// same server, so that a failure blames the server that said both); a failure fails
+    /// that server over.
+    async fn verify_master(&mut self, id: &BlockRef, origin: usize) -> Result<()> {
         let Some(anchor) = self.anchor.clone() else {
             return Ok(());
         };
@@ -105,6 +107,16 @@ impl LiteChain {
                 Ok(s) => s,
                 Err(e) => return Err(self.lite.reject("masterchain block id", e)),
             };
+            // Another catch-up worker failed the server over since it named `id`: the id and
+            // its proof would come from two servers, and a failure could blame the wrong one.
+            let moved = || Error::Transport {
+                server: "liteservers".into(),
+                reason: "the liteserver changed between naming a block and proving it; retrying"
+                    .into(),
+            };
+            if self.lite.current_index() != origin {
+                return Err(moved());
+            }
             let proof = match self.lite.block_proof(&source, id).await {
                 Ok(p) => p,
                 // A server that cannot prove what it said is not believed either.
@@ -116,6 +128,9 @@ impl LiteChain {
                 }
                 Err(e) => return Err(e),
             };
+            if self.lite.answering_index() != origin {
+                return Err(moved());
+            }
             let started = std::time::Instant::now();
             match anchor.accept_proof(&source, id, &proof) {
                 Ok(true) => {
@@ -135,9 +150,9 @@ impl LiteChain {
         ))
     }
 
-    /// A masterchain block's cell, its id verified first.
-    async fn master_cell(&mut self, id: &BlockRef) -> Result<Cell> {
-        self.verify_master(id).await?;
+    /// A masterchain block's cell, its id (named by server `origin`) verified first.
+    async fn master_cell(&mut self, id: &BlockRef, origin: usize) -> Result<Cell> {
+        self.verify_master(id, origin).await?;
         self.block_cell(id).await
     }
 
@@ -252,8 +267,9 @@ fn parse_account(raw: &str) -> Result<(i32, [u8; 32])> {
 impl ChainSource for LiteChain {
     async fn last_master(&mut self) -> Result<BlockRow> {
         let info = self.lite.masterchain_info().await?;
+        let origin = self.lite.answering_index();
         let id = from_tl(&info.last);
-        let cell = self.master_cell(&id).await?;
+        let cell = self.master_cell(&id, origin).await?;
         let (_, binfo) = parse_block(&cell)?;
         Ok(row_of(id, &binfo))
     }
@@ -261,8 +277,9 @@ impl ChainSource for LiteChain {
     async fn wait_master(&mut self, seqno: u32) -> Result<BlockRow> {
         match self.lite.masterchain_info_after(seqno).await {
             Ok(info) => {
+                let origin = self.lite.answering_index();
                 let id = from_tl(&info.last);
-                let cell = self.master_cell(&id).await?;
+                let cell = self.master_cell(&id, origin).await?;
                 let (_, binfo) = parse_block(&cell)?;
                 Ok(row_of(id, &binfo))
             }
@@ -279,6 +296,7 @@ impl ChainSource for LiteChain {
             Err(Error::Server { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let origin = self.lite.answering_index();
         let id = from_tl(&header);
         if id.workchain != -1 || id.seqno != seqno || id.shard != SHARD_FULL {
             let e = Error::malformed("lookupBlock answer", "another block than asked");
@@ -287,7 +305,7 @@ impl ChainSource for LiteChain {
                 None => e,
             });
         }
-        let cell = self.master_cell(&id).await?;
+        let cell = self.master_cell(&id, origin).await?;
         let (block, info) = parse_block(&cell)?;
         let extra = block
             .load_extra()

@@ -177,6 +177,10 @@ async fn assert_postgres_is_the_honest_chain(db: &TestDb, devnet: &Devnet, watch
 /// One lie: the indexer (liar first, honest second) catches it, fails the liar over, and
 /// stores exactly the honest chain.
 async fn lie_is_caught(tamper: Tamper) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let db = TestDb::new().await;
     let (devnet, to) = chain_with_transfers().await;
     let liar = serve_tampering(devnet.node().clone(), tamper)
