@@ -207,10 +207,11 @@ impl LoadNet {
         .to_string()
     }
 
-    /// The masterchain zero state's id: the trusted block the indexer verifies from.
+    /// The chain's init block (its genesis key block, as the devnet's global config names
+    /// it): the trusted block the indexer verifies from.
     pub fn init_block(&self) -> labelmint_indexer::model::BlockRef {
         let chain = self.node.lock();
-        let b = chain.master.block(0).expect("zero state");
+        let b = chain.init_block().expect("init block");
         labelmint_indexer::model::BlockRef {
             workchain: b.id.shard.workchain(),
             shard: b.id.shard.prefix(),
