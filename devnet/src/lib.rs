@@ -69,8 +69,8 @@
 //! ([`engine::mc_state`]), a validator set in config param 34 whose keys come from a public
 //! phrase ([`engine::validators`]), every masterchain block signed by it, key blocks when the
 //! set changes. InMsgDescr/OutMsgDescr augmentations and ValueFlow are approximate; no
-//! `block_create_stats`; lookupBlockWithProof is not served. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1, the TON
-//! escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
+//! `block_create_stats`. Parity with @ton/sandbox (`engine::parity`: wallets v4r2 and v5r1,
+//! the TON escrow's whole life, a vault batch of 250 and a bounce, the jetton deposit and release)
 //! holds in exit codes, gas and fees; hashes differ after each scenario's first transaction
 //! because sandbox and the devnet allocate lt differently (see the README).
 //!

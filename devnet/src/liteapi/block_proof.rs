@@ -341,3 +341,94 @@ pub fn get_shard_block_proof(
         }],
     })
 }
+
+/// `liteServer.lookupBlockWithProof` (TON's `perform_lookupBlockWithProof`): the block of a
+/// shard found by seqno, lt or utime (exactly one), its header with the references to the
+/// previous and masterchain blocks, the previous block's header when looked up by lt or utime,
+/// the masterchain block that registered it with the shard link, and, when that is older than
+/// the client's `mc_block_id`, the client block's state root proof and its state showing the
+/// registering block in `prev_blocks`.
+pub fn lookup_block_with_proof(
+    chain: &Chain,
+    req: &ton_liteapi::tl::request::LookupBlockWithProof,
+) -> Result<ton_liteapi::tl::response::LookupBlockResult> {
+    let by = [req.seqno.is_some(), req.lt.is_some(), req.utime.is_some()];
+    if by.iter().filter(|b| **b).count() != 1 {
+        return Err(Error::BadMessage {
+            reason: "exactly one of mode.0, mode.1 and mode.2 bits must be set".into(),
+        });
+    }
+    let client_mc = mc_block(chain, &req.mc_block_id)?;
+    let shard = tycho_types::models::ShardIdent::new(req.id.workchain, req.id.shard)
+        .and_then(|s| chain.shard(s.workchain()))
+        .ok_or_else(|| Error::BlockNotFound {
+            block: format!("({},{:x})", req.id.workchain, req.id.shard),
+        })?;
+    let found = match (req.lt, req.utime) {
+        (Some(lt), _) => shard.block_by_lt(lt),
+        (_, Some(utime)) => shard.block_by_utime(utime),
+        _ => shard.block(req.id.seqno),
+    }
+    .ok_or_else(|| Error::BlockNotFound {
+        block: format!("({},{:x},{})", req.id.workchain, req.id.shard, req.id.seqno),
+    })?;
+    if found.zerostate {
+        return Err(Error::BlockNotFound {
+            block: format!("{} is a zero state", block_id_ext(&found.id)),
+        });
+    }
+    let is_master = found.id.shard.is_masterchain();
+    let mc_ref = if is_master {
+        found.id.seqno
+    } else {
+        found.link_seqno
+    };
+    if mc_ref > client_mc.id.seqno {
+        return Err(Error::BadMessage {
+            reason: "specified mc block is older than block's masterchain ref".into(),
+        });
+    }
+    // The header as `unpack_block_prev_blk_try` reads it: root, BlockInfo, prev_ref and (a
+    // shard block) master_ref.
+    let info = child(&found.root, 0, found)?;
+    let mut named = vec![found.root.clone(), info.clone()];
+    for i in 0..info.reference_count() {
+        named.push(child(&info, i, found)?);
+    }
+    let refs: Vec<&Cell> = named.iter().collect();
+    let header = proof_of(&found.root, &refs, &found.root, |_| Ok(Vec::new()))?;
+    let prev_header = if req.lt.is_some() || req.utime.is_some() {
+        let prev = shard
+            .block(found.id.seqno.saturating_sub(1))
+            .filter(|p| !p.zerostate)
+            .map(header_proof)
+            .transpose()?;
+        prev.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let registering = block(chain, mc_ref)?;
+    let shard_links = if is_master {
+        Vec::new()
+    } else {
+        get_shard_block_proof(chain, &block_id_ext(&found.id))?.links
+    };
+    let (client_mc_state_proof, mc_block_proof) = if registering.id == client_mc.id {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            state_root_proof(client_mc)?,
+            ancestor_proof(client_mc, registering.id.seqno)?,
+        )
+    };
+    Ok(ton_liteapi::tl::response::LookupBlockResult {
+        id: block_id_ext(&found.id),
+        mode: (),
+        mc_block_id: block_id_ext(&registering.id),
+        client_mc_state_proof,
+        mc_block_proof,
+        shard_links,
+        header,
+        prev_header,
+    })
+}

@@ -369,7 +369,9 @@ fn answer(node: &Node, request: Request) -> Result<Response> {
             }))
         }
         Request::GetShardInfo(r) => mc_proofs::shard_info(&node.lock(), r),
-        Request::LookupBlockWithProof(_) => unsupported("liteServer.lookupBlockWithProof"),
+        Request::LookupBlockWithProof(r) => Ok(Response::LookupBlockResult(
+            crate::liteapi::block_proof::lookup_block_with_proof(&node.lock(), &r)?,
+        )),
         Request::GetBlockProof(r) => Ok(Response::PartialBlockProof(
             crate::liteapi::block_proof::get_block_proof(&node.lock(), &r)?,
         )),

@@ -355,3 +355,108 @@ async fn the_shard_block_proof_names_the_basechain_block_in_a_masterchain_block(
     );
     let _ = Boc::decode(&proof.links[0].proof).unwrap();
 }
+
+async fn raw(devnet: &labelmint_devnet::Devnet, request: Request) -> Response {
+    let mut peer = AdnlPeer::connect(devnet.public_key(), devnet.addr())
+        .await
+        .unwrap();
+    let frame = tl_proto::serialize(Message::Query {
+        query_id: Int256([5; 32]),
+        query: LiteQuery {
+            wrapped_request: WrappedRequest {
+                wait_masterchain_seqno: None,
+                request,
+            },
+        },
+    });
+    peer.send(frame.into()).await.unwrap();
+    let answer = peer.next().await.expect("an answer").unwrap();
+    match tl_proto::deserialize::<Message>(&answer).unwrap() {
+        Message::Answer { answer, .. } => answer,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn lookup_block_with_proof_links_a_shard_block_to_the_clients_masterchain_block() {
+    use tycho_types::merkle::MerkleUpdate;
+    use tycho_types::models::McStateExtra;
+    let devnet = devnet().await;
+    let produced = devnet.produce_block().unwrap(); // 2
+    devnet.produce_block().unwrap(); // 3
+    let last = devnet.produce_block().unwrap().master; // 4
+    let request = |lt: Option<u64>| {
+        Request::LookupBlockWithProof(ton_liteapi::tl::request::LookupBlockWithProof {
+            mode: (),
+            id: ton_liteapi::tl::common::BlockId {
+                workchain: 0,
+                shard: ShardIdent::BASECHAIN.prefix(),
+                seqno: produced.shard.seqno,
+            },
+            mc_block_id: labelmint_devnet::liteapi::convert::block_id_ext(&last),
+            seqno: lt.is_none().then_some(()),
+            lt,
+            utime: None,
+            with_state_update: None,
+            with_value_flow: None,
+            with_extra: None,
+            with_shard_hashes: None,
+            with_prev_blk_signatures: None,
+        })
+    };
+    let Response::LookupBlockResult(r) = raw(&devnet, request(None)).await else {
+        panic!("not a lookupBlockResult");
+    };
+    assert_eq!(id(&r.id), produced.shard);
+    assert_eq!(id(&r.mc_block_id), produced.master);
+    // The header proof is the block's.
+    let header = labelmint_abi::proof::virtual_root(&r.header).unwrap();
+    assert_eq!(header.repr_hash(), &produced.shard.root_hash);
+    assert!(r.prev_header.is_empty());
+    // The registering masterchain block names the shard block.
+    assert_eq!(r.shard_links.len(), 1);
+    labelmint_abi::proof::check_shard_block_link(
+        &produced.master,
+        &produced.shard,
+        &r.shard_links[0].proof,
+    )
+    .unwrap();
+    // The client's block (4) commits to a state whose prev_blocks hold the registering one (2).
+    let client = labelmint_abi::proof::virtual_root(&r.client_mc_state_proof).unwrap();
+    assert_eq!(client.repr_hash(), &last.root_hash);
+    let new_hash = client
+        .reference_cloned(2)
+        .unwrap()
+        .parse_exotic::<MerkleUpdate>()
+        .unwrap()
+        .new_hash;
+    let state = labelmint_abi::proof::virtual_root(&r.mc_block_proof).unwrap();
+    assert_eq!(state.repr_hash(), &new_hash);
+    let extra = state
+        .reference_cloned(3)
+        .unwrap()
+        .parse::<McStateExtra>()
+        .unwrap();
+    let (_, entry) = extra
+        .prev_blocks
+        .get(produced.master.seqno)
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.block_ref.root_hash, produced.master.root_hash);
+
+    // By lt: the previous block's header comes too.
+    let info = header
+        .reference_cloned(0)
+        .unwrap()
+        .parse::<tycho_types::models::BlockInfo>()
+        .unwrap();
+    let Response::LookupBlockResult(r) = raw(&devnet, request(Some(info.start_lt))).await else {
+        panic!("not a lookupBlockResult");
+    };
+    assert_eq!(id(&r.id), produced.shard);
+    let prev = labelmint_abi::proof::virtual_root(&r.prev_header).unwrap();
+    assert_eq!(
+        prev.repr_hash(),
+        &devnet.node().lock().base.blocks[1].id.root_hash
+    );
+}
