@@ -3,12 +3,15 @@
 //!
 //! 1. catch-up: at least `BENCH_TXS` (default 100,000) transactions are produced first, then
 //!    a fresh indexer (every account, the binary's defaults) indexes them from masterchain
-//!    block 1: transactions per second, wall clock from start to the last commit;
+//!    block 1, twice: with `--trust-liteserver`, then verifying everything from the zero
+//!    state (signatures, inclusion, state proofs): transactions per second, wall clock from
+//!    start to the last commit, the ratio, and the proof checks' time per masterchain block
+//!    (`BENCH_ROUNDS` alternating pairs, default 1);
 //! 2. the tip: the devnet makes a block every `TIP_BLOCK_MS` (default 400 ms) carrying
 //!    `TIP_TXS_PER_BLOCK` (default 200) transactions for `TIP_BLOCKS` blocks (default 150)
 //!    while the indexer follows; sampled every 5 ms: how many masterchain blocks the
 //!    checkpoint is behind the head, and for every block the time from its production to its
-//!    commit.
+//!    commit (verified; `TIP_VERIFY=0`: `--trust-liteserver`).
 //!
 //! Run: `DATABASE_URL=$(scripts/pg.sh admin-url) cargo bench -p labelmint-indexer --bench indexer`.
 //! Sizes: the environment variables above.
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 use labelmint_indexer::Config;
 use labelmint_indexer::lite::LiteOptions;
 use labelmint_indexer::store::Store;
+use labelmint_indexer::verify::Verification;
 use loadnet::{LoadNet, TXS_PER_EXTERNAL};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -61,8 +65,9 @@ async fn drop_db(admin: &str, name: &str) {
     }
 }
 
-/// The binary's defaults, every account, from masterchain block `start`.
-fn config(url: String, net: &LoadNet, start: u32) -> Config {
+/// The binary's defaults, every account, from masterchain block `start`; verified from the
+/// chain's zero state, or (`verify = false`) `--trust-liteserver`.
+fn config(url: String, net: &LoadNet, start: u32, verify: bool) -> Config {
     Config {
         database_url: url,
         db_max_connections: 8,
@@ -74,6 +79,11 @@ fn config(url: String, net: &LoadNet, start: u32) -> Config {
         parallel: 4,
         poll_interval: Duration::from_millis(200),
         stall_after: Duration::from_secs(60),
+        verification: if verify {
+            Verification::From(net.init_block())
+        } else {
+            Verification::TrustLiteserver
+        },
     }
 }
 
@@ -108,23 +118,57 @@ async fn catch_up(admin: &str) {
         started.elapsed().as_secs_f64()
     );
 
-    let (url, name) = fresh_db(admin).await;
-    let started = Instant::now();
-    let indexer = labelmint_indexer::spawn(config(url, &net, 1))
-        .await
-        .expect("indexer");
-    wait_for(&indexer.store, head).await;
-    let elapsed = started.elapsed();
-    let indexed = count_txs(&indexer.store).await;
-    indexer.abort();
-    assert_eq!(indexed as usize, on_chain, "indexed every transaction once");
+    // The same chain indexed twice, beside each other in time: believing the liteserver,
+    // then verifying everything (signatures, inclusion, state proofs).
+    let rounds = env_or("BENCH_ROUNDS", 1);
+    let mut rates = Vec::new();
+    for verify in (0..rounds).flat_map(|_| [false, true]) {
+        let (url, name) = fresh_db(admin).await;
+        let started = Instant::now();
+        let indexer = labelmint_indexer::spawn(config(url, &net, 1, verify))
+            .await
+            .expect("indexer");
+        wait_for(&indexer.store, head).await;
+        let elapsed = started.elapsed();
+        let indexed = count_txs(&indexer.store).await;
+        indexer.abort();
+        assert_eq!(indexed as usize, on_chain, "indexed every transaction once");
+        let rate = indexed as f64 / elapsed.as_secs_f64();
+        let (verified, spent) = indexer.metrics.verification_cost();
+        println!(
+            "catch-up ({}): indexed {indexed} transactions ({} masterchain blocks) in {:.2} s: {:.0} transactions/s{}",
+            if verify {
+                "verified"
+            } else {
+                "--trust-liteserver"
+            },
+            head,
+            elapsed.as_secs_f64(),
+            rate,
+            if verify {
+                format!(
+                    "; {verified} blocks verified by signatures, {:.0} us of checks per block",
+                    spent.as_secs_f64() * 1e6 / verified.max(1) as f64
+                )
+            } else {
+                String::new()
+            }
+        );
+        rates.push((verify, rate));
+        drop_db(admin, &name).await;
+    }
+    let mean = |v: bool| {
+        let r: Vec<f64> = rates
+            .iter()
+            .filter(|(w, _)| *w == v)
+            .map(|(_, r)| *r)
+            .collect();
+        r.iter().sum::<f64>() / r.len().max(1) as f64
+    };
     println!(
-        "catch-up: indexed {indexed} transactions ({} masterchain blocks) in {:.2} s: {:.0} transactions/s",
-        head,
-        elapsed.as_secs_f64(),
-        indexed as f64 / elapsed.as_secs_f64()
+        "catch-up: verified / unverified = {:.2} (means over {rounds} alternating round(s))",
+        mean(true) / mean(false)
     );
-    drop_db(admin, &name).await;
 }
 
 async fn tip(admin: &str) {
@@ -136,7 +180,8 @@ async fn tip(admin: &str) {
     net.produce();
     let (url, name) = fresh_db(admin).await;
     let start = net.head() + 1;
-    let indexer = labelmint_indexer::spawn(config(url, &net, start))
+    let verify = std::env::var("TIP_VERIFY").map_or(true, |v| v != "0");
+    let indexer = labelmint_indexer::spawn(config(url, &net, start, verify))
         .await
         .expect("indexer");
 

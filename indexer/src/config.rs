@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::lite::{LiteOptions, LiteServer};
+use crate::verify::Verification;
 
 /// Everything [`crate::run`] needs.
 #[derive(Debug, Clone)]
@@ -29,11 +30,15 @@ pub struct Config {
     pub poll_interval: Duration,
     /// `/health` turns 503 after this long without progress.
     pub stall_after: Duration,
+    /// Verify the chain from a trusted block (the default of the binary), or believe the
+    /// liteservers (`--trust-liteserver`).
+    pub verification: Verification,
 }
 
 impl Config {
     /// A configuration for tests: the given database and liteservers, metrics on port 0,
-    /// short timeouts.
+    /// short timeouts, and no verification (tests that verify set
+    /// [`Config::verification`] to the devnet's init block).
     pub fn test(database_url: String, liteservers: Vec<LiteServer>) -> Self {
         Self {
             database_url,
@@ -52,6 +57,7 @@ impl Config {
             parallel: 4,
             poll_interval: Duration::from_millis(100),
             stall_after: Duration::from_secs(30),
+            verification: Verification::TrustLiteserver,
         }
     }
 }

@@ -84,6 +84,15 @@ pub enum Error {
         /// The liteserver error message.
         message: String,
     },
+    /// A liteserver's answer did not verify (a proof, a signature, a hash): the server is
+    /// treated as failed and nothing of the answer is kept.
+    #[error("liteserver {server} answered something that does not verify: {reason}")]
+    Unverified {
+        /// `ip:port` of the server.
+        server: String,
+        /// What did not verify.
+        reason: String,
+    },
     /// Every configured liteserver failed `attempts` times in a row.
     #[error("all liteservers failed after {attempts} attempts; last error: {last}")]
     AllServersFailed {

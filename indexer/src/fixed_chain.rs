@@ -128,6 +128,7 @@ impl ChainSource for FixedChain {
         &mut self,
         _at: &BlockRef,
         _account: &str,
+        _last: &crate::tail::LastTransaction,
     ) -> Result<Option<AccountSnapshot>> {
         Ok(None)
     }

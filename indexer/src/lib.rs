@@ -32,6 +32,10 @@
 //!   over; `/health` reports a stall.
 //! - Never panic on chain data: malformed BOCs, unknown event bodies and hostile liteserver
 //!   answers are errors or counted, not `unwrap()`s.
+//! - Never store what a liteserver did not prove (unless started with `--trust-liteserver`):
+//!   masterchain blocks by validator signatures from the global config's init block, shard
+//!   blocks by inclusion, transactions and account states by the Merkle trees of verified
+//!   blocks ([`verify`]); an answer that does not verify is a failed liteserver.
 //! - Never take an event from a contract that is not a watched escrow or vault: anyone can
 //!   emit bodies with LabelMint's opcodes.
 //! - Never write money decisions: it records what the chain did; the ledger and the settler
@@ -46,6 +50,8 @@
 //! - [`model`]: the rows.
 //! - [`store`]: Postgres, migrations (`indexer/migrations`), the exactly-once write.
 //! - [`tail`]: the tailing loop over a [`tail::ChainSource`] (resume, walk, fetch, commit).
+//! - [`verify`]: what is checked before anything is kept (signatures from the global config's
+//!   init block, inclusion, Merkle proofs), and `--trust-liteserver`.
 //! - [`metrics`]: Prometheus `/metrics` and `/health` (axum).
 //! - [`config`]: the typed [`Config`].
 //! - `fixed_chain` (feature `test-utils`): a [`tail::ChainSource`] over given transactions.
@@ -95,6 +101,7 @@ pub mod model;
 pub mod shards;
 pub mod store;
 pub mod tail;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -138,6 +145,24 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     let store = store::Store::connect(&config.database_url, config.db_max_connections).await?;
     store.migrate().await?;
     let metrics = Arc::new(metrics::Metrics::new(config.stall_after));
+    let anchor = match &config.verification {
+        verify::Verification::From(init) => {
+            tracing::info!(
+                init_seqno = init.seqno,
+                init_root_hash = %hex::encode(init.root_hash),
+                "verifying the chain from the trusted init block"
+            );
+            Some(verify::Anchor::new(*init))
+        }
+        verify::Verification::TrustLiteserver => {
+            tracing::warn!(
+                "--trust-liteserver: NOTHING the liteservers say is verified (no signatures, no \
+                 proofs); a lying liteserver can write invented deposits into Postgres"
+            );
+            metrics.set_trust_liteserver(true);
+            None
+        }
+    };
     let server = metrics::serve(config.metrics_addr, metrics.clone()).await?;
     let lite = lite::Lite::new(
         config.liteservers.clone(),
@@ -153,7 +178,10 @@ pub async fn spawn(config: Config) -> Result<Handle> {
     };
     let (s, m) = (store.clone(), metrics.clone());
     let task = tokio::spawn(async move {
-        let mut chain = lite_chain::LiteChain::new(lite);
+        let mut chain = match anchor {
+            Some(a) => lite_chain::LiteChain::verified(lite, a),
+            None => lite_chain::LiteChain::new(lite),
+        };
         tail::tail(&mut chain, &s, &m, &opts).await
     });
     tracing::info!(metrics = %server.addr, "indexer started");

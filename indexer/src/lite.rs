@@ -14,7 +14,11 @@
 //!   [`Error::AllServersFailed`].
 //!
 //! Answers are never trusted for liveness only: the caller checks what it gets (ton_liteapi
-//! does not verify proofs).
+//! does not verify proofs, [`crate::verify`] does). An answer that does not verify is handed
+//! back to [`Lite::reject`]: counted, logged, and the server is failed over like a dead one.
+//!
+//! The server in use is shared by every clone (the catch-up workers): a failover by one moves
+//! them all, so a lying server found by one worker is not asked again by the others.
 //!
 //! Note: ton_liteapi formats liteserver error strings with `unwrap()` on UTF-8 in its `Debug`
 //! and `Display` impls, so this module never formats a `LiteError::ServerError`; it reads the
@@ -24,13 +28,16 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
 use ton_liteapi::client::LiteClient;
 use ton_liteapi::tl::common::{AccountId, BlockIdExt, Int256, TransactionId3};
-use ton_liteapi::tl::response::{BlockTransactions, MasterchainInfo, TransactionList};
+use ton_liteapi::tl::response::{
+    BlockTransactions, MasterchainInfo, PartialBlockProof, TransactionList,
+};
 use ton_liteapi::types::LiteError;
 
 use crate::error::{Error, Result};
@@ -49,6 +56,60 @@ pub struct LiteServer {
 #[derive(Deserialize)]
 struct GlobalConfig {
     liteservers: Vec<GlobalLiteServer>,
+}
+
+#[derive(Deserialize)]
+struct GlobalValidator {
+    validator: Option<ValidatorSection>,
+}
+
+#[derive(Deserialize)]
+struct ValidatorSection {
+    init_block: Option<GlobalBlockId>,
+    zero_state: Option<GlobalBlockId>,
+}
+
+#[derive(Deserialize)]
+struct GlobalBlockId {
+    workchain: i32,
+    shard: i64,
+    seqno: u32,
+    root_hash: String,
+    file_hash: String,
+}
+
+/// The trusted block of a TON global config: `validator.init_block` (a key block), or the
+/// `zero_state` when no init block is given; `None` when the config names neither.
+pub fn parse_init_block(json: &str) -> Result<Option<BlockRef>> {
+    let cfg: GlobalValidator =
+        serde_json::from_str(json).map_err(|e| Error::GlobalConfig(e.to_string()))?;
+    let Some(v) = cfg.validator else {
+        return Ok(None);
+    };
+    let Some(b) = v.init_block.or(v.zero_state) else {
+        return Ok(None);
+    };
+    let hash = |what: &str, s: &str| -> Result<[u8; 32]> {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .ok_or_else(|| {
+                Error::GlobalConfig(format!("init_block.{what} is not 32 bytes of base64"))
+            })
+    };
+    if b.workchain != -1 {
+        return Err(Error::GlobalConfig(
+            "init_block is not a masterchain block".into(),
+        ));
+    }
+    Ok(Some(BlockRef {
+        workchain: b.workchain,
+        shard: u64::from_ne_bytes(b.shard.to_ne_bytes()),
+        seqno: b.seqno,
+        root_hash: hash("root_hash", &b.root_hash)?,
+        file_hash: hash("file_hash", &b.file_hash)?,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -158,18 +219,21 @@ pub type LiteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, LiteError>> +
 pub struct Lite {
     servers: Vec<LiteServer>,
     opts: LiteOptions,
-    current: usize,
-    conn: Option<LiteClient>,
+    /// The server in use, shared by every clone.
+    current: Arc<AtomicUsize>,
+    /// The open connection and the index of its server.
+    conn: Option<(usize, LiteClient)>,
     metrics: Arc<Metrics>,
 }
 
-/// A clone talks to the same servers over its own connection (opened on first use).
+/// A clone talks to the same servers over its own connection (opened on first use) and
+/// shares the choice of server.
 impl Clone for Lite {
     fn clone(&self) -> Self {
         Self {
             servers: self.servers.clone(),
             opts: self.opts.clone(),
-            current: self.current,
+            current: self.current.clone(),
             conn: None,
             metrics: self.metrics.clone(),
         }
@@ -180,7 +244,7 @@ impl std::fmt::Debug for Lite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lite")
             .field("servers", &self.servers)
-            .field("current", &self.current)
+            .field("current", &self.current.load(Ordering::Relaxed))
             .field("connected", &self.conn.is_some())
             .finish()
     }
@@ -195,23 +259,69 @@ impl Lite {
         Ok(Self {
             servers,
             opts,
-            current: 0,
+            current: Arc::new(AtomicUsize::new(0)),
             conn: None,
             metrics,
         })
     }
 
+    /// The figures this client counts into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The index of the server requests currently go to.
+    pub fn current_index(&self) -> usize {
+        self.current.load(Ordering::Relaxed) % self.servers.len()
+    }
+
     /// The server requests currently go to.
     pub fn current_server(&self) -> &LiteServer {
-        &self.servers[self.current % self.servers.len()]
+        &self.servers[self.current_index()]
+    }
+
+    /// The index of the server the last answer came from (the open connection's), else of
+    /// the current one.
+    pub fn answering_index(&self) -> usize {
+        match &self.conn {
+            Some((i, _)) => *i,
+            None => self.current_index(),
+        }
+    }
+
+    /// The server the last answer came from (the open connection's), else the current one.
+    pub fn answering_server(&self) -> &LiteServer {
+        &self.servers[self.answering_index()]
     }
 
     fn failover(&mut self) {
-        self.conn = None;
+        let from = match self.conn.take() {
+            Some((i, _)) => i,
+            None => self.current_index(),
+        };
         if self.servers.len() > 1 {
-            self.current = (self.current + 1) % self.servers.len();
-            self.metrics.liteserver_failover();
+            let next = (from + 1) % self.servers.len();
+            // Only the first clone to fail this server moves the shared choice.
+            if self
+                .current
+                .compare_exchange(from, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                self.metrics.liteserver_failover();
+            }
         }
+    }
+
+    /// The last answer did not verify: counts and logs it, fails the server over, and returns
+    /// the error the caller propagates (nothing of the answer may be kept).
+    pub fn reject(&mut self, what: &'static str, reason: impl std::fmt::Display) -> Error {
+        let server = self.answering_server().addr.to_string();
+        let reason = reason.to_string();
+        tracing::warn!(server = %server, what, reason = %reason, "liteserver answer does not verify; failing it over");
+        self.metrics.liteserver_unverified();
+        self.metrics.liteserver_error();
+        self.failover();
+        Error::Unverified { server, reason }
     }
 
     fn backoff(&self, round: u32) -> Duration {
@@ -255,8 +365,13 @@ impl Lite {
             if attempt > 0 && attempt % n == 0 {
                 tokio::time::sleep(self.backoff(attempt / n - 1)).await;
             }
-            let server = self.current_server().clone();
+            let index = self.current_index();
+            let server = self.servers[index].clone();
             let name = server.addr.to_string();
+            // Another clone failed the server over: follow it.
+            if self.conn.as_ref().is_some_and(|(i, _)| *i != index) {
+                self.conn = None;
+            }
             if self.conn.is_none() {
                 match tokio::time::timeout(
                     self.opts.connect_timeout,
@@ -264,7 +379,7 @@ impl Lite {
                 )
                 .await
                 {
-                    Ok(Ok(c)) => self.conn = Some(c),
+                    Ok(Ok(c)) => self.conn = Some((index, c)),
                     Ok(Err(e)) => {
                         let err = transport(&name, &e);
                         tracing::warn!(server = %name, what, error = %err, "liteserver connect failed");
@@ -286,7 +401,7 @@ impl Lite {
                     }
                 }
             }
-            let Some(conn) = self.conn.as_mut() else {
+            let Some((_, conn)) = self.conn.as_mut() else {
                 continue;
             };
             match tokio::time::timeout(request_timeout, request(conn)).await {
@@ -336,8 +451,8 @@ impl Lite {
     /// or after a failover) the answer comes at once, as a plain poll. The tailer uses it at
     /// the tip instead of polling.
     pub async fn masterchain_info_after(&mut self, seqno: u32) -> Result<MasterchainInfo> {
-        if let Some(c) = self.conn.take() {
-            self.conn = Some(c.wait_masterchain_seqno(seqno));
+        if let Some((i, c)) = self.conn.take() {
+            self.conn = Some((i, c.wait_masterchain_seqno(seqno)));
         }
         let limit = self.opts.request_timeout + WAIT_SEQNO;
         self.call_within(
@@ -386,6 +501,19 @@ impl Lite {
         let id = to_tl(id);
         self.call("getBlock", move |c| Box::pin(c.get_block(id.clone())))
             .await
+    }
+
+    /// `liteServer.getBlockProof` from `known` to `target`: the links to check.
+    pub async fn block_proof(
+        &mut self,
+        known: &BlockRef,
+        target: &BlockRef,
+    ) -> Result<PartialBlockProof> {
+        let (known, target) = (to_tl(known), to_tl(target));
+        self.call("getBlockProof", move |c| {
+            Box::pin(c.get_block_proof(known.clone(), Some(target.clone()), false, false))
+        })
+        .await
     }
 
     /// `liteServer.getAllShardsInfo`: the shard table BOC of a masterchain block.
@@ -553,6 +681,45 @@ mod tests {
         assert!(parse_global_config(bad_key).is_err());
         let bad_ip = r#"{"liteservers":[{"ip":99999999999,"port":1,"id":{"@type":"pub.ed25519","key":"AAAA"}}]}"#;
         assert!(parse_global_config(bad_ip).is_err());
+    }
+
+    #[test]
+    fn init_block_from_the_validator_section() {
+        let b64 = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 32]);
+        let json = format!(
+            r#"{{"liteservers":[],"validator":{{"@type":"validator.config.global",
+                "zero_state":{{"workchain":-1,"shard":-9223372036854775808,"seqno":0,
+                    "root_hash":"{}","file_hash":"{}"}},
+                "init_block":{{"workchain":-1,"shard":-9223372036854775808,"seqno":34835953,
+                    "root_hash":"{}","file_hash":"{}"}}}}}}"#,
+            b64(1),
+            b64(2),
+            b64(3),
+            b64(4)
+        );
+        let b = parse_init_block(&json).expect("parses").expect("named");
+        assert_eq!(
+            (b.workchain, b.shard, b.seqno),
+            (-1, crate::model::SHARD_FULL, 34_835_953)
+        );
+        assert_eq!((b.root_hash, b.file_hash), ([3; 32], [4; 32]));
+        // Without init_block: the zero state; without either: none.
+        let zs_only = json.replace("init_block", "unused_block");
+        assert_eq!(
+            parse_init_block(&zs_only)
+                .expect("parses")
+                .expect("zero state")
+                .seqno,
+            0
+        );
+        assert_eq!(
+            parse_init_block(r#"{"liteservers":[]}"#).expect("parses"),
+            None
+        );
+        // A basechain block or a short hash is refused.
+        assert!(parse_init_block(&json.replace("\"workchain\":-1", "\"workchain\":0")).is_err());
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
+        assert!(parse_init_block(&json.replace(&b64(3), &short)).is_err());
     }
 
     #[test]

@@ -13,12 +13,16 @@
 //!   getTransactions per account).
 //! - `account_state(mc, a)`: `getAccountState` at the masterchain block.
 //!
-//! ton_liteapi verifies no proofs; every block BOC is at least checked against the id asked
-//! for (root hash = the root cell's hash, file hash = SHA-256 of the bytes), so a liteserver
-//! cannot hand over another block than the one named.
+//! ton_liteapi verifies no proofs; every block BOC is checked against the id asked for (root
+//! hash = the root cell's hash, file hash = SHA-256 of the bytes), so a liteserver cannot hand
+//! over another block than the one named. With an [`Anchor`] (the default; see
+//! [`crate::verify`]) every masterchain id is verified by validator signatures before its
+//! block is read, and every account state against the block of its last transaction; an
+//! answer that does not verify fails the server over ([`Lite::reject`]).
 
 use std::collections::{HashMap, VecDeque};
 
+use labelmint_abi::proof::account::{check_account_state, shard_account_in_block};
 use sha2::{Digest, Sha256};
 use tycho_types::boc::Boc;
 use tycho_types::cell::Cell;
@@ -29,13 +33,18 @@ use tycho_types::models::{
 use crate::error::{Error, Result};
 use crate::lite::{Lite, from_tl};
 use crate::model::{BlockRef, BlockRow, SHARD_FULL};
-use crate::tail::{AccountFilter, AccountSnapshot, ChainBlock, ChainSource, MasterBlock};
+use crate::tail::{
+    AccountFilter, AccountSnapshot, ChainBlock, ChainSource, LastTransaction, MasterBlock,
+};
+use crate::verify::Anchor;
 
 /// The liteserver-backed chain source. Keeps the last few parsed blocks, since the walk and
 /// the transaction fetch read the same block.
 #[derive(Debug)]
 pub struct LiteChain {
     lite: Lite,
+    /// `None`: `--trust-liteserver`.
+    anchor: Option<Anchor>,
     cache: HashMap<BlockRef, Cell>,
     /// Cache insertion order: the oldest block is evicted first, one at a time.
     order: VecDeque<BlockRef>,
@@ -46,21 +55,105 @@ pub struct LiteChain {
 /// a ~400 ms pause at the tip every 128 masterchain blocks.
 const CACHE_BLOCKS: usize = 64;
 
+/// `getBlockProof` answers followed for one block (each incomplete one ends at a newer key
+/// block; TON's liteservers cap the links per answer).
+const MAX_PROOF_ROUNDS: usize = 64;
+
 /// A clone has its own connection and an empty block cache (one per catch-up worker).
 impl Clone for LiteChain {
     fn clone(&self) -> Self {
-        Self::new(self.lite.clone())
+        Self {
+            lite: self.lite.clone(),
+            anchor: self.anchor.clone(),
+            cache: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 }
 
 impl LiteChain {
-    /// Wraps a client.
+    /// Wraps a client that believes its liteservers (`--trust-liteserver`).
     pub fn new(lite: Lite) -> Self {
         Self {
             lite,
+            anchor: None,
             cache: HashMap::new(),
             order: VecDeque::new(),
         }
+    }
+
+    /// Wraps a client that verifies everything from `anchor` (see [`crate::verify`]).
+    pub fn verified(lite: Lite, anchor: Anchor) -> Self {
+        Self {
+            anchor: Some(anchor),
+            ..Self::new(lite)
+        }
+    }
+
+    /// Verifies masterchain block id `id`, which server `origin` named, by validator
+    /// signatures (`getBlockProof` from the newest trusted key block below it, asked from the
+    /// same server, so that a failure blames the server that said both); a failure fails
+    /// that server over.
+    async fn verify_master(&mut self, id: &BlockRef, origin: usize) -> Result<()> {
+        let Some(anchor) = self.anchor.clone() else {
+            return Ok(());
+        };
+        if anchor.is_verified(id) {
+            return Ok(());
+        }
+        // An incomplete answer stops at a key block: ask again from there (bounded).
+        for _ in 0..MAX_PROOF_ROUNDS {
+            let source = match anchor.source_for(id) {
+                Ok(s) => s,
+                Err(e) => return Err(self.lite.reject("masterchain block id", e)),
+            };
+            // Another catch-up worker failed the server over since it named `id`: the id and
+            // its proof would come from two servers, and a failure could blame the wrong one.
+            let moved = || Error::Transport {
+                server: "liteservers".into(),
+                reason: "the liteserver changed between naming a block and proving it; retrying"
+                    .into(),
+            };
+            if self.lite.current_index() != origin {
+                return Err(moved());
+            }
+            let proof = match self.lite.block_proof(&source, id).await {
+                Ok(p) => p,
+                // A server that cannot prove what it said is not believed either.
+                Err(Error::Server { message, code, .. }) => {
+                    return Err(self.lite.reject(
+                        "getBlockProof",
+                        format!("no proof of {} (error {code}: {message})", id.seqno),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            if self.lite.answering_index() != origin {
+                return Err(moved());
+            }
+            let started = std::time::Instant::now();
+            match anchor.accept_proof(&source, id, &proof) {
+                Ok(true) => {
+                    self.lite.metrics().block_verified(started.elapsed());
+                    return Ok(());
+                }
+                Ok(false) => continue,
+                Err(e) => return Err(self.lite.reject("getBlockProof", e)),
+            }
+        }
+        Err(self.lite.reject(
+            "getBlockProof",
+            format!(
+                "no complete proof of {} after {MAX_PROOF_ROUNDS} answers",
+                id.seqno
+            ),
+        ))
+    }
+
+    /// A masterchain block's cell, its id (named by server `origin`) verified first.
+    async fn master_cell(&mut self, id: &BlockRef, origin: usize) -> Result<Cell> {
+        self.verify_master(id, origin).await?;
+        self.block_cell(id).await
     }
 
     async fn block_cell(&mut self, id: &BlockRef) -> Result<Cell> {
@@ -68,7 +161,11 @@ impl LiteChain {
             return Ok(c.clone());
         }
         let boc = self.lite.block(id).await?;
-        let cell = checked_block(id, &boc)?;
+        let cell = match checked_block(id, &boc) {
+            Ok(c) => c,
+            Err(e) if self.anchor.is_some() => return Err(self.lite.reject("getBlock", e)),
+            Err(e) => return Err(e),
+        };
         while self.order.len() >= CACHE_BLOCKS {
             if let Some(old) = self.order.pop_front() {
                 self.cache.remove(&old);
@@ -170,8 +267,9 @@ fn parse_account(raw: &str) -> Result<(i32, [u8; 32])> {
 impl ChainSource for LiteChain {
     async fn last_master(&mut self) -> Result<BlockRow> {
         let info = self.lite.masterchain_info().await?;
+        let origin = self.lite.answering_index();
         let id = from_tl(&info.last);
-        let cell = self.block_cell(&id).await?;
+        let cell = self.master_cell(&id, origin).await?;
         let (_, binfo) = parse_block(&cell)?;
         Ok(row_of(id, &binfo))
     }
@@ -179,8 +277,9 @@ impl ChainSource for LiteChain {
     async fn wait_master(&mut self, seqno: u32) -> Result<BlockRow> {
         match self.lite.masterchain_info_after(seqno).await {
             Ok(info) => {
+                let origin = self.lite.answering_index();
                 let id = from_tl(&info.last);
-                let cell = self.block_cell(&id).await?;
+                let cell = self.master_cell(&id, origin).await?;
                 let (_, binfo) = parse_block(&cell)?;
                 Ok(row_of(id, &binfo))
             }
@@ -197,14 +296,16 @@ impl ChainSource for LiteChain {
             Err(Error::Server { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let origin = self.lite.answering_index();
         let id = from_tl(&header);
         if id.workchain != -1 || id.seqno != seqno || id.shard != SHARD_FULL {
-            return Err(Error::malformed(
-                "lookupBlock answer",
-                "another block than asked",
-            ));
+            let e = Error::malformed("lookupBlock answer", "another block than asked");
+            return Err(match self.anchor {
+                Some(_) => self.lite.reject("lookupBlock", e),
+                None => e,
+            });
         }
-        let cell = self.block_cell(&id).await?;
+        let cell = self.master_cell(&id, origin).await?;
         let (block, info) = parse_block(&cell)?;
         let extra = block
             .load_extra()
@@ -269,9 +370,34 @@ impl ChainSource for LiteChain {
         &mut self,
         at: &BlockRef,
         account: &str,
+        last: &LastTransaction,
     ) -> Result<Option<AccountSnapshot>> {
         let (wc, id) = parse_account(account)?;
+        // What the block of the account's last transaction proves (before asking anyone).
+        let proven = match self.anchor {
+            Some(_) => {
+                let block = self.block_cell(&last.block).await?;
+                let facts = shard_account_in_block(block.as_ref(), &id)
+                    .map_err(|e| Error::malformed("state update", e))?
+                    .ok_or_else(|| {
+                        Error::malformed("state update", "a touched account is not in it")
+                    })?;
+                if facts.last_trans_lt != last.lt || facts.last_trans_hash != last.hash {
+                    return Err(Error::malformed(
+                        "state update",
+                        "the account's last transaction differs from the block's",
+                    ));
+                }
+                Some(facts)
+            }
+            None => None,
+        };
         let boc = self.lite.account_state(at, (wc, id)).await?;
+        if let Some(facts) = &proven
+            && let Err(e) = check_account_state(Some(facts), &boc)
+        {
+            return Err(self.lite.reject("getAccountState", e));
+        }
         if boc.is_empty() {
             return Ok(Some(AccountSnapshot {
                 balance: 0,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use labelmint_indexer::lite::{LiteOptions, parse_global_config};
+use labelmint_indexer::lite::{LiteOptions, parse_global_config, parse_init_block};
+use labelmint_indexer::verify::Verification;
 
 /// Tails TON through liteservers into Postgres, exactly once.
 #[derive(Debug, Parser)]
@@ -50,12 +51,29 @@ struct Args {
     /// /health turns 503 after this many seconds without progress.
     #[arg(long, default_value_t = 60)]
     stall_after_s: u64,
+    /// Believe the liteservers: check no validator signature and no proof. Dangerous: a lying
+    /// liteserver can then write invented deposits into Postgres. By default the chain is
+    /// verified from the global config's `validator.init_block`.
+    #[arg(long, env = "LABELMINT_TRUST_LITESERVER")]
+    trust_liteserver: bool,
 }
 
 impl Args {
     fn into_config(self) -> anyhow::Result<labelmint_indexer::Config> {
         let json = std::fs::read_to_string(&self.global_config)
             .with_context(|| format!("reading {}", self.global_config.display()))?;
+        let verification = if self.trust_liteserver {
+            Verification::TrustLiteserver
+        } else {
+            let init = parse_init_block(&json)?.with_context(|| {
+                format!(
+                    "{} has no validator.init_block to verify the chain from; add it, or pass \
+                     --trust-liteserver to believe the liteservers",
+                    self.global_config.display()
+                )
+            })?;
+            Verification::From(init)
+        };
         Ok(labelmint_indexer::Config {
             database_url: self.database_url,
             db_max_connections: self.db_max_connections,
@@ -71,6 +89,7 @@ impl Args {
             parallel: self.parallel,
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             stall_after: Duration::from_secs(self.stall_after_s),
+            verification,
         })
     }
 }

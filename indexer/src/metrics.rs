@@ -40,6 +40,11 @@ pub struct Metrics {
     liteserver_errors: AtomicU64,
     liteserver_failovers: AtomicU64,
     liteserver_timeouts: AtomicU64,
+    liteserver_unverified: AtomicU64,
+    /// 1 when started with `--trust-liteserver` (nothing verified).
+    trust_liteserver: AtomicU64,
+    verified_blocks: AtomicU64,
+    verify_micros: AtomicU64,
     stall_after: Duration,
 }
 
@@ -61,6 +66,10 @@ impl Metrics {
             liteserver_errors: AtomicU64::new(0),
             liteserver_failovers: AtomicU64::new(0),
             liteserver_timeouts: AtomicU64::new(0),
+            liteserver_unverified: AtomicU64::new(0),
+            trust_liteserver: AtomicU64::new(0),
+            verified_blocks: AtomicU64::new(0),
+            verify_micros: AtomicU64::new(0),
             stall_after,
         }
     }
@@ -115,6 +124,37 @@ impl Metrics {
     /// The client moved to another liteserver.
     pub fn liteserver_failover(&self) {
         self.liteserver_failovers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A liteserver answer did not verify (the server was treated as failed).
+    pub fn liteserver_unverified(&self) {
+        self.liteserver_unverified.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Unverified answers so far.
+    pub fn liteserver_unverified_total(&self) -> u64 {
+        self.liteserver_unverified.load(Ordering::Relaxed)
+    }
+
+    /// The indexer runs with `--trust-liteserver`: nothing is verified.
+    pub fn set_trust_liteserver(&self, on: bool) {
+        self.trust_liteserver
+            .store(u64::from(on), Ordering::Relaxed);
+    }
+
+    /// A masterchain block was verified by signatures, in `spent` (proof checks only).
+    pub fn block_verified(&self, spent: Duration) {
+        self.verified_blocks.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
+        self.verify_micros.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// Masterchain blocks verified so far and the time their checks took.
+    pub fn verification_cost(&self) -> (u64, Duration) {
+        (
+            self.verified_blocks.load(Ordering::Relaxed),
+            Duration::from_micros(self.verify_micros.load(Ordering::Relaxed)),
+        )
     }
 
     /// Liteserver errors so far.
@@ -225,6 +265,30 @@ impl Metrics {
             "counter",
             "Switches from one liteserver to another.",
             get(&self.liteserver_failovers),
+        );
+        series(
+            "labelmint_indexer_liteserver_unverified_total",
+            "counter",
+            "Liteserver answers that did not verify (the server was failed over).",
+            get(&self.liteserver_unverified),
+        );
+        series(
+            "labelmint_indexer_trust_liteserver",
+            "gauge",
+            "1 when started with --trust-liteserver: no proof or signature is checked.",
+            get(&self.trust_liteserver),
+        );
+        series(
+            "labelmint_indexer_verified_blocks_total",
+            "counter",
+            "Masterchain blocks verified by validator signatures.",
+            get(&self.verified_blocks),
+        );
+        series(
+            "labelmint_indexer_verify_microseconds_total",
+            "counter",
+            "Time spent checking proofs and signatures (divide by verified blocks: cost per block).",
+            get(&self.verify_micros),
         );
         series(
             "labelmint_indexer_healthy",

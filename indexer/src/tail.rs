@@ -61,6 +61,17 @@ pub struct AccountSnapshot {
     pub data: Option<Vec<u8>>,
 }
 
+/// An account's last transaction in a masterchain block: where its state is proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastTransaction {
+    /// The (shard or masterchain) block holding it.
+    pub block: BlockRef,
+    /// Its logical time.
+    pub lt: u64,
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
 /// Which accounts' transactions to fetch.
 #[derive(Debug, Clone, Copy)]
 pub enum AccountFilter<'a> {
@@ -104,11 +115,14 @@ pub trait ChainSource: Send {
         id: &BlockRef,
         filter: AccountFilter<'_>,
     ) -> impl Future<Output = Result<ChainBlock>> + Send;
-    /// An account's state as of masterchain block `at`; `None` when the source cannot tell.
+    /// An account's state as of masterchain block `at`, whose last transaction there is
+    /// `last` (a verifying source checks the state against `last.block`); `None` when the
+    /// source cannot tell.
     fn account_state(
         &mut self,
         at: &BlockRef,
         account: &str,
+        last: &LastTransaction,
     ) -> impl Future<Output = Result<Option<AccountSnapshot>>> + Send;
 }
 
@@ -212,8 +226,9 @@ pub async fn index_master_block<C: ChainSource>(
     touched.sort_by(|a, b| a.0.cmp(&b.0));
     // States as of the masterchain block (liteservers answer getAccountState for masterchain
     // block ids): the state after every transaction this block committed.
-    for (account, (_, lt, hash)) in touched {
-        if let Some(s) = chain.account_state(&mc.row.id, &account).await? {
+    for (account, (block, lt, hash)) in touched {
+        let last = LastTransaction { block, lt, hash };
+        if let Some(s) = chain.account_state(&mc.row.id, &account, &last).await? {
             rows.account_states.push(AccountStateRow {
                 address: account,
                 balance: s.balance,

@@ -211,6 +211,15 @@ pub async fn up(devnet: &Devnet, config: &UpConfig, out: &mut dyn Write) -> Resu
         parallel: 4,
         poll_interval: Duration::from_millis(100),
         stall_after: Duration::from_secs(60),
+        // Verified from the devnet's init block, as against any public liteserver.
+        verification: labelmint_indexer::verify::Verification::From(
+            labelmint_indexer::lite::parse_init_block(&devnet.global_config()?.to_string())?
+                .ok_or_else(|| {
+                    labelmint_indexer::Error::GlobalConfig(
+                        "the devnet's global config names no init block".into(),
+                    )
+                })?,
+        ),
     })
     .await?;
     for (address, kind, project_id) in [

@@ -1,6 +1,7 @@
 //! Checking what a liteserver says about the masterchain, by TON's own rules: validator
 //! signatures over masterchain blocks ([`signatures`]), the validator set they must come
-//! from, and block proof links and chains ([`block_link`]). Pure functions over cells and bytes: the devnet uses them to build what it signs, the
+//! from, block proof links and chains ([`block_link`]), and account states against the state
+//! update of a verified block ([`account`]). Pure functions over cells and bytes: the devnet uses them to build what it signs, the
 //! indexer to verify what any liteserver serves.
 //!
 //! ```text
@@ -10,8 +11,13 @@
 //!  liteServer.signatureSet ── ed25519 over ton.blockId{root, file} ──┘ > 2/3 of the weight
 //! ```
 
+pub mod account;
 pub mod block_link;
 pub mod signatures;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
 
 pub use block_link::{
     BlockLinkData, SignatureSetData, VerifiedChain, check_chain, check_link,

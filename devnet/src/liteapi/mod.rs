@@ -9,5 +9,6 @@ pub mod mc_proofs;
 pub mod proof_cost;
 pub mod proofs;
 pub mod server;
+pub mod tamper;
 pub mod tcp_auth;
 pub mod tx_proofs;

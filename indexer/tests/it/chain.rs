@@ -277,6 +277,7 @@ impl ChainSource for MemChain {
         &mut self,
         at: &BlockRef,
         _account: &str,
+        _last: &labelmint_indexer::tail::LastTransaction,
     ) -> Result<Option<AccountSnapshot>> {
         Ok(Some(AccountSnapshot {
             balance: u128::from(at.seqno) * 1_000,

@@ -266,6 +266,13 @@ async fn deposits_release_batch_bounce_and_refund_are_indexed_with_exact_amounts
     );
     config.start_seqno = Some(1);
     config.poll_interval = Duration::from_millis(20);
+    // Verified from the devnet's init block: signatures, inclusion, state proofs.
+    let global = devnet.global_config().expect("global config").to_string();
+    config.verification = labelmint_indexer::verify::Verification::From(
+        labelmint_indexer::lite::parse_init_block(&global)
+            .expect("init block")
+            .expect("named"),
+    );
     let indexer = labelmint_indexer::spawn(config).await.expect("indexer");
 
     // 1. Deploy: the TON vault, both escrows (the test USD one discovers its jetton wallet,

@@ -168,7 +168,7 @@ impl LoadNet {
         Self::open(wallets, &ports, Some(&dir))
     }
 
-    /// A TON global config naming the liteservers.
+    /// A TON global config naming the liteservers and the trusted init block (the zero state).
     pub fn global_config(&self) -> String {
         use base64::Engine as _;
         let servers: Vec<serde_json::Value> = self
@@ -185,7 +185,40 @@ impl LoadNet {
                 })
             })
             .collect();
-        serde_json::json!({ "@type": "config.global", "liteservers": servers }).to_string()
+        let init = self.init_block();
+        let b64 = |h: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);
+        let block = serde_json::json!({
+            "workchain": init.workchain,
+            "shard": i64::from_ne_bytes(init.shard.to_ne_bytes()),
+            "seqno": init.seqno,
+            "root_hash": b64(init.root_hash),
+            "file_hash": b64(init.file_hash),
+        });
+        serde_json::json!({
+            "@type": "config.global",
+            "liteservers": servers,
+            "validator": {
+                "@type": "validator.config.global",
+                "zero_state": block,
+                "init_block": block,
+                "hardforks": [],
+            },
+        })
+        .to_string()
+    }
+
+    /// The chain's init block (its genesis key block, as the devnet's global config names
+    /// it): the trusted block the indexer verifies from.
+    pub fn init_block(&self) -> labelmint_indexer::model::BlockRef {
+        let chain = self.node.lock();
+        let b = chain.init_block().expect("init block");
+        labelmint_indexer::model::BlockRef {
+            workchain: b.id.shard.workchain(),
+            shard: b.id.shard.prefix(),
+            seqno: b.id.seqno,
+            root_hash: b.id.root_hash.0,
+            file_hash: b.id.file_hash.0,
+        }
     }
 
     /// The liteservers, as the indexer's config names them.

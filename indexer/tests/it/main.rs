@@ -13,3 +13,4 @@ mod store;
 mod support;
 mod survive;
 mod tail;
+mod verify;
