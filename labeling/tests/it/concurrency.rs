@@ -29,6 +29,13 @@ fn tasks() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_workers_take_and_answer_tasks_with_overlap_three() {
     let n_tasks = tasks();
+    // RUST_LOG=labelmint_labeling=info prints each consensus pass with its timings.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     // Enough for every answer and the re-asks (max overlap 4), and not much more.
     let deposit = PRICE * (n_tasks as u128) * 4;
     let env = Env::new(deposit, 24, true).await;
