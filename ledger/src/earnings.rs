@@ -201,8 +201,10 @@ impl Ledger {
             }
             Err(err) => return Err(err.into()),
         };
-        let by_key: std::collections::HashMap<&str, &NewEarning> =
-            batch.iter().map(|e| (e.submission_key.as_str(), e)).collect();
+        let by_key: std::collections::HashMap<&str, &NewEarning> = batch
+            .iter()
+            .map(|e| (e.submission_key.as_str(), e))
+            .collect();
         let mut new_ids = std::collections::HashMap::new();
         let (mut ids, mut entry_keys, mut memos) = (Vec::new(), Vec::new(), Vec::new());
         let (mut accounts, mut amounts) = (Vec::new(), Vec::new());
