@@ -160,9 +160,9 @@ settler-bench: tools pg
 
 # Labeling at full size (labeling/tests/it/concurrency.rs with LABELING_TASKS=20000; make test
 # runs it with 2,000 tasks): 2,000 simulated workers, overlap 3, real Postgres, the engine and
-# the ledger; prints answers/s and checks every invariant.
+# the ledger; prints answers/s and each pass's timings, and checks every invariant.
 labeling-load: tools pg
-	LABELING_TASKS=20000 DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) nextest run --locked \
+	RUST_LOG=$${RUST_LOG:-labelmint_labeling=info} LABELING_TASKS=20000 DATABASE_URL="$$(./scripts/pg.sh admin-url)" $(CARGO) nextest run --locked \
 		-p labelmint-labeling -E 'test(/^concurrency::/)' --no-capture
 
 # The status API under load (api/benches/reads.rs): seeds labelmint_api_bench_<params> once

@@ -13,7 +13,8 @@
 //!     append rows, move task states)            4 = process steps 3 and 4
 //!   4 approve: latest `decided` decisions'
 //!     agreeing, unapproved submissions ->
-//!     ledger.approve_earning("submission:<id>", decision id) -> consensus_approvals
+//!     ledger.approve_earnings("submission:<id>", decision id; 1,000 per transaction)
+//!     -> consensus_approvals
 //! ```
 //!
 //! Crash safety: decisions are committed before any approval; approvals are derived from the
@@ -780,29 +781,40 @@ impl Engine {
         .bind(s.project.to_string())
         .fetch_all(self.store.pool())
         .await?;
-        let (mut created, mut existing) = (0, 0);
-        for (n, r) in rows.iter().enumerate() {
+        let mut pending = Vec::with_capacity(rows.len());
+        for r in &rows {
             let (id, worker, address, decision): (i64, String, String, String) = (
                 r.try_get("id")?,
                 r.try_get("worker")?,
                 r.try_get("payout_address")?,
                 r.try_get("decision_id")?,
             );
-            let approval = match self
-                .ledger
-                .approve_earning(&NewEarning {
+            pending.push((
+                id,
+                NewEarning {
                     submission_key: submission_key(id),
                     worker,
                     payout_address: RawAddress::parse(&address)?,
                     project: ProjectId(s.project),
                     amount: s.price,
-                    decision_id: decision.clone(),
-                })
-                .await
-            {
+                    decision_id: decision,
+                },
+            ));
+        }
+        // One ledger transaction per chunk (the ledger's batch approval, idempotent per key
+        // like the single one); the fail point approves one at a time to crash after one.
+        let chunk = if self.fail == Some(FailPoint::AfterFirstLedgerApproval) {
+            1
+        } else {
+            APPROVAL_CHUNK
+        };
+        let (mut created, mut existing, mut done) = (0, 0, 0);
+        for part in pending.chunks(chunk) {
+            let batch: Vec<NewEarning> = part.iter().map(|(_, e)| e.clone()).collect();
+            let approvals = match self.ledger.approve_earnings(&batch).await {
                 Ok(a) => a,
                 Err(labelmint_ledger::Error::ProjectNotActive { state, .. }) => {
-                    let held = rows.len() - n;
+                    let held = rows.len() - done;
                     tracing::warn!(
                         project = s.project,
                         %state,
@@ -813,23 +825,32 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if approval.newly_created {
-                created += 1;
-            } else {
-                existing += 1;
+            let (mut subs, mut decisions, mut earnings) = (Vec::new(), Vec::new(), Vec::new());
+            for ((id, e), approval) in part.iter().zip(&approvals) {
+                if approval.newly_created {
+                    created += 1;
+                } else {
+                    existing += 1;
+                }
+                subs.push(*id);
+                decisions.push(e.decision_id.clone());
+                earnings.push(
+                    i64::try_from(approval.earning_id.get())
+                        .map_err(|_| Error::InvalidConfig("earning id out of range".into()))?,
+                );
             }
+            done += part.len();
             if self.fail == Some(FailPoint::AfterFirstLedgerApproval) {
                 return Err(Error::Injected("after the first ledger approval"));
             }
-            let earning = i64::try_from(approval.earning_id.get())
-                .map_err(|_| Error::InvalidConfig("earning id out of range".into()))?;
             sqlx::query(
                 "INSERT INTO consensus_approvals (submission_id, decision_id, earning_id) \
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[]) \
+                 ON CONFLICT DO NOTHING",
             )
-            .bind(id)
-            .bind(&decision)
-            .bind(earning)
+            .bind(&subs)
+            .bind(&decisions)
+            .bind(&earnings)
             .execute(self.store.pool())
             .await?;
         }
@@ -846,6 +867,9 @@ struct Learnt {
     reliability: Reliability,
     version: i64,
 }
+
+/// Earnings approved per ledger transaction (one statement per table each).
+const APPROVAL_CHUNK: usize = 1_000;
 
 /// The ledger idempotency key of a submission.
 pub fn submission_key(id: i64) -> String {

@@ -27,6 +27,7 @@
 //! at a pass both move together.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use labelmint_ledger::{Account, ProjectId};
 use sqlx::Row;
@@ -46,6 +47,7 @@ impl Labeling {
     pub async fn settle(&self, project: u64) -> Result<PassReport> {
         let ts = self.require_task_set(project).await?;
         let p = project.to_string();
+        let t0 = Instant::now();
         let mut tx = self.inner.pool.begin().await?;
         sqlx::query(
             "SELECT pg_advisory_xact_lock(hashtextextended('labelmint-labeling:' || $1, 0))",
@@ -53,7 +55,9 @@ impl Labeling {
         .bind(&p)
         .execute(&mut *tx)
         .await?;
+        let t_lock = t0.elapsed();
         let step = self.inner.engine.process(project).await?;
+        let t_engine = t0.elapsed();
         let now = self.now_ms();
         // The ledger's figure now that the engine's approvals are made (read before this
         // transaction locks any task row).
@@ -134,8 +138,10 @@ impl Labeling {
             .await?;
             None
         };
+        let t_rest = t0.elapsed();
         let funded = fund_in(&mut tx, &ts).await?;
         tx.commit().await?;
+        let t_all = t0.elapsed();
         let report = PassReport {
             funded,
             decided: step.decided,
@@ -147,7 +153,15 @@ impl Labeling {
             budget_left,
         };
         if report.closed > 0 || report.approvals_created > 0 {
-            tracing::info!(project, ?report, "consensus pass");
+            tracing::info!(
+                project,
+                ?report,
+                lock_ms = t_lock.as_millis() as u64,
+                engine_ms = (t_engine - t_lock).as_millis() as u64,
+                close_reopen_sweep_ms = (t_rest - t_engine).as_millis() as u64,
+                fund_commit_ms = (t_all - t_rest).as_millis() as u64,
+                "consensus pass"
+            );
         }
         Ok(report)
     }

@@ -137,6 +137,150 @@ impl Ledger {
         })
     }
 
+    /// Approves a batch of earnings of one project in one transaction: the same rules and
+    /// the same rows as [`Ledger::approve_earning`] for each (earning `approved`, entry
+    /// `approve:<id>`), a few statements in all instead of a transaction per earning.
+    /// Idempotent per submission key: keys approved before come back with
+    /// `newly_created = false` (or [`Error::ApprovalConflict`] if their content differs);
+    /// a project that is closing or closed takes none of the batch
+    /// ([`Error::ProjectNotActive`]: nothing is written). The answers are in the batch's order.
+    pub async fn approve_earnings(&self, batch: &[NewEarning]) -> Result<Vec<Approval>> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
+        for e in batch {
+            check_text("submission_key", &e.submission_key, 512)?;
+            check_text("worker", &e.worker, 256)?;
+            check_text("decision_id", &e.decision_id, 512)?;
+            check_amount("amount", e.amount)?;
+            if e.payout_address.workchain() != 0 {
+                return Err(Error::invalid(
+                    "payout_address",
+                    "payouts go to the basechain (workchain 0) only",
+                ));
+            }
+            if e.project != first.project {
+                return Err(Error::invalid("project", "a batch holds one project"));
+            }
+            i128::try_from(e.amount).map_err(|_| Error::invalid("amount", "too large"))?;
+        }
+        let project = self
+            .project(first.project)
+            .await?
+            .ok_or(Error::UnknownProject(first.project))?;
+        let col = |f: fn(&NewEarning) -> String| batch.iter().map(f).collect::<Vec<String>>();
+        let keys = col(|e| e.submission_key.clone());
+        let mut tx = self.pool.begin().await?;
+        let created: std::result::Result<Vec<(i64, String)>, sqlx::Error> = sqlx::query_as(
+            "INSERT INTO ledger_earnings \
+                 (submission_key, worker, payout_address, project_id, currency, amount, decision_id) \
+             SELECT k, w, a, $4::text::numeric, $5, v::numeric, d \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $6::text[], $7::text[]) \
+                 WITH ORDINALITY AS t(k, w, a, v, d, n) ORDER BY n \
+             ON CONFLICT (submission_key) DO NOTHING RETURNING id, submission_key",
+        )
+        .bind(&keys)
+        .bind(col(|e| e.worker.clone()))
+        .bind(col(|e| e.payout_address.as_str().to_owned()))
+        .bind(first.project.0.to_string())
+        .bind(project.currency.as_str())
+        .bind(col(|e| e.amount.to_string()))
+        .bind(col(|e| e.decision_id.clone()))
+        .fetch_all(&mut *tx)
+        .await;
+        let created = match created {
+            Ok(c) => c,
+            Err(sqlx::Error::Database(d))
+                if d.constraint() == Some("ledger_earnings_project_active") =>
+            {
+                tx.rollback().await?;
+                return Err(Error::ProjectNotActive {
+                    project: first.project,
+                    state: self.project_state(first.project).await?,
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let by_key: std::collections::HashMap<&str, &NewEarning> = batch
+            .iter()
+            .map(|e| (e.submission_key.as_str(), e))
+            .collect();
+        let mut new_ids = std::collections::HashMap::new();
+        let (mut ids, mut entry_keys, mut memos) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut accounts, mut amounts) = (Vec::new(), Vec::new());
+        for (id, key) in &created {
+            let earning_id = EarningId::from_sql(*id)?;
+            let e = by_key
+                .get(key.as_str())
+                .ok_or_else(|| Error::UnknownEarning(key.clone()))?;
+            new_ids.insert(key.clone(), earning_id);
+            ids.push(*id);
+            entry_keys.push(format!("approve:{earning_id}"));
+            memos.push(format!("decision {}", e.decision_id));
+            // The same two lines as `approve_earning`: client debit, payable credit.
+            accounts.push(Account::Client(e.project).to_string());
+            accounts.push(Account::Payable(e.worker.clone()).to_string());
+            amounts.push(e.amount.to_string());
+            amounts.push(format!("-{}", e.amount));
+        }
+        if !ids.is_empty() {
+            let entries: Vec<i64> = sqlx::query_scalar(
+                "WITH e AS (INSERT INTO ledger_journal_entries \
+                     (key, kind, currency, project_id, earning_id, memo) \
+                 SELECT k, $2, $3, $4::text::numeric, i, m \
+                 FROM UNNEST($1::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS t(k, i, m, n) \
+                 ORDER BY n RETURNING id, earning_id) \
+                 SELECT e.id FROM e JOIN UNNEST($5::bigint[]) WITH ORDINALITY AS t(i, n) \
+                   ON t.i = e.earning_id ORDER BY t.n",
+            )
+            .bind(&entry_keys)
+            .bind(EntryKind::Approve.as_str())
+            .bind(project.currency.as_str())
+            .bind(first.project.0.to_string())
+            .bind(&ids)
+            .bind(&memos)
+            .fetch_all(&mut *tx)
+            .await?;
+            if entries.len() != ids.len() {
+                return Err(Error::invalid(
+                    "journal entry",
+                    "an approve:<id> entry existed before its earning",
+                ));
+            }
+            let entry_of_line: Vec<i64> = entries.iter().flat_map(|id| [*id, *id]).collect();
+            let numbers: Vec<i16> = entries.iter().flat_map(|_| [0i16, 1]).collect();
+            sqlx::query(
+                "INSERT INTO ledger_journal_lines (entry_id, line_no, account, currency, amount) \
+                 SELECT e, n, a, $1, v::numeric \
+                 FROM UNNEST($2::bigint[], $3::smallint[], $4::text[], $5::text[]) AS t(e, n, a, v)",
+            )
+            .bind(project.currency.as_str())
+            .bind(&entry_of_line)
+            .bind(&numbers)
+            .bind(&accounts)
+            .bind(&amounts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if !created.is_empty() {
+            tracing::info!(project = %first.project, created = created.len(), "earnings approved");
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for e in batch {
+            if let Some(id) = new_ids.get(&e.submission_key) {
+                out.push(Approval {
+                    earning_id: *id,
+                    newly_created: true,
+                });
+            } else {
+                // Approved before: the single path compares the content and answers.
+                out.push(self.approve_earning(e).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// An earning by id.
     pub async fn earning(&self, id: EarningId) -> Result<Option<Earning>> {
         let mut conn = self.pool.acquire().await?;

@@ -4,8 +4,8 @@
 //! exactly once, the budget never exceeded.
 //!
 //! `make test` runs 2,000 tasks (6,000 answers); `LABELING_TASKS=20000` (`make
-//! labeling-load`) runs the full 20,000 (60,000 answers, ~40,000 ledger approvals: the engine
-//! approves one earning per ledger transaction, which bounds the run on a 2-core machine).
+//! labeling-load`) runs the full 20,000 (60,000 answers, ~40,000 ledger approvals, 1,000 per
+//! ledger transaction). `RUST_LOG=labelmint_labeling=info` prints each pass's timings.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +29,13 @@ fn tasks() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_workers_take_and_answer_tasks_with_overlap_three() {
     let n_tasks = tasks();
+    // RUST_LOG=labelmint_labeling=info prints each consensus pass with its timings.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     // Enough for every answer and the re-asks (max overlap 4), and not much more.
     let deposit = PRICE * (n_tasks as u128) * 4;
     let env = Env::new(deposit, 24, true).await;

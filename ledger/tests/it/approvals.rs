@@ -355,3 +355,72 @@ async fn registrations_are_idempotent_and_conflicts_refused() {
         Err(Error::UnknownCurrency(_))
     ));
 }
+
+#[tokio::test]
+async fn a_batch_approves_like_single_calls_in_one_transaction() {
+    let db = TestDb::new().await;
+    let l = &db.ledger;
+    register_all(l).await;
+    // One approved before, singly: the batch answers it "not new" with the same earning.
+    let before = l
+        .approve_earning(&earning("sub-b0", "alice", TON_PROJECT, 10))
+        .await
+        .unwrap();
+    let batch: Vec<_> = (0..5)
+        .map(|i| earning(&format!("sub-b{i}"), "alice", TON_PROJECT, 10))
+        .chain([earning("sub-b9", "bob", TON_PROJECT, 30)])
+        .collect();
+    let first = l.approve_earnings(&batch).await.unwrap();
+    assert_eq!(first.len(), 6);
+    assert_eq!(first[0].earning_id, before.earning_id);
+    assert!(!first[0].newly_created);
+    assert!(first[1..].iter().all(|a| a.newly_created));
+    // The retry creates nothing and answers the same earnings, in order.
+    let again = l.approve_earnings(&batch).await.unwrap();
+    assert!(again.iter().all(|a| !a.newly_created));
+    assert_eq!(
+        again.iter().map(|a| a.earning_id).collect::<Vec<_>>(),
+        first.iter().map(|a| a.earning_id).collect::<Vec<_>>()
+    );
+    for (a, e) in first.iter().zip(&batch) {
+        let stored = l.earning(a.earning_id).await.unwrap().unwrap();
+        assert_eq!(stored.submission_key, e.submission_key);
+        assert_eq!(stored.amount, e.amount);
+        assert_eq!(stored.state, EarningState::Approved);
+    }
+    assert_eq!(db.count("ledger_earnings").await, 6);
+    assert_eq!(
+        db.count("ledger_journal_entries WHERE kind = 'approve'")
+            .await,
+        6
+    );
+    assert_eq!(
+        db.count("ledger_journal_lines l JOIN ledger_journal_entries e ON e.id = l.entry_id WHERE e.kind = 'approve'")
+            .await,
+        12
+    );
+    assert_eq!(
+        l.balance(&Account::Client(TON_PROJECT), &ton())
+            .await
+            .unwrap(),
+        80
+    );
+    assert_eq!(
+        l.balance(&Account::Payable("bob".into()), &ton())
+            .await
+            .unwrap(),
+        -30
+    );
+    // Different content under a known key is refused; one project per batch.
+    let other = earning("sub-b9", "bob", TON_PROJECT, 31);
+    assert!(matches!(
+        l.approve_earnings(&[other]).await,
+        Err(Error::ApprovalConflict { .. })
+    ));
+    let mixed = [
+        earning("sub-m1", "carol", TON_PROJECT, 1),
+        earning("sub-m2", "carol", USD_PROJECT, 1),
+    ];
+    assert!(l.approve_earnings(&mixed).await.is_err());
+    assert_eq!(db.count("ledger_earnings").await, 6);
+}
