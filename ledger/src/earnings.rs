@@ -26,6 +26,21 @@ fn check_text(field: &'static str, v: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// The checks every new earning passes before it is written (one approval or a batch).
+fn check_new_earning(e: &NewEarning) -> Result<()> {
+    check_text("submission_key", &e.submission_key, 512)?;
+    check_text("worker", &e.worker, 256)?;
+    check_text("decision_id", &e.decision_id, 512)?;
+    check_amount("amount", e.amount)?;
+    if e.payout_address.workchain() != 0 {
+        return Err(Error::invalid(
+            "payout_address",
+            "payouts go to the basechain (workchain 0) only",
+        ));
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Approves an earning, idempotently: the first call for a submission key creates the
     /// earning (state `approved`) and posts `approve:<id>` (`client:<project>` debit,
@@ -36,16 +51,7 @@ impl Ledger {
     /// is closing or closed takes no new earning ([`Error::ProjectNotActive`]; the retry of an
     /// approval made before is still answered).
     pub async fn approve_earning(&self, e: &NewEarning) -> Result<Approval> {
-        check_text("submission_key", &e.submission_key, 512)?;
-        check_text("worker", &e.worker, 256)?;
-        check_text("decision_id", &e.decision_id, 512)?;
-        check_amount("amount", e.amount)?;
-        if e.payout_address.workchain() != 0 {
-            return Err(Error::invalid(
-                "payout_address",
-                "payouts go to the basechain (workchain 0) only",
-            ));
-        }
+        check_new_earning(e)?;
         let project = self
             .project(e.project)
             .await?
@@ -69,17 +75,7 @@ impl Ledger {
         .await;
         let id = match id {
             Ok(id) => id,
-            // The trigger: the project is closing or closed (a new submission only).
-            Err(sqlx::Error::Database(d))
-                if d.constraint() == Some("ledger_earnings_project_active") =>
-            {
-                tx.rollback().await?;
-                return Err(Error::ProjectNotActive {
-                    project: e.project,
-                    state: self.project_state(e.project).await?,
-                });
-            }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(self.insert_refused(tx, e.project, err).await),
         };
 
         let Some(id) = id else {
@@ -137,6 +133,31 @@ impl Ledger {
         })
     }
 
+    /// The error for a refused earnings insert: the trigger's refusal (the project is closing
+    /// or closed; a new submission only) becomes [`Error::ProjectNotActive`] with the
+    /// project's state, after the transaction is rolled back; anything else is passed on.
+    async fn insert_refused(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        project: ProjectId,
+        err: sqlx::Error,
+    ) -> Error {
+        match err {
+            sqlx::Error::Database(d)
+                if d.constraint() == Some("ledger_earnings_project_active") =>
+            {
+                if let Err(e) = tx.rollback().await {
+                    return e.into();
+                }
+                match self.project_state(project).await {
+                    Ok(state) => Error::ProjectNotActive { project, state },
+                    Err(e) => e,
+                }
+            }
+            err => err.into(),
+        }
+    }
+
     /// Approves a batch of earnings of one project in one transaction: the same rules and
     /// the same rows as [`Ledger::approve_earning`] for each (earning `approved`, entry
     /// `approve:<id>`), a few statements in all instead of a transaction per earning.
@@ -148,19 +169,19 @@ impl Ledger {
         let Some(first) = batch.first() else {
             return Ok(Vec::new());
         };
+        let mut keys_seen = std::collections::HashSet::with_capacity(batch.len());
         for e in batch {
-            check_text("submission_key", &e.submission_key, 512)?;
-            check_text("worker", &e.worker, 256)?;
-            check_text("decision_id", &e.decision_id, 512)?;
-            check_amount("amount", e.amount)?;
-            if e.payout_address.workchain() != 0 {
-                return Err(Error::invalid(
-                    "payout_address",
-                    "payouts go to the basechain (workchain 0) only",
-                ));
-            }
+            check_new_earning(e)?;
             if e.project != first.project {
                 return Err(Error::invalid("project", "a batch holds one project"));
+            }
+            // One statement inserts the batch: a key twice in it would have its second
+            // content answered as the first one's earning, never compared.
+            if !keys_seen.insert(e.submission_key.as_str()) {
+                return Err(Error::invalid(
+                    "submission_key",
+                    format!("{} appears twice in one batch", e.submission_key),
+                ));
             }
             i128::try_from(e.amount).map_err(|_| Error::invalid("amount", "too large"))?;
         }
@@ -190,16 +211,7 @@ impl Ledger {
         .await;
         let created = match created {
             Ok(c) => c,
-            Err(sqlx::Error::Database(d))
-                if d.constraint() == Some("ledger_earnings_project_active") =>
-            {
-                tx.rollback().await?;
-                return Err(Error::ProjectNotActive {
-                    project: first.project,
-                    state: self.project_state(first.project).await?,
-                });
-            }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(self.insert_refused(tx, first.project, err).await),
         };
         let by_key: std::collections::HashMap<&str, &NewEarning> = batch
             .iter()

@@ -422,5 +422,14 @@ async fn a_batch_approves_like_single_calls_in_one_transaction() {
         earning("sub-m2", "carol", USD_PROJECT, 1),
     ];
     assert!(l.approve_earnings(&mixed).await.is_err());
+    // A key twice in one batch (here with two amounts) is refused whole, never collapsed.
+    let twice = [
+        earning("sub-t1", "carol", TON_PROJECT, 1),
+        earning("sub-t1", "carol", TON_PROJECT, 2),
+    ];
+    assert!(matches!(
+        l.approve_earnings(&twice).await,
+        Err(Error::InvalidInput { .. })
+    ));
     assert_eq!(db.count("ledger_earnings").await, 6);
 }
